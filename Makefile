@@ -1,0 +1,38 @@
+# g5kpure — every target does its own set-up; `make test` on a fresh clone needs nothing else.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: install test unit property check demo bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+unit: install
+	$(BIN)/python -m pytest -q tests -m 'not integration' $(PYTEST_ARGS)
+
+property: install
+	$(BIN)/python -m pytest -q property_tests $(PYTEST_ARGS)
+
+check: install
+	$(BIN)/ruff check g5kpure adapters tests property_tests benchmarks
+	$(BIN)/mypy --strict g5kpure adapters
+
+demo: install
+	$(BIN)/g5k demo
+
+bench: install
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

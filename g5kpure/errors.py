@@ -1,0 +1,262 @@
+"""The one error type of g5kpure: frozen values, each with a human message and the data a program needs.
+
+Every function of the core or the adapters that can fail returns ``Result[T, G5kError]`` (or
+``IOResult``); a caller matches on the subclass to act on the data, or prints ``err.message``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from attrs import field, frozen
+
+
+def _tuple_of_str(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if value is None:
+        return ()
+    return tuple(str(v) for v in value)  # type: ignore[attr-defined]
+
+
+def _pairs(value: object) -> tuple[tuple[str, G5kError], ...]:
+    items = value.items() if isinstance(value, Mapping) else value
+    return tuple((str(k), v) for k, v in items)  # type: ignore[attr-defined]
+
+
+@frozen
+class G5kError:
+    """Base of every error value; ``message`` says what happened and what to do."""
+
+    @property
+    def message(self) -> str:
+        """Human-readable description of the error."""
+        return type(self).__name__
+
+    @property
+    def kind(self) -> str:
+        """Stable machine name of the error kind (the class name)."""
+        return type(self).__name__
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@frozen
+class ParseError(G5kError):
+    """Some text or value could not be understood: ``what`` was expected, ``where`` it was, ``line`` itself."""
+
+    what: str
+    where: str = ""
+    line: str = ""
+    hint: str = ""
+
+    @property
+    def message(self) -> str:
+        """Human-readable description of the error."""
+        msg = f"could not parse {self.what}"
+        if self.where:
+            msg += f" at {self.where}"
+        if self.line:
+            shown = self.line if len(self.line) <= 200 else self.line[:200] + "…"
+            msg += f": {shown!r}"
+        if self.hint:
+            msg += f" ({self.hint})"
+        return msg
+
+
+@frozen
+class InvalidInput(G5kError):
+    """An argument was refused before anything was done: which one, the value, and what would be accepted."""
+
+    name: str
+    value: str
+    expected: str
+
+    @property
+    def message(self) -> str:
+        """Human-readable description of the error."""
+        return f"invalid {self.name} {self.value!r}: expected {self.expected}"
+
+
+@frozen
+class Rejected(G5kError):
+    """OAR (or another scheduler) refused a request: its reason, exit code and suggested start if any."""
+
+    reason: str
+    exit_code: int | None = None
+    could_run_at: int | None = None
+    frontend: str = ""
+    output: str = ""
+
+    @property
+    def message(self) -> str:
+        """Human-readable description of the error."""
+        where = f" on {self.frontend}" if self.frontend else ""
+        msg = f"request rejected{where}: {self.reason}"
+        if self.exit_code is not None:
+            msg += f" (exit code {self.exit_code})"
+        if self.could_run_at is not None:
+            msg += f"; OAR says it could run at unix time {self.could_run_at}: retry with that reservation date"
+        return msg
+
+
+@frozen
+class CommandFailed(G5kError):
+    """A command ran but failed: its argv, where, exit code and an excerpt of stderr."""
+
+    argv: tuple[str, ...] = field(converter=_tuple_of_str)
+    exit_code: int | None
+    stderr: str = ""
+    host: str = ""
+    stdout: str = ""
+
+    @property
+    def message(self) -> str:
+        """Human-readable description of the error."""
+        where = f" on {self.host}" if self.host else ""
+        excerpt = self.stderr.strip().splitlines()[-3:] if self.stderr.strip() else []
+        tail = (": " + " | ".join(excerpt)) if excerpt else ""
+        return f"command {' '.join(self.argv)[:200]!r} failed{where} with exit code {self.exit_code}{tail}"
+
+
+@frozen
+class Unreachable(G5kError):
+    """A host could not be reached: which, after how long, and the underlying reason."""
+
+    host: str
+    detail: str = ""
+    after_s: float | None = None
+
+    @property
+    def message(self) -> str:
+        """Human-readable description of the error."""
+        after = f" after {self.after_s:.1f}s" if self.after_s is not None else ""
+        detail = f": {self.detail}" if self.detail else ""
+        return f"{self.host} is unreachable{after}{detail}; check the host name, port and network (or ProxyJump)"
+
+
+@frozen
+class Timeout(G5kError):
+    """An operation did not finish in time: what, where, after how long."""
+
+    what: str
+    after_s: float | None
+    host: str = ""
+
+    @property
+    def message(self) -> str:
+        """Human-readable description of the error."""
+        where = f" on {self.host}" if self.host else ""
+        after = f"{self.after_s:g}s" if self.after_s is not None else "the time limit"
+        return f"{self.what}{where} timed out after {after}; raise the timeout or check the remote side"
+
+
+@frozen
+class HttpError(G5kError):
+    """An HTTP request got an error status: status, method, URL and an excerpt of the body."""
+
+    status: int
+    url: str
+    body: str = ""
+    method: str = "GET"
+
+    @property
+    def message(self) -> str:
+        """Human-readable description of the error."""
+        body = self.body.strip()[:200]
+        return f"{self.method} {self.url} answered HTTP {self.status}" + (f": {body}" if body else "")
+
+
+@frozen
+class AuthError(G5kError):
+    """Authentication was refused: where, and what to check."""
+
+    where: str
+    detail: str = ""
+
+    @property
+    def message(self) -> str:
+        """Human-readable description of the error."""
+        detail = f": {self.detail}" if self.detail else ""
+        return f"authentication refused by {self.where}{detail}; check the user name, key or password"
+
+
+@frozen
+class NotFound(G5kError):
+    """Something asked for does not exist: what kind of thing and its key."""
+
+    what: str
+    key: str
+    hint: str = ""
+
+    @property
+    def message(self) -> str:
+        """Human-readable description of the error."""
+        msg = f"{self.what} {self.key!r} not found"
+        return msg + (f" ({self.hint})" if self.hint else "")
+
+
+@frozen
+class NoSlot(G5kError):
+    """No slot satisfies a request: why, in words, with the numbers."""
+
+    why: str
+
+    @property
+    def message(self) -> str:
+        """Human-readable description of the error."""
+        return f"no slot found: {self.why}"
+
+
+@frozen
+class Partial(G5kError):
+    """A multi-part operation partly failed: what succeeded and what failed, per key (site, host, job)."""
+
+    what: str
+    succeeded: tuple[str, ...] = field(converter=_tuple_of_str, default=())
+    failed: tuple[tuple[str, G5kError], ...] = field(converter=_pairs, default=())
+    undone: tuple[str, ...] = field(converter=_tuple_of_str, default=())
+
+    @property
+    def message(self) -> str:
+        """Human-readable description of the error."""
+        fails = "; ".join(f"{k}: {v.message}" for k, v in self.failed)
+        msg = f"{self.what} partly failed: {fails}"
+        if self.succeeded:
+            msg += f"; succeeded: {', '.join(self.succeeded)}"
+        if self.undone:
+            msg += f"; undone (rolled back): {', '.join(self.undone)}"
+        return msg
+
+
+@frozen
+class DbError(G5kError):
+    """A database operation failed: where and the database's own message."""
+
+    detail: str
+    where: str = ""
+
+    @property
+    def message(self) -> str:
+        """Human-readable description of the error."""
+        where = f" on {self.where}" if self.where else ""
+        return f"database error{where}: {self.detail}"
+
+
+@frozen
+class ConfigError(G5kError):
+    """A configuration value is wrong: the key, where it came from (file and line), and why."""
+
+    key: str
+    reason: str
+    source: str = ""
+    line: int | None = None
+
+    @property
+    def message(self) -> str:
+        """Human-readable description of the error."""
+        src = ""
+        if self.source:
+            src = f" in {self.source}" + (f" line {self.line}" if self.line is not None else "")
+        return f"configuration key {self.key!r}{src}: {self.reason}"
