@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install test unit property check demo bench clean
+.PHONY: install test unit property check demo bench clean testbed testbed-down
 
 install: $(STAMP)
 
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-test: install
+test: install testbed
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 unit: install
@@ -33,6 +33,13 @@ demo: install
 
 bench: install
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The local OAR site and fake frontends of the integration tests (root; see tests/testbed/README.md).
+testbed:
+	tests/testbed/up.sh
+
+testbed-down:
+	tests/testbed/down.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,124 @@
+"""How to reach a frontend: connection parameters as data, and the pure resolution of a frontend name.
+
+``ConnectionParams`` replaces execo's ``default_frontend_connection_params`` dict. Where execo holds a
+``host_rewrite_func`` (a lambda, not inspectable, not serialisable), the rewrite here is data: ordered
+``(regex, replacement)`` rules, the first that matches the whole name wins, and otherwise a suffix is appended.
+"""
+
+from __future__ import annotations
+
+import re
+
+from attrs import evolve, field, frozen
+from returns.result import Failure, Result, Success
+
+from g5kpure.errors import G5kError, InvalidInput
+
+DEFAULT_COMMAND_TIMEOUT = 900.0
+"""Seconds allowed to a frontend command when the caller says ``timeout=False`` (execo's default_timeout)."""
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+"""Seconds allowed to open an ssh connection."""
+
+_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+
+
+def _rules(value: object) -> tuple[tuple[str, str], ...]:
+    if isinstance(value, dict):
+        value = tuple(value.items())
+    return tuple((str(p), str(r)) for p, r in value)  # type: ignore[attr-defined]
+
+
+@frozen
+class ConnectionParams:
+    """How to reach frontends: ssh user, port, key, host rewriting, jump host and timeouts.
+
+    ``None`` for user, port or key means "let ~/.ssh/config and the ssh defaults decide".
+    ``host_rewrite`` rules are ``(regex, replacement)`` pairs matched against the whole frontend name
+    (``re.fullmatch``); the replacement may use groups (``\\1``). When no rule matches, the host is the
+    name followed by ``host_suffix``.
+    """
+
+    user: str | None = None
+    port: int | None = None
+    key_filename: str | None = None
+    host_suffix: str = ""
+    host_rewrite: tuple[tuple[str, str], ...] = field(default=(), converter=_rules)
+    proxy_jump: str | None = None
+    timeout: float | None = DEFAULT_COMMAND_TIMEOUT
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+
+
+@frozen
+class Endpoint:
+    """Where one frontend command goes: the frontend name and the resolved ssh host, port, user and key."""
+
+    frontend: str
+    host: str
+    port: int | None = None
+    user: str | None = None
+    key_filename: str | None = None
+    proxy_jump: str | None = None
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+
+    @property
+    def label(self) -> str:
+        """Short human form: ``user@host:port`` with the parts that are set."""
+        user = f"{self.user}@" if self.user else ""
+        port = f":{self.port}" if self.port is not None else ""
+        return f"{user}{self.host}{port}"
+
+
+def rewrite_host(name: str, params: ConnectionParams) -> Result[str, G5kError]:
+    """The ssh host of a frontend name under the rewrite rules of ``params``."""
+    for pattern, replacement in params.host_rewrite:
+        try:
+            match = re.fullmatch(pattern, name)
+            if match is not None:
+                return Success(match.expand(replacement))
+        except (re.error, IndexError) as exc:
+            return Failure(
+                InvalidInput("host_rewrite rule", f"{pattern} -> {replacement}", f"a valid regex and template ({exc})")
+            )
+    return Success(name + params.host_suffix)
+
+
+def resolve_frontend(name: str, params: ConnectionParams) -> Result[Endpoint, G5kError]:
+    """Resolve a frontend (site) name to the endpoint (host, port, user, key) to connect to."""
+    if not _NAME_RE.fullmatch(name):
+        return Failure(
+            InvalidInput("frontend name", name, "a site or host name: letters, digits, '.', '-', '_', no leading '-'")
+        )
+    if params.port is not None and not 0 < params.port < 65536:
+        return Failure(InvalidInput("ssh port", str(params.port), "an integer between 1 and 65535"))
+    return rewrite_host(name, params).bind(lambda host: _endpoint(name, host, params))
+
+
+def _endpoint(name: str, host: str, params: ConnectionParams) -> Result[Endpoint, G5kError]:
+    if not host or host.startswith("-") or any(c.isspace() for c in host):
+        return Failure(InvalidInput("rewritten frontend host", host, f"a host name (rewritten from {name!r})"))
+    return Success(
+        Endpoint(
+            frontend=name,
+            host=host,
+            port=params.port,
+            user=params.user,
+            key_filename=params.key_filename,
+            proxy_jump=params.proxy_jump,
+            connect_timeout=params.connect_timeout,
+        )
+    )
+
+
+def effective_timeout(timeout: float | bool | None, params: ConnectionParams) -> float | None:
+    """The timeout of one call with execo's convention: False = the default of ``params``, None = no timeout."""
+    if timeout is None:
+        return None
+    if timeout is False or timeout is True:
+        return params.timeout
+    return float(timeout)
+
+
+def with_user(params: ConnectionParams, user: str | None, key_filename: str | None = None) -> ConnectionParams:
+    """A copy of ``params`` connecting as another user (and key, when given)."""
+    return evolve(params, user=user, key_filename=key_filename if key_filename is not None else params.key_filename)
