@@ -1,0 +1,51 @@
+"""The embedded Reference API snapshot shipped inside the package (read once, with importlib.resources)."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import zlib
+from importlib import resources
+
+from returns.io import IOFailure, IOResult, IOSuccess
+from returns.result import Failure, Result, Success
+from returns.unsafe import unsafe_perform_io
+
+from g5kpure.errors import G5kError, ParseError
+from g5kpure.reference import Snapshot, snapshot_from_bytes
+
+EMBEDDED_PACKAGE = "g5kpure.data"
+EMBEDDED_FILE = "reference_compact.json.gz"
+
+_lock = threading.Lock()
+_cached: Result[Snapshot, G5kError] | None = None
+
+
+def read_embedded_bytes() -> Result[bytes, G5kError]:
+    """The decompressed JSON bytes of the embedded snapshot."""
+    try:
+        compressed = resources.files(EMBEDDED_PACKAGE).joinpath(EMBEDDED_FILE).read_bytes()
+        return Success(gzip.decompress(compressed))
+    except (OSError, EOFError, zlib.error) as exc:
+        return Failure(
+            ParseError(what="embedded reference snapshot", where=f"{EMBEDDED_PACKAGE}/{EMBEDDED_FILE}",
+                       hint=f"{exc}; reinstall the package")
+        )
+
+
+def load_embedded_snapshot() -> IOResult[Snapshot, G5kError]:
+    """The embedded snapshot as a Snapshot, loaded and indexed on first use, then shared."""
+    global _cached
+    with _lock:
+        if _cached is None:
+            _cached = read_embedded_bytes().bind(snapshot_from_bytes)
+        result = _cached
+    return IOSuccess(result.unwrap()) if isinstance(result, Success) else IOFailure(result.failure())
+
+
+def embedded_snapshot() -> Snapshot:
+    """The embedded snapshot; raises RuntimeError only if the installed package data is broken."""
+    result = load_embedded_snapshot()
+    if isinstance(result, IOFailure):
+        raise RuntimeError(str(result.failure()))
+    return unsafe_perform_io(result.unwrap())
