@@ -1,0 +1,1214 @@
+"""Configuration values: the seed's ``g5k_configuration`` keys, connection settings, where the code runs.
+
+A configuration is built from *layers*, merged in this documented order (later wins):
+
+    defaults  <  files (TOML text, ~/.python-grid5000.yaml username)  <  environment  <  explicit arguments
+
+Every value remembers where it came from (an ``Origin``: default, file and line, environment variable,
+argument). Unknown keys and wrong types are ``ConfigError`` values naming the key and the file line. A config
+file never executes code: a host rewrite is data (exact names, a regular expression, a suffix); programmatic
+users may still pass a callable as an explicit argument.
+
+Differences from execo_g5k (on purpose):
+- ``~/.execo.conf.py`` was executed; here TOML is parsed, and an execo file is *converted* by reading its
+  dict literals with ``ast`` (``convert_execo_conf``), never run.
+- execo let ``oar_job_key_file`` in the file win over ``$OAR_JOB_KEY_FILE``; here the environment beats the
+  file, like every other key (one rule for all keys).
+- ``api_additional_args`` is a string table (execo 2.8.2 used a dict, its docs a list; both convert).
+- execo guessed the site with an unescaped ``.`` in ``grid5000.fr``; ``locate`` matches the domain exactly.
+"""
+
+from __future__ import annotations
+
+import ast
+import enum
+import json
+import math
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Final
+
+from attrs import evolve, field, frozen
+from returns.result import Failure, Result, Success
+
+from g5kpure.connection import ConnectionParams
+from g5kpure.errors import ConfigError
+
+ACCESS_HOST: Final = "access.grid5000.fr"
+DEFAULT_API_URI: Final = "https://api.grid5000.fr/3.0/"
+DEFAULT_CHECK_DEPLOYED_COMMAND: Final = "! (mount | grep -E '^/dev/[[:alpha:]]+2 on / ')"
+KEYRING_SERVICE: Final = "grid5000_api"
+
+HostRewriteFunc = Callable[[str], str]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Where values come from
+
+
+class OriginKind(enum.Enum):
+    """The kind of layer a value came from, weakest first."""
+
+    DEFAULT = "default"
+    FILE = "file"
+    ENVIRONMENT = "environment"
+    ARGUMENT = "argument"
+
+
+@frozen
+class Origin:
+    """Where one configuration value came from: its layer kind, the file or variable, and the file line."""
+
+    kind: OriginKind
+    where: str = ""
+    line: int | None = None
+
+    def describe(self) -> str:
+        """A short human description, e.g. ``file ~/.config/g5kpure/config.toml line 3``."""
+        if self.kind is OriginKind.DEFAULT:
+            return "default"
+        text = f"{self.kind.value} {self.where}".rstrip()
+        return text + (f" line {self.line}" if self.line is not None else "")
+
+
+DEFAULT_ORIGIN: Final = Origin(OriginKind.DEFAULT)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The configuration value
+
+
+@frozen
+class SiteOverride:
+    """Per-frontend settings that beat the common [frontend] settings (e.g. a frontend on another host/port)."""
+
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    keyfile: str | None = None
+    proxy_jump: str | None = None
+
+
+FRONTEND_PARAMS: Final = ConnectionParams(host_suffix=".grid5000.fr")
+OARSH_PARAMS: Final = ConnectionParams(user="oar", port=6667)
+
+
+@frozen
+class Config:
+    """The effective configuration: the seed's ``g5k_configuration`` keys, the frontend connection parameters
+    (``frontend``, execo's ``default_frontend_connection_params``: site -> ``SITE.grid5000.fr``), the node
+    parameters through OAR's sshd (``oarsh``: user oar, port 6667, the job key) and per-frontend overrides.
+
+    ``frontend.timeout`` and ``oarsh.timeout`` always equal ``default_timeout``."""
+
+    kadeploy3: str = "kadeploy3"
+    kadeploy3_options: str = "-k -d"
+    default_env_name: str | None = None
+    default_env_file: str | None = None
+    default_timeout: float = 900.0
+    check_deployed_command: str | None = DEFAULT_CHECK_DEPLOYED_COMMAND
+    no_ssh_for_local_frontend: bool = False
+    polling_interval: float = 20.0
+    tiny_polling_interval: float = 10.0
+    default_frontend: str | None = None
+    api_uri: str = DEFAULT_API_URI
+    api_username: str | None = None
+    api_additional_args: tuple[tuple[str, str], ...] = ()
+    api_timeout: float = 30.0
+    api_verify_ssl_cert: bool = True
+    oar_job_key_file: str | None = None
+    oar_pgsql_ro_db: str = "oar2"
+    oar_pgsql_ro_user: str = "oarreader"
+    oar_pgsql_ro_password: str = field(default="read", repr=False)
+    oar_pgsql_ro_port: int = 5432
+    location: str | None = None
+    frontend: ConnectionParams = FRONTEND_PARAMS
+    oarsh: ConnectionParams = OARSH_PARAMS
+    frontends: tuple[tuple[str, SiteOverride], ...] = ()
+
+    def site_override(self, site: str) -> SiteOverride | None:
+        """The per-frontend override of ``site``, if any."""
+        for name, override in self.frontends:
+            if name == site:
+                return override
+        return None
+
+
+DEFAULT_CONFIG: Final = Config()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The schema: every key, its kind, default, environment variables and meaning
+
+
+class Kind(enum.Enum):
+    """The type of a configuration key."""
+
+    STR = "string"
+    OPT_STR = "string (\"\" = unset)"
+    SECONDS = "number of seconds > 0"
+    BOOL = "boolean"
+    PORT = "port number 1-65535"
+    OPT_PORT = "port number 1-65535 (unset: ~/.ssh/config)"
+    STR_MAP = "table of strings"
+    RULES = "list of [regex, replacement] pairs"
+
+
+@frozen
+class Key:
+    """One configuration key: dotted name, kind, environment variables and a one-line meaning."""
+
+    name: str
+    kind: Kind
+    doc: str
+    env: tuple[str, ...] = ()
+    secret: bool = False
+
+
+def _g5k(name: str, kind: Kind, doc: str, *extra_env: str, secret: bool = False) -> Key:
+    return Key(f"g5k.{name}", kind, doc, (f"G5K_{name.upper()}", *extra_env), secret)
+
+
+def _conn(section: str, env_prefix: str) -> tuple[Key, ...]:
+    return (
+        Key(f"{section}.user", Kind.OPT_STR, "ssh user (unset: ~/.ssh/config or the local user)",
+            (f"{env_prefix}_USER",)),
+        Key(f"{section}.port", Kind.OPT_PORT, "ssh port (unset: ~/.ssh/config or 22)", (f"{env_prefix}_PORT",)),
+        Key(f"{section}.keyfile", Kind.OPT_STR, "private key file (unset: ssh agent / ~/.ssh/config)",
+            (f"{env_prefix}_KEYFILE",)),
+        Key(f"{section}.proxy_jump", Kind.OPT_STR, "ssh jump host, e.g. access.grid5000.fr from outside (unset: "
+            "~/.ssh/config)", (f"{env_prefix}_PROXY_JUMP",)),
+        Key(f"{section}.host_suffix", Kind.STR, "appended to a name no host_rewrite rule matches",
+            (f"{env_prefix}_HOST_SUFFIX",)),
+        Key(f"{section}.host_rewrite", Kind.RULES, "[regex, replacement] rules on the whole name; first match wins"),
+        Key(f"{section}.connect_timeout", Kind.SECONDS, "seconds allowed to open an ssh connection",
+            (f"{env_prefix}_CONNECT_TIMEOUT",)),
+    )
+
+
+KEYS: Final[tuple[Key, ...]] = (
+    _g5k("kadeploy3", Kind.STR, "kadeploy3 command"),
+    _g5k("kadeploy3_options", Kind.STR, "kadeploy3 command line options"),
+    _g5k("default_env_name", Kind.OPT_STR, "default environment name for deployments"),
+    _g5k("default_env_file", Kind.OPT_STR, "default environment file for deployments"),
+    _g5k("default_timeout", Kind.SECONDS, "timeout of every call to Grid'5000 services except deployments"),
+    _g5k("check_deployed_command", Kind.OPT_STR, "shell command returning 0 on a correctly deployed node"),
+    _g5k("no_ssh_for_local_frontend", Kind.BOOL, "run commands of the local site without ssh"),
+    _g5k("polling_interval", Kind.SECONDS, "seconds between polls (e.g. waiting for a job start)"),
+    _g5k("tiny_polling_interval", Kind.SECONDS, "short poll interval (start date passed, job not running yet)"),
+    _g5k("default_frontend", Kind.OPT_STR, "default frontend (site) when none is given"),
+    _g5k("api_uri", Kind.STR, "base URI of the Grid'5000 REST API"),
+    _g5k("api_username", Kind.OPT_STR, "user name for the API (basic auth, needed from outside Grid'5000)"),
+    _g5k("api_additional_args", Kind.STR_MAP, "query arguments added to every API request (e.g. branch)"),
+    _g5k("api_timeout", Kind.SECONDS, "timeout of one API request"),
+    _g5k("api_verify_ssl_cert", Kind.BOOL, "verify the API's TLS certificate"),
+    _g5k("oar_job_key_file", Kind.OPT_STR, "ssh key given to OAR jobs (oarsub -k -i)", "OAR_JOB_KEY_FILE"),
+    _g5k("oar_pgsql_ro_db", Kind.STR, "OAR database name"),
+    _g5k("oar_pgsql_ro_user", Kind.STR, "OAR database read-only user"),
+    _g5k("oar_pgsql_ro_password", Kind.STR, "OAR database read-only password", secret=True),
+    _g5k("oar_pgsql_ro_port", Kind.PORT, "OAR database port"),
+    _g5k("location", Kind.OPT_STR, "where the code runs: unset (detect), outside, frontend:SITE or node:SITE"),
+    *_conn("frontend", "G5K_FRONTEND"),
+    *_conn("oarsh", "G5K_OARSH"),
+)
+
+KEYS_BY_NAME: Final[Mapping[str, Key]] = {k.name: k for k in KEYS}
+SITE_OVERRIDE_FIELDS: Final[Mapping[str, Kind]] = {
+    "host": Kind.STR,
+    "port": Kind.PORT,
+    "user": Kind.STR,
+    "keyfile": Kind.STR,
+    "proxy_jump": Kind.STR,
+}
+SECTIONS: Final = ("g5k", "frontend", "oarsh", "frontends")
+_REWRITE_FIELDS: Final = ("hosts", "pattern", "replacement", "suffix")
+
+Value = str | int | float | bool | None | tuple[tuple[str, str], ...]
+
+_CONN_ATTRS: Final = {"keyfile": "key_filename"}
+
+
+def _attr_path(key: str) -> tuple[str, str]:
+    section, _, name = key.partition(".")
+    return section, name
+
+
+def value_of(config: Config, key: str) -> Value:
+    """The value of a dotted key (``g5k.api_uri``, ``frontend.port``, ``frontends.lyon.host``) in ``config``."""
+    section, name = _attr_path(key)
+    if section == "g5k":
+        return getattr(config, name)  # type: ignore[no-any-return]
+    if section in ("frontend", "oarsh"):
+        return getattr(getattr(config, section), _CONN_ATTRS.get(name, name))  # type: ignore[no-any-return]
+    site, _, fld = name.rpartition(".")
+    override = config.site_override(site)
+    return None if override is None else getattr(override, fld)
+
+
+def default_of(key: str) -> Value:
+    """The default value of a dotted key."""
+    return value_of(DEFAULT_CONFIG, key)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Layers
+
+
+@frozen
+class Layer:
+    """A partial configuration: dotted keys with checked values and their origin. Layers merge; later wins."""
+
+    entries: tuple[tuple[str, Value, Origin], ...] = ()
+
+    def keys(self) -> tuple[str, ...]:
+        """The dotted keys this layer sets, in order."""
+        return tuple(k for k, _, _ in self.entries)
+
+    def get(self, key: str) -> tuple[Value, Origin] | None:
+        """The value and origin this layer gives to ``key`` (the last one if set twice)."""
+        found: tuple[Value, Origin] | None = None
+        for k, v, o in self.entries:
+            if k == key:
+                found = (v, o)
+        return found
+
+
+EMPTY_LAYER: Final = Layer()
+
+
+def _check(key: str, kind: Kind, raw: object, origin: Origin) -> Result[Value, ConfigError]:
+    """Check one raw value (from TOML or Python) against its kind."""
+
+    def bad(reason: str) -> Result[Value, ConfigError]:
+        return Failure(ConfigError(key, reason, origin.where, origin.line))
+
+    got = type(raw).__name__
+    if kind in (Kind.STR, Kind.OPT_STR):
+        if raw is None and kind is Kind.OPT_STR:
+            return Success(None)
+        if not isinstance(raw, str):
+            return bad(f"expected a {kind.value}, got {got} {raw!r}")
+        return Success(None if kind is Kind.OPT_STR and raw == "" else raw)
+    if kind is Kind.SECONDS:
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            return bad(f"expected a {kind.value}, got {got} {raw!r}")
+        if not math.isfinite(raw) or raw <= 0:
+            return bad(f"expected a {kind.value}, got {raw!r}")
+        return Success(float(raw))
+    if kind is Kind.BOOL:
+        if not isinstance(raw, bool):
+            return bad(f"expected a boolean (true or false), got {got} {raw!r}")
+        return Success(raw)
+    if kind in (Kind.PORT, Kind.OPT_PORT):
+        if raw is None and kind is Kind.OPT_PORT:
+            return Success(None)
+        if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 65535:
+            return bad(f"expected a {kind.value}, got {got} {raw!r}")
+        return Success(raw)
+    if kind is Kind.STR_MAP:
+        return _check_str_map(key, raw, origin)
+    return _check_rules(key, raw, origin)
+
+
+def _check_str_map(key: str, raw: object, origin: Origin) -> Result[Value, ConfigError]:
+    if isinstance(raw, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in raw):
+        raw = dict(raw)
+    if not isinstance(raw, Mapping):
+        return Failure(ConfigError(key, f"expected a table of strings, got {type(raw).__name__}", origin.where,
+                                   origin.line))
+    pairs: list[tuple[str, str]] = []
+    for k, v in raw.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            return Failure(ConfigError(f"{key}.{k}", f"expected a string, got {type(v).__name__} {v!r}",
+                                       origin.where, origin.line))
+        pairs.append((k, v))
+    return Success(tuple(sorted(pairs)))
+
+
+def _check_rules(key: str, raw: object, origin: Origin) -> Result[Value, ConfigError]:
+    """Host rewrite rules: a list of [regex, replacement] pairs (order kept), or a table regex = replacement."""
+
+    def bad(reason: str) -> Result[Value, ConfigError]:
+        return Failure(ConfigError(key, reason, origin.where, origin.line))
+
+    if isinstance(raw, Mapping):
+        raw = list(raw.items())
+    if not isinstance(raw, list | tuple):
+        return bad(f"expected a {Kind.RULES.value}, got {type(raw).__name__} {raw!r}")
+    rules: list[tuple[str, str]] = []
+    for number, item in enumerate(raw, start=1):
+        if (not isinstance(item, list | tuple) or len(item) != 2
+                or not all(isinstance(x, str) for x in item)):
+            return bad(f"rule {number}: expected [regex, replacement] (two strings), got {item!r}")
+        pattern, replacement = str(item[0]), str(item[1])
+        try:
+            re.sub(pattern, replacement, "")  # compiles the regex and checks the template's group references
+        except (re.error, IndexError) as exc:
+            return bad(f"rule {number}: invalid regex or replacement {pattern!r} -> {replacement!r}: {exc}")
+        rules.append((pattern, replacement))
+    return Success(tuple(rules))
+
+
+def _site_key_ok(site: str) -> bool:
+    return bool(site) and not any(c.isspace() or c == "." for c in site)
+
+
+def layer_from_mapping(values: Mapping[str, object], origin: Origin,
+                       lines: Mapping[str, int] | None = None) -> Result[Layer, ConfigError]:
+    """Check a nested mapping shaped like the TOML file (``{"g5k": {...}, "frontend": {...}}``) into a layer."""
+    entries: list[tuple[str, Value, Origin]] = []
+    line_of = lines or {}
+
+    def at(key: str) -> Origin:
+        line = _best_line(line_of, key)
+        return Origin(origin.kind, origin.where, line if line is not None else origin.line)
+
+    for section, body in values.items():
+        if section not in SECTIONS:
+            return Failure(ConfigError(section, f"unknown section; expected one of {', '.join(SECTIONS)}",
+                                       origin.where, at(section).line))
+        if not isinstance(body, Mapping):
+            return Failure(ConfigError(section, f"expected a table, got {type(body).__name__}", origin.where,
+                                       at(section).line))
+        if section == "frontends":
+            res = _frontends_entries(body, at)
+            if isinstance(res, Failure):
+                return res
+            entries.extend(res.unwrap())
+            continue
+        for name, raw in body.items():
+            key = f"{section}.{name}"
+            spec = KEYS_BY_NAME.get(key)
+            if spec is None:
+                return Failure(ConfigError(key, f"unknown key; {_suggest(key)}", origin.where, at(key).line))
+            checked = _check(key, spec.kind, raw, at(key))
+            if isinstance(checked, Failure):
+                return checked
+            entries.append((key, checked.unwrap(), at(key)))
+    return Success(Layer(tuple(entries)))
+
+
+def _frontends_entries(body: Mapping[str, object],
+                       at: Callable[[str], Origin]) -> Result[list[tuple[str, Value, Origin]], ConfigError]:
+    entries: list[tuple[str, Value, Origin]] = []
+    for site, table in body.items():
+        base = f"frontends.{site}"
+        if not _site_key_ok(site):
+            return Failure(ConfigError(base, "a frontend name has no dots or spaces", at(base).where, at(base).line))
+        if not isinstance(table, Mapping):
+            return Failure(ConfigError(base, f"expected a table, got {type(table).__name__}", at(base).where,
+                                       at(base).line))
+        for name, raw in table.items():
+            key = f"{base}.{name}"
+            kind = SITE_OVERRIDE_FIELDS.get(name)
+            if kind is None:
+                return Failure(ConfigError(key, f"unknown key; expected one of {', '.join(SITE_OVERRIDE_FIELDS)}",
+                                           at(key).where, at(key).line))
+            checked = _check(key, kind, raw, at(key))
+            if isinstance(checked, Failure):
+                return checked
+            entries.append((key, checked.unwrap(), at(key)))
+    return Success(entries)
+
+
+def _suggest(key: str) -> str:
+    section, name = _attr_path(key)
+    close = [k.name for k in KEYS if k.name.startswith(section + ".") and _similar(name, _attr_path(k.name)[1])]
+    if close:
+        return f"did you mean {close[0]!r}?"
+    known = ", ".join(k.name for k in KEYS if k.name.startswith(section + "."))
+    return f"known keys of [{section}]: {known}"
+
+
+def _similar(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 2:
+        return False
+    common = sum(1 for x, y in zip(a, b, strict=False) if x == y)
+    return common >= max(len(a), len(b)) - 2 or a.replace("-", "_") == b
+
+
+# --------------------------------------------------------------------------------------------------------------
+# TOML text
+
+
+_BARE = re.compile(r"[A-Za-z0-9_-]+")
+_LINE_NO = re.compile(r"at line (\d+)")
+
+
+def parse_toml(text: str, source: str = "") -> Result[Layer, ConfigError]:
+    """Parse configuration TOML text into a layer; errors name the key and the line in ``source``."""
+    origin = Origin(OriginKind.FILE, source)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = _LINE_NO.search(str(exc))
+        line = int(found.group(1)) if found else None
+        return Failure(ConfigError("(syntax)", f"invalid TOML: {exc}", source, line))
+    return layer_from_mapping(data, origin, key_lines(text))
+
+
+def _best_line(lines: Mapping[str, int], key: str) -> int | None:
+    parts = key.split(".")
+    while parts:
+        found = lines.get(".".join(parts))
+        if found is not None:
+            return found
+        parts.pop()
+    return None
+
+
+_KEY_PART = re.compile(r"""\s*(?:([A-Za-z0-9_-]+)|"((?:[^"\\]|\\.)*)"|'([^']*)')\s*""")
+
+
+def _split_key(text: str) -> tuple[tuple[str, ...], str] | None:
+    """Split a TOML dotted key at the start of ``text``; return the parts and the rest of the text."""
+    parts: list[str] = []
+    pos = 0
+    while True:
+        m = _KEY_PART.match(text, pos)
+        if m is None or m.end() == pos:
+            return None
+        bare, basic, literal = m.groups()
+        if basic is not None:
+            try:
+                basic = json.loads(f'"{basic}"')
+            except ValueError:
+                return None
+        part = bare if bare is not None else basic if basic is not None else literal
+        parts.append(str(part))
+        pos = m.end()
+        if pos < len(text) and text[pos] == ".":
+            pos += 1
+            continue
+        return tuple(parts), text[pos:]
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """The 1-based line where each dotted key (or table header) is defined in TOML text (best effort)."""
+    lines: dict[str, int] = {}
+    table: tuple[str, ...] = ()
+    in_multiline: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if in_multiline is not None:
+            if line.count(in_multiline) % 2 == 1:
+                in_multiline = None
+            continue
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            inner = line[2:] if line.startswith("[[") else line[1:]
+            split = _split_key(inner)
+            if split is not None:
+                table = split[0]
+                lines.setdefault(".".join(table), number)
+            continue
+        split = _split_key(line)
+        if split is None or not split[1].startswith("="):
+            continue
+        parts, rest = split
+        full = (*table, *parts)
+        lines.setdefault(".".join(full), number)
+        value = rest[1:].strip()
+        for quote in ('"""', "'''"):
+            if value.startswith(quote) and value.count(quote) == 1:
+                in_multiline = quote
+        if value.startswith("{"):
+            for m in re.finditer(r"(?:^|[{,])\s*([A-Za-z0-9_-]+)\s*=", value):
+                lines.setdefault(".".join((*full, m.group(1))), number)
+    return lines
+
+
+def toml_string(text: str) -> str:
+    """A TOML basic string literal for ``text``."""
+    out = json.dumps(text, ensure_ascii=True)
+    return out.replace("\x7f", "\\u007f")
+
+
+def toml_key(name: str) -> str:
+    """A TOML key: bare when possible, quoted otherwise."""
+    return name if _BARE.fullmatch(name) else toml_string(name)
+
+
+def _toml_value(value: Value, kind: Kind | None = None) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return toml_string(value)
+    if value is None:
+        return '""'
+    if kind is Kind.RULES:
+        return "[" + ", ".join(f"[{toml_string(p)}, {toml_string(r)}]" for p, r in value) + "]"
+    inner = ", ".join(f"{toml_key(k)} = {toml_string(v)}" for k, v in value)
+    return "{ " + inner + " }" if inner else "{}"
+
+
+def to_toml(config: Config) -> str:
+    """TOML text that parses back to ``config``."""
+    out: list[str] = []
+    section = ""
+    for spec in KEYS:
+        sec, name = _attr_path(spec.name)
+        value = value_of(config, spec.name)
+        if value is None and spec.kind is Kind.OPT_PORT:
+            continue
+        if sec != section:
+            out.append(("\n" if out else "") + f"[{sec}]")
+            section = sec
+        out.append(f"{name} = {_toml_value(value, spec.kind)}")
+    for site, override in config.frontends:
+        fields = [(n, getattr(override, n)) for n in SITE_OVERRIDE_FIELDS if getattr(override, n) is not None]
+        out.append(f"\n[frontends.{toml_key(site)}]")
+        out.extend(f"{n} = {_toml_value(v)}" for n, v in fields)
+    return "\n".join(out) + "\n"
+
+
+def init_template() -> str:
+    """The commented configuration file written by ``g5k config init``: every key, commented out, with its
+    default and meaning; parsing it gives the defaults."""
+    out = [
+        "# g5kpure configuration (TOML). Every key is optional; uncomment to change a default.",
+        "# Precedence: defaults < this file < environment variables < explicit arguments.",
+        "# `g5k config show` prints the effective values and where each came from; `g5k doctor` checks them.",
+        "# Passwords do not belong here: the API password is kept in the system keyring.",
+    ]
+    section = ""
+    for spec in KEYS:
+        sec, name = _attr_path(spec.name)
+        if sec != section:
+            out.append("")
+            out.append(f"[{sec}]")
+            section = sec
+        value = default_of(spec.name)
+        env = f" (env: {', '.join(spec.env)})" if spec.env else ""
+        out.append(f"# {spec.doc}{env}")
+        shown = "" if value is None and spec.kind is Kind.OPT_PORT else _toml_value(value, spec.kind)
+        out.append(f"# {name} = {shown}" if shown else f"# {name} =")
+    out += [
+        "",
+        "# Host rewrite rules are data, e.g. reach every site through ssh aliases *.g5k:",
+        '# host_rewrite = [["(.*)", "\\\\1.g5k"]]',
+        "",
+        "# Per-frontend settings beat [frontend] (e.g. a frontend reached on another host or port):",
+        "# [frontends.lyon]",
+        '# host = "lyon.grid5000.fr"',
+        "# port = 22",
+        "",
+        "# From outside Grid'5000 (ssh through access.grid5000.fr, API over HTTPS with basic auth):",
+        "# [g5k]",
+        '# api_username = "your_login"',
+        "# [frontend]",
+        '# user = "your_login"',
+        '# proxy_jump = "access.grid5000.fr"',
+    ]
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Environment and explicit arguments
+
+
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "off"})
+
+
+def env_variables() -> tuple[tuple[str, str], ...]:
+    """Every environment variable read, with the dotted key it sets."""
+    return tuple((var, k.name) for k in KEYS for var in k.env)
+
+
+def _from_env_text(spec: Key, var: str, text: str) -> Result[Value, ConfigError]:
+    origin = Origin(OriginKind.ENVIRONMENT, var)
+
+    def bad(reason: str) -> Result[Value, ConfigError]:
+        return Failure(ConfigError(spec.name, f"${var}={text!r}: {reason}", f"${var}"))
+
+    raw: object = text
+    if spec.kind is Kind.SECONDS:
+        try:
+            raw = float(text)
+        except ValueError:
+            return bad(f"expected a {spec.kind.value}")
+    elif spec.kind in (Kind.PORT, Kind.OPT_PORT):
+        if text.strip() == "" and spec.kind is Kind.OPT_PORT:
+            raw = None
+        elif not text.strip().isdigit():
+            return bad(f"expected a {spec.kind.value}")
+        else:
+            raw = int(text)
+    elif spec.kind is Kind.BOOL:
+        low = text.strip().lower()
+        if low not in _TRUE | _FALSE:
+            return bad("expected one of 1/true/yes/on or 0/false/no/off")
+        raw = low in _TRUE
+    elif spec.kind is Kind.STR_MAP:
+        pairs = {}
+        for item in (p for p in text.split("&") if p):
+            k, sep, v = item.partition("=")
+            if not sep or not k:
+                return bad("expected key=value pairs separated by &")
+            pairs[k] = v
+        raw = pairs
+    checked = _check(spec.name, spec.kind, raw, origin)
+    if isinstance(checked, Failure):
+        return bad(checked.failure().reason)
+    return checked
+
+
+def parse_env(env: Mapping[str, str]) -> Result[Layer, ConfigError]:
+    """The layer given by environment variables (``G5K_API_USERNAME``, ``OAR_JOB_KEY_FILE``, ...).
+
+    Unrelated variables are ignored; a known variable with a bad value is an error naming it. When both
+    ``G5K_OAR_JOB_KEY_FILE`` and ``OAR_JOB_KEY_FILE`` are set, the first (ours) wins."""
+    entries: list[tuple[str, Value, Origin]] = []
+    for spec in KEYS:
+        for var in spec.env:
+            if var in env:
+                checked = _from_env_text(spec, var, env[var])
+                if isinstance(checked, Failure):
+                    return checked
+                entries.append((spec.name, checked.unwrap(), Origin(OriginKind.ENVIRONMENT, var)))
+                break
+    return Success(Layer(tuple(entries)))
+
+
+def rules_from_function(func: HostRewriteFunc, names: Iterable[str]) -> Result[tuple[tuple[str, str], ...],
+                                                                              ConfigError]:
+    """Host rewrite rules (exact names) tabulating a programmatic rewrite function over ``names``."""
+    rules: list[tuple[str, str]] = []
+    for name in sorted(set(names)):
+        try:
+            host = func(name)
+        except Exception as exc:  # a caller's function: its failure becomes a value
+            return Failure(ConfigError("host_rewrite", f"the rewrite function failed on {name!r}: {exc!r}"))
+        if not isinstance(host, str) or not host:
+            return Failure(ConfigError("host_rewrite", f"the rewrite function gave {host!r} for {name!r}; expected "
+                                       "a host name"))
+        rules.append((re.escape(name), host.replace("\\", "\\\\")))
+    return Success(tuple(rules))
+
+
+def layer_from_arguments(values: Mapping[str, object], where: str = "",
+                         names: Iterable[str] = ()) -> Result[Layer, ConfigError]:
+    """The layer of explicit arguments, by dotted key (``{"g5k.api_username": "me"}``).
+
+    A programmatic user may give a function as ``frontend.host_rewrite`` / ``oarsh.host_rewrite``: it is
+    tabulated over ``names`` (e.g. the sites of the reference snapshot) into exact rules, so the resulting
+    configuration stays plain data; a name outside ``names`` gets the ``host_suffix``."""
+    nested: dict[str, dict[str, object]] = {}
+    wanted = tuple(names)
+    for key, raw in values.items():
+        section, _, name = key.partition(".")
+        if not name:
+            return Failure(ConfigError(key, "expected a dotted key such as 'g5k.api_uri'", where))
+        if name == "host_rewrite" and callable(raw):
+            tabulated = rules_from_function(raw, wanted)
+            if isinstance(tabulated, Failure):
+                return Failure(ConfigError(key, tabulated.failure().reason, where))
+            raw = tabulated.unwrap()
+        if section == "frontends":
+            site, _, fld = name.rpartition(".")
+            table = nested.setdefault("frontends", {}).setdefault(site, {})
+            table[fld] = raw  # type: ignore[index]
+        else:
+            nested.setdefault(section, {})[name] = raw
+    return layer_from_mapping(nested, Origin(OriginKind.ARGUMENT, where))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# ~/.python-grid5000.yaml (username only)
+
+
+_YAML_USER = re.compile(r"""^username\s*:\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^']|'')*)'|([^#\s][^#]*?))\s*(?:#.*)?$""")
+
+
+def username_from_python_grid5000(text: str, source: str = "") -> Result[Layer, ConfigError]:
+    """The ``api_username`` layer given by the ``username:`` line of a python-grid5000 YAML file.
+
+    Only the user name is taken: the password such files may hold is never read into our values."""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.startswith("username"):
+            continue
+        m = _YAML_USER.match(raw.rstrip())
+        if m is None:
+            return Failure(ConfigError("username", "expected 'username: NAME'", source, number))
+        double, single, plain = m.groups()
+        name = json.loads(f'"{double}"') if double is not None else (
+            single.replace("''", "'") if single is not None else plain)
+        if not name or name in ("null", "~"):
+            return Success(EMPTY_LAYER)
+        return Success(Layer((("g5k.api_username", str(name), Origin(OriginKind.FILE, source, number)),)))
+    return Success(EMPTY_LAYER)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Merging
+
+
+@frozen
+class Resolved:
+    """A configuration with the origin of every key (defaults included)."""
+
+    config: Config
+    origins: tuple[tuple[str, Origin], ...]
+
+    def origin(self, key: str) -> Origin:
+        """Where ``key``'s value came from."""
+        for k, o in self.origins:
+            if k == key:
+                return o
+        return DEFAULT_ORIGIN
+
+    def rows(self) -> tuple[ShownValue, ...]:
+        """Every key with its value (secrets masked) and origin, for display."""
+        out: list[ShownValue] = []
+        for key, origin in self.origins:
+            spec = KEYS_BY_NAME.get(key)
+            value = value_of(self.config, key)
+            secret = spec.secret if spec is not None else False
+            kind = spec.kind if spec is not None else None
+            out.append(ShownValue(key, _display(value, secret, kind), origin, secret))
+        return tuple(out)
+
+
+@frozen
+class ShownValue:
+    """One row of ``g5k config show``: key, displayed value (secrets masked), origin."""
+
+    key: str
+    shown: str
+    origin: Origin
+    secret: bool = False
+
+
+def _display(value: Value, secret: bool, kind: Kind | None) -> str:
+    if secret and value:
+        return "********"
+    if value is None:
+        return "(unset)"
+    return _toml_value(value, kind)
+
+
+def resolve(*layers: Layer) -> Result[Resolved, ConfigError]:
+    """Merge layers over the defaults (later layers win) and check the whole; keep each value's origin."""
+    values: dict[str, tuple[Value, Origin]] = {}
+    for layer in layers:
+        for key, value, origin in layer.entries:
+            values[key] = (value, origin)
+
+    def pick(key: str) -> Value:
+        got = values.get(key)
+        return got[0] if got is not None else default_of(key)
+
+    def conn(section: str) -> ConnectionParams:
+        return ConnectionParams(
+            user=pick(f"{section}.user"),  # type: ignore[arg-type]
+            port=pick(f"{section}.port"),  # type: ignore[arg-type]
+            key_filename=pick(f"{section}.keyfile"),  # type: ignore[arg-type]
+            host_suffix=pick(f"{section}.host_suffix"),  # type: ignore[arg-type]
+            host_rewrite=pick(f"{section}.host_rewrite"),
+            proxy_jump=pick(f"{section}.proxy_jump"),  # type: ignore[arg-type]
+            timeout=pick("g5k.default_timeout"),  # type: ignore[arg-type]
+            connect_timeout=pick(f"{section}.connect_timeout"),  # type: ignore[arg-type]
+        )
+
+    sites = sorted({k.split(".")[1] for k in values if k.startswith("frontends.")})
+    frontends = tuple(
+        (site, SiteOverride(**{f: values[f"frontends.{site}.{f}"][0] for f in SITE_OVERRIDE_FIELDS
+                               if f"frontends.{site}.{f}" in values}))  # type: ignore[arg-type]
+        for site in sites
+    )
+    g5k = {_attr_path(k.name)[1]: pick(k.name) for k in KEYS if k.name.startswith("g5k.")}
+    config = Config(**g5k, frontend=conn("frontend"), oarsh=conn("oarsh"), frontends=frontends)  # type: ignore[arg-type]
+    if config.default_env_name is not None and config.default_env_file is not None:
+        origin = values.get("g5k.default_env_file", (None, DEFAULT_ORIGIN))[1]
+        return Failure(ConfigError("g5k.default_env_file", "both default_env_name and default_env_file are set; "
+                                   "keep only one", origin.where, origin.line))
+    if config.location is not None:
+        located = parse_location(config.location)
+        if isinstance(located, Failure):
+            origin = values.get("g5k.location", (None, DEFAULT_ORIGIN))[1]
+            return Failure(ConfigError("g5k.location", located.failure().reason, origin.where, origin.line))
+    keys = [k.name for k in KEYS] + [f"frontends.{s}.{f}" for s in sites for f in SITE_OVERRIDE_FIELDS
+                                     if f"frontends.{s}.{f}" in values]
+    origins = tuple((k, values[k][1] if k in values else DEFAULT_ORIGIN) for k in keys)
+    return Success(Resolved(config, origins))
+
+
+def load(*, toml_text: str | None = None, toml_source: str = "", env: Mapping[str, str] | None = None,
+         arguments: Mapping[str, object] | None = None, names: Iterable[str] = (),
+         python_grid5000_yaml: str | None = None, yaml_source: str = "") -> Result[Resolved, ConfigError]:
+    """Build the configuration from the texts and environment given: defaults < python-grid5000 username <
+    TOML file < environment < arguments."""
+    layers: list[Layer] = []
+    steps: list[Callable[[], Result[Layer, ConfigError]]] = []
+    if python_grid5000_yaml is not None:
+        steps.append(lambda: username_from_python_grid5000(python_grid5000_yaml, yaml_source))
+    if toml_text is not None:
+        steps.append(lambda: parse_toml(toml_text, toml_source))
+    if env is not None:
+        steps.append(lambda: parse_env(env))
+    if arguments is not None:
+        steps.append(lambda: layer_from_arguments(arguments, names=names))
+    for step in steps:
+        got = step()
+        if isinstance(got, Failure):
+            return got
+        layers.append(got.unwrap())
+    return resolve(*layers)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Where the code runs
+
+
+class Place(enum.Enum):
+    """Where the code runs, as far as Grid'5000 is concerned."""
+
+    FRONTEND = "frontend"
+    NODE = "node"
+    OUTSIDE = "outside"
+
+
+@frozen
+class Location:
+    """Where the code runs (frontend of a site, a Grid'5000 node of a site, or outside) and why we think so."""
+
+    place: Place
+    site: str | None = None
+    reason: str = ""
+
+    def describe(self) -> str:
+        """E.g. ``frontend of rennes``, ``Grid'5000 node of lyon``, ``outside Grid'5000``."""
+        if self.place is Place.FRONTEND:
+            return f"frontend of {self.site}"
+        if self.place is Place.NODE:
+            return f"Grid'5000 node of {self.site}"
+        return "outside Grid'5000"
+
+
+_G5K_HOST = re.compile(r"^(?P<host>[^.\s]+)\.(?P<site>[^.\s]+)\.grid5000\.fr\.?$")
+_JOB_VARS: Final = ("OAR_JOB_ID", "OAR_NODEFILE", "OAR_NODE_FILE")
+
+
+def parse_location(text: str) -> Result[Location, ConfigError]:
+    """Parse a forced location: ``outside``, ``frontend:SITE`` or ``node:SITE``."""
+    place, _, site = text.strip().partition(":")
+    if place == "outside" and not site:
+        return Success(Location(Place.OUTSIDE, None, "set in the configuration"))
+    if place in ("frontend", "node") and site and _site_key_ok(site):
+        return Success(Location(Place(place), site, "set in the configuration"))
+    return Failure(ConfigError("g5k.location", f"{text!r} is not one of outside, frontend:SITE, node:SITE"))
+
+
+def locate(hostname: str, domain: str = "", env: Mapping[str, str] | None = None,
+           forced: str | None = None) -> Result[Location, ConfigError]:
+    """Where the code runs, from facts: host name, DNS domain, environment (``OAR_JOB_ID`` & co mark a job's
+    node), or ``forced`` (the ``g5k.location`` setting) which wins over the facts.
+
+    A Grid'5000 host is ``NAME.SITE.grid5000.fr``; ``fSITE`` and ``frontend`` are frontends, anything else
+    there is a node. Unlike execo's regular expression, the dots of ``grid5000.fr`` are matched literally."""
+    if forced is not None:
+        return parse_location(forced)
+    environ = env or {}
+    host = hostname.strip().lower()
+    fqdn = host if "." in host or not domain else f"{host}.{domain.strip().lower().strip('.')}"
+    m = _G5K_HOST.match(fqdn)
+    if m is None:
+        return Success(Location(Place.OUTSIDE, None, f"host {fqdn or '(unknown)'} is not NAME.SITE.grid5000.fr"))
+    name, site = m.group("host"), m.group("site")
+    in_job = [v for v in _JOB_VARS if environ.get(v)]
+    if (name == f"f{site}" or name == "frontend") and not in_job:
+        return Success(Location(Place.FRONTEND, site, f"host {fqdn} is the frontend of {site}"))
+    why = f"${in_job[0]} is set" if in_job else f"host {fqdn} is not a frontend name"
+    return Success(Location(Place.NODE, site, f"{why}: a node of {site}"))
+
+
+@frozen
+class ApiAccess:
+    """How to talk to the API from here: endpoint, user (``None`` = anonymous) and why."""
+
+    uri: str
+    username: str | None
+    reason: str
+    problem: str = ""
+
+
+def api_access(config: Config, location: Location) -> ApiAccess:
+    """Decide the API endpoint and credentials for ``location``: basic auth from outside (a user name is then
+    required), no credentials inside unless a user name is configured."""
+    uri = config.api_uri
+    if config.api_username is not None:
+        return ApiAccess(uri, config.api_username, "basic auth with the configured user (password from keyring)")
+    if location.place is Place.OUTSIDE:
+        return ApiAccess(uri, None, "anonymous", problem="from outside Grid'5000 the API needs basic auth: set "
+                         "g5k.api_username (or $G5K_API_USERNAME) and store the password in the keyring")
+    return ApiAccess(uri, None, f"anonymous: no credentials needed on a {location.place.value} inside Grid'5000")
+
+
+def default_frontend(config: Config, location: Location) -> str | None:
+    """The frontend used when none is given: the configured one, else the site we run on, else none."""
+    return config.default_frontend or location.site
+
+
+def runs_locally(config: Config, location: Location, site: str) -> bool:
+    """True when commands for ``site`` run here without ssh (on that site's frontend, with
+    ``no_ssh_for_local_frontend``)."""
+    return config.no_ssh_for_local_frontend and location.place is Place.FRONTEND and location.site == site
+
+
+def frontend_params(config: Config, site: str) -> ConnectionParams:
+    """Connection parameters for ``site``'s frontend: [frontend] with the [frontends.SITE] override applied."""
+    over = config.site_override(site)
+    base = config.frontend
+    if over is None:
+        return base
+    rules = base.host_rewrite
+    if over.host is not None:
+        rules = ((re.escape(site), over.host.replace("\\", "\\\\")), *rules)
+    return evolve(
+        base,
+        user=over.user if over.user is not None else base.user,
+        port=over.port if over.port is not None else base.port,
+        key_filename=over.keyfile if over.keyfile is not None else base.key_filename,
+        proxy_jump=over.proxy_jump if over.proxy_jump is not None else base.proxy_jump,
+        host_rewrite=rules,
+    )
+
+
+def node_params(config: Config) -> ConnectionParams:
+    """Connection parameters for a job's nodes through OAR's sshd (user oar, port 6667); the key is
+    ``oarsh.keyfile``, else ``oar_job_key_file``."""
+    if config.oarsh.key_filename is not None:
+        return config.oarsh
+    return evolve(config.oarsh, key_filename=config.oar_job_key_file)
+
+
+def configured_frontends(config: Config, location: Location) -> tuple[str, ...]:
+    """The frontends named by the configuration: the default one and every per-site entry, sorted, unique."""
+    names = {site for site, _ in config.frontends}
+    first = default_frontend(config, location)
+    if first:
+        names.add(first)
+    return tuple(sorted(names))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# ~/.execo.conf.py conversion (read with ast, never executed)
+
+
+@frozen
+class ExecoImport:
+    """The result of converting an execo configuration file: the layer, and what could not be converted."""
+
+    layer: Layer
+    notes: tuple[str, ...]
+
+
+_EXECO_DICTS: Final = {
+    "g5k_configuration": "g5k",
+    "default_frontend_connection_params": "frontend",
+    "default_oarsh_oarcp_params": "oarsh",
+    "default_connection_params": "oarsh",
+}
+_CONN_KEYS: Final = {"user": "user", "port": "port", "keyfile": "keyfile"}
+_IGNORED_CONN: Final = {
+    "pty": "we allocate no pty unless a command needs one",
+    "ssh": "we connect with fabric, not an ssh command",
+    "scp": "we copy with fabric, not an scp command",
+    "taktuk_connector": "taktuk is not used",
+    "taktuk_gateway": "taktuk is not used; set proxy_jump for a jump host",
+    "taktuk_options": "taktuk is not used",
+    "ssh_options": "put ssh options in ~/.ssh/config",
+    "scp_options": "put ssh options in ~/.ssh/config",
+    "nolocalhost": "not applicable",
+}
+
+
+def convert_execo_conf(text: str, source: str = "~/.execo.conf.py") -> Result[ExecoImport, ConfigError]:
+    """Convert the dict literals of an execo configuration file by reading them with ``ast`` (never running
+    the file). Host rewrite lambdas of the two documented shapes (``host + SUFFIX``, ``re.sub(P, R, host)``)
+    become data; everything else is listed in ``notes`` with the reason."""
+    try:
+        tree = ast.parse(text, filename=source)
+    except SyntaxError as exc:
+        return Failure(ConfigError("(syntax)", f"not valid Python: {exc.msg}", source, exc.lineno))
+    entries: list[tuple[str, Value, Origin]] = []
+    notes: list[str] = []
+    for stmt in tree.body:
+        items = _execo_items(stmt)
+        if items is None:
+            if not isinstance(stmt, ast.Import | ast.ImportFrom | ast.Expr):
+                notes.append(f"line {stmt.lineno}: statement ignored (only the execo dicts are read)")
+            continue
+        dict_name, pairs = items
+        section = _EXECO_DICTS[dict_name]
+        for key_node, value_node in pairs:
+            _convert_item(dict_name, section, key_node, value_node, source, entries, notes)
+    layer = Layer(tuple(entries))
+    checked = resolve(layer)
+    if isinstance(checked, Failure):
+        return Failure(checked.failure())
+    return Success(ExecoImport(layer, tuple(notes)))
+
+
+def _execo_items(stmt: ast.stmt) -> tuple[str, list[tuple[ast.expr | None, ast.expr]]] | None:
+    """The (dict name, key/value nodes) of ``NAME = {...}``, ``NAME.update({...})`` or ``NAME['k'] = v``."""
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        target = stmt.targets[0]
+        if isinstance(target, ast.Name) and target.id in _EXECO_DICTS:
+            if isinstance(stmt.value, ast.Dict):
+                return target.id, list(zip(stmt.value.keys, stmt.value.values, strict=True))
+            return None
+        if (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
+                and target.value.id in _EXECO_DICTS):
+            return target.value.id, [(target.slice, stmt.value)]
+    if (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
+            and isinstance(stmt.value.func, ast.Attribute) and stmt.value.func.attr == "update"
+            and isinstance(stmt.value.func.value, ast.Name) and stmt.value.func.value.id in _EXECO_DICTS
+            and len(stmt.value.args) == 1 and isinstance(stmt.value.args[0], ast.Dict)):
+        d = stmt.value.args[0]
+        return stmt.value.func.value.id, list(zip(d.keys, d.values, strict=True))
+    return None
+
+
+def _convert_item(dict_name: str, section: str, key_node: ast.expr | None, value_node: ast.expr, source: str,
+                  entries: list[tuple[str, Value, Origin]], notes: list[str]) -> None:
+    line = value_node.lineno
+    origin = Origin(OriginKind.FILE, source, line)
+    if not isinstance(key_node, ast.Constant) or not isinstance(key_node.value, str):
+        notes.append(f"line {line}: {dict_name}: a key that is not a string literal was skipped")
+        return
+    key = key_node.value
+    if key == "host_rewrite_func":
+        rewrite = _rewrite_from_lambda(value_node)
+        if rewrite is None:
+            notes.append(f"line {line}: {dict_name}['host_rewrite_func'] is code, which we never run: not "
+                         f"converted; write it as data in [{section}]: host_rewrite = [[regex, replacement]] "
+                         "and/or host_suffix")
+        else:
+            suffix, rules = rewrite
+            entries.append((f"{section}.host_suffix", suffix, origin))
+            entries.append((f"{section}.host_rewrite", rules, origin))
+            if dict_name == "default_connection_params":
+                notes.append(f"line {line}: default_connection_params['host_rewrite_func'] applies to nodes: "
+                             "converted to [oarsh] host_rewrite / host_suffix")
+        return
+    if dict_name == "default_connection_params":
+        notes.append(f"line {line}: default_connection_params[{key!r}] (execo's settings for every host) not "
+                     "converted; only its host_rewrite_func is used, for nodes")
+        return
+    try:
+        value = ast.literal_eval(value_node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        notes.append(f"line {line}: {dict_name}[{key!r}] is not a literal; not converted")
+        return
+    if section == "g5k":
+        _convert_g5k(key, value, origin, entries, notes)
+        return
+    if key in _IGNORED_CONN:
+        notes.append(f"line {line}: {dict_name}[{key!r}] ignored: {_IGNORED_CONN[key]}")
+        return
+    if key not in _CONN_KEYS:
+        notes.append(f"line {line}: {dict_name}[{key!r}] has no equivalent; not converted")
+        return
+    _add_checked(f"{section}.{_CONN_KEYS[key]}", value, origin, entries, notes)
+
+
+def _convert_g5k(key: str, value: object, origin: Origin, entries: list[tuple[str, Value, Origin]],
+                 notes: list[str]) -> None:
+    name = f"g5k.{key}"
+    if name not in KEYS_BY_NAME or key == "location":
+        notes.append(f"line {origin.line}: g5k_configuration[{key!r}] is not a known key; not converted")
+        return
+    if key == "api_additional_args" and isinstance(value, list | tuple):
+        pairs: dict[str, str] = {}
+        for item in value:
+            k, sep, v = str(item).partition("=")
+            if not sep:
+                notes.append(f"line {origin.line}: api_additional_args item {item!r} is not key=value; skipped")
+                continue
+            pairs[k] = v
+        value = pairs
+    if key == "check_deployed_command" and value is False:
+        value = None
+    if key == "default_timeout" and value is None:
+        notes.append(f"line {origin.line}: default_timeout None (no timeout) is not allowed: every call has a "
+                     "timeout; the default is kept")
+        return
+    _add_checked(name, value, origin, entries, notes)
+
+
+def _add_checked(name: str, value: object, origin: Origin, entries: list[tuple[str, Value, Origin]],
+                 notes: list[str]) -> None:
+    spec = KEYS_BY_NAME[name]
+    if value is None and spec.kind is Kind.STR:
+        notes.append(f"line {origin.line}: {name} None has no meaning here; the default is kept")
+        return
+    checked = _check(name, spec.kind, value, origin)
+    if isinstance(checked, Failure):
+        notes.append(f"line {origin.line}: {name}: {checked.failure().reason}; not converted")
+        return
+    entries.append((name, checked.unwrap(), origin))
+
+
+def _rewrite_from_lambda(node: ast.expr) -> tuple[str, tuple[tuple[str, str], ...]] | None:
+    """(host_suffix, rules) equivalent to ``lambda h: h + "SUFFIX"`` or ``lambda h: re.sub("P", "R", h)``
+    (P anchored at the end, or at both ends); anything else is None."""
+    if not isinstance(node, ast.Lambda) or len(node.args.args) != 1:
+        return None
+    arg = node.args.args[0].arg
+    body = node.body
+    if (isinstance(body, ast.BinOp) and isinstance(body.op, ast.Add) and isinstance(body.left, ast.Name)
+            and body.left.id == arg and isinstance(body.right, ast.Constant) and isinstance(body.right.value, str)):
+        return body.right.value, ()
+    if not (isinstance(body, ast.Call) and isinstance(body.func, ast.Attribute) and body.func.attr == "sub"
+            and isinstance(body.func.value, ast.Name) and body.func.value.id == "re" and len(body.args) == 3
+            and not body.keywords and isinstance(body.args[2], ast.Name) and body.args[2].id == arg):
+        return None
+    first, second = body.args[0], body.args[1]
+    if not (isinstance(first, ast.Constant) and isinstance(first.value, str)
+            and isinstance(second, ast.Constant) and isinstance(second.value, str)):
+        return None
+    pattern, replacement = first.value, second.value
+    if not pattern.endswith("$") or pattern.endswith("\\$"):
+        return None
+    if pattern.startswith("^"):
+        rule = (pattern[1:-1], replacement)
+    elif "\\" in replacement:
+        return None  # group references would shift under the added prefix group
+    else:
+        rule = (f"(.*?)(?:{pattern[:-1]})", "\\1" + replacement)
+    try:
+        re.sub(rule[0], rule[1], "")
+    except (re.error, IndexError):
+        return None
+    return "", (rule,)
+
+
+def layer_to_toml(layer: Layer, notes: Iterable[str] = ()) -> str:
+    """TOML text of a layer (e.g. a converted execo file), with ``notes`` as leading comments."""
+    out = [f"# {n}" for n in notes]
+    sections: dict[str, list[str]] = {}
+    for key, value, origin in layer.entries:
+        section, name = _attr_path(key)
+        if section == "frontends":
+            site, _, fld = name.rpartition(".")
+            sections.setdefault(f"frontends.{toml_key(site)}", []).append(f"{fld} = {_toml_value(value)}")
+            continue
+        where = f"  # from {origin.describe()}" if origin.kind is not OriginKind.DEFAULT else ""
+        spec = KEYS_BY_NAME.get(key)
+        kind = spec.kind if spec is not None else None
+        sections.setdefault(section, []).append(f"{name} = {_toml_value(value, kind)}{where}")
+    for section, lines in sections.items():
+        out.append("")
+        out.append(f"[{section}]")
+        out.extend(lines)
+    return "\n".join(out).lstrip("\n") + "\n"
