@@ -1,0 +1,291 @@
+"""Reach a service of a Grid'5000 site (e.g. its OAR database) from anywhere: directly inside, tunnelled outside.
+
+``open_forward(site, host, port, ...)`` returns an ``IOResult`` holding a ``Forward``: the (host, port) to
+connect to, and ``close()``. Outside Grid'5000 it is a local port on 127.0.0.1 forwarded through an ssh
+connection to the site's frontend (paramiko ``direct-tcpip`` channels over one fabric connection); the
+tunnel is proven before it is returned (a channel to the target is opened and closed through the frontend).
+
+``G5kAutoPortForwarder(site, host, port)`` is the seed's context manager on top of it: it yields the
+(host, port) and closes the tunnel on exit, even when the block raises. Since a ``with`` statement cannot
+return an error value, a failure to open the tunnel raises ``ForwardFailed`` carrying the ``G5kError``; use
+``open_forward`` to get the error as a value.
+
+Differences from execo: no ``ssh -L`` subprocess with a round-robin local port (the OS picks a free port, so
+two forwarders never collide), no parsing of ssh's debug output to learn that the tunnel listens, and a
+target the frontend cannot reach is reported before the caller uses the port.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+import fabric
+import paramiko
+from returns.io import IOFailure, IOResult, IOSuccess
+from returns.result import Failure
+from returns.unsafe import unsafe_perform_io
+
+from g5kpure.config import Place, locate
+from g5kpure.connection import ConnectionParams, Endpoint, resolve_frontend
+from g5kpure.errors import AuthError, G5kError, InvalidInput, Timeout, Unreachable
+
+DEFAULT_FRONTEND_PARAMS = ConnectionParams(host_suffix=".grid5000.fr")
+_BUFFER = 65536
+_POLL_S = 0.2
+
+
+class ForwardFailed(Exception):
+    """Raised by ``G5kAutoPortForwarder.__enter__`` when the tunnel cannot be opened; ``error`` is the value."""
+
+    def __init__(self, error: G5kError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def inside_grid5000(fqdn: str | None = None, env: dict[str, str] | None = None, forced: str | None = None) -> bool:
+    """Whether this process runs inside Grid'5000 (frontend or node), from its host name and environment."""
+    name = fqdn if fqdn is not None else socket.getfqdn()
+    located = locate(name, env=dict(os.environ) if env is None else env, forced=forced)
+    return not isinstance(located, Failure) and located.unwrap().place is not Place.OUTSIDE
+
+
+def _connection(endpoint: Endpoint) -> fabric.Connection:
+    wait = endpoint.connect_timeout
+    connect_kwargs: dict[str, Any] = {"banner_timeout": wait, "auth_timeout": wait}
+    if endpoint.key_filename:
+        # an explicit key is the only identity tried: no agent, no ~/.ssh/id_* guessing
+        connect_kwargs.update(key_filename=[endpoint.key_filename], look_for_keys=False, allow_agent=False)
+    gateway = None
+    if endpoint.proxy_jump and endpoint.proxy_jump not in ("none", "auto"):
+        gateway = fabric.Connection(endpoint.proxy_jump, config=fabric.Config(), connect_timeout=wait)
+    return fabric.Connection(
+        endpoint.host,
+        user=endpoint.user,
+        port=endpoint.port,
+        config=fabric.Config(),  # honours ~/.ssh/config (User, Port, IdentityFile, ProxyJump) for the host
+        connect_timeout=wait,
+        connect_kwargs=connect_kwargs,
+        gateway=gateway,
+    )
+
+
+def _ssh_error(endpoint: Endpoint, exc: BaseException, after_s: float) -> G5kError:
+    where = endpoint.label
+    if isinstance(exc, paramiko.BadHostKeyException):
+        return AuthError(f"ssh {where}", f"host key mismatch: {exc}")
+    if isinstance(exc, paramiko.AuthenticationException):
+        return AuthError(f"ssh {where}", str(exc) or type(exc).__name__)
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return Timeout(f"ssh connection to {where}", round(after_s, 3), endpoint.frontend)
+    return Unreachable(where, f"{type(exc).__name__}: {exc}", round(after_s, 3))
+
+
+class Forward:
+    """An open way to (host, port): ``target`` is what to connect to; ``close()`` releases the tunnel if any."""
+
+    def __init__(self, target: tuple[str, int], tunnel: _Tunnel | None = None) -> None:
+        self.target = target
+        self._tunnel = tunnel
+
+    @property
+    def tunnelled(self) -> bool:
+        """Whether connections go through an ssh tunnel."""
+        return self._tunnel is not None
+
+    def close(self) -> None:
+        """Close the tunnel (listening socket, open channels, ssh connection); idempotent."""
+        if self._tunnel is not None:
+            self._tunnel.close()
+
+    def __enter__(self) -> tuple[str, int]:
+        return self.target
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class _Tunnel:
+    """A local listening socket whose connections are relayed over ``direct-tcpip`` channels of one ssh link."""
+
+    def __init__(self, conn: fabric.Connection, remote: tuple[str, int], channel_timeout: float) -> None:
+        self._conn = conn
+        self._remote = remote
+        self._channel_timeout = channel_timeout
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._pairs: list[tuple[socket.socket, paramiko.Channel]] = []
+        self._threads: list[threading.Thread] = []
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self._listener.settimeout(_POLL_S)
+        self.local: tuple[str, int] = ("127.0.0.1", self._listener.getsockname()[1])
+        self._closed = False
+        self._acceptor = threading.Thread(target=self._accept_loop, name=f"forward-{self.local[1]}", daemon=True)
+
+    def start(self) -> None:
+        self._acceptor.start()
+
+    def _open_channel(self, origin: tuple[str, int]) -> paramiko.Channel:
+        transport = self._conn.transport
+        if transport is None or not transport.is_active():
+            raise paramiko.SSHException("the ssh connection to the frontend is closed")
+        channel: paramiko.Channel = transport.open_channel(
+            "direct-tcpip", self._remote, origin, timeout=self._channel_timeout
+        )
+        return channel
+
+    def probe(self) -> None:
+        """Open and close one channel to the target: raises when the frontend cannot reach it."""
+        self._open_channel(("127.0.0.1", 0)).close()
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, origin = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                channel = self._open_channel(origin)
+            except (paramiko.SSHException, OSError, EOFError):
+                client.close()
+                continue
+            with self._lock:
+                self._pairs.append((client, channel))
+                pump = threading.Thread(target=self._pump, args=(client, channel), daemon=True)
+                self._threads.append(pump)
+            pump.start()
+
+    def _pump(self, client: socket.socket, channel: paramiko.Channel) -> None:
+        try:
+            client_fd, channel_fd = client.fileno(), channel.fileno()
+            while not self._stop.is_set():
+                ready, _, _ = select.select([client_fd, channel_fd], [], [], _POLL_S)
+                if client_fd in ready:
+                    data = client.recv(_BUFFER)
+                    if not data:
+                        break
+                    channel.sendall(data)
+                if channel_fd in ready:
+                    data = channel.recv(_BUFFER)
+                    if not data:
+                        break
+                    client.sendall(data)
+        except (OSError, EOFError, paramiko.SSHException):
+            pass
+        finally:
+            channel.close()
+            client.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            pairs, threads = list(self._pairs), list(self._threads)
+        self._stop.set()
+        self._listener.close()
+        for client, channel in pairs:
+            channel.close()
+            client.close()
+        if self._acceptor.is_alive():
+            self._acceptor.join(timeout=2)
+        for thread in threads:
+            thread.join(timeout=2)
+        self._conn.close()
+
+
+def _check_target(host: str, port: int) -> G5kError | None:
+    if not host or host.startswith("-") or any(c.isspace() for c in host):
+        return InvalidInput("target host", host, "a host name or address")
+    if not 0 < port < 65536:
+        return InvalidInput("target port", str(port), "an integer between 1 and 65535")
+    return None
+
+
+def open_forward(
+    site: str,
+    host: str,
+    port: int,
+    params: ConnectionParams | None = None,
+    *,
+    inside: bool | None = None,
+    connect: Callable[[Endpoint], fabric.Connection] = _connection,
+) -> IOResult[Forward, G5kError]:
+    """A way to reach host:port of ``site``: direct inside Grid'5000, else a proven ssh tunnel over its frontend.
+
+    ``inside=None`` probes where this process runs; True / False force direct access / a tunnel.
+    """
+    bad = _check_target(host, port)
+    if bad is not None:
+        return IOFailure(bad)
+    if inside is None:
+        inside = inside_grid5000()
+    if inside:
+        return IOSuccess(Forward((host, port)))
+    resolved = resolve_frontend(site, params or DEFAULT_FRONTEND_PARAMS)
+    if isinstance(resolved, Failure):
+        return IOFailure(resolved.failure())
+    endpoint = resolved.unwrap()
+    began = time.monotonic()
+    conn = connect(endpoint)
+    try:
+        conn.open()
+    except Exception as exc:  # paramiko/socket raise many kinds; all are field failures here
+        conn.close()
+        return IOFailure(_ssh_error(endpoint, exc, time.monotonic() - began))
+    try:
+        tunnel = _Tunnel(conn, (host, port), endpoint.connect_timeout)
+    except OSError as exc:
+        conn.close()
+        return IOFailure(Unreachable("127.0.0.1", f"cannot listen on a local port: {exc}"))
+    try:
+        tunnel.probe()
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        tunnel.close()
+        detail = f"the frontend {endpoint.label} cannot reach it: {type(exc).__name__}: {exc}"
+        return IOFailure(Unreachable(f"{host}:{port}", detail, round(time.monotonic() - began, 3)))
+    tunnel.start()
+    return IOSuccess(Forward(tunnel.local, tunnel))
+
+
+class G5kAutoPortForwarder:
+    """Context manager yielding the (host, port) that reaches host:port of ``site``, tunnelled when outside.
+
+    The tunnel is proven before the block runs and closed when it ends, even on error. A failure to open it
+    raises ``ForwardFailed`` (with ``.error``), since a ``with`` statement cannot return a value.
+    """
+
+    def __init__(
+        self, site: str, host: str, port: int, params: ConnectionParams | None = None, *, inside: bool | None = None
+    ) -> None:
+        self.site, self.host, self.port = site, host, port
+        self.params = params
+        self.inside = inside
+        self._forward: Forward | None = None
+
+    def __enter__(self) -> tuple[str, int]:
+        opened = open_forward(self.site, self.host, self.port, self.params, inside=self.inside)
+        if isinstance(opened, IOFailure):
+            raise ForwardFailed(unsafe_perform_io(opened.failure()))
+        forward = unsafe_perform_io(opened.unwrap())
+        self._forward = forward
+        return forward.target
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._forward is not None:
+            self._forward.close()
+            self._forward = None
