@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 
 from attrs import evolve, field, frozen
 from returns.result import Failure, Result, Success
@@ -122,3 +123,94 @@ def effective_timeout(timeout: float | bool | None, params: ConnectionParams) ->
 def with_user(params: ConnectionParams, user: str | None, key_filename: str | None = None) -> ConnectionParams:
     """A copy of ``params`` connecting as another user (and key, when given)."""
     return evolve(params, user=user, key_filename=key_filename if key_filename is not None else params.key_filename)
+
+
+def _site_params(value: object) -> tuple[tuple[str, ConnectionParams], ...]:
+    if isinstance(value, dict):
+        value = tuple(value.items())
+    return tuple((str(k), v) for k, v in value)  # type: ignore[attr-defined]
+
+
+@frozen
+class FrontendAccess:
+    """Everything needed to place a frontend command: common and per-frontend connection parameters, the
+    default frontend (used when a call names none) and the frontend on which commands run locally, without
+    ssh (execo's ``no_ssh_for_local_frontend``, decided by the caller from where the code runs)."""
+
+    params: ConnectionParams = ConnectionParams(host_suffix=".grid5000.fr")
+    per_frontend: tuple[tuple[str, ConnectionParams], ...] = field(default=(), converter=_site_params)
+    default_frontend: str | None = None
+    local_frontend: str | None = None
+
+    def params_for(self, frontend: str) -> ConnectionParams:
+        """The connection parameters of one frontend: its own entry, else the common ones."""
+        for name, params in self.per_frontend:
+            if name == frontend:
+                return params
+        return self.params
+
+
+@frozen
+class CommandPlan:
+    """One command to run on a frontend (``endpoint``) or locally (``endpoint is None``), with its timeout."""
+
+    argv: tuple[str, ...]
+    frontend: str
+    endpoint: Endpoint | None
+    timeout: float | None
+
+    @property
+    def command_line(self) -> str:
+        """The argv as one POSIX shell string (what ssh sends)."""
+        return shlex.join(self.argv)
+
+    def describe(self) -> str:
+        """Human form of the plan: where, how and what."""
+        limit = f" (timeout {self.timeout:g}s)" if self.timeout is not None else " (no timeout)"
+        if self.endpoint is None:
+            return f"[{self.frontend}] local: {self.command_line}{limit}"
+        jump = f" via {self.endpoint.proxy_jump}" if self.endpoint.proxy_jump else ""
+        return f"[{self.frontend}] ssh {self.endpoint.label}{jump}: {self.command_line}{limit}"
+
+
+@frozen
+class CommandOutput:
+    """What a finished command gave: exit code, stdout, stderr, where it ran and how long it took."""
+
+    argv: tuple[str, ...]
+    frontend: str
+    exit_code: int
+    stdout: str
+    stderr: str
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when the command exited with 0."""
+        return self.exit_code == 0
+
+
+LOCAL = "local"
+"""Frontend label of commands run on this machine."""
+
+
+def plan_command(
+    argv: tuple[str, ...] | list[str],
+    frontend: str | None,
+    access: FrontendAccess,
+    timeout: float | bool | None = False,
+) -> Result[CommandPlan, G5kError]:
+    """Plan ``argv`` on ``frontend`` (``None`` = the default frontend, or locally when there is none)."""
+    args = tuple(argv)
+    if not args or not all(isinstance(a, str) for a in args):
+        return Failure(InvalidInput("argv", repr(args), "a non-empty sequence of strings"))
+    if any("\0" in a for a in args):
+        return Failure(InvalidInput("argv", repr(args), "strings without NUL characters"))
+    name = frontend if frontend is not None else access.default_frontend
+    params = access.params if name is None else access.params_for(name)
+    limit = effective_timeout(timeout, params)
+    if limit is not None and limit <= 0:
+        return Failure(InvalidInput("timeout", str(timeout), "a positive number of seconds, False or None"))
+    if name is None or name == access.local_frontend:
+        return Success(CommandPlan(args, name or LOCAL, None, limit))
+    return resolve_frontend(name, params).map(lambda endpoint: CommandPlan(args, name, endpoint, limit))
