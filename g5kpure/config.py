@@ -26,6 +26,7 @@ import json
 import math
 import re
 import tomllib
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
@@ -1037,7 +1038,9 @@ def convert_execo_conf(text: str, source: str = "~/.execo.conf.py") -> Result[Ex
     the file). Host rewrite lambdas of the two documented shapes (``host + SUFFIX``, ``re.sub(P, R, host)``)
     become data; everything else is listed in ``notes`` with the reason."""
     try:
-        tree = ast.parse(text, filename=source)
+        with warnings.catch_warnings():  # invalid escapes such as "\.grid5000" are common in these files
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, filename=source)
     except SyntaxError as exc:
         return Failure(ConfigError("(syntax)", f"not valid Python: {exc.msg}", source, exc.lineno))
     entries: list[tuple[str, Value, Origin]] = []
