@@ -204,15 +204,15 @@ def make_submission(
             )
     else:
         extra = tuple(additional_options)
-    for label, value in (("resources", resources), ("job_type", job_type)):
-        if value is not None and not isinstance(value, str):
-            items = tuple(value)
-            if not all(isinstance(i, str) for i in items):
-                return Failure(InvalidInput(label, repr(value)[:80], "strings"))
+    res_items = _str_tuple(resources)  # materialised once: an iterator argument is consumed here only
+    type_items = _str_tuple(job_type)
+    for label, items in (("resources", res_items), ("job_type", type_items)):
+        if not all(isinstance(i, str) for i in items):
+            return Failure(InvalidInput(label, repr(items)[:80], "strings"))
     sub = OarSubmission(
-        resources=resources,
+        resources=res_items,
         walltime=wall,
-        job_type=job_type,
+        job_type=type_items,
         sql_properties=sql_properties,
         queue=queue,
         reservation_date=resa,
