@@ -29,7 +29,7 @@ check: install
 	$(BIN)/mypy --strict g5kpure adapters
 
 demo: install
-	$(BIN)/g5k demo
+	$(BIN)/g5k plan --out out
 
 bench: install
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -24,7 +24,12 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 # Each module listed here exposes ``register(subparsers, common)``; adding a command group is one line.
-COMMAND_MODULES: tuple[str, ...] = ("adapters.cli_oar", "adapters.cli_demo", "adapters.cli_charter")
+COMMAND_MODULES: tuple[str, ...] = (
+    "adapters.cli_oar",
+    "adapters.cli_demo",
+    "adapters.cli_plan",
+    "adapters.cli_charter",
+)
 
 Handler = Callable[[argparse.Namespace], int]
 

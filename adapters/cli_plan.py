@@ -1,0 +1,249 @@
+"""`g5k plan`: find where and when a request fits, and print the oarsub commands that would reserve it.
+
+With no arguments it runs offline on the embedded synthetic full-grid planning (reference time 2026-03-24 10:00
+Paris) for 40 nodes on grid5000 including 10 on nova, 2 hours; it prints the slot table around the answer, the
+chosen slot, the per-site distribution and the exact oarsub argv per site (nothing is submitted), and writes
+gantt.png and slots.png to --out (default ``out/``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from returns.io import IOFailure
+from returns.result import Failure, Result, Success
+from returns.unsafe import unsafe_perform_io
+
+from adapters.cli import EXIT_OK, EXIT_USAGE, emit, fail
+from adapters.planning import SOURCES, Source, SqlPlan, api_plans, embedded_summary, get_planning, oarapi_plans
+from g5kpure.errors import G5kError, InvalidInput
+from g5kpure.oar import OarSubmission, oarsub_argv
+from g5kpure.oardate import oar_date_to_unixts
+from g5kpure.planning import (
+    JobSpec,
+    Planning,
+    Slot,
+    Slots,
+    clip_planning,
+    compute_slots,
+    distribute_hosts,
+    find_free_slot,
+    format_duration,
+    get_jobs_specs,
+    paris_time,
+    parse_walltime,
+    window_slots,
+)
+
+DEFAULT_WANT = ("grid5000:40", "nova:10")
+DEFAULT_WALLTIME = "2:00"
+SLOTS_AROUND = 4
+PLOT_DAYS = 4
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register the `plan` subcommand."""
+    p = sub.add_parser(
+        "plan", parents=[common], help="find a slot for a request and print the oarsub commands (offline by default)",
+        description="Find the first slot where the wanted hosts are free and print the per-site oarsub commands. "
+        "Counts are inclusive: grid5000:40 with nova:10 means 40 hosts in total, 10 of them on nova.",
+    )
+    p.add_argument("--walltime", default=DEFAULT_WALLTIME, help="duration H:MM[:SS] (default %(default)s)")
+    p.add_argument("--want", action="append", metavar="ELEMENT:N",
+                   help="grid5000, a site, a cluster, kavlan or kavlan-global with a count (0 = all); repeatable; "
+                   f"default {' '.join(DEFAULT_WANT)}")
+    p.add_argument("--exclude", action="append", default=[], metavar="ELEMENT", help="site, cluster or host to avoid")
+    p.add_argument("--at", help="earliest start, 'YYYY-MM-DD HH:MM[:SS]' Paris time (default: the data's time)")
+    p.add_argument("--source", choices=SOURCES, default=None, help="where to read the planning (default embedded)")
+    p.add_argument("--live", action="store_true", help="read the Grid'5000 API (same as --source api)")
+    p.add_argument("--site", action="append", default=[], help="sites to read from the API (default: all wanted)")
+    p.add_argument("--api", default="https://api.grid5000.fr/stable", help="Grid'5000 API base URL")
+    p.add_argument("--oarapi", action="append", default=[], metavar="SITE=URL", help="OAR REST API root of a site")
+    p.add_argument("--oardb", action="append", default=[], metavar="SITE=DSN", help="OAR database DSN of a site")
+    p.add_argument("--name", default=None, help="job name given to oarsub")
+    p.add_argument("--out", default="out", help="directory for gantt.png and slots.png (default %(default)s)")
+    p.add_argument("--no-plots", action="store_true", help="do not write the figures")
+    p.set_defaults(handler=run)
+
+
+def _parse_want(items: list[str]) -> Result[dict[str, int], G5kError]:
+    wanted: dict[str, int] = {}
+    for item in items:
+        element, sep, count = item.rpartition(":")
+        if not sep or not element or not count.isdigit():
+            return Failure(InvalidInput("--want", item, "ELEMENT:N, e.g. grid5000:40 or lyon:10"))
+        wanted[element] = int(count)
+    return Success(wanted)
+
+
+def _pairs(items: list[str], what: str) -> Result[dict[str, str], G5kError]:
+    out: dict[str, str] = {}
+    for item in items:
+        site, sep, value = item.partition("=")
+        if not sep or not site or not value:
+            return Failure(InvalidInput(what, item, "SITE=VALUE"))
+        out[site] = value
+    return Success(out)
+
+
+def _atomic_save(fig: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format=path.suffix.lstrip("."))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _table(slots: Slots, chosen: Slot, columns: list[str]) -> str:
+    index = slots.slots.index(chosen)
+    lo, hi = max(0, index - SLOTS_AROUND), min(len(slots.slots), index + SLOTS_AROUND + 1)
+    width = max(9, *(len(c) + 1 for c in columns))
+    lines = ["  start (Paris)        " + "".join(c.rjust(width) for c in columns)]
+    for slot in slots.slots[lo:hi]:
+        mark = ">" if slot is chosen else " "
+        cells = "".join(str(slot.free(c)).rjust(width) for c in columns)
+        lines.append(f"{mark} {paris_time(slot.start, seconds=True)}  {cells}")
+    return "\n".join(lines)
+
+
+def _argv(spec: JobSpec) -> tuple[str, ...]:
+    sub = OarSubmission(resources=spec.resources, walltime=spec.walltime, reservation_date=spec.reservation,
+                        name=spec.name)
+    return oarsub_argv(sub)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan a request and print the slot, the distribution and the oarsub argv per site."""
+    wanted_r = _parse_want(args.want or list(DEFAULT_WANT))
+    walltime_r = parse_walltime(args.walltime)
+    if isinstance(wanted_r, Failure):
+        fail(args, wanted_r.failure())
+        return EXIT_USAGE
+    if isinstance(walltime_r, Failure):
+        fail(args, walltime_r.failure())
+        return EXIT_USAGE
+    wanted, walltime = wanted_r.unwrap(), walltime_r.unwrap()
+    source: Source = "api" if args.live else (args.source or "embedded")
+    start: int
+    if args.at:
+        at = oar_date_to_unixts(args.at if args.at.count(":") == 2 else args.at + ":00")
+        if isinstance(at, Failure):
+            fail(args, at.failure())
+            return EXIT_USAGE
+        start = int(at.unwrap())
+    elif source == "embedded":
+        summary = embedded_summary()
+        if isinstance(summary, IOFailure):
+            return fail(args, unsafe_perform_io(summary.failure()))
+        start = int(unsafe_perform_io(summary.unwrap())["T0"])
+    else:
+        start = int(time.time()) + 60
+    oarapi = _pairs(args.oarapi, "--oarapi")
+    oardb = _pairs(args.oardb, "--oardb")
+    if isinstance(oarapi, Failure) or isinstance(oardb, Failure):
+        err = oarapi.failure() if isinstance(oarapi, Failure) else oardb.failure()
+        fail(args, err)
+        return EXIT_USAGE
+    sites = args.site or None
+    if args.dry_run and source != "embedded":
+        if source == "api":
+            chosen = sites or sorted({w for w in wanted if w.isalpha() and w not in ("grid5000",)})
+            plans = [p.describe() for p in api_plans(chosen, args.api)]
+        elif source == "oarapi":
+            plans = [p.describe() for p in oarapi_plans(oarapi.unwrap())]
+        else:
+            plans = [SqlPlan(site, dsn).describe() for site, dsn in sorted(oardb.unwrap().items())]
+        emit(args, "\n".join(plans), {"requests": plans})
+        return EXIT_OK
+    planning_io = get_planning(
+        ("grid5000",), source=source, starttime=start, vlan=any(w.startswith("kavlan") for w in wanted),
+        sites=sites, api_base=args.api, oarapi_roots=oarapi.unwrap(), oardb_dsns=oardb.unwrap(),
+    )
+    if isinstance(planning_io, IOFailure):
+        return fail(args, unsafe_perform_io(planning_io.failure()))
+    planning: Planning = unsafe_perform_io(planning_io.unwrap())
+    outcome = plan_request(planning, wanted, walltime, tuple(args.exclude), args.name)
+    if isinstance(outcome, Failure):
+        return fail(args, outcome.failure())
+    slots, slot, distribution, specs = outcome.unwrap()
+    human = _render(planning, source, wanted, slots, slot, distribution, specs)
+    files: list[str] = []
+    if not args.no_plots:
+        from g5kpure.plots import draw_gantt, draw_slots
+
+        out = Path(args.out)
+        until = max(slot.end, planning.start + PLOT_DAYS * 86400)
+        shown = clip_planning(planning, planning.start, until).value_or(planning)
+        _atomic_save(draw_gantt(shown, highlight=(slot.start, slot.end)), out / "gantt.png")
+        _atomic_save(draw_slots(window_slots(slots, until), elements=list(wanted), chosen=slot.start),
+                     out / "slots.png")
+        files = [str(out / "gantt.png"), str(out / "slots.png")]
+        human += "\n\nWrote " + " and ".join(files)
+    data = {
+        "source": source, "start": planning.start, "end": planning.end, "walltime": walltime, "wanted": wanted,
+        "slot": {"start": slot.start, "end": slot.end, "start_paris": paris_time(slot.start), "free": slot.as_dict()},
+        "distribution": distribution,
+        "jobs": [{"site": s.site, "resources": s.resources, "argv": list(_argv(s))} for s in specs],
+        "failed_sites": dict(planning.failed_sites), "files": files,
+    }
+    emit(args, human, data)
+    return EXIT_OK
+
+
+def plan_request(
+    planning: Planning, wanted: dict[str, int], walltime: int, excluded: tuple[str, ...], name: str | None
+) -> Result[tuple[Slots, Slot, dict[str, int], tuple[JobSpec, ...]], G5kError]:
+    """Slots, the first fitting slot, its distribution and the per-site job specs of a request."""
+    slots_r = compute_slots(planning, walltime, excluded)
+    if isinstance(slots_r, Failure):
+        return Failure(slots_r.failure())
+    slots = slots_r.unwrap()
+    slot_r = find_free_slot(slots, wanted)
+    if isinstance(slot_r, Failure):
+        return Failure(slot_r.failure())
+    slot = slot_r.unwrap()
+    dist_r = distribute_hosts(slot, slots, wanted)
+    if isinstance(dist_r, Failure):
+        return Failure(dist_r.failure())
+    specs_r = get_jobs_specs(dist_r.unwrap(), slots, slot, excluded, name)
+    if isinstance(specs_r, Failure):
+        return Failure(specs_r.failure())
+    return Success((slots, slot, dist_r.unwrap(), specs_r.unwrap()))
+
+
+def _render(planning: Planning, source: str, wanted: dict[str, int], slots: Slots, slot: Slot,
+            distribution: dict[str, int], specs: tuple[JobSpec, ...]) -> str:
+    what = {"embedded": "embedded synthetic planning", "api": "Grid'5000 API", "oardb": "OAR database",
+            "oarapi": "OAR REST API"}[source]
+    duration = format_duration(slots.walltime)
+    lines = [
+        f"Planning: {what}, {len(planning.sites)} sites, {len(planning.hosts)} usable hosts, "
+        f"{paris_time(planning.start)} to {paris_time(planning.end)} (Paris time)",
+        "Request: " + ", ".join(f"{e}:{n}" for e, n in wanted.items()) + f" for {duration}",
+    ]
+    if planning.failed_sites:
+        lines.append("Sites not read: " + "; ".join(f"{s}: {why}" for s, why in planning.failed_sites))
+    columns = list(dict.fromkeys(["grid5000", *wanted, *(s.site for s in specs)]))
+    lines += ["", f"Free hosts for {duration} by start time ('>' = chosen):", _table(slots, slot, columns), ""]
+    lines.append(f"Chosen slot: {paris_time(slot.start)} to {paris_time(slot.end)}")
+    per_site: dict[str, int] = {}
+    for element, n in distribution.items():
+        site = slots.site_of(element)
+        if site is not None:
+            per_site[site] = per_site.get(site, 0) + n
+    lines.append("Distribution: " + ", ".join(f"{s} {n}" for s, n in sorted(per_site.items()))
+                 + f" (total {sum(per_site.values())})")
+    lines += ["", "oarsub per site (dry run: nothing submitted; run each on the site's frontend):"]
+    for spec in specs:
+        lines.append(f"  {spec.site}: {shlex.join(_argv(spec))}")
+    return "\n".join(lines)

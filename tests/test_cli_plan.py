@@ -1,0 +1,66 @@
+"""`g5k plan` end to end on the embedded data (offline): the printed answer, the JSON, the figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from adapters.cli import main
+
+
+def test_plan_default_request(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["plan", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Request: grid5000:40, nova:10 for 2:00:00" in out
+    assert "Chosen slot: 2026-03-24 11:40 to 2026-03-24 13:40" in out
+    assert "(total 40)" in out
+    assert "lyon: oarsub -l '{cluster='\"'\"'nova'\"'\"'}/nodes=10+nodes=3,walltime=2:0:0'" in out
+    assert "-r '2026-03-24 11:40:45'" in out
+    for name in ("gantt.png", "slots.png"):
+        data = (tmp_path / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gantt.png", "slots.png"]
+
+
+def test_plan_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["plan", "--json", "--no-plots", "--walltime", "4:00", "--want", "grid5000:50", "--want", "lyon:10"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["walltime"] == 14400 and data["wanted"] == {"grid5000": 50, "lyon": 10}
+    assert sum(data["distribution"].values()) == 50 and data["distribution"]["lyon"] == 10
+    assert data["slot"]["free"]["grid5000"] >= 50 and data["slot"]["free"]["lyon"] >= 10
+    lyon = next(j for j in data["jobs"] if j["site"] == "lyon")
+    assert lyon["argv"][:3] == ["oarsub", "-l", "nodes=10,walltime=4:0:0"]
+    assert data["files"] == []
+
+
+def test_plan_at_later_start(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--json", "--no-plots", "--at", "2026-03-30 09:00", "--want", "lyon:2"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["start"] == data["slot"]["start"] == 1774854000
+
+
+def test_plan_absent_element_is_an_explained_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--no-plots", "--want", "paravance:3"]) == 1
+    assert "paravance is not in the planning" in capsys.readouterr().err
+
+
+def test_plan_too_many(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--no-plots", "--want", "lyon:500"]) == 1
+    assert "lyon has at most" in capsys.readouterr().err
+
+
+def test_plan_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--want", "lyon"]) == 2
+    assert main(["plan", "--walltime", "soon"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid --want 'lyon'" in err and "invalid walltime 'soon'" in err
+
+
+def test_plan_live_dry_run_prints_requests(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--live", "--dry-run", "--site", "lyon"]) == 0
+    out = capsys.readouterr().out
+    assert "GET https://api.grid5000.fr/stable/sites/lyon/status?disks=no" in out
+    assert "GET https://api.grid5000.fr/stable/sites/lyon/jobs?state=waiting,launching,running&resources=yes" in out
