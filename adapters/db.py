@@ -337,6 +337,10 @@ def site_remaining(
     return IOSuccess(computed.unwrap())
 
 
+SiteReader = Callable[[str, date, str, DbSettings, CharterRules], IOResult[tuple[ClusterRemaining, ...], G5kError]]
+"""How one site is read (``site_remaining``); a parameter so the parallel fan-out can be tested on its own."""
+
+
 def default_user(config: Config | None = None) -> str:
     """The user charged by default: the configured ``api_username``, else the login name of this process."""
     if config is not None and config.api_username:
@@ -352,8 +356,7 @@ def g5k_charter_remaining(
     settings: DbSettings | None = None,
     rules: CharterRules = DEFAULT_RULES,
     max_parallel: int = 8,
-    site_reader: Callable[[str, date, str, DbSettings, CharterRules], IOResult[tuple[ClusterRemaining, ...], G5kError]]
-    | None = None,
+    site_reader: SiteReader | None = None,
 ) -> IOResult[CharterReport, G5kError]:
     """The charter allowance left to ``user`` on ``day`` on each cluster of ``sites``, read in parallel.
 

@@ -1,0 +1,206 @@
+"""Unit tests of adapters.db (plans, settings, error classification, the report) and of `g5k charter`."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+
+import psycopg2
+import psycopg2.errors
+import pytest
+from returns.io import IOFailure, IOResult, IOSuccess
+from returns.result import Failure, Success
+from returns.unsafe import unsafe_perform_io
+
+from adapters import db
+from adapters.cli import main
+from adapters.cli_charter import parse_day, parse_instant
+from g5kpure.charter import DEFAULT_RULES, JOB_ROW_COLUMNS, CharterRules, ClusterRemaining, day_bounds
+from g5kpure.config import Config
+from g5kpure.errors import AuthError, DbError, G5kError, InvalidInput, Partial, Timeout, Unreachable
+
+INJECTION = "x' OR '1'='1"
+
+
+def test_plans_keep_values_out_of_the_statement() -> None:
+    plan = db.jobs_plan(INJECTION, 100, 200)
+    assert plan.statement == db.JOBS_SQL
+    assert INJECTION not in plan.statement
+    assert dict(plan.params) == {"user": INJECTION, "start": 100, "end": 200, "resource_type": "default"}
+    # every value the statement names is a parameter, and nothing else is formatted in
+    assert set(re.findall(r"%\((\w+)\)s", plan.statement)) == {k for k, _ in plan.params}
+    assert "%s" not in plan.statement.replace("%(", "")
+    cores = db.cores_plan()
+    assert set(re.findall(r"%\((\w+)\)s", cores.statement)) == {"resource_type", "dead"}
+
+
+def test_jobs_statement_selects_the_parsed_columns_in_order() -> None:
+    for branch in db.JOBS_SQL.split("UNION ALL"):
+        select = branch.split("FROM jobs j")[0]
+        positions = []
+        for column in JOB_ROW_COLUMNS:
+            match = re.search(rf"(AS {column}\b|\bj\.{column}\b|\br\.{column}\b|\bg\.{column}\b)", select)
+            assert match is not None, (column, select)
+            positions.append(match.start())
+        assert positions == sorted(positions)
+
+
+def test_describe_shows_statement_and_parameters() -> None:
+    text = db.jobs_plan(INJECTION, 1, 2).describe()
+    assert text.startswith("-- jobs of the user between 1 and 2")
+    assert "user=\"x' OR '1'='1\"" in text
+    assert "JOIN assigned_resources" in text
+
+
+def test_charter_plans_cover_a_dst_day() -> None:
+    cores, jobs = db.charter_plans("alice", date(2024, 10, 27))
+    params = dict(jobs.params)
+    assert params["end"] - params["start"] == 25 * 3600  # type: ignore[operator]
+    assert cores.purpose == "cores per cluster"
+
+
+def test_settings_from_config_and_hosts() -> None:
+    config = Config(oar_pgsql_ro_db="oarX", oar_pgsql_ro_user="ro", oar_pgsql_ro_password="pw", oar_pgsql_ro_port=5433)
+    settings = db.DbSettings.from_config(config, site_hosts={"lille": "10.0.0.9"})
+    assert (settings.dbname, settings.user, settings.password, settings.port) == ("oarX", "ro", "pw", 5433)
+    assert settings.host_of("rennes") == "oardb.rennes.grid5000.fr"
+    assert settings.host_of("lille") == "10.0.0.9"
+    assert "pw" not in repr(settings)
+    defaults = db.DbSettings.from_config(Config())
+    assert (defaults.dbname, defaults.user, defaults.password, defaults.port) == ("oar2", "oarreader", "read", 5432)
+
+
+@pytest.mark.parametrize(
+    ("site", "settings", "name"),
+    [
+        ("-rennes", db.DbSettings(), "site"),
+        ("ren nes", db.DbSettings(), "site"),
+        ("", db.DbSettings(), "site"),
+        ("rennes", db.DbSettings(port=0), "oar_pgsql_ro_port"),
+        ("rennes", db.DbSettings(host_template="a host"), "database host"),
+        ("rennes", db.DbSettings(statement_timeout=0), "database timeouts"),
+    ],
+)
+def test_target_refuses_bad_values(site: str, settings: db.DbSettings, name: str) -> None:
+    got = db.target_of(site, settings)
+    assert isinstance(got, Failure)
+    assert isinstance(got.failure(), InvalidInput)
+    assert got.failure().name == name  # type: ignore[attr-defined]
+
+
+def test_bad_site_fails_before_any_connection() -> None:
+    got = db.run_plans("-x", [db.cores_plan()], db.DbSettings())
+    assert isinstance(got, IOFailure)
+    assert isinstance(unsafe_perform_io(got.failure()), InvalidInput)
+
+
+TARGET = db.DbTarget("rennes", "oardb.rennes.grid5000.fr", 5432, "oar2", "oarreader")
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (psycopg2.OperationalError('connection to server failed: FATAL:  password authentication failed for user "x"'),
+         AuthError),
+        (psycopg2.OperationalError("connection to server at \"h\" failed: Connection refused"), Unreachable),
+        (psycopg2.OperationalError("could not translate host name \"oardb.x\" to address"), Unreachable),
+        (psycopg2.OperationalError("timeout expired"), Timeout),
+        (psycopg2.OperationalError('FATAL:  database "nope" does not exist'), DbError),
+        (psycopg2.errors.QueryCanceled("canceling statement due to statement timeout"), Timeout),
+        (psycopg2.errors.ReadOnlySqlTransaction("cannot execute CREATE TABLE in a read-only transaction"), DbError),
+        (OSError("network is down"), Unreachable),
+    ],
+)
+def test_failures_are_classified(exc: BaseException, kind: type[G5kError]) -> None:
+    err = db._classify(exc, TARGET, db.DbSettings(), 1.23)
+    assert type(err) is kind
+    assert err.message
+
+
+def _reader(answers: dict[str, IOResult[tuple[ClusterRemaining, ...], G5kError]]) -> db.SiteReader:
+    calls: list[tuple[str, date, str]] = []
+
+    def read(site: str, day: date, user: str, settings: db.DbSettings, rules: CharterRules) -> IOResult[
+        tuple[ClusterRemaining, ...], G5kError
+    ]:
+        calls.append((site, day, user))
+        return answers[site]
+
+    read.calls = calls  # type: ignore[attr-defined]
+    return read
+
+
+def test_failing_site_is_reported_not_dropped() -> None:
+    ok = (ClusterRemaining("paravance", 16, 115200, 3600, 111600, (7,)),)
+    boom = Unreachable("oardb.lille.grid5000.fr:5432", "refused")
+    reader = _reader({"rennes": IOSuccess(ok), "lille": IOFailure(boom)})
+    got = db.g5k_charter_remaining(["rennes", "lille", "rennes"], date(2024, 7, 1), "alice", site_reader=reader)
+    report = unsafe_perform_io(got.unwrap())
+    assert [s.site for s in report.sites] == ["rennes", "lille"]  # input order, duplicates once
+    assert report.sites[0].clusters == ok
+    assert report.failed == (("lille", boom),)
+    assert report.remaining() == {"paravance": 111600}
+    strict = report.to_result()
+    assert isinstance(strict, Failure)
+    partial = strict.failure()
+    assert isinstance(partial, Partial)
+    assert partial.succeeded == ("rennes",)
+    assert sorted(c[0] for c in reader.calls) == ["lille", "rennes"]  # type: ignore[attr-defined]
+
+
+def test_all_sites_ok_is_a_success() -> None:
+    reader = _reader({"rennes": IOSuccess(())})
+    got = db.g5k_charter_remaining(["rennes"], date(2024, 7, 1), "bob", site_reader=reader)
+    report = unsafe_perform_io(got.unwrap())
+    assert report.to_result() == Success(report)
+    assert report.user == "bob"
+
+
+@pytest.mark.parametrize("sites", [[], "rennes"])
+def test_sites_must_be_a_list(sites: list[str]) -> None:
+    got = db.g5k_charter_remaining(sites, date(2024, 7, 1), "alice")
+    assert isinstance(got, IOFailure)
+    assert isinstance(unsafe_perform_io(got.failure()), InvalidInput)
+
+
+def test_default_user() -> None:
+    assert db.default_user(Config(api_username="carol")) == "carol"
+    assert db.default_user(None)
+
+
+# --- CLI --------------------------------------------------------------------------------------------------
+
+
+def test_parse_instant_and_day() -> None:
+    assert parse_instant("1719820800") == Success(1719820800.0)
+    assert parse_instant("2024-07-01 10:00:00") == Success(1719820800.0)
+    assert isinstance(parse_instant("tomorrow"), Failure)
+    assert parse_day("2024-07-01") == Success(date(2024, 7, 1))
+    assert isinstance(parse_day("01/07/2024"), Failure)
+
+
+def test_cli_charter_at(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["charter", "--json", "--at", "2024-07-05 20:00:00"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["charter_time"] is False
+    assert (data["next_period"]["start"], data["next_period"]["end"]) == (1720422000.0, 1720458000.0)
+    assert main(["charter", "--at", "2024-07-01 10:00:00"]) == 0
+    out = capsys.readouterr().out
+    assert "charter time" in out and "current period: 2024-07-01 10:00:00 -> 2024-07-01 19:00:00" in out
+    assert main(["charter", "--at", "soon"]) == 2
+
+
+def test_cli_remaining_dry_run_prints_the_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["charter", "remaining", "--dry-run", "--json", "--site", "rennes", "--site", "nowhere-9",
+                 "--day", "2024-07-01", "--user", INJECTION])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [d["site"] for d in data] == ["rennes", "nowhere-9"]
+    assert data[1]["target"]["host"] == "oardb.nowhere-9.grid5000.fr"
+    jobs = data[0]["plans"][1]
+    assert jobs["params"]["user"] == INJECTION
+    assert INJECTION not in jobs["statement"]
+    start, end = day_bounds(date(2024, 7, 1), DEFAULT_RULES)
+    assert (jobs["params"]["start"], jobs["params"]["end"]) == (start, end) == (1719784800, 1719871200)
+    assert main(["charter", "remaining", "--dry-run", "--site", "rennes", "--day", "July"]) == 2
