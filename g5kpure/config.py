@@ -151,7 +151,7 @@ class Kind(enum.Enum):
     SECONDS = "number of seconds > 0"
     BOOL = "boolean"
     PORT = "port number 1-65535"
-    OPT_PORT = "port number 1-65535 (unset: ~/.ssh/config)"
+    OPT_PORT = "port number 1-65535 (\"\" = unset)"
     STR_MAP = "table of strings"
     RULES = "list of [regex, replacement] pairs"
 
@@ -216,11 +216,11 @@ KEYS: Final[tuple[Key, ...]] = (
 
 KEYS_BY_NAME: Final[Mapping[str, Key]] = {k.name: k for k in KEYS}
 SITE_OVERRIDE_FIELDS: Final[Mapping[str, Kind]] = {
-    "host": Kind.STR,
-    "port": Kind.PORT,
-    "user": Kind.STR,
-    "keyfile": Kind.STR,
-    "proxy_jump": Kind.STR,
+    "host": Kind.OPT_STR,
+    "port": Kind.OPT_PORT,
+    "user": Kind.OPT_STR,
+    "keyfile": Kind.OPT_STR,
+    "proxy_jump": Kind.OPT_STR,
 }
 SECTIONS: Final = ("g5k", "frontend", "oarsh", "frontends")
 _REWRITE_FIELDS: Final = ("hosts", "pattern", "replacement", "suffix")
@@ -302,7 +302,7 @@ def _check(key: str, kind: Kind, raw: object, origin: Origin) -> Result[Value, C
             return bad(f"expected a boolean (true or false), got {got} {raw!r}")
         return Success(raw)
     if kind in (Kind.PORT, Kind.OPT_PORT):
-        if raw is None and kind is Kind.OPT_PORT:
+        if kind is Kind.OPT_PORT and (raw is None or raw == ""):
             return Success(None)
         if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 65535:
             return bad(f"expected a {kind.value}, got {got} {raw!r}")
@@ -400,6 +400,7 @@ def _frontends_entries(body: Mapping[str, object],
         if not isinstance(table, Mapping):
             return Failure(ConfigError(base, f"expected a table, got {type(table).__name__}", at(base).where,
                                        at(base).line))
+        entries.append((base, None, at(base)))  # declares the frontend, even with no setting of its own
         for name, raw in table.items():
             key = f"{base}.{name}"
             kind = SITE_OVERRIDE_FIELDS.get(name)
@@ -523,10 +524,22 @@ def key_lines(text: str) -> dict[str, int]:
     return lines
 
 
+_TOML_ESCAPES: Final = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
+                         "\r": "\\r"}
+
+
 def toml_string(text: str) -> str:
-    """A TOML basic string literal for ``text``."""
-    out = json.dumps(text, ensure_ascii=True)
-    return out.replace("\x7f", "\\u007f")
+    """A TOML basic string literal for ``text`` (control characters escaped, other characters kept)."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[ch])
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 def toml_key(name: str) -> str:
@@ -558,8 +571,6 @@ def to_toml(config: Config) -> str:
     for spec in KEYS:
         sec, name = _attr_path(spec.name)
         value = value_of(config, spec.name)
-        if value is None and spec.kind is Kind.OPT_PORT:
-            continue
         if sec != section:
             out.append(("\n" if out else "") + f"[{sec}]")
             section = sec
