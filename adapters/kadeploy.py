@@ -1,0 +1,342 @@
+"""Deploy with kadeploy3 on the frontends, check nodes over ssh, retry: the effects around ``g5kpure.kadeploy``.
+
+``Kadeployer`` runs one kadeploy3 per involved frontend, all at once, with ``deploy_timeout`` really
+enforced (execo's is ignored), and reads kadeploy3's ok/ko node files. ``deploy`` is the seed's
+``execo_g5k.kadeploy.deploy``: it checks which hosts are already deployed (in parallel, bounded pool,
+``check_timeout`` each; under their kavlan names in a kavlan), deploys only the others, retries, and stops
+early when ``check_enough_func`` says so. Decisions are taken by the pure step function of
+``g5kpure.kadeploy``; this module only performs them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from attrs import evolve, frozen
+from returns.io import IOFailure, IOResult, IOSuccess
+from returns.result import Failure, Result, Success
+from returns.unsafe import unsafe_perform_io
+
+from adapters.ssh import DEFAULT_MAX_PARALLEL, output_or_failure, run_plans
+from g5kpure.connection import CommandOutput, CommandPlan, ConnectionParams, FrontendAccess, plan_command
+from g5kpure.errors import G5kError, InvalidInput, Timeout
+from g5kpure.kadeploy import (
+    Attempt,
+    DeployHosts,
+    Deployment,
+    Done,
+    KadeployReport,
+    KadeployRun,
+    KadeploySettings,
+    RetryState,
+    all_deployed,
+    interpret_run,
+    kavlan_host_name,
+    next_action,
+    observe_check,
+    observe_deploy,
+    parse_collected_files,
+    parse_kadeploy_output,
+    parse_node_file,
+    plan_deployment,
+    start_retry,
+)
+
+__all__ = [
+    "DEFAULT_NODE_CONNECTION_PARAMS",
+    "DeployResult",
+    "KadeployPlan",
+    "Kadeployer",
+    "KadeployerResult",
+    "check_hosts",
+    "deploy",
+    "node_params",
+    "plan_kadeploy",
+]
+
+DEFAULT_NODE_CONNECTION_PARAMS = ConnectionParams(user="root", timeout=30.0)
+"""How nodes are reached to check them: as root (kadeploy3 -k copies the user's key to root), 30 s."""
+
+DEFAULT_CHECK_PARALLEL = 32
+"""Upper bound of simultaneous node checks."""
+
+_COLLECT_TIMEOUT = 60.0
+
+
+def node_params(value: ConnectionParams | Mapping[str, Any] | None) -> Result[ConnectionParams, G5kError]:
+    """Node connection parameters from a ``ConnectionParams`` or a seed-style dict (``{'user': 'root'}``)."""
+    if value is None:
+        return Success(DEFAULT_NODE_CONNECTION_PARAMS)
+    if isinstance(value, ConnectionParams):
+        return Success(value)
+    known = {"user", "port", "key_filename", "keyfile", "host_suffix", "proxy_jump", "connect_timeout"}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        return Failure(InvalidInput("node_connection_params", ", ".join(unknown),
+                                    "keys among " + ", ".join(sorted(known))))
+    fields = {("key_filename" if k == "keyfile" else k): v for k, v in value.items()}
+    return Success(evolve(DEFAULT_NODE_CONNECTION_PARAMS, **fields))
+
+
+def _access(value: FrontendAccess | ConnectionParams | None) -> FrontendAccess:
+    if value is None:
+        return FrontendAccess()
+    if isinstance(value, ConnectionParams):
+        return FrontendAccess(params=value)
+    return value
+
+
+@frozen
+class KadeployPlan:
+    """The kadeploy3 runs of a deployment, each with the frontend command that performs it."""
+
+    runs: tuple[KadeployRun, ...]
+    commands: tuple[CommandPlan, ...]
+
+    def describe(self) -> str:
+        """Human form: one line per frontend command."""
+        return "\n".join(c.describe() for c in self.commands)
+
+
+def plan_kadeploy(
+    deployment: Deployment,
+    access: FrontendAccess | ConnectionParams | None = None,
+    settings: KadeploySettings | None = None,
+    deploy_timeout: float | None = None,
+    file_prefix: str | None = None,
+) -> Result[KadeployPlan, G5kError]:
+    """The exact frontend commands a deployment runs (what ``--dry-run`` prints)."""
+    acc = _access(access)
+    prefix = file_prefix or f"/tmp/g5kpure-kadeploy-{uuid.uuid4().hex[:12]}"
+    planned = plan_deployment(deployment, settings or KadeploySettings(), acc.default_frontend, prefix)
+    if isinstance(planned, Failure):
+        return Failure(planned.failure())
+    commands: list[CommandPlan] = []
+    for run in planned.unwrap():
+        command = plan_command(run.argv, run.frontend, acc, deploy_timeout)
+        if isinstance(command, Failure):
+            return Failure(command.failure())
+        commands.append(command.unwrap())
+    return Success(KadeployPlan(planned.unwrap(), tuple(commands)))
+
+
+@frozen
+class KadeployerResult:
+    """What a Kadeployer run gave: the report on the hosts, and the frontends that failed as a whole."""
+
+    report: KadeployReport
+    frontend_failures: tuple[tuple[str, G5kError], ...] = ()
+    outputs: tuple[CommandOutput, ...] = ()
+
+    @property
+    def deployed_hosts(self) -> frozenset[str]:
+        """The hosts kadeploy3 deployed."""
+        return self.report.deployed
+
+    @property
+    def undeployed_hosts(self) -> frozenset[str]:
+        """The hosts not deployed (kadeploy3 failed them, did not report them, or their frontend failed)."""
+        return self.report.undeployed
+
+
+class Kadeployer:
+    """Deploy an environment with kadeploy3 on several hosts: one kadeploy3 per frontend, all in parallel."""
+
+    def __init__(
+        self,
+        deployment: Deployment,
+        frontend_connection_params: FrontendAccess | ConnectionParams | None = None,
+        settings: KadeploySettings | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self.deployment = deployment
+        self.access = _access(frontend_connection_params)
+        self.settings = settings or KadeploySettings()
+        self.timeout = timeout
+
+    def plan(self) -> Result[KadeployPlan, G5kError]:
+        """The frontend commands this deployment will run."""
+        return plan_kadeploy(self.deployment, self.access, self.settings, self.timeout)
+
+    def run(self) -> IOResult[KadeployerResult, G5kError]:
+        """Run kadeploy3 on every frontend at once and report which hosts were deployed."""
+        planned = self.plan()
+        if isinstance(planned, Failure):
+            return IOFailure(planned.failure())
+        plan = planned.unwrap()
+        results = run_plans(plan.commands, max_parallel=DEFAULT_MAX_PARALLEL)
+        report = KadeployReport()
+        failures: list[tuple[str, G5kError]] = []
+        outputs: list[CommandOutput] = []
+        collects: list[CommandPlan] = []
+        for run, command, result in zip(plan.runs, plan.commands, results, strict=True):
+            collect = plan_command(run.collect_argv(), run.frontend, self.access, _COLLECT_TIMEOUT)
+            if isinstance(collect, Success):
+                collects.append(collect.unwrap())
+            done = output_or_failure(result)
+            if isinstance(done, G5kError):
+                if isinstance(done, Timeout):
+                    done = Timeout(f"kadeploy3 on {command.frontend}", self.timeout, command.frontend)
+                failures.append((command.frontend, done))
+        collected = {c.argv: output_or_failure(r) for c, r in zip(collects, run_plans(collects), strict=True)}
+        failed = dict(failures)
+        for run, command, result in zip(plan.runs, plan.commands, results, strict=True):
+            if command.frontend in failed:
+                report = report.merge(interpret_run(run.hosts, parse_kadeploy_output(""),
+                                                    failure=failed[command.frontend].message))
+                continue
+            out = output_or_failure(result)
+            assert isinstance(out, CommandOutput)
+            outputs.append(out)
+            ok_nodes, ko_nodes = _node_files(collected.get(run.collect_argv()), run)
+            report = report.merge(interpret_run(run.hosts, parse_kadeploy_output(out.stdout + "\n" + out.stderr),
+                                                ok_nodes, ko_nodes, out.exit_code))
+        return IOSuccess(KadeployerResult(report, tuple(failures), tuple(outputs)))
+
+
+def _node_files(
+    collected: CommandOutput | G5kError | None, run: KadeployRun
+) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    if not isinstance(collected, CommandOutput):
+        return None, None
+    files = parse_collected_files(collected.stdout)
+    if isinstance(files, Failure):
+        return None, None
+    texts = dict(files.unwrap())
+    found: list[tuple[str, ...] | None] = []
+    for path in (run.ok_file, run.ko_file):
+        text = texts.get(path)
+        nodes = parse_node_file(text) if text is not None else None
+        found.append(nodes.unwrap() if isinstance(nodes, Success) else (() if path in texts else None))
+    return found[0], found[1]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Checks and the retry loop
+
+
+def check_hosts(
+    hosts: Iterable[str],
+    command: str,
+    params: ConnectionParams,
+    check_timeout: float | None = 30.0,
+    vlan: str | None = None,
+    max_parallel: int = DEFAULT_CHECK_PARALLEL,
+) -> dict[str, tuple[bool, str]]:
+    """Run ``command`` on each host over ssh (under its kavlan name in a vlan): host -> (deployed?, why not)."""
+    hosts = tuple(hosts)
+    params = evolve(params, timeout=check_timeout,
+                    connect_timeout=min(params.connect_timeout, check_timeout or params.connect_timeout))
+    access = FrontendAccess(params=params)
+    verdicts: dict[str, tuple[bool, str]] = {}
+    plans: list[tuple[str, CommandPlan]] = []
+    for host in hosts:
+        target = kavlan_host_name(host, vlan) if vlan is not None else host
+        planned = plan_command(("sh", "-c", command), target, access, check_timeout)
+        if isinstance(planned, Failure):
+            verdicts[host] = (False, planned.failure().message)
+        else:
+            plans.append((host, planned.unwrap()))
+    results = run_plans((p for _, p in plans), max_parallel=max_parallel)
+    for (host, _), result in zip(plans, results, strict=True):
+        out = output_or_failure(result)
+        if isinstance(out, G5kError):
+            verdicts[host] = (False, out.message)
+        elif out.exit_code == 0:
+            verdicts[host] = (True, "")
+        else:
+            verdicts[host] = (False, f"check command exited with {out.exit_code}")
+    return verdicts
+
+
+@frozen
+class DeployResult:
+    """The outcome of ``deploy``: deployed and undeployed hosts, why it stopped, tries used, per-host history."""
+
+    deployed: frozenset[str]
+    undeployed: frozenset[str]
+    why: str
+    tries: int
+    history: tuple[tuple[str, tuple[Attempt, ...]], ...]
+    frontend_failures: tuple[tuple[str, G5kError], ...] = ()
+
+    def history_of(self, host: str) -> tuple[Attempt, ...]:
+        """The attempts recorded for ``host``, oldest first."""
+        return dict(self.history).get(host, ())
+
+    def as_pair(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The seed's return value: (deployed, undeployed)."""
+        return self.deployed, self.undeployed
+
+
+def deploy(
+    deployment: Deployment,
+    check_deployed_command: str | bool | None = True,
+    node_connection_params: ConnectionParams | Mapping[str, Any] | None = None,
+    num_tries: int = 1,
+    check_enough_func: Callable[[frozenset[str], frozenset[str]], bool] | None = None,
+    frontend_connection_params: FrontendAccess | ConnectionParams | None = None,
+    deploy_timeout: float | None = None,
+    check_timeout: float | None = 30,
+    settings: KadeploySettings | None = None,
+    on_event: Callable[[str], None] | None = None,
+) -> IOResult[DeployResult, G5kError]:
+    """Deploy the hosts not yet deployed, up to ``num_tries`` times, until all (or enough) are deployed."""
+    settings = settings or KadeploySettings()
+    params = node_params(node_connection_params)
+    if isinstance(params, Failure):
+        return IOFailure(params.failure())
+    command: str | None
+    if check_deployed_command is True:
+        command = settings.check_deployed_command
+    elif check_deployed_command is False or check_deployed_command is None:
+        command = None
+    else:
+        command = check_deployed_command
+    access = _access(frontend_connection_params)
+    started = start_retry(deployment.hosts, num_tries)
+    if isinstance(started, Failure):
+        return IOFailure(started.failure())
+    valid = plan_kadeploy(deployment, access, settings, deploy_timeout, file_prefix="/tmp/g5kpure-kadeploy-check")
+    if isinstance(valid, Failure):  # refuse bad input before touching any node
+        return IOFailure(valid.failure())
+    enough = check_enough_func or all_deployed
+    say = on_event or (lambda _msg: None)
+    state: RetryState = started.unwrap()
+    checker = params.unwrap()
+
+    def check(hosts: Iterable[str]) -> dict[str, tuple[bool, str]]:
+        assert command is not None
+        return check_hosts(hosts, command, checker, check_timeout, deployment.vlan)
+
+    if command is not None:
+        state = observe_check(state, check(state.hosts))
+        say(f"check: {len(state.deployed)} of {len(state.hosts)} hosts already deployed")
+    failures: list[tuple[str, G5kError]] = []
+    while True:
+        action = next_action(state, lambda d, u: enough(frozenset(d), frozenset(u)))
+        if isinstance(action, Done):
+            say(f"done ({action.why}): {len(action.deployed)} deployed, {len(action.undeployed)} not")
+            return IOSuccess(DeployResult(action.deployed, action.undeployed, action.why, action.tries,
+                                          action.history, tuple(failures)))
+        assert isinstance(action, DeployHosts)
+        say(f"try {action.try_number}/{num_tries}: kadeploy3 on {len(action.hosts)} hosts")
+        kadeployer = Kadeployer(deployment.with_hosts(action.hosts), access, settings, deploy_timeout)
+        ran = output_or_failure_of(kadeployer.run())
+        if isinstance(ran, G5kError):
+            return IOFailure(ran)
+        failures.extend(ran.frontend_failures)
+        state = observe_deploy(state, action, ran.report, trust_report=command is None)
+        if command is not None:
+            state = observe_check(state, check(action.hosts))
+
+
+def output_or_failure_of(result: IOResult[KadeployerResult, G5kError]) -> KadeployerResult | G5kError:
+    """Unwrap a Kadeployer's ``IOResult`` into its value or its error."""
+    value: KadeployerResult | None = unsafe_perform_io(result.value_or(None))
+    if value is not None:
+        return value
+    error: G5kError = unsafe_perform_io(result.swap().value_or(InvalidInput("kadeployer", "?", "a result")))
+    return error
