@@ -46,7 +46,9 @@ from g5kpure.config import Config
 from g5kpure.connection import ConnectionParams
 from g5kpure.errors import AuthError, DbError, G5kError, InvalidInput, Partial, Timeout, Unreachable
 
-Param = str | int | float | bool | None
+Param = str | int | float | bool | None | tuple[str, ...]
+FINISHED_STATES: tuple[str, ...] = ("Terminated", "Error")
+"""Job states whose leftover scheduler predictions are ignored (only their actual resources count)."""
 Rows = tuple[tuple[Any, ...], ...]
 
 
@@ -153,7 +155,8 @@ ORDER BY r.cluster
 """
 
 # One row per (job, cluster, source): 'assigned' = resources the job actually got (started jobs),
-# 'predicted' = the scheduler's plan (waiting jobs, reservations; running jobs also keep one). Job types are
+# 'predicted' = the scheduler's plan (waiting jobs, reservations; running jobs also keep one; ended jobs' leftover
+# predictions are ignored). Job types are
 # aggregated per job (never joined), so a job with several types is still one row.
 JOBS_SQL = """
 SELECT j.job_id, j.job_user, j.state,
@@ -178,7 +181,7 @@ JOIN moldable_job_descriptions m ON m.moldable_job_id = j.job_id
 JOIN gantt_jobs_predictions g ON g.moldable_job_id = m.moldable_id
 JOIN gantt_jobs_resources gr ON gr.moldable_job_id = m.moldable_id
 JOIN resources r ON r.resource_id = gr.resource_id
-WHERE j.job_user = %(user)s AND r.type = %(resource_type)s
+WHERE j.job_user = %(user)s AND r.type = %(resource_type)s AND j.state NOT IN %(finished)s
   AND g.start_time < %(end)s AND g.start_time + m.moldable_walltime > %(start)s
 GROUP BY j.job_id, j.job_user, j.state, r.cluster, g.start_time, m.moldable_walltime
 ORDER BY 1, 5, 10
@@ -195,7 +198,7 @@ def jobs_plan(user: str, start: int, end: int, resource_type: str = "default") -
     return SqlPlan(
         f"jobs of the user between {start} and {end} (columns: {', '.join(JOB_ROW_COLUMNS)})",
         JOBS_SQL,
-        {"user": user, "start": start, "end": end, "resource_type": resource_type},
+        {"user": user, "start": start, "end": end, "resource_type": resource_type, "finished": FINISHED_STATES},
     )
 
 

@@ -27,7 +27,9 @@ def test_plans_keep_values_out_of_the_statement() -> None:
     plan = db.jobs_plan(INJECTION, 100, 200)
     assert plan.statement == db.JOBS_SQL
     assert INJECTION not in plan.statement
-    assert dict(plan.params) == {"user": INJECTION, "start": 100, "end": 200, "resource_type": "default"}
+    assert dict(plan.params) == {
+        "user": INJECTION, "start": 100, "end": 200, "resource_type": "default", "finished": ("Terminated", "Error")
+    }
     # every value the statement names is a parameter, and nothing else is formatted in
     assert set(re.findall(r"%\((\w+)\)s", plan.statement)) == {k for k, _ in plan.params}
     assert "%s" not in plan.statement.replace("%(", "")
