@@ -33,7 +33,7 @@ from typing import Final
 from attrs import evolve, field, frozen
 from returns.result import Failure, Result, Success
 
-from g5kpure.connection import ConnectionParams
+from g5kpure.connection import ConnectionParams, FrontendAccess
 from g5kpure.errors import ConfigError
 
 ACCESS_HOST: Final = "access.grid5000.fr"
@@ -123,6 +123,7 @@ class Config:
     oar_pgsql_ro_user: str = "oarreader"
     oar_pgsql_ro_password: str = field(default="read", repr=False)
     oar_pgsql_ro_port: int = 5432
+    oar_pgsql_ro_host: str = "oardb.{site}.grid5000.fr"
     location: str | None = None
     frontend: ConnectionParams = FRONTEND_PARAMS
     oarsh: ConnectionParams = OARSH_PARAMS
@@ -209,6 +210,7 @@ KEYS: Final[tuple[Key, ...]] = (
     _g5k("oar_pgsql_ro_user", Kind.STR, "OAR database read-only user"),
     _g5k("oar_pgsql_ro_password", Kind.STR, "OAR database read-only password", secret=True),
     _g5k("oar_pgsql_ro_port", Kind.PORT, "OAR database port"),
+    _g5k("oar_pgsql_ro_host", Kind.STR, "host of a site's OAR database ({site} is replaced by the site)"),
     _g5k("location", Kind.OPT_STR, "where the code runs: unset (detect), outside, frontend:SITE or node:SITE"),
     *_conn("frontend", "G5K_FRONTEND"),
     *_conn("oarsh", "G5K_OARSH"),
@@ -992,6 +994,19 @@ def frontend_params(config: Config, site: str) -> ConnectionParams:
         key_filename=over.keyfile if over.keyfile is not None else base.key_filename,
         proxy_jump=over.proxy_jump if over.proxy_jump is not None else base.proxy_jump,
         host_rewrite=rules,
+    )
+
+
+def frontend_access(config: Config, location: Location) -> FrontendAccess:
+    """Everything the ssh layer needs to place frontend commands from ``location``: common and per-frontend
+    parameters, the default frontend, and the frontend whose commands run here without ssh."""
+    here = location.site
+    local = here if here is not None and runs_locally(config, location, here) else None
+    return FrontendAccess(
+        params=config.frontend,
+        per_frontend=tuple((site, frontend_params(config, site)) for site, _ in config.frontends),
+        default_frontend=default_frontend(config, location),
+        local_frontend=local,
     )
 
 

@@ -49,7 +49,7 @@ def configs(draw: st.DrawFn) -> c.Config:
         api_uri=draw(text), api_username=draw(opt_text), api_additional_args=draw(str_map),
         api_timeout=draw(seconds), api_verify_ssl_cert=draw(st.booleans()), oar_job_key_file=draw(opt_text),
         oar_pgsql_ro_db=draw(text), oar_pgsql_ro_user=draw(text), oar_pgsql_ro_password=draw(text),
-        oar_pgsql_ro_port=draw(ports),
+        oar_pgsql_ro_port=draw(ports), oar_pgsql_ro_host=draw(text),
         location=draw(st.none() | st.sampled_from(["outside", "frontend:lyon", "node:rennes"])),
         frontend=draw(params(timeout)), oarsh=draw(params(timeout)),
         frontends=tuple(sorted(overrides.items())),

@@ -440,3 +440,16 @@ def test_execo_conversion_never_executes(tmp_path: object) -> None:
 def test_execo_syntax_error_is_a_value() -> None:
     error = err(c.convert_execo_conf("g5k_configuration = {\n", "x.py"))
     assert error.source == "x.py" and error.line == 1
+
+
+def test_frontend_access_places_commands() -> None:
+    from g5kpure.connection import plan_command
+
+    cfg = ok(c.load(toml_text="[g5k]\nno_ssh_for_local_frontend = true\n[frontends.nancy]\nport = 2200\n")).config
+    on_lyon = c.frontend_access(cfg, c.Location(c.Place.FRONTEND, "lyon"))
+    assert on_lyon.default_frontend == "lyon" and on_lyon.local_frontend == "lyon"
+    assert plan_command(("oarstat",), None, on_lyon).unwrap().endpoint is None
+    nancy = plan_command(("oarstat",), "nancy", on_lyon).unwrap().endpoint
+    assert nancy is not None and (nancy.host, nancy.port) == ("nancy.grid5000.fr", 2200)
+    outside = c.frontend_access(cfg, c.Location(c.Place.OUTSIDE))
+    assert outside.default_frontend is None and outside.local_frontend is None
