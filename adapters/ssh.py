@@ -14,19 +14,22 @@ import subprocess
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import invoke
 import paramiko
 from fabric import Config, Connection
-from returns.io import IOFailure, IOResult, IOSuccess
-from returns.result import Failure
-from returns.unsafe import unsafe_perform_io
+from returns.io import IO, IOFailure, IOResult, IOSuccess
+from returns.result import Failure, Result, Success
 
 from g5kpure.connection import CommandOutput, CommandPlan, Endpoint, FrontendAccess, plan_command
 from g5kpure.errors import AuthError, CommandFailed, G5kError, Timeout, Unreachable
 
 DEFAULT_MAX_PARALLEL = 16
 """Upper bound of simultaneous connections of ``run_plans``."""
+
+_T = TypeVar("_T")
+_E = TypeVar("_E")
 
 _NO_EXIT_STATUS = -1  # paramiko's exit status when the channel closed without one
 
@@ -146,10 +149,27 @@ def _run_remote(plan: CommandPlan, endpoint: Endpoint) -> IOResult[CommandOutput
             conn.close()
 
 
+def io_to_result(value: IOResult[_T, _E]) -> Result[_T, _E]:
+    """The ``Result`` inside an ``IOResult`` (for adapter code that combines performed effects)."""
+    return value._inner_value  # the one escape from IO of the adapters
+
+
+def io_value(value: IO[_T]) -> _T:
+    """The value inside an ``IO`` (for adapter code that combines performed effects)."""
+    inner: _T = value._inner_value
+    return inner
+
+
+def to_ioresult(value: Result[_T, _E]) -> IOResult[_T, _E]:
+    """Mark a ``Result`` computed from performed effects as an ``IOResult``."""
+    return IOResult.from_result(value)
+
+
 def output_or_failure(result: IOResult[CommandOutput, G5kError]) -> CommandOutput | G5kError:
     """Unwrap an ``IOResult`` of this module into its plain value (for code that branches on the kind)."""
-    value: CommandOutput | None = unsafe_perform_io(result.value_or(None))
-    if value is not None:
+    inner = io_to_result(result)
+    if isinstance(inner, Success):
+        value: CommandOutput = inner.unwrap()
         return value
-    error: G5kError = unsafe_perform_io(result.swap().value_or(Unreachable("?", "no value")))
+    error: G5kError = inner.failure()
     return error

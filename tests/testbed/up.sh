@@ -82,6 +82,18 @@ setup_database() {
     fi
 }
 
+# Grid'5000's admission rules accept job types that stock OAR refuses, notably the origin=TOOL tag that
+# execo and g5kpure add to every job: let the testbed accept them too.
+allow_g5k_job_types() {
+    runuser -u postgres -- psql -d oar -qAt >/dev/null <<'SQL'
+UPDATE admission_rules
+   SET rule = replace(rule, 'qr/^state=permissive$/,',
+                      'qr/^state=permissive$/, qr/^origin=[\w.:-]+$/, qr/^monitor=.+$/,'
+                      || ' qr/^(?:day|night|exotic|destructive|allow_classic_ssh)$/,')
+ WHERE rule LIKE '%unknown job type%' AND rule NOT LIKE '%origin=%';
+SQL
+}
+
 setup_hosts() {
     local tmp; tmp=$(mktemp /etc/hosts.g5kpure.XXXXXX)
     sed "/^$HOSTS_BEGIN\$/,/^$HOSTS_END\$/d" /etc/hosts > "$tmp"
@@ -407,6 +419,7 @@ main() {
     start_postgres
     configure_oar
     setup_database
+    allow_g5k_job_types
     setup_hosts
     setup_users
     setup_node_sshd

@@ -1,0 +1,525 @@
+"""Live OAR: submit, delete, list, inspect, wait for and watch jobs on frontends (execo_g5k.oar's functions).
+
+Each function builds argvs with ``g5kpure.oar`` / ``g5kpure.oarwatch``, runs them with ``adapters.ssh``
+(in parallel across frontends) and parses the outputs with the core. Calling conventions follow execo where
+they are sound: job specs are ``(submission, frontend)`` / ``(job_id, frontend)`` pairs, ``frontend=None`` is
+the default frontend of ``access``, a missing job id is read from ``$OAR_JOB_ID``, ``timeout=False`` means the
+default timeout of the connection parameters and ``None`` no timeout. Results are typed values, never None.
+
+``tz`` is the time zone of the OAR server (Europe/Paris on Grid'5000): it is used for ``-r`` dates and for
+the dates OAR prints as text; JSON outputs carry unix times.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import tzinfo
+
+from attrs import evolve, frozen
+from returns.io import IO, IOFailure, IOResult, IOSuccess
+from returns.result import Failure, Result, Success
+
+from adapters.ssh import DEFAULT_MAX_PARALLEL, io_to_result, io_value, run_plans, to_ioresult
+from g5kpure.connection import CommandOutput, CommandPlan, FrontendAccess, plan_command
+from g5kpure.errors import G5kError, NotFound, Partial, Rejected, Timeout, Unreachable
+from g5kpure.oar import (
+    DEFAULT_ORIGIN_TAG,
+    G5kSubnetParams,
+    OarJobInfo,
+    OarSubmission,
+    g5k_subnets_argvs,
+    kavlan_argv,
+    oardel_argv,
+    oarstat_job_argv,
+    oarsub_argv,
+    parse_g5k_subnet_params,
+    parse_g5k_subnets,
+    parse_kavlan_ids,
+    parse_oarstat_job_json,
+    parse_oarstat_jobs_json,
+    parse_oarsub_output,
+    validate_submission,
+)
+from g5kpure.oardate import PARIS
+from g5kpure.oarwatch import (
+    DelOutcome,
+    DelStatus,
+    Ended,
+    GiveUp,
+    GridOverrides,
+    OarJob,
+    PollPolicy,
+    Sleep,
+    Started,
+    apply_overrides,
+    check_job_id,
+    classify_deletions,
+    decide_grid,
+    grid_failure,
+    group_by_frontend,
+    in_window,
+    job_id_from_env,
+    next_wait_step,
+    oarstat_jobs_argv,
+    oarstat_mine_full_argv,
+    oarstat_states_argv,
+    parse_oarstat_states,
+)
+
+DEFAULT_ACCESS = FrontendAccess()
+"""Frontends reached as ``SITE.grid5000.fr`` with the ssh configuration's user, port and key."""
+
+DEFAULT_POLICY = PollPolicy()
+"""execo's polling: every 20 s while the start is unknown or far, every 10 s around it."""
+
+TimeoutArg = float | bool | None
+PredictionCallback = Callable[[int | None], None]
+ProgressCallback = Callable[[tuple[Result[OarJobInfo, G5kError], ...]], None]
+
+_TRANSIENT_RETRIES = 3  # consecutive unreachable/timeout polls tolerated while waiting
+
+
+def _access(access: FrontendAccess | None) -> FrontendAccess:
+    return DEFAULT_ACCESS if access is None else access
+
+
+def _perform(
+    requests: Sequence[tuple[tuple[str, ...], str | None]],
+    access: FrontendAccess,
+    timeout: TimeoutArg,
+    max_parallel: int = DEFAULT_MAX_PARALLEL,
+) -> list[Result[CommandOutput, G5kError]]:
+    """Run (argv, frontend) requests in parallel; results in input order (planning errors included)."""
+    planned = [plan_command(argv, frontend, access, timeout) for argv, frontend in requests]
+    runnable = [p.unwrap() for p in planned if isinstance(p, Success)]
+    outputs = iter(run_plans(runnable, max_parallel))
+    results: list[Result[CommandOutput, G5kError]] = []
+    for p in planned:
+        if isinstance(p, Success):
+            results.append(io_to_result(next(outputs)))
+        else:
+            results.append(Failure(p.failure()))
+    return results
+
+
+def _one(
+    argv: tuple[str, ...], frontend: str | None, access: FrontendAccess, timeout: TimeoutArg
+) -> Result[CommandOutput, G5kError]:
+    return _perform([(argv, frontend)], access, timeout)[0]
+
+
+def _job_id(job_id: int | str | None) -> Result[int, G5kError]:
+    """The given job id, or ``$OAR_JOB_ID`` when none is given (read here, in the adapter)."""
+    if job_id is None:
+        return job_id_from_env(os.environ.get("OAR_JOB_ID"))
+    return check_job_id(job_id)
+
+
+# ------------------------------------------------------------------------------------------------ oarsub
+
+
+def oarsub_plans(
+    job_specs: Sequence[tuple[OarSubmission, str | None]],
+    access: FrontendAccess | None = None,
+    timeout: TimeoutArg = False,
+    *,
+    tz: tzinfo = PARIS,
+    job_key_file: str | None = None,
+    origin_tag: str | None = DEFAULT_ORIGIN_TAG,
+) -> tuple[Result[CommandPlan, G5kError], ...]:
+    """The commands ``oarsub`` would run (for --dry-run): one per (submission, frontend)."""
+    acc = _access(access)
+
+    def plan(sub: OarSubmission, frontend: str | None) -> Result[CommandPlan, G5kError]:
+        argv = oarsub_argv(sub, job_key_file=job_key_file, origin_tag=origin_tag, tz=tz)
+        return plan_command(argv, frontend, acc, timeout)
+
+    plans: list[Result[CommandPlan, G5kError]] = []
+    for sub, frontend in job_specs:
+        valid = validate_submission(sub)
+        plans.append(plan(valid.unwrap(), frontend) if isinstance(valid, Success) else Failure(valid.failure()))
+    return tuple(plans)
+
+
+def oarsub(
+    job_specs: Sequence[tuple[OarSubmission, str | None]],
+    access: FrontendAccess | None = None,
+    timeout: TimeoutArg = False,
+    *,
+    tz: tzinfo = PARIS,
+    job_key_file: str | None = None,
+    origin_tag: str | None = DEFAULT_ORIGIN_TAG,
+) -> tuple[IOResult[OarJob, G5kError], ...]:
+    """Submit each (submission, frontend) in parallel; per spec the job, or why OAR refused it (``Rejected``)."""
+    acc = _access(access)
+    plans = oarsub_plans(job_specs, acc, timeout, tz=tz, job_key_file=job_key_file, origin_tag=origin_tag)
+    runnable = [p.unwrap() for p in plans if isinstance(p, Success)]
+    outputs = iter(run_plans(runnable))
+    results: list[IOResult[OarJob, G5kError]] = []
+    for (_, frontend), plan in zip(job_specs, plans, strict=True):
+        if not isinstance(plan, Success):
+            results.append(IOFailure(plan.failure()))
+            continue
+        out = io_to_result(next(outputs))
+        results.append(_submitted(out, frontend, tz))
+    return tuple(results)
+
+
+def _submitted(out: Result[CommandOutput, G5kError], frontend: str | None, tz: tzinfo) -> IOResult[OarJob, G5kError]:
+    if not isinstance(out, Success):
+        return IOFailure(out.failure())
+    o = out.unwrap()
+    parsed = parse_oarsub_output(o.exit_code, o.stdout, o.stderr, tz=tz)
+    if isinstance(parsed, Success):
+        return IOSuccess(OarJob(parsed.unwrap().job_id, frontend))
+    err = parsed.failure()
+    if isinstance(err, Rejected):
+        err = evolve(err, frontend=o.frontend)
+    return IOFailure(err)
+
+
+# ------------------------------------------------------------------------------------------------ oardel
+
+
+def oardel(
+    job_specs: Sequence[tuple[int, str | None]],
+    access: FrontendAccess | None = None,
+    timeout: TimeoutArg = False,
+) -> IO[tuple[DelOutcome, ...]]:
+    """Delete jobs; per job (input order): deleted, already finished, not found, not yours, unreachable.
+
+    Per frontend (in parallel): one ``oarstat -s`` reads the jobs' states, then one ``oardel`` deletes those
+    that exist and have not finished (OAR says REGISTERED even for a finished job)."""
+    acc = _access(access)
+    jobs = [OarJob(j, f) for j, f in job_specs]
+    groups = group_by_frontend(jobs)
+    if not groups:
+        return IO(())
+    with ThreadPoolExecutor(max_workers=min(len(groups), DEFAULT_MAX_PARALLEL)) as pool:
+        per_group = list(pool.map(lambda g: _oardel_one_frontend(g[0], g[1], acc, timeout), groups))
+    by_job = {o.job: o for outcomes in per_group for o in outcomes}
+    return IO(tuple(by_job[j] for j in jobs))
+
+
+def _oardel_one_frontend(
+    frontend: str | None, job_ids: tuple[int, ...], access: FrontendAccess, timeout: TimeoutArg
+) -> tuple[DelOutcome, ...]:
+    def all_with(status: DelStatus, error: G5kError) -> tuple[DelOutcome, ...]:
+        return tuple(DelOutcome(OarJob(j, frontend), status, None, error) for j in job_ids)
+
+    bad = [j for j in job_ids if isinstance(check_job_id(j), Failure)]
+    if bad:
+        return tuple(
+            DelOutcome(OarJob(j, frontend), DelStatus.FAILED, None, check_job_id(j).failure())
+            if j in bad
+            else DelOutcome(OarJob(j, frontend), DelStatus.FAILED, None, Rejected("not tried: another id was invalid"))
+            for j in job_ids
+        )
+    seen = _one(oarstat_states_argv(job_ids), frontend, access, timeout)
+    if not isinstance(seen, Success):
+        err = seen.failure()
+        return all_with(DelStatus.UNREACHABLE if isinstance(err, Unreachable | Timeout) else DelStatus.FAILED, err)
+    s = seen.unwrap()
+    states_r = parse_oarstat_states(s.exit_code, s.stdout, s.stderr)
+    if not isinstance(states_r, Success):
+        return all_with(DelStatus.FAILED, states_r.failure())
+    states = states_r.unwrap()
+    live = [j for j in job_ids if j in states and not states[j].is_final]
+    if not live:
+        return classify_deletions(frontend, job_ids, states, 0, "", "")
+    done = _one(oardel_argv(*live), frontend, access, timeout)
+    if not isinstance(done, Success):
+        err = done.failure()
+        status = DelStatus.UNREACHABLE if isinstance(err, Unreachable | Timeout) else DelStatus.FAILED
+        quiet = classify_deletions(frontend, [j for j in job_ids if j not in live], states, 0, "", "")
+        lost = {j: DelOutcome(OarJob(j, frontend), status, states[j], err) for j in live}
+        by_id = {o.job.job_id: o for o in quiet} | lost
+        return tuple(by_id[j] for j in job_ids)
+    d = done.unwrap()
+    return classify_deletions(frontend, job_ids, states, d.exit_code, d.stdout, d.stderr)
+
+
+# ------------------------------------------------------------------------------------------- job info
+
+
+def get_oar_job_info(
+    job_id: int | str | None = None,
+    frontend: str | None = None,
+    access: FrontendAccess | None = None,
+    timeout: TimeoutArg = False,
+) -> IOResult[OarJobInfo, G5kError]:
+    """Everything oarstat knows about one job (``oarstat -f -J -j ID``); an unknown job is ``NotFound``."""
+    jid = _job_id(job_id)
+    if not isinstance(jid, Success):
+        return IOFailure(jid.failure())
+    out = _one(oarstat_job_argv(jid.unwrap()), frontend, _access(access), timeout)
+    return to_ioresult(out.bind(lambda o: parse_oarstat_job_json(o.exit_code, o.stdout, o.stderr, job_id=jid.unwrap())))
+
+
+def poll_jobs(
+    jobs: Sequence[OarJob], access: FrontendAccess | None = None, timeout: TimeoutArg = False
+) -> IO[tuple[Result[OarJobInfo, G5kError], ...]]:
+    """The info of several jobs with ONE oarstat call per frontend (in parallel); results in input order."""
+    acc = _access(access)
+    groups = group_by_frontend(jobs)
+    outs = _perform([(oarstat_jobs_argv(ids), frontend) for frontend, ids in groups], acc, timeout)
+    found: dict[OarJob, Result[OarJobInfo, G5kError]] = {}
+    for (frontend, ids), out in zip(groups, outs, strict=True):
+        parsed = out.bind(lambda o: parse_oarstat_jobs_json(o.exit_code, o.stdout, o.stderr))
+        for j in ids:
+            key = OarJob(j, frontend)
+            if not isinstance(parsed, Success):
+                found[key] = Failure(parsed.failure())
+                continue
+            match = [i for i in parsed.unwrap() if i.job_id == j]
+            found[key] = (
+                Success(match[0]) if match else Failure(NotFound("OAR job", str(key), "oarstat does not know it"))
+            )
+    return IO(tuple(found[j] for j in jobs))
+
+
+@frozen
+class CurrentJobs:
+    """The caller's current jobs on several frontends, and the frontends that could not be read."""
+
+    jobs: tuple[OarJob, ...]
+    infos: tuple[OarJobInfo, ...]
+    failed: tuple[tuple[str, G5kError], ...] = ()
+
+
+def get_current_oar_jobs(
+    frontends: Sequence[str | None] | None = None,
+    start_between: tuple[float, float] | None = None,
+    end_between: tuple[float, float] | None = None,
+    access: FrontendAccess | None = None,
+    timeout: TimeoutArg = False,
+) -> IOResult[CurrentJobs, G5kError]:
+    """The caller's current jobs on each frontend (one ``oarstat -u -f -J`` per frontend, in parallel),
+    filtered on their (predicted) start and end; fails only when no frontend answered."""
+    names: list[str | None] = list(frontends) if frontends is not None else [None]
+    outs = _perform([(oarstat_mine_full_argv(), f) for f in names], _access(access), timeout)
+    jobs: list[OarJob] = []
+    infos: list[OarJobInfo] = []
+    failed: list[tuple[str, G5kError]] = []
+    for frontend, out in zip(names, outs, strict=True):
+        parsed = out.bind(lambda o: parse_oarstat_jobs_json(o.exit_code, o.stdout, o.stderr))
+        if not isinstance(parsed, Success):
+            failed.append((frontend or "default frontend", parsed.failure()))
+            continue
+        for info in parsed.unwrap():
+            if in_window(info, start_between, end_between):
+                jobs.append(OarJob(info.job_id, frontend))
+                infos.append(info)
+    if failed and len(failed) == len(names):
+        return IOFailure(failed[0][1] if len(failed) == 1 else _partial("oarstat", failed))
+    return IOSuccess(CurrentJobs(tuple(jobs), tuple(infos), tuple(failed)))
+
+
+def _partial(what: str, failed: list[tuple[str, G5kError]]) -> G5kError:
+    return Partial(what, failed=tuple(failed))
+
+
+# -------------------------------------------------------------------------------------------- waiting
+
+
+def wait_oar_job_start(
+    job_id: int | str | None = None,
+    frontend: str | None = None,
+    access: FrontendAccess | None = None,
+    timeout: float | None = None,
+    prediction_callback: PredictionCallback | None = None,
+    *,
+    policy: PollPolicy = DEFAULT_POLICY,
+    command_timeout: TimeoutArg = False,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> IOResult[OarJobInfo, G5kError]:
+    """Wait until a job runs; its info then. ``timeout`` bounds the whole wait (None = until the job starts or
+    ends). ``prediction_callback`` gets OAR's predicted start (unix time or None) each time it changes."""
+    jid = _job_id(job_id)
+    if not isinstance(jid, Success):
+        return IOFailure(jid.failure())
+    job = OarJob(jid.unwrap(), frontend)
+    results = wait_jobs_start(
+        [job],
+        access,
+        timeout,
+        policy=policy,
+        command_timeout=command_timeout,
+        clock=clock,
+        sleep=sleep,
+        on_prediction=(lambda _job, ts: prediction_callback(ts)) if prediction_callback else None,
+    )
+    return to_ioresult(io_value(results)[0])
+
+
+def wait_jobs_start(
+    jobs: Sequence[OarJob],
+    access: FrontendAccess | None = None,
+    timeout: float | None = None,
+    *,
+    policy: PollPolicy = DEFAULT_POLICY,
+    command_timeout: TimeoutArg = False,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+    on_prediction: Callable[[OarJob, int | None], None] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> IO[tuple[Result[OarJobInfo, G5kError], ...]]:
+    """The batched watcher: wait until every job has started (or ended); each poll costs one oarstat per
+    frontend whatever the number of jobs. Per job (input order): its info once running, ``Rejected`` if it
+    ended without running, ``Timeout`` at the deadline, or the error that made it unreadable."""
+    acc = _access(access)
+    started_at = clock()
+    deadline = None if timeout is None else started_at + timeout
+    pending = list(dict.fromkeys(jobs))
+    final: dict[OarJob, Result[OarJobInfo, G5kError]] = {}
+    predictions: dict[OarJob, int | None] = {}
+    strikes: dict[OarJob, int] = {}
+    while pending:
+        polled = io_value(poll_jobs(pending, acc, command_timeout))
+        now = clock()
+        delays: list[float] = []
+        for job, res in zip(list(pending), polled, strict=True):
+            if not isinstance(res, Success):
+                err = res.failure()
+                strikes[job] = strikes.get(job, 0) + 1
+                transient = isinstance(err, Unreachable | Timeout) and strikes[job] < _TRANSIENT_RETRIES
+                if transient and (deadline is None or now < deadline):
+                    delays.append(policy.near_interval)
+                    continue
+                final[job] = Failure(err)
+                pending.remove(job)
+                continue
+            strikes.pop(job, None)
+            info = res.unwrap()
+            if on_prediction is not None and (job not in predictions or predictions[job] != info.predicted_start):
+                on_prediction(job, info.predicted_start)
+            predictions[job] = info.predicted_start
+            step = next_wait_step(info, now, deadline, policy, started_at)
+            if isinstance(step, Started):
+                final[job] = Success(step.info)
+                pending.remove(job)
+            elif isinstance(step, Ended):
+                final[job] = Failure(_ended(job, step.info))
+                pending.remove(job)
+            elif isinstance(step, GiveUp):
+                final[job] = Failure(Timeout(f"waiting for OAR job {job} to start", round(step.waited, 1)))
+                pending.remove(job)
+            elif isinstance(step, Sleep):
+                delays.append(step.seconds)
+        if on_progress is not None:
+            on_progress(tuple(final.get(j, _PENDING) for j in jobs))
+        if pending:
+            sleep(min(delays) if delays else policy.near_interval)
+    return IO(tuple(final[j] for j in jobs))
+
+
+_PENDING: Result[OarJobInfo, G5kError] = Failure(Timeout("still waiting", None))
+
+
+def _ended(job: OarJob, info: OarJobInfo) -> G5kError:
+    why = f": {info.message}" if info.message else ""
+    return Rejected(
+        f"OAR job {job} ended in state {info.state.value} without running{why}", frontend=job.frontend or ""
+    )
+
+
+# -------------------------------------------------------------------------------- nodes, subnets, kavlan
+
+
+def get_oar_job_nodes(
+    job_id: int | str | None = None,
+    frontend: str | None = None,
+    access: FrontendAccess | None = None,
+    timeout: float | None = None,
+    *,
+    policy: PollPolicy = DEFAULT_POLICY,
+    command_timeout: TimeoutArg = False,
+) -> IOResult[tuple[str, ...], G5kError]:
+    """The hosts of a job (sorted, unique), once it has started (waits like execo, at most ``timeout``)."""
+    started = wait_oar_job_start(job_id, frontend, access, timeout, policy=policy, command_timeout=command_timeout)
+    return started.map(lambda info: info.assigned_hosts)
+
+
+def get_oar_job_subnets(
+    job_id: int | str | None = None,
+    frontend: str | None = None,
+    access: FrontendAccess | None = None,
+    timeout: float | None = None,
+    *,
+    policy: PollPolicy = DEFAULT_POLICY,
+    command_timeout: TimeoutArg = False,
+) -> IOResult[tuple[tuple[tuple[str, str], ...], G5kSubnetParams], G5kError]:
+    """A job's subnet addresses as (ip, mac) pairs and the subnet's network parameters (``g5k-subnets``),
+    once it has started."""
+    started = wait_oar_job_start(job_id, frontend, access, timeout, policy=policy, command_timeout=command_timeout)
+    info = io_to_result(started)
+    if not isinstance(info, Success):
+        return IOFailure(info.failure())
+    pairs_argv, params_argv = g5k_subnets_argvs(info.unwrap().job_id)
+    pairs_out, params_out = _perform(
+        [(pairs_argv, frontend), (params_argv, frontend)], _access(access), command_timeout
+    )
+    pairs = pairs_out.bind(lambda o: parse_g5k_subnets(o.exit_code, o.stdout, o.stderr))
+    params = params_out.bind(lambda o: parse_g5k_subnet_params(o.exit_code, o.stdout, o.stderr))
+    if not isinstance(pairs, Success):
+        return IOFailure(pairs.failure())
+    if not isinstance(params, Success):
+        return IOFailure(params.failure())
+    return IOSuccess((pairs.unwrap(), params.unwrap()))
+
+
+def get_oar_job_kavlan(
+    job_id: int | str | None = None,
+    frontend: str | None = None,
+    access: FrontendAccess | None = None,
+    timeout: float | None = None,
+    *,
+    policy: PollPolicy = DEFAULT_POLICY,
+    command_timeout: TimeoutArg = False,
+) -> IOResult[tuple[int, ...], G5kError]:
+    """A job's kavlan ids (``kavlan -j ID -V``; empty when it has none), once it has started."""
+    started = wait_oar_job_start(job_id, frontend, access, timeout, policy=policy, command_timeout=command_timeout)
+    info = io_to_result(started)
+    if not isinstance(info, Success):
+        return IOFailure(info.failure())
+    out = _one(kavlan_argv(info.unwrap().job_id), frontend, _access(access), command_timeout)
+    return to_ioresult(out.bind(lambda o: parse_kavlan_ids(o.exit_code, o.stdout, o.stderr)))
+
+
+# ---------------------------------------------------------------------------------------------- oarsubgrid
+
+
+def oarsubgrid(
+    job_specs: Sequence[tuple[OarSubmission, str | None]],
+    reservation_date: int | None = None,
+    walltime: int | None = None,
+    job_type: tuple[str, ...] | None = None,
+    queue: str | None = None,
+    directory: str | None = None,
+    additional_options: tuple[str, ...] | None = None,
+    access: FrontendAccess | None = None,
+    timeout: TimeoutArg = False,
+    *,
+    tz: tzinfo = PARIS,
+    job_key_file: str | None = None,
+    origin_tag: str | None = DEFAULT_ORIGIN_TAG,
+) -> IOResult[tuple[OarJob, ...], G5kError]:
+    """Submit one job per site at once, all or nothing: when any site refuses or cannot be reached, the
+    jobs the other sites accepted are deleted and the error lists what failed and what was undone.
+
+    Limit: a submission whose connection is lost after oarsub ran may have created a job nobody knows the
+    id of; the ``Partial`` then names that site as unreachable."""
+    overrides = GridOverrides(reservation_date, walltime, job_type, queue, directory, additional_options)
+    specs = [(apply_overrides(sub, overrides), frontend) for sub, frontend in job_specs]
+    results = [
+        io_to_result(r) for r in oarsub(specs, access, timeout, tz=tz, job_key_file=job_key_file, origin_tag=origin_tag)
+    ]
+    decision = decide_grid([f for _, f in specs], results)
+    if decision.all_accepted:
+        return IOSuccess(decision.accepted)
+    deletions = io_value(oardel([(j.job_id, j.frontend) for j in decision.to_delete], access, timeout))
+    return IOFailure(grid_failure(decision, deletions))
