@@ -169,7 +169,7 @@ JOIN assigned_resources a ON a.moldable_job_id = m.moldable_id
 JOIN resources r ON r.resource_id = a.resource_id
 WHERE j.job_user = %(user)s AND r.type = %(resource_type)s
   AND j.start_time > 0 AND j.start_time < %(end)s
-  AND (j.stop_time = 0 OR j.stop_time > %(start)s)
+  AND (CASE WHEN j.stop_time > 0 THEN j.stop_time ELSE j.start_time + m.moldable_walltime END) > %(start)s
 GROUP BY j.job_id, j.job_user, j.state, r.cluster, j.start_time, j.stop_time, m.moldable_walltime
 UNION ALL
 SELECT j.job_id, j.job_user, j.state,
