@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "adapters.cli_demo",
     "adapters.cli_plan",
     "adapters.cli_charter",
+    "adapters.cli_config",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -1,0 +1,256 @@
+"""Configuration effects: find and read the files, read the environment, gather where-we-run facts, write files.
+
+Files read (each optional):
+- ``$G5K_CONFIG``, else ``$XDG_CONFIG_HOME/g5kpure/config.toml`` (platformdirs' user config directory);
+- ``~/.python-grid5000.yaml``: its ``username`` only (never its password).
+
+The merge order is the core's: defaults < ~/.python-grid5000.yaml username < config.toml < environment <
+explicit arguments. Files are written atomically (temporary file + rename), never over an existing file
+unless asked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+import platformdirs
+from attrs import frozen
+from returns.io import IOFailure, IOResult, IOSuccess
+from returns.result import Failure, Result, Success
+from returns.unsafe import unsafe_perform_io
+
+from g5kpure import config as core
+from g5kpure.errors import ConfigError, G5kError
+
+APP_NAME = "g5kpure"
+CONFIG_ENV = "G5K_CONFIG"
+PYTHON_GRID5000_FILE = ".python-grid5000.yaml"
+EXECO_FILE = ".execo.conf.py"
+
+
+_T = TypeVar("_T")
+_E = TypeVar("_E")
+
+
+def performed(value: IOResult[_T, _E]) -> Result[_T, _E]:
+    """The plain ``Result`` of an effect that has been performed (for the CLI and the doctor)."""
+    if isinstance(value, IOFailure):
+        return Failure(unsafe_perform_io(value.failure()))
+    return Success(unsafe_perform_io(value.unwrap()))
+
+
+def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if env is None else env
+
+
+def home_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The user's home directory ($HOME, else the password database's)."""
+    home = _env(env).get("HOME")
+    return Path(home) if home else Path.home()
+
+
+def config_path(env: Mapping[str, str] | None = None) -> Path:
+    """Where the configuration file is: $G5K_CONFIG, else $XDG_CONFIG_HOME/g5kpure/config.toml."""
+    environ = _env(env)
+    explicit = environ.get(CONFIG_ENV)
+    if explicit:
+        return Path(explicit)
+    xdg = environ.get("XDG_CONFIG_HOME")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / APP_NAME / "config.toml"
+    if env is not None and environ.get("HOME"):
+        return Path(environ["HOME"]) / ".config" / APP_NAME / "config.toml"
+    return platformdirs.user_config_path(APP_NAME) / "config.toml"
+
+
+def python_grid5000_path(env: Mapping[str, str] | None = None) -> Path:
+    """Where python-grid5000 keeps its settings (~/.python-grid5000.yaml)."""
+    return home_dir(env) / PYTHON_GRID5000_FILE
+
+
+def execo_conf_path(env: Mapping[str, str] | None = None) -> Path:
+    """Where execo keeps its settings (~/.execo.conf.py)."""
+    return home_dir(env) / EXECO_FILE
+
+
+def _read(path: Path) -> Result[str | None, ConfigError]:
+    try:
+        return Success(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Success(None)
+    except (OSError, UnicodeDecodeError) as exc:
+        return Failure(ConfigError("(file)", f"cannot read: {exc}", str(path)))
+
+
+def read_optional(path: Path) -> IOResult[str | None, ConfigError]:
+    """The text of ``path``, ``None`` when it does not exist; unreadable or non-UTF-8 is an error value."""
+    return IOResult.from_result(_read(path))
+
+
+@frozen
+class FileRead:
+    """A file consulted while loading: its path and whether it existed."""
+
+    path: str
+    found: bool
+    purpose: str
+
+
+@frozen
+class Loaded:
+    """The resolved configuration and the files consulted."""
+
+    resolved: core.Resolved
+    files: tuple[FileRead, ...]
+
+    @property
+    def config(self) -> core.Config:
+        """The effective configuration."""
+        return self.resolved.config
+
+
+def load_config(env: Mapping[str, str] | None = None, path: Path | None = None,
+                arguments: Mapping[str, object] | None = None, names: Iterable[str] = ()) -> IOResult[
+                    Loaded, ConfigError]:
+    """Read the files and the environment and resolve the configuration (see the module docstring)."""
+    environ = dict(_env(env))
+    toml_path = path or config_path(environ)
+    yaml_path = python_grid5000_path(environ)
+    texts: dict[Path, str | None] = {}
+    for p in (yaml_path, toml_path):
+        got = _read(p)
+        if isinstance(got, Failure):
+            return IOFailure(got.failure())
+        texts[p] = got.unwrap()
+    files = (
+        FileRead(str(toml_path), texts[toml_path] is not None, "configuration"),
+        FileRead(str(yaml_path), texts[yaml_path] is not None, "python-grid5000 (username only)"),
+    )
+    resolved = core.load(
+        toml_text=texts[toml_path], toml_source=str(toml_path), env=environ, arguments=arguments, names=names,
+        python_grid5000_yaml=texts[yaml_path], yaml_source=str(yaml_path),
+    )
+    if isinstance(resolved, Failure):
+        return IOFailure(resolved.failure())
+    return IOSuccess(Loaded(resolved.unwrap(), files))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Where we run
+
+
+@frozen
+class Facts:
+    """What the machine says about itself: host name, DNS domain, and the environment variables that matter."""
+
+    hostname: str
+    domain: str
+    env: tuple[tuple[str, str], ...]
+
+
+_FACT_VARS = ("OAR_JOB_ID", "OAR_NODEFILE", "OAR_NODE_FILE")
+
+
+def _resolv_domain(text: str) -> str:
+    search = ""
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] == "domain":
+            return parts[1]
+        if len(parts) >= 2 and parts[0] == "search" and not search:
+            search = parts[1]
+    return search
+
+
+def gather_facts(env: Mapping[str, str] | None = None, resolv_conf: Path = Path("/etc/resolv.conf")) -> Facts:
+    """The facts ``g5kpure.config.locate`` decides from (no DNS query: host name and resolv.conf only)."""
+    environ = _env(env)
+    hostname = socket.gethostname()
+    domain = ""
+    if "." not in hostname:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            domain = _resolv_domain(resolv_conf.read_text(encoding="utf-8"))
+    return Facts(hostname, domain, tuple((k, environ[k]) for k in _FACT_VARS if k in environ))
+
+
+def where_we_run(config: core.Config, facts: Facts | None = None) -> IOResult[core.Location, ConfigError]:
+    """Where this process runs (``g5k.location`` wins over the facts)."""
+    seen = facts or gather_facts()
+    located = core.locate(seen.hostname, seen.domain, dict(seen.env), forced=config.location)
+    if isinstance(located, Failure):
+        return IOFailure(located.failure())
+    return IOSuccess(located.unwrap())
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Writing files
+
+
+def write_atomic(path: Path, text: str, force: bool = False, mode: int = 0o600) -> IOResult[Path, G5kError]:
+    """Write ``text`` to ``path`` through a temporary file and a rename; refuse to replace an existing file
+    unless ``force``. The directory is created when missing."""
+    if path.exists() and not force:
+        return IOFailure(ConfigError("(file)", "already exists; not overwritten (use --force to replace it)",
+                                     str(path)))
+    tmp_name: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, mode)
+        if force:
+            os.replace(tmp_name, path)
+        else:
+            os.link(tmp_name, path)  # fails if the file appeared meanwhile: never overwrite by accident
+            os.unlink(tmp_name)
+        tmp_name = None
+        return IOSuccess(path)
+    except FileExistsError:
+        return IOFailure(ConfigError("(file)", "already exists; not overwritten (use --force to replace it)",
+                                     str(path)))
+    except OSError as exc:
+        return IOFailure(ConfigError("(file)", f"cannot write: {exc}", str(path)))
+    finally:
+        if tmp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+
+
+def init_config(path: Path, force: bool = False) -> IOResult[Path, G5kError]:
+    """Write the commented default configuration file."""
+    return write_atomic(path, core.init_template(), force)
+
+
+@frozen
+class ExecoConverted:
+    """An execo file converted: the TOML text, the notes on what was not converted, the source path."""
+
+    source: str
+    text: str
+    notes: tuple[str, ...]
+
+
+def convert_execo_file(source: Path) -> IOResult[ExecoConverted, ConfigError]:
+    """Read an execo configuration file (never running it) and convert its dicts to our TOML."""
+    got = _read(source)
+    if isinstance(got, Failure):
+        return IOFailure(got.failure())
+    text = got.unwrap()
+    if text is None:
+        return IOFailure(ConfigError("(file)", "not found: nothing to import", str(source)))
+    converted = core.convert_execo_conf(text, str(source))
+    if isinstance(converted, Failure):
+        return IOFailure(converted.failure())
+    imported = converted.unwrap()
+    header = (f"converted from {source} by `g5k config import-execo`",)
+    body = core.layer_to_toml(imported.layer, header + tuple(f"not converted: {n}" for n in imported.notes))
+    return IOSuccess(ExecoConverted(str(source), body, imported.notes))
