@@ -318,7 +318,11 @@ def split_resources(text: str) -> tuple[str, ...]:
 def parse_oarsub_argv(
     argv: Sequence[str], *, origin_tag: str | None = DEFAULT_ORIGIN_TAG, tz: tzinfo = PARIS
 ) -> Result[tuple[OarSubmission, str | None], G5kError]:
-    """Read back an argv made by :func:`oarsub_argv`: the submission and the job key file (or None)."""
+    """Read back an argv made by :func:`oarsub_argv`: the submission and the job key file (or None).
+
+    Leading words before the first oarsub flag are the additional options; the origin tag is dropped from the
+    types, and a command equal to :data:`DEFAULT_COMMAND` reads back as ``None``.
+    """
     words = list(argv)
     if len(words) < 2 or words[0] != "oarsub":
         return Failure(ParseError("oarsub argv", line=shlex.join(words), hint="expected 'oarsub ... COMMAND'"))

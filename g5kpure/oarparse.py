@@ -318,7 +318,8 @@ def parse_oarsub_output(
         job = f" (OAR created job {ids[0]} in state Error)" if ids and ids[0] > 0 else ""
         return Failure(Rejected(f"reservation refused: {ko_reason}{job}", exit_code, could_ts, output=output))
     good = [i for i in ids if i > 0]
-    if exit_code == 0 and good:
+    ok_exit = exit_code in (0, None)  # None: the transport could not tell (the output decides)
+    if ok_exit and good and not any(i < 0 for i in ids):
         return Success(
             OarSubmitted(
                 job_id=good[0],
@@ -328,7 +329,7 @@ def parse_oarsub_output(
                 messages=tuple(messages),
             )
         )
-    if exit_code == 0 and not ids:
+    if ok_exit and not ids and not err_lines:
         return Failure(ParseError("oarsub output", line=stdout[:200], hint="no OAR_JOB_ID=N line"))
     reason = _oarsub_reason(exit_code, out_lines, err_lines, ids)
     return Failure(Rejected(reason, exit_code, output=output))
