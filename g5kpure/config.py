@@ -21,6 +21,7 @@ Differences from execo_g5k (on purpose):
 from __future__ import annotations
 
 import ast
+import difflib
 import enum
 import json
 import math
@@ -418,20 +419,11 @@ def _frontends_entries(body: Mapping[str, object],
 
 def _suggest(key: str) -> str:
     section, name = _attr_path(key)
-    close = [k.name for k in KEYS if k.name.startswith(section + ".") and _similar(name, _attr_path(k.name)[1])]
+    known = [_attr_path(k.name)[1] for k in KEYS if k.name.startswith(section + ".")]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
     if close:
-        return f"did you mean {close[0]!r}?"
-    known = ", ".join(k.name for k in KEYS if k.name.startswith(section + "."))
-    return f"known keys of [{section}]: {known}"
-
-
-def _similar(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    if abs(len(a) - len(b)) > 2:
-        return False
-    common = sum(1 for x, y in zip(a, b, strict=False) if x == y)
-    return common >= max(len(a), len(b)) - 2 or a.replace("-", "_") == b
+        return f"did you mean '{section}.{close[0]}'?"
+    return f"known keys of [{section}]: {', '.join(known)}"
 
 
 # --------------------------------------------------------------------------------------------------------------

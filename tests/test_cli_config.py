@@ -1,0 +1,229 @@
+"""`g5k config show|init|import-execo|path` on temporary HOME / XDG directories, and the config adapter."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from returns.result import Failure, Success
+
+from adapters import config as config_adapter
+from adapters.cli import main
+from adapters.doctor import Check, Report, Verdict, guarded
+from g5kpure import config as core
+from g5kpure.errors import ConfigError
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh HOME and XDG_CONFIG_HOME, with none of our variables set."""
+    for var in [v for v in os.environ if v.startswith("G5K_") or v == "OAR_JOB_KEY_FILE"]:
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    (tmp_path / "home").mkdir()
+    return tmp_path
+
+
+def config_file(home: Path) -> Path:
+    return home / "xdg" / "g5kpure" / "config.toml"
+
+
+def run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, object]:
+    code = main([*args, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def values(data: object) -> dict[str, dict[str, object]]:
+    assert isinstance(data, dict)
+    return {v["key"]: v for v in data["values"]}
+
+
+def test_path_follows_xdg(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "path"]) == 0
+    assert capsys.readouterr().out.strip() == str(config_file(home))
+
+
+def test_g5k_config_variable_wins(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("G5K_CONFIG", str(home / "elsewhere.toml"))
+    assert config_adapter.config_path() == home / "elsewhere.toml"
+
+
+def test_show_defaults_without_any_file(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, data = run_json(["config", "show"], capsys)
+    assert code == 0
+    rows = values(data)
+    assert rows["g5k.api_uri"]["value"] == '"https://api.grid5000.fr/3.0/"'
+    assert rows["g5k.api_uri"]["origin"] == "default"
+    assert isinstance(data, dict) and [f["found"] for f in data["files"]] == [False, False]
+
+
+def test_show_origins_and_masked_password(home: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    path = config_file(home)
+    path.parent.mkdir(parents=True)
+    path.write_text("[g5k]\napi_username = 'alice'\noar_pgsql_ro_password = 'hunter2'\npolling_interval = 3\n")
+    monkeypatch.setenv("G5K_POLLING_INTERVAL", "4")
+    code, data = run_json(["config", "show"], capsys)
+    assert code == 0
+    rows = values(data)
+    assert rows["g5k.api_username"] == {"key": "g5k.api_username", "value": '"alice"', "origin": "file",
+                                        "where": str(path), "line": 2, "secret": False}
+    assert rows["g5k.oar_pgsql_ro_password"]["value"] == "********"
+    assert rows["g5k.polling_interval"]["origin"] == "environment"
+    assert rows["g5k.polling_interval"]["where"] == "G5K_POLLING_INTERVAL"
+    assert "hunter2" not in json.dumps(data)
+    assert main(["config", "show"]) == 0
+    human = capsys.readouterr().out
+    assert "hunter2" not in human
+    assert f"# file {path} line 2" in human
+
+
+def test_show_reports_a_bad_file_with_its_line(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = config_file(home)
+    path.parent.mkdir(parents=True)
+    path.write_text("[g5k]\n\npoling_interval = 3\n")
+    assert main(["config", "show"]) == 1
+    err = capsys.readouterr().err
+    assert "g5k.poling_interval" in err and f"{path} line 3" in err and "did you mean 'g5k.polling_interval'" in err
+
+
+def test_python_grid5000_username_is_read_but_never_its_password(home: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    (home / "home" / ".python-grid5000.yaml").write_text("username: carol\npassword: topsecret\n")
+    code, data = run_json(["config", "show"], capsys)
+    assert code == 0
+    row = values(data)["g5k.api_username"]
+    assert row["value"] == '"carol"' and row["line"] == 1
+    assert "topsecret" not in json.dumps(data)
+
+
+def test_init_writes_a_commented_file_that_parses_to_defaults(home: Path) -> None:
+    assert main(["config", "init"]) == 0
+    path = config_file(home)
+    text = path.read_text()
+    assert text == core.init_template()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert core.load(toml_text=text).unwrap().config == core.DEFAULT_CONFIG
+    assert [p.name for p in path.parent.iterdir()] == ["config.toml"]  # no temporary file left
+
+
+def test_init_refuses_to_overwrite_without_force(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = config_file(home)
+    path.parent.mkdir(parents=True)
+    path.write_text("[g5k]\napi_username = 'mine'\n")
+    assert main(["config", "init"]) == 1
+    assert "use --force" in capsys.readouterr().err
+    assert path.read_text() == "[g5k]\napi_username = 'mine'\n"
+    assert main(["config", "init", "--force"]) == 0
+    assert path.read_text() == core.init_template()
+
+
+def test_init_dry_run_writes_nothing(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "init", "--dry-run"]) == 0
+    assert f"# would write {config_file(home)}" in capsys.readouterr().out
+    assert not config_file(home).exists()
+
+
+EXECO = """\
+import re
+g5k_configuration = {
+    'api_username': 'dave',
+    'default_frontend': 'nancy',
+    'api_additional_args': ["branch=testing"],
+}
+default_frontend_connection_params = {
+    'host_rewrite_func': lambda host: re.sub(r"^(.*)$", lambda m: m.group(1), host),
+}
+open('/tmp/should-not-exist', 'w')
+"""
+
+
+def test_import_execo_converts_without_running(home: Path, capsys: pytest.CaptureFixture[str],
+                                               tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    (home / "home" / ".execo.conf.py").write_text(EXECO.replace("/tmp/should-not-exist", str(marker)))
+    assert main(["config", "import-execo"]) == 0
+    out = capsys.readouterr().out
+    assert "not converted" in out and "host_rewrite_func" in out
+    assert not marker.exists()
+    cfg = core.load(toml_text=config_file(home).read_text()).unwrap().config
+    assert (cfg.api_username, cfg.default_frontend) == ("dave", "nancy")
+    assert cfg.api_additional_args == (("branch", "testing"),)
+    assert cfg.frontend.host_suffix == ".grid5000.fr"  # the unconvertible lambda left the default in place
+
+
+def test_import_execo_refuses_overwrite_and_missing_source(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "import-execo"]) == 1
+    assert "not found" in capsys.readouterr().err
+    (home / "home" / ".execo.conf.py").write_text("g5k_configuration = {'api_username': 'x'}\n")
+    path = config_file(home)
+    path.parent.mkdir(parents=True)
+    path.write_text("# mine\n")
+    assert main(["config", "import-execo"]) == 1
+    assert path.read_text() == "# mine\n"
+    assert main(["config", "import-execo", "--stdout"]) == 0
+    assert 'api_username = "x"' in capsys.readouterr().out
+    assert main(["config", "import-execo", "--force"]) == 0
+    assert 'api_username = "x"' in path.read_text()
+
+
+def test_import_execo_syntax_error_is_reported(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (home / "home" / ".execo.conf.py").write_text("g5k_configuration = {\n")
+    assert main(["config", "import-execo", "--stdout"]) == 1
+    assert "not valid Python" in capsys.readouterr().err
+
+
+def test_load_config_layers_files_and_environment(home: Path) -> None:
+    path = config_file(home)
+    path.parent.mkdir(parents=True)
+    path.write_text("[g5k]\napi_username = 'file'\n")
+    (home / "home" / ".python-grid5000.yaml").write_text("username: yaml\n")
+    env = {"HOME": str(home / "home"), "XDG_CONFIG_HOME": str(home / "xdg"), "OAR_JOB_KEY_FILE": "/k"}
+    loaded = config_adapter.performed(config_adapter.load_config(env)).unwrap()
+    assert loaded.config.api_username == "file"
+    assert loaded.config.oar_job_key_file == "/k"
+    assert [f.found for f in loaded.files] == [True, True]
+
+
+def test_unreadable_file_is_an_error_value(home: Path) -> None:
+    path = config_file(home)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\xff\xfe not utf-8")
+    got = config_adapter.performed(config_adapter.load_config())
+    assert isinstance(got, Failure) and isinstance(got.failure(), ConfigError)
+    assert got.failure().source == str(path)
+
+
+def test_facts_and_location(home: Path) -> None:
+    resolv = home / "resolv.conf"
+    resolv.write_text("# x\nsearch lyon.grid5000.fr grid5000.fr\nnameserver 1.1.1.1\n")
+    assert config_adapter._resolv_domain(resolv.read_text()) == "lyon.grid5000.fr"
+    facts = config_adapter.Facts("flyon", "lyon.grid5000.fr", ())
+    loc = config_adapter.performed(config_adapter.where_we_run(core.DEFAULT_CONFIG, facts)).unwrap()
+    assert (loc.place, loc.site) == (core.Place.FRONTEND, "lyon")
+    forced = config_adapter.performed(config_adapter.where_we_run(core.Config(location="outside"), facts)).unwrap()
+    assert forced.place is core.Place.OUTSIDE
+    real = config_adapter.gather_facts({"OAR_JOB_ID": "7", "PATH": "/bin"}, resolv)
+    assert real.env == (("OAR_JOB_ID", "7"),)
+
+
+def test_guarded_turns_a_crash_into_a_failed_check() -> None:
+    def boom() -> Check:
+        raise RuntimeError("kaput")
+
+    (check,) = guarded("thing", boom)
+    assert check.verdict is Verdict.FAIL and "RuntimeError: kaput" in check.detail
+    report = Report((check, Check("other", Verdict.OK, "fine")))
+    assert not report.ok
+    assert "fail  thing" in report.render() and "1 failed" in report.render()
+
+
+def test_write_atomic_creates_directories(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b" / "c.toml"
+    got = config_adapter.performed(config_adapter.write_atomic(target, "x = 1\n"))
+    assert isinstance(got, Success) and target.read_text() == "x = 1\n"
