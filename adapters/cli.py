@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "adapters.cli_plan",
     "adapters.cli_charter",
     "adapters.cli_config",
+    "adapters.cli_ref",
 )
 
 Handler = Callable[[argparse.Namespace], int]
