@@ -44,7 +44,7 @@ from returns.unsafe import unsafe_perform_io
 
 from adapters.reference_data import load_embedded_snapshot
 from g5kpure import hosts as hostnames
-from g5kpure.config import DEFAULT_API_URI, KEYRING_SERVICE
+from g5kpure.config import DEFAULT_API_URI, KEYRING_SERVICE, Config, Location, api_access
 from g5kpure.errors import (
     AuthError,
     G5kError,
@@ -252,6 +252,17 @@ class APIConnection:
             self._password = password_from_keyring(self.username)
         if self.username and self._password is None and interactive and sys.stdin.isatty():
             self._password = ask_password(self.username, self._check_password)
+
+    @classmethod
+    def from_config(cls, config: Config, location: Location, interactive: bool = False,
+                    **kwargs: Any) -> APIConnection:
+        """A connection as the configuration says: URI, user (none inside Grid'5000 unless configured),
+        additional arguments, timeout and TLS verification."""
+        access = api_access(config, location)
+        if access.problem:
+            log.warning("%s", access.problem)
+        return cls(access.uri, username=access.username, additional_args=config.api_additional_args,
+                   timeout=config.api_timeout, verify=config.api_verify_ssl_cert, interactive=interactive, **kwargs)
 
     def __repr__(self) -> str:
         auth = f"user {self.username!r}" if self.username else "anonymous"

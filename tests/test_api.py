@@ -17,6 +17,7 @@ import keyring
 import keyring.backend
 import pytest
 import urllib3
+from attrs import evolve
 from returns.io import IOFailure, IOSuccess
 from returns.unsafe import unsafe_perform_io
 
@@ -27,6 +28,7 @@ from adapters.api import (
     RetryPolicy,
     Secret,
     Source,
+    ask_password,
     crawl_plan,
     get_cluster_hosts,
     get_g5k_sites,
@@ -39,6 +41,7 @@ from adapters.api import (
     retry_delay,
 )
 from adapters.reference_data import read_embedded_bytes
+from g5kpure.config import Config, Location, Place
 from g5kpure.errors import AuthError, G5kError, HttpError, NotFound, ParseError, Timeout, Unreachable
 from tests.fixtures.g5k_api.api_server import ApiServer, ApiState
 
@@ -472,3 +475,51 @@ def test_get_hosts_metric_kwollect(server: ApiServer) -> None:
     assert server.state.hits["/stable/sites/lyon/metrics"] == 2
     no_site = err(get_hosts_metric(["nova-1"], "m", start, start + 1, conn=conn))
     assert "nova-1" in no_site.message
+
+
+def test_from_config_uses_no_credentials_inside_grid5000(server: ApiServer, memory_keyring: MemoryKeyring) -> None:
+    memory_keyring.set_password("grid5000_api", "alice", PASSWORD)
+    args = (("deep", "true"),)
+    inside = Location(Place.FRONTEND, "lyon", "test")
+    outside = Location(Place.OUTSIDE, None, "test")
+    config = Config(api_uri=server.base_uri, api_additional_args=args, api_timeout=5.0)
+    with APIConnection.from_config(config, inside, sleep=Sleeps()) as conn:
+        assert not conn.has_credentials and conn.timeout == 5.0 and conn.verify is True
+        assert "clusters" in ok(conn.get("sites/lyon"))  # additional args sent
+        assert server.state.seen_auth[-1] is None
+    with APIConnection.from_config(evolve(config, api_username="alice"), outside, sleep=Sleeps()) as conn:
+        assert conn.has_credentials
+        ok(conn.get(""))
+        assert server.state.seen_auth[-1] is not None and server.state.seen_auth[-1].startswith("Basic ")
+    assert config.api_additional_args == args  # execo mutated the global configuration; nothing is mutated here
+
+
+def test_additional_args_are_copied_not_aliased(server: ApiServer) -> None:
+    given = {"branch": "testing"}
+    with connect(server, additional_args=given) as conn:
+        given["deep"] = "true"
+        assert conn.additional_args == (("branch", "testing"),)
+
+
+def test_password_asked_once_checked_and_stored_in_keyring(
+    server: ApiServer, memory_keyring: MemoryKeyring
+) -> None:
+    server.state.auth = ("alice", PASSWORD)
+    answers = iter(["wrong", PASSWORD])
+    prompts: list[str] = []
+
+    def prompt(text: str) -> str:
+        prompts.append(text)
+        return next(answers)
+
+    with connect(server) as probe:
+        def check(candidate: Secret) -> bool:
+            with APIConnection(probe.base_uri, username="alice", password=candidate, use_keyring=False) as c:
+                return isinstance(c.get(""), IOSuccess)
+
+        secret = ask_password("alice", check, prompt=prompt)
+    assert secret is not None and secret.reveal() == PASSWORD
+    assert len(prompts) == 2 and "alice" in prompts[0] and PASSWORD not in prompts[0]
+    assert memory_keyring.get_password("grid5000_api", "alice") == PASSWORD
+    with APIConnection(server.base_uri, username="alice", sleep=Sleeps()) as conn:  # next time: from the keyring
+        assert ok(conn.get("sites"))["total"] == 12
