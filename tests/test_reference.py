@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from returns.result import Failure, Success
 
 from adapters.reference_data import embedded_snapshot, load_embedded_snapshot, read_embedded_bytes
@@ -293,3 +295,50 @@ def test_loading_from_bytes_and_bad_payloads(raw: dict[str, Any]) -> None:
 def test_embedded_snapshot_is_loaded_once(snap: Snapshot) -> None:
     assert embedded_snapshot() is snap
     assert load_embedded_snapshot().unwrap()  # IOSuccess
+
+
+def test_cluster_queues_answers_for_every_cluster(snap: Snapshot) -> None:
+    # execo answered None for clusters outside the default queue
+    production = snap.clusters(queues="production").unwrap()[0]
+    assert "production" in snap.cluster_queues(production).unwrap()
+    assert snap.equipments(cluster=production).unwrap() != ()
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            out += _paths(item, (*prefix, index))
+    return out
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=6,
+)
+
+
+@given(data=st.data())
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_structuring_is_total_on_mutated_api_json(raw: dict[str, Any], data: st.DataObject) -> None:
+    lyon = raw["sites"]["lyon"]
+    small = {
+        "sites": {"lyon": {**{k: v for k, v in lyon.items() if k not in ("clusters", "network_equipments")},
+                           "clusters": {"sirius": lyon["clusters"]["sirius"]},
+                           "network_equipments": lyon["network_equipments"][:1]}},
+        "network_equipments": raw["network_equipments"][:2],
+    }
+    path = data.draw(st.sampled_from(_paths(small)))
+    value = data.draw(json_values)
+    mutated = _break(small, path, value)
+    result = snapshot_from_json(mutated)
+    if isinstance(result, Failure):
+        error = result.failure()
+        assert isinstance(error, ParseError)
+        assert error.where.startswith(("sites", "network_equipments"))
+    else:
+        assert result.unwrap().sites() == ("lyon",)
