@@ -77,7 +77,8 @@ DEFAULT_POLICY = PollPolicy()
 
 TimeoutArg = float | bool | None
 PredictionCallback = Callable[[int | None], None]
-ProgressCallback = Callable[[tuple[Result[OarJobInfo, G5kError], ...]], None]
+ProgressCallback = Callable[[tuple[OarJobInfo | None, ...]], None]
+"""Called after each poll with the latest info read for each job (None when it could not be read yet)."""
 
 _TRANSIENT_RETRIES = 3  # consecutive unreachable/timeout polls tolerated while waiting
 
@@ -378,6 +379,7 @@ def wait_jobs_start(
     final: dict[OarJob, Result[OarJobInfo, G5kError]] = {}
     predictions: dict[OarJob, int | None] = {}
     strikes: dict[OarJob, int] = {}
+    latest: dict[OarJob, OarJobInfo] = {}
     while pending:
         polled = io_value(poll_jobs(pending, acc, command_timeout))
         now = clock()
@@ -395,6 +397,7 @@ def wait_jobs_start(
                 continue
             strikes.pop(job, None)
             info = res.unwrap()
+            latest[job] = info
             if on_prediction is not None and (job not in predictions or predictions[job] != info.predicted_start):
                 on_prediction(job, info.predicted_start)
             predictions[job] = info.predicted_start
@@ -411,13 +414,10 @@ def wait_jobs_start(
             elif isinstance(step, Sleep):
                 delays.append(step.seconds)
         if on_progress is not None:
-            on_progress(tuple(final.get(j, _PENDING) for j in jobs))
+            on_progress(tuple(latest.get(j) for j in jobs))
         if pending:
             sleep(min(delays) if delays else policy.near_interval)
     return IO(tuple(final[j] for j in jobs))
-
-
-_PENDING: Result[OarJobInfo, G5kError] = Failure(Timeout("still waiting", None))
 
 
 def _ended(job: OarJob, info: OarJobInfo) -> G5kError:

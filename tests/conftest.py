@@ -46,6 +46,8 @@ class OarDb:
 class Testbed:
     """Everything a test needs to know about the running testbed."""
 
+    __test__ = False  # not a test class, whatever pytest thinks of its name
+
     state_dir: Path
     timezone: str
     frontend: ConnectionParams
