@@ -155,10 +155,12 @@ def check_outside_access(config: core.Config, location: core.Location, names: Se
     """From outside, Grid'5000 hosts need a jump host: configured here or in ~/.ssh/config."""
     if location.place is not core.Place.OUTSIDE:
         return None
-    needs = [n for n in names if _resolves_into_grid5000(config, n) and core.frontend_params(config, n).proxy_jump
-             is None]
+    inside = [n for n in names if _resolves_into_grid5000(config, n)]
+    needs = [n for n in inside if core.frontend_params(config, n).proxy_jump is None]
+    if not inside:
+        return Check("outside access", Verdict.OK, "no configured frontend is a grid5000.fr host: no jump host needed")
     if not needs:
-        return Check("outside access", Verdict.OK, "frontends are reached without a Grid'5000 jump host, or with one")
+        return Check("outside access", Verdict.OK, f"{', '.join(inside)} reached through the configured jump host")
     if _ssh_config_jumps(opts):
         return Check("outside access", Verdict.OK, "~/.ssh/config has ProxyJump/ProxyCommand entries (used by ssh)")
     return Check("outside access", Verdict.WARN, f"{', '.join(needs)} are Grid'5000 hosts and no jump host is set",

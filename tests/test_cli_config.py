@@ -227,3 +227,58 @@ def test_write_atomic_creates_directories(tmp_path: Path) -> None:
     target = tmp_path / "a" / "b" / "c.toml"
     got = config_adapter.performed(config_adapter.write_atomic(target, "x = 1\n"))
     assert isinstance(got, Success) and target.read_text() == "x = 1\n"
+
+
+def test_outside_access_needs_a_jump_host(tmp_path: Path) -> None:
+    from adapters.doctor import Options, check_outside_access
+
+    outside = core.Location(core.Place.OUTSIDE)
+    opts = Options(env={"HOME": str(tmp_path)})
+    warn = check_outside_access(core.DEFAULT_CONFIG, outside, ("lyon",), opts)
+    assert warn is not None and warn.verdict is Verdict.WARN and 'proxy_jump = "access.grid5000.fr"' in warn.fix
+    jump = core.load(toml_text="[frontend]\nproxy_jump = 'me@access.grid5000.fr'\n").unwrap().config
+    ok = check_outside_access(jump, outside, ("lyon",), opts)
+    assert ok is not None and ok.verdict is Verdict.OK
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "config").write_text("Host *.grid5000.fr\n  ProxyJump access.grid5000.fr\n")
+    via_ssh = check_outside_access(core.DEFAULT_CONFIG, outside, ("lyon",), opts)
+    assert via_ssh is not None and via_ssh.verdict is Verdict.OK and "ssh/config" in via_ssh.detail
+    assert check_outside_access(core.DEFAULT_CONFIG, core.Location(core.Place.FRONTEND, "lyon"), ("lyon",),
+                                opts) is None
+
+
+def test_probe_output_verdicts() -> None:
+    from returns.result import Success as Ok
+
+    from adapters.doctor import _frontend_checks, probe_plans
+    from g5kpure.connection import CommandOutput
+
+    (plan,) = probe_plans(core.DEFAULT_CONFIG, core.Location(core.Place.OUTSIDE), ("lyon",), 30.0)
+    assert plan.unwrap().argv[:2] == ("sh", "-c") and plan.unwrap().argv[-1] == "kadeploy3"
+    assert plan.unwrap().endpoint is not None and plan.unwrap().endpoint.host == "lyon.grid5000.fr"
+
+    def out(stdout: str, code: int = 0) -> Ok[CommandOutput]:
+        return Ok(CommandOutput(("sh",), "lyon", code, stdout, "", 0.25))
+
+    everything = "".join(f"found {c}\n" for c in ("oarsub", "oarstat", "oardel", "oarnodes", "kadeploy3"))
+    ssh, oar = _frontend_checks("lyon", plan, out(everything), "kadeploy3")
+    assert (ssh.verdict, ssh.elapsed_s, oar.verdict) == (Verdict.OK, 0.25, Verdict.OK)
+    _, oar = _frontend_checks("lyon", plan, out(everything.replace("found kadeploy3", "missing kadeploy3")),
+                              "kadeploy3")
+    assert oar.verdict is Verdict.WARN
+    _, oar = _frontend_checks("lyon", plan, out("missing oarsub\r\nfound oarstat\r\n"), "kadeploy3")
+    assert oar.verdict is Verdict.FAIL and "oarsub" in oar.detail and "oardel" in oar.detail
+    _, oar = _frontend_checks("lyon", plan, out("", 127), "kadeploy3")
+    assert oar.verdict is Verdict.FAIL and "exited with 127" in oar.detail
+
+
+def test_doctor_dry_run_prints_the_plan_and_does_nothing(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = config_file(home)
+    path.parent.mkdir(parents=True)
+    path.write_text("[g5k]\ndefault_frontend = 'rennes'\nlocation = 'outside'\n[frontends.lyon]\nport = 2200\n")
+    assert main(["doctor", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "[rennes] ssh rennes.grid5000.fr: sh -c" in out
+    assert "[lyon] ssh lyon.grid5000.fr:2200: sh -c" in out
+    assert "GET https://api.grid5000.fr/3.0/ [anonymous" in out
+    assert "[lyon] SQL on oarreader@oardb.lyon.grid5000.fr:5432/oar2 through a tunnel" in out
