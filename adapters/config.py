@@ -26,6 +26,7 @@ from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
 from g5kpure import config as core
+from g5kpure.connection import FrontendAccess
 from g5kpure.errors import ConfigError, G5kError
 
 APP_NAME = "g5kpure"
@@ -186,6 +187,30 @@ def where_we_run(config: core.Config, facts: Facts | None = None) -> IOResult[co
     if isinstance(located, Failure):
         return IOFailure(located.failure())
     return IOSuccess(located.unwrap())
+
+
+@frozen
+class Runtime:
+    """What a command needs to act from here: the configuration, where we run, and the frontend access."""
+
+    config: core.Config
+    location: core.Location
+    access: FrontendAccess
+
+
+def runtime(env: Mapping[str, str] | None = None, path: Path | None = None,
+            arguments: Mapping[str, object] | None = None, facts: Facts | None = None) -> IOResult[
+                Runtime, ConfigError]:
+    """Load the configuration, find where we run, and derive the frontend access (for CLI commands)."""
+    loaded = performed(load_config(env, path, arguments))
+    if isinstance(loaded, Failure):
+        return IOFailure(loaded.failure())
+    config = loaded.unwrap().config
+    located = performed(where_we_run(config, facts))
+    if isinstance(located, Failure):
+        return IOFailure(located.failure())
+    location = located.unwrap()
+    return IOSuccess(Runtime(config, location, core.frontend_access(config, location)))
 
 
 # ------------------------------------------------------------------------------------------------------------

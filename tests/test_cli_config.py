@@ -282,3 +282,15 @@ def test_doctor_dry_run_prints_the_plan_and_does_nothing(home: Path, capsys: pyt
     assert "[lyon] ssh lyon.grid5000.fr:2200: sh -c" in out
     assert "GET https://api.grid5000.fr/3.0/ [anonymous" in out
     assert "[lyon] SQL on oarreader@oardb.lyon.grid5000.fr:5432/oar2 through a tunnel" in out
+
+
+def test_runtime_gives_config_location_and_access(home: Path) -> None:
+    path = config_file(home)
+    path.parent.mkdir(parents=True)
+    path.write_text("[g5k]\nno_ssh_for_local_frontend = true\n")
+    facts = config_adapter.Facts("frennes.rennes.grid5000.fr", "", ())
+    rt = config_adapter.performed(config_adapter.runtime(facts=facts)).unwrap()
+    assert rt.location == core.Location(core.Place.FRONTEND, "rennes", rt.location.reason)
+    assert (rt.access.default_frontend, rt.access.local_frontend) == ("rennes", "rennes")
+    path.write_text("[g5k]\nlocation = 'moon'\n")
+    assert isinstance(config_adapter.performed(config_adapter.runtime(facts=facts)), Failure)
