@@ -21,7 +21,7 @@ from __future__ import annotations
 import calendar
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from attrs import field, frozen
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, ParseError
+from g5kpure.oardate import to_unixts
 
 Instant = float | int | datetime
 Period = tuple[float, float]
@@ -146,10 +147,15 @@ def is_work_day(day: date, rules: CharterRules = DEFAULT_RULES) -> bool:
 
 
 def to_timestamp(t: Instant, rules: CharterRules = DEFAULT_RULES) -> float:
-    """Unix time of ``t``; a naive datetime is a wall time of the charter's zone (never the process's zone)."""
+    """Unix time of ``t``; a naive datetime is a wall time of the charter's zone (never the process's zone).
+
+    In a repeated hour (autumn DST change) a naive time is its second occurrence, like g5kpure.oardate.
+    """
     if isinstance(t, datetime):
         if t.tzinfo is None or t.utcoffset() is None:
-            return t.replace(tzinfo=_zone(rules.timezone)).timestamp()
+            # one policy for the whole project (g5kpure.oardate): a gap time moves forward, a repeated time
+            # is its second occurrence; a datetime always converts, so the Result is always a Success
+            return float(to_unixts(t, tz=_zone(rules.timezone)).value_or(t.replace(tzinfo=UTC).timestamp()))
         return t.timestamp()
     return float(t)
 
@@ -412,7 +418,7 @@ def counted_jobs(
         if row.user != user or row.types & rules.excluded_job_types or row.start_time <= 0:
             continue
         j_start, j_end = row.span
-        if j_start < p_end and p_start < j_end:
+        if j_start < j_end and j_start < p_end and p_start < j_end:  # an empty span (killed at once) meets nothing
             kept.append(row)
     return tuple(kept)
 

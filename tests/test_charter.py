@@ -333,6 +333,7 @@ def test_jobs_outside_charter_time_of_the_day_are_not_counted() -> None:
         row(4, paris(2024, 7, 1, 18, 59), 0, 3600, 4, state="Waiting", source="predicted"),  # meets the last minute
         row(5, 0, 0, 3600, 4, state="Hold"),  # never scheduled
         row(6, paris(2024, 7, 1, 12), 0, 3600, 4, user="bob"),  # somebody else
+        row(7, paris(2024, 7, 1, 12), paris(2024, 7, 1, 12), 3600, 4, state="Error"),  # empty span
     ]
     (r,) = charter_remaining(rows, {"paravance": 16}, DAY, "alice")
     assert r.job_ids == (4,)
@@ -414,3 +415,9 @@ def test_day_charter_period() -> None:
     assert day_charter_period(date(2024, 7, 6)) is None
     assert day_charter_period(DAY) == (paris(2024, 7, 1, 9), paris(2024, 7, 1, 19))
     assert day_charter_period(DAY + timedelta(days=13)) is None  # 14 July
+
+
+def test_naive_datetime_in_dst_change_hours(process_tz: str) -> None:
+    # same policy as g5kpure.oardate (and execo): a repeated time is its second occurrence, a gap moves forward
+    assert to_timestamp(datetime(2024, 10, 27, 2, 30)) == 1729992600.0
+    assert to_timestamp(datetime(2024, 3, 31, 2, 30)) == 1711848600.0
