@@ -370,8 +370,10 @@ def layer_from_mapping(values: Mapping[str, object], origin: Origin,
 
     for section, body in values.items():
         if section not in SECTIONS:
-            return Failure(ConfigError(section, f"unknown section; expected one of {', '.join(SECTIONS)}",
-                                       origin.where, at(section).line))
+            home = next((k.name for k in KEYS if _attr_path(k.name)[1] == section), None)
+            reason = (f"unknown top-level key: write it as {_attr_path(home)[1]} under [{_attr_path(home)[0]}]"
+                      if home else f"unknown section; expected one of {', '.join(SECTIONS)}")
+            return Failure(ConfigError(section, reason, origin.where, at(section).line))
         if not isinstance(body, Mapping):
             return Failure(ConfigError(section, f"expected a table, got {type(body).__name__}", origin.where,
                                        at(section).line))
@@ -956,7 +958,10 @@ def api_access(config: Config, location: Location) -> ApiAccess:
     if location.place is Place.OUTSIDE:
         return ApiAccess(uri, None, "anonymous", problem="from outside Grid'5000 the API needs basic auth: set "
                          "g5k.api_username (or $G5K_API_USERNAME) and store the password in the keyring")
-    return ApiAccess(uri, None, f"anonymous: no credentials needed on a {location.place.value} inside Grid'5000")
+    if location.place is Place.NODE:
+        return ApiAccess(uri, None, "anonymous: reads need no credentials on a node; writes (jobs, deployments) "
+                         "from a node may be refused (403) without them: set g5k.api_username")
+    return ApiAccess(uri, None, "anonymous: no credentials needed on a frontend inside Grid'5000")
 
 
 def default_frontend(config: Config, location: Location) -> str | None:

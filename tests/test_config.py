@@ -126,6 +126,7 @@ def test_rewrite_rules_and_site_override_reach_the_endpoint() -> None:
         ("[g5k]\nno_ssh_for_local_frontend = 'yes'\n", "g5k.no_ssh_for_local_frontend", 2, "boolean"),
         ("[g5k]\noar_pgsql_ro_port = 70000\n", "g5k.oar_pgsql_ro_port", 2, "port number"),
         ("\n[nope]\nx = 1\n", "nope", 2, "unknown section"),
+        ("api_uri = 'x'\n", "api_uri", 1, "write it as api_uri under [g5k]"),
         ("[frontend]\nhost_rewrite = [['(', 'x']]\n", "frontend.host_rewrite", 2, "invalid regex"),
         ("[frontend]\nhost_rewrite = [['a', '\\2']]\n", "frontend.host_rewrite", 2, "invalid regex"),
         ("[frontend]\nhost_rewrite = [['a']]\n", "frontend.host_rewrite", 2, "two strings"),
