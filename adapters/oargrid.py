@@ -1,0 +1,321 @@
+"""OARGRID on a frontend: the seed's ``execo_g5k.oargrid`` functions over the ssh adapter.
+
+Every function builds its argv with ``g5kpure.oargrid``, runs it on the default frontend (or ``frontend``)
+and parses the answer; failures are values (``Rejected`` when oargridsub refuses, ``CommandFailed``,
+``Unreachable``, ``Timeout``...). Dates are read and written in ``tz`` (Europe/Paris on Grid'5000).
+Differences from execo: ``oargriddel`` reports each deletion instead of ignoring errors;
+``get_current_oargrid_jobs`` passes its timeout as a timeout (execo passes it as connection parameters) and
+fetches the job details in parallel; ``wait_oargrid_job_start`` returns the start date it waited for.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import tzinfo
+from typing import TypeVar
+
+from attrs import frozen
+from returns.io import IOFailure, IOResult, IOSuccess
+from returns.result import Failure, Result, Success
+from returns.unsafe import unsafe_perform_io
+
+from adapters.ssh import output_or_failure, run, run_plans
+from g5kpure.connection import CommandOutput, CommandPlan, ConnectionParams, FrontendAccess, plan_command
+from g5kpure.errors import CommandFailed, G5kError, InvalidInput, NotFound, Rejected
+from g5kpure.oar import OarSubmission
+from g5kpure.oardate import PARIS, to_unixts
+from g5kpure.oargrid import (
+    OargridJobInfo,
+    OargridSubmitted,
+    oar_jobs_by_site,
+    oargriddel_argv,
+    oargridstat_info_argv,
+    oargridstat_list_argv,
+    oargridstat_nodes_argvs,
+    oargridsub_argv,
+    parse_oargridstat_info,
+    parse_oargridstat_list,
+    parse_oargridstat_nodes,
+    parse_oargridsub_output,
+)
+
+__all__ = [
+    "OargridDeleted",
+    "get_current_oargrid_jobs",
+    "get_oargrid_job_info",
+    "get_oargrid_job_nodes",
+    "get_oargrid_job_oar_jobs",
+    "oargriddel",
+    "oargridsub",
+    "plan_oargridsub",
+    "wait_oargrid_job_start",
+]
+
+Access = FrontendAccess | ConnectionParams | None
+Timeout_ = float | bool | None
+
+
+T = TypeVar("T")
+
+
+def _value(result: IOResult[T, G5kError]) -> T | G5kError:
+    """The value or the error inside an ``IOResult`` (for code that branches on the kind)."""
+    value: T | None = unsafe_perform_io(result.value_or(None))
+    if value is not None:
+        return value
+    error: G5kError = unsafe_perform_io(result.swap().value_or(InvalidInput("result", "?", "a value")))
+    return error
+
+
+def _access(value: Access) -> FrontendAccess:
+    if value is None:
+        return FrontendAccess()
+    if isinstance(value, ConnectionParams):
+        return FrontendAccess(params=value)
+    return value
+
+
+def _run(argv: tuple[str, ...], frontend: str | None, access: Access, timeout: Timeout_) -> CommandOutput | G5kError:
+    return output_or_failure(run(argv, frontend, _access(access), timeout))
+
+
+def _tail(out: CommandOutput, lines: int = 4) -> str:
+    text = [ln.strip() for ln in (out.stdout + "\n" + out.stderr).splitlines() if ln.strip()]
+    return " | ".join(text[-lines:]) or f"exit code {out.exit_code}"
+
+
+def plan_oargridsub(
+    job_specs: Iterable[tuple[OarSubmission, str]],
+    reservation_date: object = None,
+    walltime: object = None,
+    job_type: str | Iterable[str] | None = None,
+    queue: str | None = None,
+    directory: str | None = None,
+    additional_options: str | Iterable[str] | None = None,
+    frontend_connection_params: Access = None,
+    timeout: Timeout_ = False,
+    job_key_file: str | None = None,
+    frontend: str | None = None,
+    tz: tzinfo = PARIS,
+) -> Result[CommandPlan, G5kError]:
+    """The exact frontend command ``oargridsub`` would run (what ``--dry-run`` prints)."""
+    argv = oargridsub_argv(job_specs, reservation_date, walltime, job_type, queue, directory, additional_options,
+                           job_key_file, tz=tz)
+    return argv.bind(lambda a: plan_command(a, frontend, _access(frontend_connection_params), timeout))
+
+
+def oargridsub(
+    job_specs: Iterable[tuple[OarSubmission, str]],
+    reservation_date: object = None,
+    walltime: object = None,
+    job_type: str | Iterable[str] | None = None,
+    queue: str | None = None,
+    directory: str | None = None,
+    additional_options: str | Iterable[str] | None = None,
+    frontend_connection_params: Access = None,
+    timeout: Timeout_ = False,
+    job_key_file: str | None = None,
+    frontend: str | None = None,
+    tz: tzinfo = PARIS,
+) -> IOResult[OargridSubmitted, G5kError]:
+    """Submit an oargrid job for ``(OarSubmission, clusteralias)`` specs; its id, ssh key and OAR jobs."""
+    planned = plan_oargridsub(job_specs, reservation_date, walltime, job_type, queue, directory, additional_options,
+                              frontend_connection_params, timeout, job_key_file, frontend, tz)
+    if isinstance(planned, Failure):
+        return IOFailure(planned.failure())
+    plan = planned.unwrap()
+    out = output_or_failure(run_plans((plan,))[0])
+    if isinstance(out, G5kError):
+        return IOFailure(out)
+    if out.exit_code != 0:
+        return IOFailure(Rejected(reason=_tail(out), exit_code=out.exit_code, frontend=plan.frontend,
+                                  output=out.stdout + out.stderr))
+    parsed = parse_oargridsub_output(out.stdout)
+    return IOSuccess(parsed.unwrap()) if isinstance(parsed, Success) else IOFailure(parsed.failure())
+
+
+@frozen
+class OargridDeleted:
+    """The outcome of one oargriddel: whether the grid job was deleted, and oargriddel's words."""
+
+    grid_job_id: int
+    deleted: bool
+    detail: str = ""
+
+
+def oargriddel(
+    job_ids: Iterable[int],
+    frontend_connection_params: Access = None,
+    timeout: Timeout_ = False,
+    frontend: str | None = None,
+) -> IOResult[tuple[OargridDeleted, ...], G5kError]:
+    """Delete oargrid jobs (all at once); each one's outcome (not yours, unknown... are reported, not raised)."""
+    ids = tuple(job_ids)
+    access = _access(frontend_connection_params)
+    plans: list[CommandPlan] = []
+    for gid in ids:
+        if isinstance(gid, bool) or not isinstance(gid, int) or gid < 0:
+            return IOFailure(InvalidInput("oargrid job id", repr(gid), "a non-negative int"))
+        planned = plan_command(oargriddel_argv(gid), frontend, access, timeout)
+        if isinstance(planned, Failure):
+            return IOFailure(planned.failure())
+        plans.append(planned.unwrap())
+    outcomes: list[OargridDeleted] = []
+    for gid, result in zip(ids, run_plans(plans), strict=True):
+        out = output_or_failure(result)
+        if isinstance(out, G5kError):
+            outcomes.append(OargridDeleted(gid, False, out.message))
+        else:
+            outcomes.append(OargridDeleted(gid, out.exit_code == 0, _tail(out)))
+    return IOSuccess(tuple(outcomes))
+
+
+def get_oargrid_job_info(
+    oargrid_job_id: int,
+    frontend_connection_params: Access = None,
+    timeout: Timeout_ = False,
+    frontend: str | None = None,
+    tz: tzinfo = PARIS,
+) -> IOResult[OargridJobInfo, G5kError]:
+    """Start date (unix time), walltime (s), user and OAR jobs of an oargrid job."""
+    argv = oargridstat_info_argv(oargrid_job_id)
+    out = _run(argv, frontend, frontend_connection_params, timeout)
+    return _info(argv, out, oargrid_job_id, tz)
+
+
+def _info(argv: tuple[str, ...], out: CommandOutput | G5kError, gid: int, tz: tzinfo) -> IOResult[OargridJobInfo,
+                                                                                                   G5kError]:
+    if isinstance(out, G5kError):
+        return IOFailure(out)
+    if out.exit_code != 0:
+        if "not exist" in out.stderr + out.stdout or "not found" in out.stderr + out.stdout:
+            return IOFailure(NotFound("oargrid job", str(gid), _tail(out)))
+        return IOFailure(CommandFailed(argv, out.exit_code, out.stderr, out.frontend, out.stdout))
+    parsed = parse_oargridstat_info(out.stdout, tz=tz)
+    return IOSuccess(parsed.unwrap()) if isinstance(parsed, Success) else IOFailure(parsed.failure())
+
+
+def _between(value: int, bounds: tuple[object, object] | None, tz: tzinfo) -> Result[bool, G5kError]:
+    if bounds is None:
+        return Success(True)
+    low, high = (to_unixts(b, tz=tz) for b in bounds)
+    if isinstance(low, Failure):
+        return Failure(low.failure())
+    if isinstance(high, Failure):
+        return Failure(high.failure())
+    return Success(low.unwrap() <= value <= high.unwrap())
+
+
+def get_current_oargrid_jobs(
+    start_between: tuple[object, object] | None = None,
+    end_between: tuple[object, object] | None = None,
+    frontend_connection_params: Access = None,
+    timeout: Timeout_ = False,
+    frontend: str | None = None,
+    tz: tzinfo = PARIS,
+) -> IOResult[tuple[int, ...], G5kError]:
+    """The current oargrid job ids, optionally only those starting / ending between two dates."""
+    argv = oargridstat_list_argv()
+    out = _run(argv, frontend, frontend_connection_params, timeout)
+    if isinstance(out, G5kError):
+        return IOFailure(out)
+    if out.exit_code != 0:
+        return IOFailure(CommandFailed(argv, out.exit_code, out.stderr, out.frontend, out.stdout))
+    ids = parse_oargridstat_list(out.stdout)
+    if start_between is None and end_between is None:
+        return IOSuccess(ids)
+    access = _access(frontend_connection_params)
+    plans: list[CommandPlan] = []
+    for gid in ids:
+        planned = plan_command(oargridstat_info_argv(gid), frontend, access, timeout)
+        if isinstance(planned, Failure):
+            return IOFailure(planned.failure())
+        plans.append(planned.unwrap())
+    kept: list[int] = []
+    for gid, plan, result in zip(ids, plans, run_plans(plans), strict=True):
+        info = _value(_info(plan.argv, output_or_failure(result), gid, tz))
+        if isinstance(info, NotFound):
+            continue  # ended between the two calls
+        if isinstance(info, G5kError):
+            return IOFailure(info)
+        for value, bounds in ((info.start_date, start_between), (info.end_date, end_between)):
+            ok = _between(value, bounds, tz)
+            if isinstance(ok, Failure):
+                return IOFailure(ok.failure())
+            if not ok.unwrap():
+                break
+        else:
+            kept.append(gid)
+    return IOSuccess(tuple(kept))
+
+
+def _default_site_of(alias: str) -> str | None:
+    from adapters.reference_data import load_embedded_snapshot
+
+    snap = _value(load_embedded_snapshot())
+    if isinstance(snap, G5kError):
+        return None
+    found = snap.site_of(alias)
+    return found.unwrap() if isinstance(found, Success) else None
+
+
+def get_oargrid_job_oar_jobs(
+    oargrid_job_id: int,
+    frontend_connection_params: Access = None,
+    timeout: Timeout_ = False,
+    frontend: str | None = None,
+    site_of: Callable[[str], str | None] | None = None,
+    sites: Iterable[str] = (),
+) -> IOResult[tuple[tuple[int, str], ...], G5kError]:
+    """The (OAR job id, site) pairs an oargrid job is made of (cluster aliases mapped to their site)."""
+    info = _value(get_oargrid_job_info(oargrid_job_id, frontend_connection_params, timeout, frontend))
+    if isinstance(info, G5kError):
+        return IOFailure(info)
+    assert isinstance(info, OargridJobInfo)
+    lookup = site_of or _default_site_of
+    mapping: Mapping[str, str] = {
+        alias: site for _, alias in info.oar_jobs if (site := lookup(alias)) is not None
+    }
+    pairs = oar_jobs_by_site(info.oar_jobs, sites, mapping)
+    return IOSuccess(pairs.unwrap()) if isinstance(pairs, Success) else IOFailure(pairs.failure())
+
+
+def wait_oargrid_job_start(
+    oargrid_job_id: int,
+    frontend_connection_params: Access = None,
+    timeout: Timeout_ = False,
+    frontend: str | None = None,
+    tz: tzinfo = PARIS,
+    sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], float] = time.time,
+) -> IOResult[int, G5kError]:
+    """Sleep until an oargrid job's start date; returns that date (unix time)."""
+    info = _value(get_oargrid_job_info(oargrid_job_id, frontend_connection_params, timeout, frontend, tz))
+    if isinstance(info, G5kError):
+        return IOFailure(info)
+    assert isinstance(info, OargridJobInfo)
+    delay = info.start_date - now()
+    if delay > 0:
+        sleep(delay)
+    return IOSuccess(info.start_date)
+
+
+def get_oargrid_job_nodes(
+    oargrid_job_id: int,
+    frontend_connection_params: Access = None,
+    timeout: Timeout_ = False,
+    frontend: str | None = None,
+) -> IOResult[tuple[str, ...], G5kError]:
+    """The nodes of an oargrid job (waiting for it to run with ``-w``; without it on oargrids that lack -w)."""
+    with_wait, without = oargridstat_nodes_argvs(oargrid_job_id)
+    out = _run(with_wait, frontend, frontend_connection_params, timeout)
+    if isinstance(out, CommandOutput) and out.exit_code != 0:
+        out = _run(without, frontend, frontend_connection_params, timeout)
+    if isinstance(out, G5kError):
+        return IOFailure(out)
+    if out.exit_code != 0:
+        if "not exist" in out.stderr + out.stdout:
+            return IOFailure(NotFound("oargrid job", str(oargrid_job_id), _tail(out)))
+        return IOFailure(CommandFailed(without, out.exit_code, out.stderr, out.frontend, out.stdout))
+    return IOSuccess(parse_oargridstat_nodes(out.stdout))
