@@ -29,6 +29,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -547,8 +548,9 @@ def crawl_plan(conn: APIConnection, sites: Sequence[str]) -> tuple[HttpPlan, ...
     )
 
 
-def crawl(conn: APIConnection) -> IOResult[tuple[str, dict[str, Any]], G5kError]:
-    """Fetch the whole reference data in the deep nesting: root version, each site deep, the backbone."""
+def crawl(conn: APIConnection, max_parallel: int = 4) -> IOResult[tuple[str, dict[str, Any]], G5kError]:
+    """Fetch the whole reference data in the deep nesting: root version, each site deep (``max_parallel`` at
+    a time, first failure reported), the backbone."""
     version = live_version(conn)
     if isinstance(version, IOFailure):
         return IOFailure(_failure(version))
@@ -559,9 +561,10 @@ def crawl(conn: APIConnection) -> IOResult[tuple[str, dict[str, Any]], G5kError]
     if not isinstance(items, dict) or not isinstance(items.get("items"), list):
         return IOFailure(ParseError(what="site collection", where=conn.url("sites"), hint="no 'items' list"))
     uids = sorted(str(item.get("uid")) for item in items["items"] if isinstance(item, dict))
+    with ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(uids))), thread_name_prefix="g5k-api") as pool:
+        answers = list(pool.map(lambda uid: conn.get(f"sites/{uid}", {"deep": "true"}), uids))
     deep: dict[str, Any] = {}
-    for uid in uids:
-        site = conn.get(f"sites/{uid}", {"deep": "true"})
+    for uid, site in zip(uids, answers, strict=True):
         if isinstance(site, IOFailure):
             return IOFailure(_failure(site))
         deep[uid] = unsafe_perform_io(site.unwrap())

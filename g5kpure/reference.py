@@ -17,7 +17,6 @@ Differences from execo_g5k (deliberate):
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -626,7 +625,7 @@ class Snapshot:
     _cluster_by_uid: Mapping[str, Cluster] = field(repr=False)
     _node_by_uid: Mapping[str, Node] = field(repr=False)
     _equipments_by_uid: Mapping[str, tuple[NetworkEquipment, ...]] = field(repr=False)
-    _raw: Mapping[tuple[str, str, str], Any] = field(repr=False)
+    _raw: Mapping[tuple[str, str, str], str] = field(repr=False)  # JSON text: immutable, copied on read
 
     # -- sites --
     def sites(self) -> tuple[str, ...]:
@@ -796,7 +795,8 @@ class Snapshot:
         )
 
     def _copy_raw(self, key: tuple[str, str, str]) -> dict[str, Any]:
-        return copy.deepcopy(dict(self._raw[key]))
+        copied: dict[str, Any] = json.loads(self._raw[key])
+        return copied
 
 
 def _node_switches(node: Node) -> tuple[str, ...]:
@@ -826,7 +826,7 @@ def _build(data: Mapping[str, Any]) -> Snapshot:
     if not isinstance(raw_sites, Mapping):
         raise _Bad(ParseError(what="sites", where="sites", line=_excerpt(raw_sites), hint="expected an object"))
     sites: list[Site] = []
-    raw: dict[tuple[str, str, str], Any] = {}
+    raw: dict[tuple[str, str, str], Any] = {}  # the caller's JSON, frozen below as text
     for uid in sorted(raw_sites):
         site, site_raw = _site_from_json(uid, raw_sites[uid], f"sites.{uid}")
         sites.append(site)
@@ -843,6 +843,7 @@ def _build(data: Mapping[str, Any]) -> Snapshot:
     )
     for e_raw in backbone_raw:
         raw[("equipment", e_raw["uid"], "")] = e_raw
+    frozen_raw = {key: json.dumps(value, separators=(",", ":"), default=str) for key, value in raw.items()}
     clusters = {c.uid: c for s in sites for c in s.clusters}
     nodes = {n.uid: n for c in clusters.values() for n in c.nodes}
     equipments: dict[str, list[NetworkEquipment]] = {}
@@ -860,7 +861,7 @@ def _build(data: Mapping[str, Any]) -> Snapshot:
         cluster_by_uid=clusters,
         node_by_uid=nodes,
         equipments_by_uid={k: tuple(v) for k, v in equipments.items()},
-        raw=raw,
+        raw=frozen_raw,
     )
 
 

@@ -523,3 +523,17 @@ def test_password_asked_once_checked_and_stored_in_keyring(
     assert memory_keyring.get_password("grid5000_api", "alice") == PASSWORD
     with APIConnection(server.base_uri, username="alice", sleep=Sleeps()) as conn:  # next time: from the keyring
         assert ok(conn.get("sites"))["total"] == 12
+
+
+def test_a_failed_crawl_keeps_the_previous_cache_whole(server: ApiServer, tmp_path: Path) -> None:
+    cache = ReferenceCache(tmp_path, server.base_uri)
+    with connect(server, retry=RetryPolicy(max_attempts=1)) as conn:
+        ok(refresh(conn, cache))
+        before = cache.path.read_bytes()
+        server.state.version = V2
+        server.state.add_fault("/stable/sites/rennes", "truncated")
+        error = err(refresh(conn, cache))
+        assert isinstance(error, ParseError) and "sites/rennes" in error.message
+    assert cache.path.read_bytes() == before
+    assert ok(load_reference(Source.CACHE, cache=cache)).snapshot.version == V1
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")] == []

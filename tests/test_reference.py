@@ -342,3 +342,13 @@ def test_structuring_is_total_on_mutated_api_json(raw: dict[str, Any], data: st.
         assert error.where.startswith(("sites", "network_equipments"))
     else:
         assert result.unwrap().sites() == ("lyon",)
+
+
+def test_snapshot_does_not_share_the_callers_json(raw: dict[str, Any]) -> None:
+    mine = copy.deepcopy(raw)
+    snap = snapshot_from_json(mine).unwrap()
+    mine["sites"]["lyon"]["clusters"]["nova"]["nodes"][0]["architecture"]["nb_cores"] = 1
+    mine["sites"]["lyon"]["frontend_ip"] = "0.0.0.0"
+    assert snap.attributes("nova-1").unwrap()["architecture"]["nb_cores"] == 16
+    assert snap.site_attributes("lyon").unwrap()["frontend_ip"] == "172.16.63.101"
+    assert snap.node("nova-1").unwrap().architecture.nb_cores == 16
