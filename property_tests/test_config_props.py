@@ -115,3 +115,29 @@ def test_locate_is_total_and_sites_come_from_the_name(hostname: str, domain: str
 @given(st.text(max_size=200))
 def test_python_grid5000_reader_never_raises(value: str) -> None:
     assert isinstance(c.username_from_python_grid5000(value), Success | Failure)
+
+
+@given(configs())
+def test_key_lines_point_at_each_written_key(cfg: c.Config) -> None:
+    text = c.to_toml(cfg)
+    lines = text.splitlines()
+    found = c.key_lines(text)
+    for spec in c.KEYS:
+        section, name = spec.name.split(".", 1)
+        line = found[spec.name]
+        assert lines[line - 1].startswith(f"{name} = ")
+        header = max(i for i in range(line) if lines[i].startswith("["))
+        assert lines[header] == f"[{section}]"
+
+
+@given(st.lists(names, min_size=1, max_size=5, unique=True), st.text(
+    alphabet=st.characters(whitelist_categories=("Ll", "Nd"), whitelist_characters=".-\\"), min_size=1, max_size=8))
+def test_a_rewrite_function_tabulated_gives_the_same_hosts(sites: list[str], tail: str) -> None:
+    from g5kpure.connection import resolve_frontend
+
+    def func(site: str) -> str:
+        return f"{site}.{tail}"
+
+    cfg = c.load(arguments={"frontend.host_rewrite": func}, names=sites).unwrap().config
+    for site in sites:
+        assert resolve_frontend(site, cfg.frontend).unwrap().host == func(site)
