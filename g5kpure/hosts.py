@@ -373,3 +373,13 @@ def format_host_ranges(hosts: Iterable[str | HasAddress]) -> Result[str, Invalid
     for name in literals:
         items.append((_natural(name), name))
     return Success(",".join(text for _, text in sorted(items)))
+
+
+def get_host_shortname(host: str | HasAddress) -> str:
+    """execo's name for ``host_shortname``: the canonical name before its first dot."""
+    return host_shortname(host)
+
+
+def get_host_longname(host: str | HasAddress, site: str | None = None) -> Result[str, InvalidInput]:
+    """execo's name for ``host_longname``: ``<short>.<site>.grid5000.fr`` (execo gave None without a site)."""
+    return host_longname(host, site)

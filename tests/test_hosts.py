@@ -13,6 +13,8 @@ from g5kpure.hosts import (
     fqdn_to_short,
     get_host_cluster,
     get_host_interface,
+    get_host_longname,
+    get_host_shortname,
     get_host_site,
     get_kavlan_host_name,
     host_longname,
@@ -63,6 +65,8 @@ def test_execo_table(
     assert host_shortname(name) == short
     assert host_longname(name, site="lyon") == Success(longname)
     assert get_host_interface(name) == iface
+    assert get_host_shortname(name) == short
+    assert get_host_longname(name, "lyon") == Success(longname)
 
 
 def test_execo_site_of_name_is_not_validated() -> None:
