@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from datetime import date, datetime
@@ -15,9 +14,10 @@ from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
 from adapters.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, fail
+from adapters.config import load_config, performed
 from adapters.db import DbSettings, charter_plans, default_user, g5k_charter_remaining, target_of
 from g5kpure.charter import DEFAULT_RULES, g5k_charter_time, get_next_charter_period
-from g5kpure.config import Config, load
+from g5kpure.config import Config
 from g5kpure.errors import G5kError, InvalidInput
 from g5kpure.oardate import oar_date_to_unixts
 
@@ -95,7 +95,7 @@ def run_time(args: argparse.Namespace) -> int:
 
 
 def _config() -> Result[Config, G5kError]:
-    return load(env=dict(os.environ)).map(lambda resolved: resolved.config)
+    return performed(load_config()).map(lambda loaded: loaded.config)
 
 
 def run_remaining(args: argparse.Namespace) -> int:

@@ -42,7 +42,7 @@ from g5kpure.charter import (
     parse_core_counts,
     parse_job_rows,
 )
-from g5kpure.config import Config
+from g5kpure.config import Config, frontend_params
 from g5kpure.connection import ConnectionParams
 from g5kpure.errors import AuthError, DbError, G5kError, InvalidInput, Partial, Timeout, Unreachable
 
@@ -94,6 +94,8 @@ class DbSettings:
     statement_timeout: float = 60.0
     tunnel: bool | None = None
     frontend: ConnectionParams = DEFAULT_FRONTEND_PARAMS
+    frontend_overrides: tuple[tuple[str, ConnectionParams], ...] = ()
+    location: str | None = None
 
     @classmethod
     def from_config(cls, config: Config, **overrides: Any) -> DbSettings:
@@ -103,9 +105,16 @@ class DbSettings:
             "user": config.oar_pgsql_ro_user,
             "password": config.oar_pgsql_ro_password,
             "port": config.oar_pgsql_ro_port,
+            "frontend": config.frontend,
+            "frontend_overrides": tuple((site, frontend_params(config, site)) for site, _ in config.frontends),
+            "location": config.location,
         }
         values.update(overrides)
         return cls(**values)
+
+    def frontend_of(self, site: str) -> ConnectionParams:
+        """The connection parameters of ``site``'s frontend (its own entry, else the common ones)."""
+        return dict(self.frontend_overrides).get(site, self.frontend)
 
     def host_of(self, site: str) -> str:
         """The database host of ``site``."""
@@ -274,7 +283,9 @@ def run_plans(
         return IOFailure(targeted.failure())
     target = targeted.unwrap()
     inside = None if settings.tunnel is None else not settings.tunnel
-    opened = open_forward(site, target.host, target.port, settings.frontend, inside=inside)
+    opened = open_forward(
+        site, target.host, target.port, settings.frontend_of(site), inside=inside, location=settings.location
+    )
     if isinstance(opened, IOFailure):
         return IOFailure(unsafe_perform_io(opened.failure()))
     forward = unsafe_perform_io(opened.unwrap())

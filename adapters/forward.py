@@ -17,7 +17,6 @@ target the frontend cannot reach is reported before the caller uses the port.
 
 from __future__ import annotations
 
-import os
 import select
 import socket
 import threading
@@ -32,6 +31,7 @@ from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure
 from returns.unsafe import unsafe_perform_io
 
+from adapters.config import Facts, gather_facts
 from g5kpure.config import Place, locate
 from g5kpure.connection import ConnectionParams, Endpoint, resolve_frontend
 from g5kpure.errors import AuthError, G5kError, InvalidInput, Timeout, Unreachable
@@ -49,10 +49,11 @@ class ForwardFailed(Exception):
         self.error = error
 
 
-def inside_grid5000(fqdn: str | None = None, env: dict[str, str] | None = None, forced: str | None = None) -> bool:
-    """Whether this process runs inside Grid'5000 (frontend or node), from its host name and environment."""
-    name = fqdn if fqdn is not None else socket.getfqdn()
-    located = locate(name, env=dict(os.environ) if env is None else env, forced=forced)
+def inside_grid5000(forced: str | None = None, facts: Facts | None = None) -> bool:
+    """Whether this process runs inside Grid'5000 (frontend or node): ``forced`` (``g5k.location``) wins over
+    the facts (host name, DNS domain, OAR job variables; no DNS query)."""
+    seen = facts or gather_facts()
+    located = locate(seen.hostname, seen.domain, dict(seen.env), forced=forced)
     return not isinstance(located, Failure) and located.unwrap().place is not Place.OUTSIDE
 
 
@@ -221,17 +222,19 @@ def open_forward(
     params: ConnectionParams | None = None,
     *,
     inside: bool | None = None,
+    location: str | None = None,
     connect: Callable[[Endpoint], fabric.Connection] = _connection,
 ) -> IOResult[Forward, G5kError]:
     """A way to reach host:port of ``site``: direct inside Grid'5000, else a proven ssh tunnel over its frontend.
 
-    ``inside=None`` probes where this process runs; True / False force direct access / a tunnel.
+    ``inside=None`` probes where this process runs (``location``, the ``g5k.location`` setting such as
+    ``outside`` or ``frontend:lyon``, wins over the probe); True / False force direct access / a tunnel.
     """
     bad = _check_target(host, port)
     if bad is not None:
         return IOFailure(bad)
     if inside is None:
-        inside = inside_grid5000()
+        inside = inside_grid5000(forced=location)
     if inside:
         return IOSuccess(Forward((host, port)))
     resolved = resolve_frontend(site, params or DEFAULT_FRONTEND_PARAMS)

@@ -16,8 +16,10 @@ from returns.unsafe import unsafe_perform_io
 from adapters import db
 from adapters.cli import main
 from adapters.cli_charter import parse_day, parse_instant
+from adapters.config import Facts
+from adapters.forward import G5kAutoPortForwarder, inside_grid5000, open_forward
 from g5kpure.charter import DEFAULT_RULES, JOB_ROW_COLUMNS, CharterRules, ClusterRemaining, day_bounds
-from g5kpure.config import Config
+from g5kpure.config import Config, SiteOverride
 from g5kpure.errors import AuthError, DbError, G5kError, InvalidInput, Partial, Timeout, Unreachable
 
 INJECTION = "x' OR '1'='1"
@@ -69,6 +71,12 @@ def test_settings_from_config_and_hosts() -> None:
     assert settings.host_of("rennes") == "oardb.rennes.grid5000.fr"
     assert settings.host_of("lille") == "10.0.0.9"
     assert "pw" not in repr(settings)
+    assert settings.frontend == config.frontend
+    over = Config(frontends=(("lyon", SiteOverride(user="me", port=2200)),), location="outside")
+    from_over = db.DbSettings.from_config(over)
+    assert (from_over.frontend_of("lyon").user, from_over.frontend_of("lyon").port) == ("me", 2200)
+    assert from_over.frontend_of("rennes") == over.frontend
+    assert from_over.location == "outside"
     defaults = db.DbSettings.from_config(Config())
     assert (defaults.dbname, defaults.user, defaults.password, defaults.port) == ("oar2", "oarreader", "read", 5432)
 
@@ -206,3 +214,23 @@ def test_cli_remaining_dry_run_prints_the_plan(capsys: pytest.CaptureFixture[str
     start, end = day_bounds(date(2024, 7, 1), DEFAULT_RULES)
     assert (jobs["params"]["start"], jobs["params"]["end"]) == (start, end) == (1719784800, 1719871200)
     assert main(["charter", "remaining", "--dry-run", "--site", "rennes", "--day", "July"]) == 2
+
+
+# --- where we run decides direct access or a tunnel -------------------------------------------------------------
+
+
+def test_inside_grid5000_from_facts_and_forced_location() -> None:
+    assert inside_grid5000(facts=Facts("frennes.rennes.grid5000.fr", "", ()))
+    assert inside_grid5000(facts=Facts("paravance-3", "rennes.grid5000.fr", ()))
+    assert not inside_grid5000(facts=Facts("laptop", "example.org", ()))
+    assert not inside_grid5000(facts=Facts("x.grid5000Xfr", "", ()))
+    assert inside_grid5000("frontend:lyon", facts=Facts("laptop", "example.org", ()))
+    assert not inside_grid5000("outside", facts=Facts("frennes.rennes.grid5000.fr", "", ()))
+
+
+def test_direct_forward_needs_no_connection() -> None:
+    got = open_forward("rennes", "oardb.rennes.grid5000.fr", 5432, location="frontend:rennes")
+    forward = unsafe_perform_io(got.unwrap())
+    assert (forward.target, forward.tunnelled) == (("oardb.rennes.grid5000.fr", 5432), False)
+    with G5kAutoPortForwarder("rennes", "oardb.rennes.grid5000.fr", 5432, inside=True) as target:
+        assert target == ("oardb.rennes.grid5000.fr", 5432)
