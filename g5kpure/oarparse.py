@@ -395,6 +395,7 @@ def parse_oardel_output(exit_code: int | None, stdout: str, stderr: str = "") ->
         return Success(OarDelResult(tuple(registered), tuple(gone)))
 
     def why(j: int) -> Rejected:
+        """The refusal of job ``j``, with OAR's reason."""
         reason = reasons.get(j, "oardel answered ERROR")
         if "not the right user" in reason:
             reason += " (the job does not exist or belongs to someone else)"
@@ -467,20 +468,34 @@ def parse_oarstat_job_text(
         return Failure(ParseError("oarstat -f output", where=f"job {jid}", hint="no 'state = ...' line"))
 
     def get(*keys: str) -> str:
+        """The first present attribute among ``keys`` (camelCase and snake_case spellings), or ''."""
         for k in keys:
             if k in attrs:
                 return attrs[k]
         return ""
 
+    bad: list[str] = []
+
     def date(*keys: str) -> int | None:
+        """The first present attribute among ``keys`` read as an OAR date in ``tz``, or None (noting garbage)."""
         v = get(*keys).strip()
-        return _text_date(v, tz) if v else None
+        if not v or v == "no prediction":
+            return None
+        parsed = _text_date(v, tz)
+        if parsed is None:
+            bad.append(f"{keys[0]} = {v}")
+        return parsed
 
     wall_text = get("walltime").strip()
     walltime: int | None = None
-    if wall_text:
+    if wall_text.isdigit() and wall_text.isascii():
+        walltime = int(wall_text)  # OAR 3 prints the walltime as seconds (OAR 2.5 prints H:M:S)
+    elif wall_text:
         w = oar_duration_to_seconds(wall_text)
-        walltime = int(w.unwrap()) if isinstance(w, Success) else None
+        if isinstance(w, Success):
+            walltime = int(w.unwrap())
+        else:
+            bad.append(f"walltime = {wall_text}")
     message = get("message")
     if walltime is None:
         walltime = _walltime_of_message(message) or _walltime_of_wanted(get("wanted_resources"))
@@ -491,6 +506,14 @@ def parse_oarstat_job_text(
     res_text = get("assigned_resources").strip()
     name = get("name").strip()
     state_text = get("state").strip()
+    times = (
+        date("submissionTime", "submission_time"),
+        date("startTime", "start_time"),
+        date("scheduledStart", "scheduled_start"),
+        date("stopTime", "stop_time"),
+    )
+    if bad:
+        return Failure(ParseError("oarstat -f value", where=f"job {jid}", line=bad[0], hint="not an OAR date/duration"))
     return Success(
         OarJobInfo(
             job_id=jid,
@@ -502,10 +525,10 @@ def parse_oarstat_job_text(
             project=get("project").strip(),
             types=types,
             walltime=walltime,
-            submission_time=date("submissionTime", "submission_time"),
-            start_time=date("startTime", "start_time"),
-            scheduled_start=date("scheduledStart", "scheduled_start"),
-            stop_time=date("stopTime", "stop_time"),
+            submission_time=times[0],
+            start_time=times[1],
+            scheduled_start=times[2],
+            stop_time=times[3],
             assigned_hosts=tuple(sorted({h for h in hosts_text.split("+") if h})),
             assigned_resources=tuple(int(r) for r in res_text.split("+") if r.strip().isdigit()),
             reservation=get("reservation").strip() or "None",

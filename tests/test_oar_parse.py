@@ -334,6 +334,14 @@ def test_execo_sample_in_paris_with_crlf() -> None:
     assert (w.start_time, w.scheduled_start, w.walltime, w.state) == (None, None, 3600, OarState.WAITING)
 
 
+def test_garbage_dates_are_errors_and_oar3_walltime_is_seconds() -> None:
+    text = "Job_Id: 5\n    state = Running\n    startTime = yesterday\n"
+    e = parse_oarstat_job_text(0, text, "").failure()
+    assert isinstance(e, ParseError) and "startTime = yesterday" in e.message
+    oar3 = "id: 5\n    state = Running\n    walltime = 3600\n"  # OAR 3: seconds (execo's regex misses it)
+    assert parse_oarstat_job_text(0, oar3, "").unwrap().walltime == 3600
+
+
 def test_format_3_snake_case_keys() -> None:
     text = (
         "id: 5\n    state = Running\n    start_time = 2023-11-14 23:13:20\n    scheduled_start = 2023-11-14 23:13:20\n"
