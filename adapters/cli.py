@@ -31,6 +31,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "adapters.cli_charter",
     "adapters.cli_config",
     "adapters.cli_ref",
+    "adapters.cli_jobs",
+    "adapters.cli_deploy",
 )
 
 Handler = Callable[[argparse.Namespace], int]

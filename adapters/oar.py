@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import tzinfo
 
@@ -29,6 +29,7 @@ from g5kpure.oar import (
     DEFAULT_ORIGIN_TAG,
     G5kSubnetParams,
     OarJobInfo,
+    OarState,
     OarSubmission,
     g5k_subnets_argvs,
     kavlan_argv,
@@ -507,9 +508,11 @@ def oarsubgrid(
     tz: tzinfo = PARIS,
     job_key_file: str | None = None,
     origin_tag: str | None = DEFAULT_ORIGIN_TAG,
+    rollback_wait: float = 30.0,
 ) -> IOResult[tuple[OarJob, ...], G5kError]:
     """Submit one job per site at once, all or nothing: when any site refuses or cannot be reached, the
-    jobs the other sites accepted are deleted and the error lists what failed and what was undone.
+    jobs the other sites accepted are deleted, and the call returns once OAR shows them ended (at most
+    ``rollback_wait`` s); the error lists what failed, what was undone and any job still alive.
 
     Limit: a submission whose connection is lost after oarsub ran may have created a job nobody knows the
     id of; the ``Partial`` then names that site as unreachable."""
@@ -522,4 +525,48 @@ def oarsubgrid(
     if decision.all_accepted:
         return IOSuccess(decision.accepted)
     deletions = io_value(oardel([(j.job_id, j.frontend) for j in decision.to_delete], access, timeout))
-    return IOFailure(grid_failure(decision, deletions))
+    settled = wait_jobs_final(
+        [d.job for d in deletions if d.status is DelStatus.DELETED], access, rollback_wait, command_timeout=timeout
+    )
+    return IOFailure(grid_failure(decision, tuple(_settled(d, settled) for d in deletions)))
+
+
+def _settled(outcome: DelOutcome, settled: Mapping[OarJob, OarState | None]) -> DelOutcome:
+    if outcome.status is not DelStatus.DELETED:
+        return outcome
+    state = settled.get(outcome.job)
+    if state is not None and state.is_final:
+        return outcome
+    seen = state.value if state is not None else "unknown"
+    return evolve(
+        outcome,
+        status=DelStatus.FAILED,
+        error=Rejected(f"deletion of job {outcome.job} registered but the job is still {seen}"),
+    )
+
+
+def wait_jobs_final(
+    jobs: Sequence[OarJob],
+    access: FrontendAccess | None = None,
+    timeout: float = 30.0,
+    *,
+    command_timeout: TimeoutArg = False,
+    interval: float = 0.5,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Mapping[OarJob, OarState | None]:
+    """Wait (at most ``timeout`` s) until the jobs reach a final state (Terminated / Error), with one
+    ``oarstat`` per frontend per poll; the last state seen of each job (None when it could not be read)."""
+    deadline = clock() + timeout
+    last: dict[OarJob, OarState | None] = dict.fromkeys(jobs)
+    pending = list(last)
+    while pending:
+        for job, res in zip(list(pending), io_value(poll_jobs(pending, access, command_timeout)), strict=True):
+            if isinstance(res, Success):
+                last[job] = res.unwrap().state
+                if res.unwrap().state.is_final:
+                    pending.remove(job)
+        if not pending or clock() >= deadline:
+            break
+        sleep(interval)
+    return last
