@@ -84,7 +84,7 @@ def _check_hours(instance: CharterRules, _attribute: object, value: time) -> Non
         raise ValueError(f"day_end {value} must be after day_start {instance.day_start}")
 
 
-@frozen
+@frozen(cache_hash=True)
 class CharterRules:
     """The charter as one replaceable value: zone, daily hours, work week days, holidays, job types, quota.
 
@@ -175,6 +175,11 @@ def day_bounds(day: date, rules: CharterRules = DEFAULT_RULES) -> Period:
 
 def day_charter_period(day: date, rules: CharterRules = DEFAULT_RULES) -> Period | None:
     """The charter period of one local day (work hours of a work day), or None on a non-work day."""
+    return _day_period(day, rules)
+
+
+@lru_cache(maxsize=4096)
+def _day_period(day: date, rules: CharterRules) -> Period | None:
     if not is_work_day(day, rules):
         return None
     return (_wall(day, rules.day_start, rules), _wall(day, rules.day_end, rules))
@@ -183,7 +188,7 @@ def day_charter_period(day: date, rules: CharterRules = DEFAULT_RULES) -> Period
 def g5k_charter_time(t: Instant, rules: CharterRules = DEFAULT_RULES) -> bool:
     """Whether ``t`` falls in charter time: work hours of a work day, in the charter's zone."""
     ts = to_timestamp(t, rules)
-    period = day_charter_period(_local_date(ts, rules), rules)
+    period = _day_period(_local_date(ts, rules), rules)
     return period is not None and period[0] <= ts < period[1]
 
 
@@ -193,7 +198,7 @@ def _iter_periods(start: float, end: float, rules: CharterRules) -> Iterator[Per
     day = _local_date(start, rules)
     last = _local_date(end, rules)
     while day <= last:
-        period = day_charter_period(day, rules)
+        period = _day_period(day, rules)
         if period is not None:
             lo, hi = max(start, period[0]), min(end, period[1])
             if lo < hi:
