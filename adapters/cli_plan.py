@@ -20,8 +20,20 @@ from returns.io import IOFailure
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
+from adapters.api import APIConnection
 from adapters.cli import EXIT_OK, EXIT_USAGE, emit, fail
-from adapters.planning import SOURCES, Source, SqlPlan, api_plans, embedded_summary, get_planning, oarapi_plans
+from adapters.db import DbSettings, target_of
+from adapters.planning import (
+    SOURCES,
+    Source,
+    api_plans,
+    embedded_summary,
+    get_planning,
+    oarapi_plans,
+    oardb_plans,
+)
+from adapters.reference_data import load_embedded_snapshot
+from g5kpure.config import load
 from g5kpure.errors import G5kError, InvalidInput
 from g5kpure.oar import OarSubmission, oarsub_argv
 from g5kpure.oardate import oar_date_to_unixts
@@ -36,10 +48,13 @@ from g5kpure.planning import (
     find_free_slot,
     format_duration,
     get_jobs_specs,
+    host_cluster_site,
     paris_time,
     parse_walltime,
+    restrict_planning,
     window_slots,
 )
+from g5kpure.reference import Snapshot
 
 DEFAULT_WANT = ("grid5000:40", "nova:10")
 DEFAULT_WALLTIME = "2:00"
@@ -60,12 +75,17 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                    f"default {' '.join(DEFAULT_WANT)}")
     p.add_argument("--exclude", action="append", default=[], metavar="ELEMENT", help="site, cluster or host to avoid")
     p.add_argument("--at", help="earliest start, 'YYYY-MM-DD HH:MM[:SS]' Paris time (default: the data's time)")
+    p.add_argument("--queues", default="default",
+                   help="comma list of OAR queues whose clusters are planned, or 'all' (default %(default)s, as execo)")
     p.add_argument("--source", choices=SOURCES, default=None, help="where to read the planning (default embedded)")
     p.add_argument("--live", action="store_true", help="read the Grid'5000 API (same as --source api)")
-    p.add_argument("--site", action="append", default=[], help="sites to read from the API (default: all wanted)")
-    p.add_argument("--api", default="https://api.grid5000.fr/stable", help="Grid'5000 API base URL")
+    p.add_argument("--site", action="append", default=[], help="site to read (repeatable; default: wanted sites)")
+    p.add_argument("--api", default=None, help="Grid'5000 API base URI (default: configuration's api_uri)")
+    p.add_argument("--api-user", default=None, help="API user name (password from the keyring)")
     p.add_argument("--oarapi", action="append", default=[], metavar="SITE=URL", help="OAR REST API root of a site")
-    p.add_argument("--oardb", action="append", default=[], metavar="SITE=DSN", help="OAR database DSN of a site")
+    p.add_argument("--db-host", metavar="TEMPLATE", help="OAR database host; {site} is replaced")
+    p.add_argument("--tunnel", choices=("auto", "always", "never"), default="auto",
+                   help="reach the OAR database through the frontend: auto = only from outside Grid'5000")
     p.add_argument("--name", default=None, help="job name given to oarsub")
     p.add_argument("--out", default="out", help="directory for gantt.png and slots.png (default %(default)s)")
     p.add_argument("--no-plots", action="store_true", help="do not write the figures")
@@ -90,6 +110,21 @@ def _pairs(items: list[str], what: str) -> Result[dict[str, str], G5kError]:
             return Failure(InvalidInput(what, item, "SITE=VALUE"))
         out[site] = value
     return Success(out)
+
+
+def sites_of(snapshot: Snapshot, elements: list[str], clusters: tuple[str, ...]) -> list[str]:
+    """The sites holding the wanted elements (grid5000: every site with a planned cluster)."""
+    sites: set[str] = set()
+    for element in elements:
+        if element == "grid5000":
+            sites |= {s for c in clusters if isinstance(cl := snapshot.cluster(c), Success) for s in [cl.unwrap().site]}
+        elif element in snapshot.sites():
+            sites.add(element)
+        elif isinstance(found := snapshot.cluster(element), Success):
+            sites.add(found.unwrap().site)
+        elif (parts := host_cluster_site(element)) is not None:
+            sites.add(parts[1])
+    return sorted(sites)
 
 
 def _atomic_save(fig: Any, path: Path) -> None:
@@ -148,30 +183,52 @@ def run(args: argparse.Namespace) -> int:
         start = int(unsafe_perform_io(summary.unwrap())["T0"])
     else:
         start = int(time.time()) + 60
-    oarapi = _pairs(args.oarapi, "--oarapi")
-    oardb = _pairs(args.oardb, "--oardb")
-    if isinstance(oarapi, Failure) or isinstance(oardb, Failure):
-        err = oarapi.failure() if isinstance(oarapi, Failure) else oardb.failure()
-        fail(args, err)
+    roots = _pairs(args.oarapi, "--oarapi")
+    if isinstance(roots, Failure):
+        fail(args, roots.failure())
         return EXIT_USAGE
-    sites = args.site or None
+    config = load(env=dict(os.environ)).map(lambda resolved: resolved.config)
+    if isinstance(config, Failure):
+        return fail(args, config.failure())
+    conf = config.unwrap()
+    snapshot_io = load_embedded_snapshot()
+    if isinstance(snapshot_io, IOFailure):
+        return fail(args, unsafe_perform_io(snapshot_io.failure()))
+    snapshot = unsafe_perform_io(snapshot_io.unwrap())
+    queues = None if args.queues == "all" else tuple(q for q in args.queues.split(",") if q)
+    clusters_r = snapshot.clusters(queues=queues)
+    if isinstance(clusters_r, Failure):
+        return fail(args, clusters_r.failure())
+    clusters = clusters_r.unwrap()
+    sites = args.site or sites_of(snapshot, list(wanted), clusters)
+    api = APIConnection(args.api or conf.api_uri, args.api_user or conf.api_username)
+    oarapi = {site: APIConnection(url, use_keyring=False) for site, url in roots.unwrap().items()}
+    overrides: dict[str, Any] = {"tunnel": {"auto": None, "always": True, "never": False}[args.tunnel]}
+    if args.db_host:
+        overrides["host_template"] = args.db_host
+    settings = DbSettings.from_config(conf, **overrides)
     if args.dry_run and source != "embedded":
+        plans: list[str] = []
         if source == "api":
-            chosen = sites or sorted({w for w in wanted if w.isalpha() and w not in ("grid5000",)})
-            plans = [p.describe() for p in api_plans(chosen, args.api)]
+            plans = [p.describe() for site in sites for p in api_plans(api, site)]
         elif source == "oarapi":
-            plans = [p.describe() for p in oarapi_plans(oarapi.unwrap())]
+            plans = [p.describe() for site in sorted(oarapi) for p in oarapi_plans(oarapi[site])]
         else:
-            plans = [SqlPlan(site, dsn).describe() for site, dsn in sorted(oardb.unwrap().items())]
+            for site in sites:
+                target = target_of(site, settings)
+                if isinstance(target, Failure):
+                    return fail(args, target.failure())
+                plans.append(f"-- site {site}: database {target.unwrap().label}, read-only transaction")
+                plans += [p.describe() for p in oardb_plans()]
         emit(args, "\n".join(plans), {"requests": plans})
         return EXIT_OK
     planning_io = get_planning(
         ("grid5000",), source=source, starttime=start, vlan=any(w.startswith("kavlan") for w in wanted),
-        sites=sites, api_base=args.api, oarapi_roots=oarapi.unwrap(), oardb_dsns=oardb.unwrap(),
+        sites=(sites or None) if source != "embedded" else None, api=api, oarapi=oarapi, db_settings=settings,
     )
     if isinstance(planning_io, IOFailure):
         return fail(args, unsafe_perform_io(planning_io.failure()))
-    planning: Planning = unsafe_perform_io(planning_io.unwrap())
+    planning: Planning = restrict_planning(unsafe_perform_io(planning_io.unwrap()), clusters)
     outcome = plan_request(planning, wanted, walltime, tuple(args.exclude), args.name)
     if isinstance(outcome, Failure):
         return fail(args, outcome.failure())

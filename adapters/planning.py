@@ -15,13 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib import resources as importlib_resources
 from typing import Any, Literal
 
-import psycopg2
-import requests
-from attrs import frozen
+from attrs import evolve
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
-from g5kpure.errors import DbError, G5kError, HttpError, InvalidInput, NotFound, ParseError, Partial, Unreachable
+from adapters.api import APIConnection, HttpPlan
+from adapters.db import DbSettings, SqlPlan, run_plans
+from adapters.ssh import io_to_result
+from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError, Partial
 from g5kpure.planning import (
     OarJobResourceRow,
     OarResourceRow,
@@ -37,9 +38,8 @@ from g5kpure.planning import (
 Source = Literal["embedded", "api", "oardb", "oarapi"]
 SOURCES: tuple[str, ...] = ("embedded", "api", "oardb", "oarapi")
 FOUR_WEEKS = 28 * 24 * 3600
-DEFAULT_API = "https://api.grid5000.fr/stable"
 MAX_WORKERS = 8
-HTTP_TIMEOUT = 30.0
+API_PAGE = 500
 
 # ------------------------------------------------------------------------------------------------------------
 # Embedded data
@@ -122,130 +122,89 @@ def load_embedded_planning(
 # ------------------------------------------------------------------------------------------------------------
 
 
-@frozen
-class HttpPlan:
-    """One GET request: the URL and its query parameters."""
-
-    site: str
-    url: str
-    params: tuple[tuple[str, str], ...] = ()
-
-    def describe(self) -> str:
-        """The request as one line (``GET url?k=v``)."""
-        query = "&".join(f"{k}={v}" for k, v in self.params)
-        return f"GET {self.url}" + (f"?{query}" if query else "")
-
-
-#: OAR database: usable resources (columns of OAR 2.5's own schema; Grid'5000 adds ``maintenance`` and ``vlan``).
-SQL_RESOURCES_COLUMNS = "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
-#: Every (job, resource) pair of an active job: the gantt prediction (waiting and running jobs) and, for jobs
-#: already started, the assigned resources; the job's start is its real start once started.
+#: OAR database: every resource; ``maintenance``, ``vlan`` and ``subnet_address`` are Grid'5000 properties that a
+#: plain OAR 2.5 schema lacks, read through ``to_jsonb`` so that the same query works on both.
+SQL_RESOURCES = """
+SELECT R.resource_id, R.type, R.network_address, R.state,
+       to_jsonb(R) ->> 'maintenance', to_jsonb(R) ->> 'vlan', to_jsonb(R) ->> 'subnet_address'
+FROM resources R
+ORDER BY R.resource_id
+""".strip()
+#: Every (job, resource) pair of an active job: the scheduler's prediction (waiting jobs, reservations, running
+#: jobs) and, for started jobs, the assigned resources; the start is the real one once the job has started.
 SQL_JOB_RESOURCES = """
 SELECT J.job_id, J.state, J.queue_name,
        CASE WHEN J.start_time > 0 THEN J.start_time ELSE GJP.start_time END AS start_time,
        MJD.moldable_walltime, GJR.resource_id,
-       COALESCE((SELECT string_agg(T.type, ',') FROM job_types T
+       COALESCE((SELECT string_agg(T.type, ',' ORDER BY T.type) FROM job_types T
                  WHERE T.job_id = J.job_id AND T.types_index = 'CURRENT'), '') AS types
 FROM jobs J
 JOIN moldable_job_descriptions MJD ON MJD.moldable_job_id = J.job_id
 JOIN gantt_jobs_predictions GJP ON GJP.moldable_job_id = MJD.moldable_id
 JOIN gantt_jobs_resources GJR ON GJR.moldable_job_id = MJD.moldable_id
-WHERE J.state = ANY(%(states)s)
+WHERE J.state IN %(states)s
 UNION
 SELECT J.job_id, J.state, J.queue_name, J.start_time, MJD.moldable_walltime, AR.resource_id,
-       COALESCE((SELECT string_agg(T.type, ',') FROM job_types T
+       COALESCE((SELECT string_agg(T.type, ',' ORDER BY T.type) FROM job_types T
                  WHERE T.job_id = J.job_id AND T.types_index = 'CURRENT'), '') AS types
 FROM jobs J
 JOIN moldable_job_descriptions MJD ON MJD.moldable_id = J.assigned_moldable_job
 JOIN assigned_resources AR ON AR.moldable_job_id = MJD.moldable_id AND AR.assigned_resource_index = 'CURRENT'
-WHERE J.state = ANY(%(states)s) AND J.start_time > 0
+WHERE J.state IN %(states)s AND J.start_time > 0
 ORDER BY 1, 6
 """.strip()
-OAR_ACTIVE_STATES = ["Waiting", "toLaunch", "toAckReservation", "Launching", "Running", "Suspended", "Resuming",
-                     "Finishing"]
+OAR_ACTIVE_STATES = ("Waiting", "toLaunch", "toAckReservation", "Launching", "Running", "Suspended", "Resuming",
+                     "Finishing")
 
 
-def sql_resources(columns: Iterable[str]) -> str:
-    """The resources query for a database whose ``resources`` table has ``columns``."""
-    have = set(columns)
-    extra = [f"R.{c}" if c in have else f"NULL AS {c}" for c in ("maintenance", "vlan", "subnet_address")]
-    return ("SELECT R.resource_id, R.type, R.network_address, R.state, " + ", ".join(extra)
-            + " FROM resources R ORDER BY R.resource_id")
+def oardb_plans() -> tuple[SqlPlan, SqlPlan]:
+    """The two read-only queries that read a site's planning from its OAR database."""
+    return (
+        SqlPlan("usable resources (planning)", SQL_RESOURCES),
+        SqlPlan("resources of active jobs (planning)", SQL_JOB_RESOURCES, {"states": OAR_ACTIVE_STATES}),
+    )
 
 
-@frozen
-class SqlPlan:
-    """The statements sent to one site's OAR database (read-only) and where."""
-
-    site: str
-    dsn: str
-    statements: tuple[str, ...] = (SQL_RESOURCES_COLUMNS, sql_resources(("maintenance", "vlan")), SQL_JOB_RESOURCES)
-
-    def describe(self) -> str:
-        """The plan as text: the database and each statement (parameters shown as placeholders)."""
-        shown = self.dsn.split("password=")[0].strip()
-        return f"-- {self.site}: {shown}\n" + ";\n".join(self.statements) + ";"
+def api_plans(conn: APIConnection, site: str) -> tuple[HttpPlan, HttpPlan]:
+    """The Grid'5000 API requests reading one site's planning: its status, then its active jobs with resources
+    (paged: ``offset`` is added page by page)."""
+    return (
+        conn.plan("GET", f"sites/{site}/status", {"disks": "no"}),
+        conn.plan("GET", f"sites/{site}/jobs",
+                  {"state": "waiting,launching,running", "resources": "yes", "limit": str(API_PAGE)}),
+    )
 
 
-def api_plans(sites: Sequence[str], base: str = DEFAULT_API) -> tuple[HttpPlan, ...]:
-    """The Grid'5000 API requests reading the planning of ``sites`` (status, then active jobs with resources)."""
-    plans = []
-    for site in sites:
-        plans.append(HttpPlan(site, f"{base}/sites/{site}/status", (("disks", "no"),)))
-        plans.append(HttpPlan(site, f"{base}/sites/{site}/jobs",
-                              (("state", "waiting,launching,running"), ("resources", "yes"), ("limit", "500"))))
-    return tuple(plans)
+def oarapi_plans(conn: APIConnection) -> tuple[HttpPlan, HttpPlan]:
+    """The OAR REST API requests reading a site's planning: every resource, and the active jobs with details."""
+    return (
+        conn.plan("GET", "resources/details.json", {"limit": "1000000"}),
+        conn.plan("GET", "jobs/details.json", {"state": ",".join(OAR_ACTIVE_STATES), "limit": "1000000"}),
+    )
 
 
-def oarapi_plans(sites: Mapping[str, str]) -> tuple[HttpPlan, ...]:
-    """The OAR REST API requests (resources, active jobs with details) for each site's API root URL."""
-    plans = []
-    for site, root in sorted(sites.items()):
-        plans.append(HttpPlan(site, f"{root}/resources/details.json", (("limit", "100000"),)))
-        plans.append(HttpPlan(site, f"{root}/jobs/details.json",
-                              (("state", "Waiting,Launching,Running,toLaunch,Finishing"), ("limit", "100000"))))
-    return tuple(plans)
+def _perform(conn: APIConnection, plan: HttpPlan) -> Result[Any, G5kError]:
+    return io_to_result(conn.perform(plan))
 
 
-# ------------------------------------------------------------------------------------------------------------
-# Effects
-# ------------------------------------------------------------------------------------------------------------
-
-
-def _get_json(session: requests.Session, plan: HttpPlan, auth: tuple[str, str] | None) -> Result[Any, G5kError]:
-    try:
-        resp = session.get(plan.url, params=dict(plan.params), auth=auth, timeout=HTTP_TIMEOUT)
-    except requests.RequestException as exc:
-        return Failure(Unreachable(plan.url, str(exc)))
-    if resp.status_code != 200:
-        return Failure(HttpError(resp.status_code, resp.url, resp.text[:500]))
-    try:
-        return Success(resp.json())
-    except ValueError:
-        return Failure(ParseError("JSON answer", resp.url, resp.text[:200]))
-
-
-def _get_paged(session: requests.Session, plan: HttpPlan, auth: tuple[str, str] | None) -> Result[Any, G5kError]:
+def _get_paged(conn: APIConnection, plan: HttpPlan) -> Result[Any, G5kError]:
     """A Grid'5000 API collection read page by page (offset/limit) until ``total`` items are read."""
     items: list[Any] = []
-    offset = 0
     while True:
-        page_plan = HttpPlan(plan.site, plan.url, (*plan.params, ("offset", str(offset))))
-        page = _get_json(session, page_plan, auth)
+        page = _perform(conn, evolve(plan, params=(*plan.params, ("offset", str(len(items))))))
         if isinstance(page, Failure):
             return page
         body = page.unwrap()
         batch = body.get("items") if isinstance(body, dict) else None
-        if not isinstance(batch, list):
-            return Failure(ParseError("paged collection", plan.url, str(body)[:200]))
+        total = body.get("total") if isinstance(body, dict) else None
+        if not isinstance(batch, list) or not isinstance(total, int):
+            return Failure(ParseError("paged collection", plan.url, str(body)[:200], "expected items and total"))
         items.extend(batch)
-        offset += len(batch)
-        if not batch or offset >= int(body.get("total", 0)):
+        if not batch or len(items) >= total:
             return Success({"items": items, "total": len(items)})
 
 
-def _parallel(sites: Sequence[str], read: Callable[[str], Result[Planning, G5kError]],
-              start: int, end: int) -> IOResult[Planning, G5kError]:
+def _parallel(sites: Sequence[str], read: Callable[[str], Result[Planning, G5kError]]) -> IOResult[Planning, G5kError]:
     with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, max(1, len(sites)))) as pool:
         results = list(pool.map(read, sites))
     good = [r.unwrap() for r in results if isinstance(r, Success)]
@@ -272,95 +231,73 @@ def get_planning(
     out_of_chart: Iterable[tuple[int, int]] = (),
     ignore_besteffort: bool = True,
     sites: Sequence[str] | None = None,
-    api_base: str = DEFAULT_API,
-    auth: tuple[str, str] | None = None,
-    oarapi_roots: Mapping[str, str] | None = None,
-    oardb_dsns: Mapping[str, str] | None = None,
-    session: requests.Session | None = None,
+    api: APIConnection | None = None,
+    oarapi: Mapping[str, APIConnection] | None = None,
+    db_settings: DbSettings | None = None,
 ) -> IOResult[Planning, G5kError]:
     """The planning of ``elements`` (grid5000, sites, clusters, hosts) over [starttime, endtime] (default four
     weeks) from ``source``; ``out_of_chart`` periods are busy everywhere; failed sites are listed in the result.
 
-    ``sites`` are the sites to read (required for the api source unless the elements are sites); the oardb and
-    oarapi sources read the sites of ``oardb_dsns`` / ``oarapi_roots``."""
+    ``sites`` are the sites to read (default: the sites among ``elements``; every site for the embedded data).
+    The api source reads through ``api``, the oarapi source through one connection per site (``oarapi``, site ->
+    connection to its OAR REST API root), the oardb source through ``db_settings`` (adapters.db)."""
     if source not in SOURCES:
         return IOFailure(InvalidInput("source", str(source), " | ".join(SOURCES)))
     end = starttime + FOUR_WEEKS if endtime is None else endtime
     if end <= starttime:
         return IOFailure(InvalidInput("endtime", str(end), "after the start time"))
     wanted = tuple(elements)
+    named = list(sites) if sites is not None else [e for e in wanted if e.isalpha() and e != "grid5000"]
     if source == "embedded":
         result = load_embedded_planning(sites, starttime, end, ignore_besteffort=ignore_besteffort, vlans=vlan)
     elif source == "api":
-        chosen = list(sites) if sites is not None else [e for e in wanted if e.isalpha() and e != "grid5000"]
-        if not chosen:
+        if not named:
             return IOFailure(InvalidInput("sites", "()", "the sites to read (the Reference API lists them)"))
-        http = session or requests.Session()
+        conn = api or APIConnection()
 
         def read_api(site: str) -> Result[Planning, G5kError]:
-            status_plan, jobs_plan = api_plans([site], api_base)
-            status = _get_json(http, status_plan, auth)
-            if isinstance(status, Failure):
-                return status
-            jobs = _get_paged(http, jobs_plan, auth)
-            if isinstance(jobs, Failure):
-                return jobs
-            return planning_from_api(site, status.unwrap(), starttime, end, jobs.unwrap(),
-                                     ignore_besteffort=ignore_besteffort, vlans=vlan, subnets=subnet,
-                                     storage=storage)
+            status_plan, jobs_plan = api_plans(conn, site)
+            return _perform(conn, status_plan).bind(
+                lambda status: _get_paged(conn, jobs_plan).bind(
+                    lambda jobs: planning_from_api(site, status, starttime, end, jobs, subnets=subnet,
+                                                   storage=storage, ignore_besteffort=ignore_besteffort, vlans=vlan)))
 
-        result = _parallel(chosen, read_api, starttime, end)
+        result = _parallel(named, read_api)
     elif source == "oarapi":
-        roots = dict(oarapi_roots or {})
+        roots = dict(oarapi or {})
         if not roots:
-            return IOFailure(InvalidInput("oarapi_roots", "{}", "site -> OAR REST API root URL"))
-        http = session or requests.Session()
+            return IOFailure(InvalidInput("oarapi", "{}", "site -> connection to its OAR REST API"))
 
         def read_oarapi(site: str) -> Result[Planning, G5kError]:
-            res_plan, jobs_plan = oarapi_plans({site: roots[site]})
-            res = _get_json(http, res_plan, auth)
-            if isinstance(res, Failure):
-                return res
-            jobs = _get_json(http, jobs_plan, auth)
-            if isinstance(jobs, Failure):
-                return jobs
-            return planning_from_oar_rest(site, res.unwrap(), jobs.unwrap(), starttime, end,
-                                          ignore_besteffort=ignore_besteffort, vlans=vlan)
+            res_plan, jobs_plan = oarapi_plans(roots[site])
+            return _perform(roots[site], res_plan).bind(
+                lambda res: _perform(roots[site], jobs_plan).bind(
+                    lambda jobs: planning_from_oar_rest(site, res, jobs, starttime, end,
+                                                        ignore_besteffort=ignore_besteffort, vlans=vlan)))
 
-        result = _parallel(sorted(roots), read_oarapi, starttime, end)
+        result = _parallel(sorted(roots), read_oarapi)
     else:
-        dsns = dict(oardb_dsns or {})
-        if not dsns:
-            return IOFailure(InvalidInput("oardb_dsns", "{}", "site -> PostgreSQL DSN of its OAR database"))
+        if not named:
+            return IOFailure(InvalidInput("sites", "()", "the sites whose OAR database to read"))
+        settings = db_settings or DbSettings()
 
         def read_db(site: str) -> Result[Planning, G5kError]:
-            rows = read_oar_rows(dsns[site])
-            if isinstance(rows, Failure):
-                return rows
-            res_rows, job_rows = rows.unwrap()
-            return planning_from_oar_rows(site, res_rows, job_rows, starttime, end,
-                                          ignore_besteffort=ignore_besteffort, vlans=vlan)
+            rows = io_to_result(run_plans(site, oardb_plans(), settings)).bind(lambda raw: oar_rows(site, raw))
+            return rows.bind(lambda r: planning_from_oar_rows(site, r[0], r[1], starttime, end,
+                                                              ignore_besteffort=ignore_besteffort, vlans=vlan))
 
-        result = _parallel(sorted(dsns), read_db, starttime, end)
+        result = _parallel(sorted(named), read_db)
     periods = tuple(out_of_chart)
     return result.map(lambda p: add_busy_periods(restrict_planning(p, wanted), periods) if periods
                       else restrict_planning(p, wanted))
 
 
-def read_oar_rows(dsn: str) -> Result[tuple[tuple[OarResourceRow, ...], tuple[OarJobResourceRow, ...]], G5kError]:
-    """Resources and active (job, resource) rows from one OAR database, with parameterised read-only SQL."""
+def oar_rows(
+    site: str, raw: tuple[tuple[tuple[Any, ...], ...], ...]
+) -> Result[tuple[tuple[OarResourceRow, ...], tuple[OarJobResourceRow, ...]], G5kError]:
+    """Typed rows from the raw answers of :func:`oardb_plans` (resources, then job resources)."""
     try:
-        with psycopg2.connect(dsn, connect_timeout=10) as conn, conn.cursor() as cur:
-            conn.set_session(readonly=True)
-            cur.execute(SQL_RESOURCES_COLUMNS, ("resources",))
-            columns = [r[0] for r in cur.fetchall()]
-            cur.execute(sql_resources(columns))
-            res_raw = cur.fetchall()
-            cur.execute(SQL_JOB_RESOURCES, {"states": OAR_ACTIVE_STATES})
-            job_raw = cur.fetchall()
-    except psycopg2.Error as exc:
-        return Failure(DbError(str(exc).strip(), dsn.split("password=")[0].strip()))
-    try:
+        res_raw, job_raw = raw
         resources = tuple(
             OarResourceRow(int(r[0]), str(r[1]), str(r[2] or ""), str(r[3]), str(r[4] or "NO"),
                            None if r[5] is None else str(r[5]), None if r[6] is None else str(r[6]))
@@ -372,5 +309,5 @@ def read_oar_rows(dsn: str) -> Result[tuple[tuple[OarResourceRow, ...], tuple[Oa
             for r in job_raw
         )
     except (TypeError, ValueError, IndexError) as exc:
-        return Failure(ParseError("OAR database rows", dsn.split("password=")[0].strip(), str(exc)))
+        return Failure(ParseError("OAR database rows", f"site {site}", str(exc)))
     return Success((resources, jobs))

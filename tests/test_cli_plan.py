@@ -62,5 +62,27 @@ def test_plan_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
 def test_plan_live_dry_run_prints_requests(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--live", "--dry-run", "--site", "lyon"]) == 0
     out = capsys.readouterr().out
-    assert "GET https://api.grid5000.fr/stable/sites/lyon/status?disks=no" in out
-    assert "GET https://api.grid5000.fr/stable/sites/lyon/jobs?state=waiting,launching,running&resources=yes" in out
+    assert "/sites/lyon/status?disks=no [anonymous, TLS verified" in out
+    assert "/sites/lyon/jobs?state=waiting,launching,running&resources=yes&limit=500" in out
+    assert main(["plan", "--live", "--dry-run", "--api", "https://api.example/stable"]) == 0
+    out = capsys.readouterr().out
+    # grid5000:40 + nova:10 reads every site that has a default-queue cluster
+    assert out.count("/status?") == 11 and "GET https://api.example/stable/sites/nancy/status" in out
+    assert "sites/bordeaux" not in out
+
+
+def test_plan_oardb_dry_run_prints_sql(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--source", "oardb", "--dry-run", "--want", "lyon:3", "--db-host", "db.{site}.example",
+                 "--tunnel", "never"]) == 0
+    out = capsys.readouterr().out
+    assert "-- site lyon: database oarreader@db.lyon.example:5432/oar2 (lyon), read-only transaction" in out
+    assert "FROM gantt_jobs_predictions" not in out and "JOIN gantt_jobs_predictions GJP" in out
+    assert "-- parameters: states=('Waiting', 'toLaunch'" in out
+
+
+def test_plan_oarapi_dry_run(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--source", "oarapi", "--dry-run", "--oarapi", "rennes=http://oar.example/oarapi"]) == 0
+    out = capsys.readouterr().out
+    assert "GET http://oar.example/oarapi/resources/details.json?limit=1000000" in out
+    assert "GET http://oar.example/oarapi/jobs/details.json?state=Waiting,toLaunch" in out
+    assert main(["plan", "--source", "oarapi", "--oarapi", "rennes"]) == 2
