@@ -22,7 +22,10 @@ from returns.unsafe import unsafe_perform_io
 from adapters.ssh import DEFAULT_MAX_PARALLEL, output_or_failure, run_plans
 from g5kpure.connection import CommandOutput, CommandPlan, ConnectionParams, FrontendAccess, plan_command
 from g5kpure.errors import G5kError, InvalidInput, Timeout
+from g5kpure.config import Config
 from g5kpure.kadeploy import (
+    DEFAULT_CHECK_DEPLOYED_COMMAND,
+    EXECO_CHECK_DEPLOYED_COMMAND,
     Attempt,
     DeployHosts,
     Deployment,
@@ -54,6 +57,7 @@ __all__ = [
     "deploy",
     "node_params",
     "plan_kadeploy",
+    "settings_from_config",
 ]
 
 DEFAULT_NODE_CONNECTION_PARAMS = ConnectionParams(user="root", timeout=30.0)
@@ -78,6 +82,21 @@ def node_params(value: ConnectionParams | Mapping[str, Any] | None) -> Result[Co
                                     "keys among " + ", ".join(sorted(known))))
     fields = {("key_filename" if k == "keyfile" else k): v for k, v in value.items()}
     return Success(evolve(DEFAULT_NODE_CONNECTION_PARAMS, **fields))
+
+
+def settings_from_config(config: Config) -> KadeploySettings:
+    """The kadeploy settings of a configuration (kadeploy3 command and options, default environments, check).
+
+    A configuration still holding execo's default check command gets ours instead: execo's cannot recognise
+    a node on an NVMe disk (see ``g5kpure.kadeploy.DEFAULT_CHECK_DEPLOYED_COMMAND``).
+    """
+    check = config.check_deployed_command
+    if check is None or check == EXECO_CHECK_DEPLOYED_COMMAND:
+        check = DEFAULT_CHECK_DEPLOYED_COMMAND
+    return KadeploySettings(kadeploy3=config.kadeploy3, kadeploy3_options=config.kadeploy3_options,
+                            default_env_name=config.default_env_name or None,
+                            default_env_file=config.default_env_file or None,
+                            check_deployed_command=check)
 
 
 def _access(value: FrontendAccess | ConnectionParams | None) -> FrontendAccess:

@@ -7,6 +7,7 @@ nodes it deploys; ``kadeploy3-standin-ctl check`` run over ssh on a node sees th
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -18,8 +19,10 @@ from pathlib import Path
 import pytest
 from attrs import evolve
 
+from adapters.cli import main
 from adapters.kadeploy import DeployResult, Kadeployer, deploy
 from adapters.ssh import output_or_failure, run
+from g5kpure.config import Config, to_toml
 from g5kpure.connection import CommandOutput, ConnectionParams, FrontendAccess
 from g5kpure.errors import G5kError, Timeout
 from g5kpure.kadeploy import Attempt, Deployment
@@ -218,3 +221,24 @@ def test_invalid_deployment_is_refused_before_anything_runs(access: FrontendAcce
     result = output_or_failure(deploy(Deployment(PARAVANCE[:1]), CHECK, frontend_connection_params=access))  # type: ignore[arg-type]
     assert isinstance(result, G5kError) and "env_name" in result.message
     assert runs(access) == []
+
+
+def test_g5k_deploy_command_end_to_end(access: FrontendAccess, node_ssh: ConnectionParams, frontend_params,  # type: ignore[no-untyped-def]
+                                       tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(to_toml(Config(default_frontend="rennes", frontend=frontend_params)))
+    ctl(access, "fail", PARASILO[2], "1")
+    ctl(access, "mark", PARASILO[0])
+    code = main(["deploy", "--config", str(config), "-e", "debian12-min", "parasilo-[1-3].rennes.grid5000.fr",
+                 "--tries", "2", "--check", CHECK, "--node-user", str(node_ssh.user), "--node-port",
+                 str(node_ssh.port), "--node-key", str(node_ssh.key_filename), "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert sorted(data["deployed"]) == list(PARASILO[:3]) and data["undeployed"] == []
+    assert data["tries"] == 2 and data["why"] == "all deployed"
+    assert runs(access) == [[PARASILO[1], PARASILO[2]], [PARASILO[2]]]
+    ctl(access, "fail", PARASILO[3])
+    code = main(["deploy", "--config", str(config), "-e", "x", PARASILO[3], "--no-check"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert f"FAIL {PARASILO[3]}: Deploy[SetDeploymentEnvUntrusted] wait_reboot timeout" in out

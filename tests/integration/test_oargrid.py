@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import tzinfo
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from returns.io import IOResult
 from returns.result import Success
 from returns.unsafe import unsafe_perform_io
 
+from adapters.cli import main
 from adapters.oargrid import (
     OargridDeleted,
     get_current_oargrid_jobs,
@@ -27,6 +29,7 @@ from adapters.oargrid import (
     wait_oargrid_job_start,
 )
 from adapters.ssh import output_or_failure, run
+from g5kpure.config import Config, to_toml
 from g5kpure.connection import CommandOutput, ConnectionParams, FrontendAccess
 from g5kpure.errors import G5kError, NotFound, Rejected
 from g5kpure.oar import OarSubmission
@@ -199,3 +202,27 @@ def test_deleting_someone_elses_or_unknown_grid_job_is_reported(
 def test_unreachable_frontend_is_a_value(access: FrontendAccess, dead_frontend: str) -> None:
     result = value(get_current_oargrid_jobs(frontend_connection_params=access, frontend=dead_frontend))
     assert isinstance(result, G5kError) and "unreachable" in result.message
+
+
+def test_g5k_grid_commands_end_to_end(access: FrontendAccess, frontend_params: ConnectionParams, oar_tz: str,
+                                      tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                      grid_jobs: list[int]) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(to_toml(Config(default_frontend="rennes", frontend=frontend_params)))
+    base = ["--config", str(config), "--tz", oar_tz]
+    assert main(["grid", "sub", *base, "parasilo:nodes=1", "-w", "300", "--json"]) == 0
+    sub = json.loads(capsys.readouterr().out)
+    grid_jobs.append(sub["grid_job_id"])
+    assert [alias for alias, _ in sub["oar_jobs"]] == ["parasilo"]
+    assert main(["grid", "info", *base, str(sub["grid_job_id"])]) == 0
+    info = capsys.readouterr().out
+    assert "user      alice" in info and f"parasilo: {sub['oar_jobs'][0][1]}" in info
+    assert main(["grid", "nodes", *base, str(sub["grid_job_id"])]) == 0
+    nodes = capsys.readouterr().out.split()
+    assert len(nodes) == 1 and nodes[0].startswith("parasilo-")
+    assert main(["grid", "del", *base, str(sub["grid_job_id"]), "424242"]) == 1  # the second id does not exist
+    out = capsys.readouterr().out
+    assert f"{sub['grid_job_id']}: deleted" in out and "424242: NOT deleted" in out
+    grid_jobs.clear()
+    assert main(["grid", "info", *base, str(sub["grid_job_id"])]) == 1
+    assert "not found" in capsys.readouterr().err

@@ -1,0 +1,104 @@
+"""`g5k deploy --dry-run` and `g5k grid ... --dry-run`: the exact plans, nothing performed; usage errors."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+
+from adapters.cli import main
+from adapters.kadeploy import settings_from_config
+from g5kpure.config import Config, to_toml
+from g5kpure.connection import ConnectionParams
+from g5kpure.kadeploy import DEFAULT_CHECK_DEPLOYED_COMMAND, EXECO_CHECK_DEPLOYED_COMMAND
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A configuration file with a default frontend; HOME and XDG point to an empty place."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    path = tmp_path / "config.toml"
+    path.write_text(to_toml(Config(default_frontend="rennes", kadeploy3_options="-k",
+                                   frontend=ConnectionParams(user="me", host_suffix=".example.org"))))
+    return path
+
+
+def test_deploy_dry_run_prints_check_and_one_kadeploy3_per_frontend(config: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["deploy", "--config", str(config), "-e", "debian12-min", "paravance-[1-2].rennes.grid5000.fr",
+                 "nova-1.lyon", "--tries", "3", "--dry-run"])
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("check on each of 3 hosts") and "ssh root@paravance-1.rennes.grid5000.fr" in lines[0]
+    assert "nvme" in lines[0]  # our NVMe-aware default replaces execo's default from the configuration
+    rennes = lines[1]
+    assert rennes.startswith("[rennes] ssh me@rennes.example.org: ")
+    argv = shlex.split(rennes.split(": ", 1)[1].rsplit(" (", 1)[0])
+    assert argv == ["kadeploy3", "-k", "-e", "debian12-min", "-m", "paravance-1.rennes.grid5000.fr",
+                    "-m", "paravance-2.rennes.grid5000.fr", "-o", "/tmp/g5kpure-kadeploy-DRYRUN-rennes.ok",
+                    "-n", "/tmp/g5kpure-kadeploy-DRYRUN-rennes.ko"]
+    assert lines[2].startswith("[lyon] ssh me@lyon.example.org: kadeploy3 -k -e debian12-min -m nova-1.lyon")
+    assert lines[3] == "up to 3 tries, each on the hosts not yet deployed"
+
+
+def test_deploy_dry_run_no_check_json_and_short_names(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["deploy", "--config", str(config), "-a", "/home/me/env.dsc", "n-1", "--no-check", "--json",
+                 "--dry-run", "--frontend", "nancy", "--timeout", "600"])
+    plan = json.loads(capsys.readouterr().out)["plan"]
+    assert code == 0 and len(plan) == 2
+    assert plan[0].startswith("[nancy] ssh me@nancy.example.org: kadeploy3 -k -a /home/me/env.dsc -m n-1")
+    assert plan[0].endswith("(timeout 600s)")
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["deploy", "n-1.rennes", "--dry-run"], "env_name or env_file"),
+        (["deploy", "-e", "x", "bad host", "--dry-run"], "invalid host"),
+        (["deploy", "-e", "x", "n-1.rennes", "--tries", "0", "--dry-run"], "--tries"),
+        (["deploy", "-e", "x", "n-[3-1].rennes", "--dry-run"], "range"),
+        (["grid", "sub", "nocolon", "--dry-run"], "ALIAS:RESOURCES"),
+        (["grid", "sub", "a:{x in ('a','b')}/nodes=1", "--dry-run"], "no ','"),
+    ],
+)
+def test_bad_input_is_an_error_value(config: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+                                     needle: str) -> None:
+    code = main([*argv[:2], "--config", str(config), *argv[2:]] if argv[0] == "grid" else
+                [argv[0], "--config", str(config), *argv[1:]])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert needle in err
+
+
+def test_grid_dry_runs(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["grid", "sub", "--config", str(config), "rennes:{cluster='nova'}/nodes=2", "lyon:nodes=1",
+                 "-w", "3600", "-t", "deploy", "--dry-run"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("[rennes] ssh me@rennes.example.org: ")
+    argv = shlex.split(line.split(": ", 1)[1].rsplit(" (", 1)[0])
+    assert argv == ["oargridsub", "-v", "-t", "deploy", "-w", "1:0:0",
+                    "rennes:rdef={\\\\\\\"cluster='nova'\\\\\\\"}/nodes=2,lyon:rdef=nodes=1"]
+    assert main(["grid", "del", "--config", str(config), "3", "4", "--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "[rennes] ssh me@rennes.example.org: oargriddel 3 (timeout 900s)",
+        "[rennes] ssh me@rennes.example.org: oargriddel 4 (timeout 900s)",
+    ]
+    assert main(["grid", "nodes", "--config", str(config), "3", "--dry-run"]) == 0
+    assert "oargridstat -w -l 3" in capsys.readouterr().out
+    assert main(["grid", "info", "--config", str(config), "3", "--dry-run", "--frontend", "lyon"]) == 0
+    assert capsys.readouterr().out.startswith("[lyon] ssh me@lyon.example.org: oargridstat 3")
+
+
+def test_settings_from_config_replaces_execo_default_check_only() -> None:
+    assert settings_from_config(Config(check_deployed_command=EXECO_CHECK_DEPLOYED_COMMAND)).check_deployed_command \
+        == DEFAULT_CHECK_DEPLOYED_COMMAND
+    assert settings_from_config(Config(check_deployed_command="test -e /deployed")).check_deployed_command \
+        == "test -e /deployed"
+    mine = settings_from_config(Config(kadeploy3="/opt/k3", kadeploy3_options="-k", default_env_name="",
+                                       default_env_file="/e.dsc"))
+    assert (mine.kadeploy3, mine.kadeploy3_options, mine.default_env_name, mine.default_env_file) == (
+        "/opt/k3", "-k", None, "/e.dsc")
