@@ -31,6 +31,7 @@ from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
+from adapters.config import load_config
 from adapters.forward import DEFAULT_FRONTEND_PARAMS, open_forward
 from g5kpure.charter import (
     DEFAULT_RULES,
@@ -375,12 +376,19 @@ def g5k_charter_remaining(
     """The charter allowance left to ``user`` on ``day`` on each cluster of ``sites``, read in parallel.
 
     A site that cannot be read is in the report with its error (``report.failed``); the call itself fails only
-    on bad arguments. ``user=None`` means the login name of this process.
+    on bad arguments or a bad configuration. ``settings=None`` reads the configuration (files and environment:
+    the ``oar_pgsql_ro_*`` keys, frontends, location); ``user=None`` means ``api_username``, else the login name.
     """
     if isinstance(sites, str) or not sites:
         return IOFailure(InvalidInput("sites", repr(sites), "a non-empty list of site names"))
-    who = user if user is not None else default_user()
-    conf = settings or DbSettings()
+    config: Config | None = None
+    if settings is None:
+        loaded = load_config()
+        if isinstance(loaded, IOFailure):
+            return IOFailure(unsafe_perform_io(loaded.failure()))
+        config = unsafe_perform_io(loaded.unwrap()).config
+    who = user if user is not None else default_user(config)
+    conf = settings if settings is not None else DbSettings.from_config(config or Config())
     read = site_reader or site_remaining
     unique = tuple(dict.fromkeys(sites))
 

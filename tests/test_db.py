@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
+from pathlib import Path
 
 import psycopg2
 import psycopg2.errors
@@ -25,7 +26,8 @@ from g5kpure.errors import AuthError, DbError, G5kError, InvalidInput, Partial, 
 INJECTION = "x' OR '1'='1"
 
 
-def test_plans_keep_values_out_of_the_statement() -> None:
+def test_execo_bug_sql_built_by_interpolation() -> None:
+    """execo formatted the user and cluster into its SQL with %; here they are parameters, never in the text."""
     plan = db.jobs_plan(INJECTION, 100, 200)
     assert plan.statement == db.JOBS_SQL
     assert INJECTION not in plan.statement
@@ -234,3 +236,30 @@ def test_direct_forward_needs_no_connection() -> None:
     assert (forward.target, forward.tunnelled) == (("oardb.rennes.grid5000.fr", 5432), False)
     with G5kAutoPortForwarder("rennes", "oardb.rennes.grid5000.fr", 5432, inside=True) as target:
         assert target == ("oardb.rennes.grid5000.fr", 5432)
+
+
+def test_without_settings_the_configuration_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    config_file = tmp_path / "g5k.toml"
+    config_file.write_text('[g5k]\noar_pgsql_ro_db = "oar"\noar_pgsql_ro_port = 6543\n')
+    monkeypatch.setenv("G5K_CONFIG", str(config_file))
+    monkeypatch.setenv("G5K_API_USERNAME", "dave")
+    monkeypatch.setenv("G5K_OAR_PGSQL_RO_PASSWORD", "s3cret")
+    seen: list[tuple[str, db.DbSettings]] = []
+
+    def read(site: str, day: date, user: str, settings: db.DbSettings, rules: CharterRules) -> IOResult[
+        tuple[ClusterRemaining, ...], G5kError
+    ]:
+        seen.append((user, settings))
+        return IOSuccess(())
+
+    report = unsafe_perform_io(db.g5k_charter_remaining(["rennes"], date(2024, 7, 1), site_reader=read).unwrap())
+    assert report.user == "dave"
+    ((user, settings),) = seen
+    assert user == "dave"
+    assert (settings.dbname, settings.port, settings.password, settings.user) == ("oar", 6543, "s3cret", "oarreader")
+    monkeypatch.setenv("G5K_OAR_PGSQL_RO_PORT", "not-a-port")
+    bad = db.g5k_charter_remaining(["rennes"], date(2024, 7, 1), site_reader=read)
+    assert isinstance(bad, IOFailure)
+    assert "oar_pgsql_ro_port" in unsafe_perform_io(bad.failure()).message
