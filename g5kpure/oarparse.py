@@ -512,8 +512,12 @@ def parse_oarstat_job_text(
         date("scheduledStart", "scheduled_start"),
         date("stopTime", "stop_time"),
     )
+    resource_words = [r.strip() for r in res_text.split("+") if r.strip()]
+    resource_ids = tuple(int(r) for r in resource_words if r.isdigit() and r.isascii())
+    if len(resource_ids) != len(resource_words):
+        bad.append(f"assigned_resources = {res_text}")
     if bad:
-        return Failure(ParseError("oarstat -f value", where=f"job {jid}", line=bad[0], hint="not an OAR date/duration"))
+        return Failure(ParseError("oarstat -f value", where=f"job {jid}", line=bad[0], hint="not an OAR date/number"))
     return Success(
         OarJobInfo(
             job_id=jid,
@@ -530,7 +534,7 @@ def parse_oarstat_job_text(
             scheduled_start=times[2],
             stop_time=times[3],
             assigned_hosts=tuple(sorted({h for h in hosts_text.split("+") if h})),
-            assigned_resources=tuple(int(r) for r in res_text.split("+") if r.strip().isdigit()),
+            assigned_resources=resource_ids,
             reservation=get("reservation").strip() or "None",
             message=message,
             exit_code=exit_value,
@@ -583,6 +587,12 @@ def _json_object(stdout: str) -> Result[dict[str, Any], G5kError]:
     return Success(data)
 
 
+_JSON_NUMBER_KEYS = (
+    "walltime", "submissionTime", "submission_time", "startTime", "start_time", "scheduledStart",
+    "scheduled_start", "stopTime", "stop_time", "exit_code", "array_id", "array_index", "resubmit_job_id",
+)  # fmt: skip
+
+
 def _job_of_json(key: str, rec: object) -> Result[OarJobInfo, G5kError]:
     if not isinstance(rec, Mapping):
         return Failure(ParseError("oarstat JSON job", where=f"key {key!r}", hint="not an object"))
@@ -593,10 +603,19 @@ def _job_of_json(key: str, rec: object) -> Result[OarJobInfo, G5kError]:
     if not state_text:
         return Failure(ParseError("oarstat JSON job", where=f"job {jid}", hint="no state"))
     message = _str(rec.get("message"))
+    bad = [
+        f"{k} = {rec[k]!r}"
+        for k in _JSON_NUMBER_KEYS
+        if k in rec and rec[k] not in (None, "") and _int_or_none(rec[k]) is None
+    ]
     walltime = _int_or_none(rec.get("walltime"))
-    if walltime is None and isinstance(rec.get("walltime"), str):
+    if walltime is None and isinstance(rec.get("walltime"), str) and rec["walltime"].strip():
         w = oar_duration_to_seconds(_str(rec.get("walltime")))
-        walltime = int(w.unwrap()) if isinstance(w, Success) else None
+        if isinstance(w, Success):
+            walltime = int(w.unwrap())
+            bad = [b for b in bad if not b.startswith("walltime")]
+    if bad:
+        return Failure(ParseError("oarstat JSON value", where=f"job {jid}", line=bad[0], hint="expected a number"))
     if walltime is None:
         walltime = _walltime_of_message(message) or _walltime_of_wanted(_str(rec.get("wanted_resources")))
     hosts = rec.get("assigned_network_address", rec.get("assigned_hostnames", []))

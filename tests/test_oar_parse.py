@@ -371,6 +371,15 @@ def test_oarstat_json_empty(name: str) -> None:
     assert isinstance(e, NotFound)
 
 
+def test_json_garbage_numbers_are_errors_not_silent_nones() -> None:
+    e = parse_oarstat_job_json(0, '{"1": {"Job_Id": 1, "state": "Running", "startTime": "soon"}}').failure()
+    assert isinstance(e, ParseError) and "startTime" in e.message
+    ok = parse_oarstat_job_json(0, '{"1": {"Job_Id": "1", "state": "Running", "startTime": "1795592636"}}')
+    assert ok.unwrap().start_time == 1795592636  # numbers as strings (as in oarstat -Y) are fine
+    e2 = parse_oarstat_job_text(0, "Job_Id: 1\n    state = Running\n    assigned_resources = 1+x+3\n", "").failure()
+    assert isinstance(e2, ParseError) and "assigned_resources" in e2.message
+
+
 def test_json_exit_code_is_a_raw_wait_status() -> None:
     j = parse_oarstat_job_json(0, '{"33": {"Job_Id": 33, "state": "Terminated", "exit_code": 768}}').unwrap()
     assert (j.exit_code, j.exit_status) == (3, 768)
