@@ -8,7 +8,8 @@ server's zone: pass that zone as ``tz`` (default Europe/Paris, the zone of every
 Differences from execo 2.8.2 (named in the tests): ``OAR_JOB_ID=-5`` and "Reservation not valid" give a typed
 ``Rejected`` (with OAR's "could run at" date when it says one) instead of ``None``; a job that oarstat does not
 know is ``NotFound`` instead of ``{}``; kavlan and g5k-subnets outputs are read line by line whatever the line
-ends, and garbage is a ``ParseError`` instead of a silent ``[]``; job nodes are sorted *and* unique.
+ends, and garbage is a ``ParseError`` instead of a silent ``[]``; job nodes are sorted *and* unique; a value
+that should be a date or a number but is not is a ``ParseError``, never a silently missing field.
 """
 
 from __future__ import annotations
