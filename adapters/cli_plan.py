@@ -24,6 +24,7 @@ from adapters.api import APIConnection
 from adapters.cli import EXIT_OK, EXIT_USAGE, emit, fail
 from adapters.db import DbSettings, target_of
 from adapters.planning import (
+    FOUR_WEEKS,
     SOURCES,
     Source,
     api_plans,
@@ -33,6 +34,7 @@ from adapters.planning import (
     oardb_plans,
 )
 from adapters.reference_data import load_embedded_snapshot
+from g5kpure.charter import charter_periods
 from g5kpure.config import load
 from g5kpure.errors import G5kError, InvalidInput
 from g5kpure.oar import OarSubmission, oarsub_argv
@@ -86,6 +88,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--db-host", metavar="TEMPLATE", help="OAR database host; {site} is replaced")
     p.add_argument("--tunnel", choices=("auto", "always", "never"), default="auto",
                    help="reach the OAR database through the frontend: auto = only from outside Grid'5000")
+    p.add_argument("--out-of-charter", action="store_true",
+                   help="plan outside the usage charter only (nights, week-ends, holidays): charter periods are busy")
     p.add_argument("--name", default=None, help="job name given to oarsub")
     p.add_argument("--out", default="out", help="directory for gantt.png and slots.png (default %(default)s)")
     p.add_argument("--no-plots", action="store_true", help="do not write the figures")
@@ -222,9 +226,11 @@ def run(args: argparse.Namespace) -> int:
                 plans += [p.describe() for p in oardb_plans()]
         emit(args, "\n".join(plans), {"requests": plans})
         return EXIT_OK
+    periods = charter_periods(start, start + FOUR_WEEKS) if args.out_of_charter else ()
     planning_io = get_planning(
         ("grid5000",), source=source, starttime=start, vlan=any(w.startswith("kavlan") for w in wanted),
         sites=(sites or None) if source != "embedded" else None, api=api, oarapi=oarapi, db_settings=settings,
+        out_of_chart=[(int(a), int(b)) for a, b in periods],
     )
     if isinstance(planning_io, IOFailure):
         return fail(args, unsafe_perform_io(planning_io.failure()))

@@ -86,3 +86,9 @@ def test_plan_oarapi_dry_run(capsys: pytest.CaptureFixture[str]) -> None:
     assert "GET http://oar.example/oarapi/resources/details.json?limit=1000000" in out
     assert "GET http://oar.example/oarapi/jobs/details.json?state=Waiting,toLaunch" in out
     assert main(["plan", "--source", "oarapi", "--oarapi", "rennes"]) == 2
+
+
+def test_plan_out_of_charter_starts_at_night(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--no-plots", "--out-of-charter"]) == 0
+    # Tuesday 2026-03-24: the charter period ends at 19:00 Paris time
+    assert "Chosen slot: 2026-03-24 19:00 to 2026-03-24 21:00" in capsys.readouterr().out
