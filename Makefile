@@ -31,7 +31,7 @@ check: install
 demo: install
 	$(BIN)/g5k plan --out out
 
-bench: install
+bench: install testbed
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 # The local OAR site and fake frontends of the integration tests (root; see tests/testbed/README.md).

@@ -1,0 +1,93 @@
+"""oarsubgrid over 1, 2 and 3 frontends of the local testbed, against sequential submission in the same run.
+
+Goal: submitting to N sites in parallel costs about one submission, not N. Each measured round submits real
+jobs to the testbed's OAR (through its ssh frontends) and deletes them afterwards (not timed).
+Needs `make testbed`; the frontends are reached through the testbed's generated configuration file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from returns.result import Success
+
+from adapters import config as config_adapter
+from adapters.oar import oardel, oarsub, oarsubgrid
+from adapters.ssh import io_to_result, io_value
+from g5kpure import config as core
+from g5kpure.connection import FrontendAccess
+from g5kpure.oar import OarSubmission
+from g5kpure.oarwatch import OarJob
+
+ROUNDS = 3
+SITES = ("rennes", "nancy", "lyon")
+SUB = OarSubmission(resources=("core=1",), walltime=120, name="g5kpure-bench")
+
+
+def testbed_access() -> tuple[FrontendAccess, ZoneInfo]:
+    """Frontend access and OAR time zone of the running testbed (exits with a message when it is not up)."""
+    state = Path(os.environ.get("G5KPURE_TESTBED_STATE") or Path(__file__).resolve().parent.parent / ".testbed")
+    conf, meta = state / "g5k.toml", state / "testbed.json"
+    if not conf.exists() or not meta.exists():
+        sys.exit(f"no testbed state in {state}: run `make testbed` first")
+    loaded = config_adapter.performed(config_adapter.load_config(path=conf))
+    if not isinstance(loaded, Success):
+        sys.exit(f"bad testbed configuration {conf}: {loaded.failure().message}")
+    config = loaded.unwrap().config
+    location = config_adapter.performed(config_adapter.where_we_run(config)).unwrap()
+    tz_name = json.loads(meta.read_text())["timezone"]
+    return core.frontend_access(config, location), ZoneInfo(tz_name)
+
+
+def clean(jobs: list[OarJob], access: FrontendAccess) -> None:
+    """Delete the jobs of a round."""
+    if jobs:
+        io_value(oardel([(j.job_id, j.frontend) for j in jobs], access))
+
+
+def sequential(n: int, access: FrontendAccess, tz: ZoneInfo) -> tuple[float, list[OarJob]]:
+    """Seconds to submit to n sites one after the other (the baseline)."""
+    jobs: list[OarJob] = []
+    t0 = time.perf_counter()
+    for site in SITES[:n]:
+        jobs.append(io_to_result(oarsub([(SUB, site)], access, tz=tz)[0]).unwrap())
+    return time.perf_counter() - t0, jobs
+
+
+def parallel(n: int, access: FrontendAccess, tz: ZoneInfo) -> tuple[float, list[OarJob]]:
+    """Seconds of one oarsubgrid over n sites."""
+    t0 = time.perf_counter()
+    jobs = io_to_result(oarsubgrid([(SUB, s) for s in SITES[:n]], access=access, tz=tz)).unwrap()
+    return time.perf_counter() - t0, list(jobs)
+
+
+def main() -> None:
+    """Measure and print the table."""
+    access, tz = testbed_access()
+    single: list[float] = []
+    print(f"{'sites':>5} {'sequential s':>13} {'oarsubgrid s':>13} {'seq/grid':>9} {'grid/one':>9}")
+    for n in (1, 2, 3):
+        seq: list[float] = []
+        par: list[float] = []
+        for _ in range(ROUNDS):
+            took, jobs = sequential(n, access, tz)
+            clean(jobs, access)
+            seq.append(took)
+            took, jobs = parallel(n, access, tz)
+            clean(jobs, access)
+            par.append(took)
+        s, p = statistics.median(seq), statistics.median(par)
+        if n == 1:
+            single = seq
+        one = statistics.median(single)
+        print(f"{n:>5} {s:>13.3f} {p:>13.3f} {s / p:>9.2f} {p / one:>9.2f}")
+
+
+if __name__ == "__main__":
+    main()
