@@ -20,9 +20,9 @@ from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
 from adapters.ssh import DEFAULT_MAX_PARALLEL, output_or_failure, run_plans
+from g5kpure.config import Config
 from g5kpure.connection import CommandOutput, CommandPlan, ConnectionParams, FrontendAccess, plan_command
 from g5kpure.errors import G5kError, InvalidInput, Timeout
-from g5kpure.config import Config
 from g5kpure.kadeploy import (
     DEFAULT_CHECK_DEPLOYED_COMMAND,
     EXECO_CHECK_DEPLOYED_COMMAND,
@@ -191,10 +191,11 @@ class Kadeployer:
         outputs: list[CommandOutput] = []
         collects: list[CommandPlan] = []
         for run, command, result in zip(plan.runs, plan.commands, results, strict=True):
-            collect = plan_command(run.collect_argv(), run.frontend, self.access, _COLLECT_TIMEOUT)
-            if isinstance(collect, Success):
-                collects.append(collect.unwrap())
             done = output_or_failure(result)
+            collect = plan_command(run.collect_argv(), run.frontend, self.access, _COLLECT_TIMEOUT)
+            # read (and remove) the node files wherever kadeploy3 ran, even if it was cut by the timeout
+            if isinstance(collect, Success) and (isinstance(done, CommandOutput | Timeout)):
+                collects.append(collect.unwrap())
             if isinstance(done, G5kError):
                 if isinstance(done, Timeout):
                     done = Timeout(f"kadeploy3 on {command.frontend}", self.timeout, command.frontend)
