@@ -616,7 +616,12 @@ def _fields(value: Any) -> dict[str, Any]:
 
 @frozen(eq=False)
 class Snapshot:
-    """The whole grid at one version, with indexes built once for O(1) lookups."""
+    """The whole grid at one version, with indexes built once for O(1) lookups.
+
+    ``version`` is the API version (commit) it came from, ``sites_`` the Site values sorted by uid (each with
+    its clusters, nodes and network equipments), ``backbone`` the Renater equipments. Queries that take a key
+    return ``Result`` (``NotFound`` naming the key); listings are tuples in natural order.
+    """
 
     version: str
     sites_: tuple[Site, ...] = field(repr=False)
