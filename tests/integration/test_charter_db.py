@@ -75,10 +75,16 @@ class Jobs:
             time.sleep(2)
         raise AssertionError(f"oarsub {options} failed: {out.exit_code} {out.stdout} {out.stderr}")
 
-    def delete_all(self) -> None:
-        if self.ids:
-            out = self._run(("oardel", *map(str, self.ids)))
-            assert out.exit_code == 0, out
+    def delete_all(self, db_settings: DbSettings) -> None:
+        """oardel every job submitted, then wait until OAR has ended them (so no reservation lingers)."""
+        if not self.ids:
+            return
+        out = self._run(("oardel", *map(str, self.ids)))
+        assert out.exit_code == 0, out
+        deadline = time.monotonic() + 60
+        while any(_state(db_settings, i) not in ("Error", "Terminated") for i in self.ids):
+            assert time.monotonic() < deadline, {i: _state(db_settings, i) for i in self.ids}
+            time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +116,9 @@ def paris(day: date, hour: int, minute: int = 0) -> float:
 
 
 @pytest.fixture(scope="module")
-def far_day(testbed: conftest.Testbed, oar_tz: str) -> Iterator[tuple[date, dict[str, int]]]:
+def far_day(
+    testbed: conftest.Testbed, oar_tz: str, db_settings: DbSettings
+) -> Iterator[tuple[date, dict[str, int]]]:
     """Day D and the ids of the reservations made on it (deleted afterwards)."""
     day = _far_work_day(random.Random())
     alice = Jobs(testbed.frontend, oar_tz)
@@ -131,8 +139,8 @@ def far_day(testbed: conftest.Testbed, oar_tz: str) -> Iterator[tuple[date, dict
         }
         yield day, ids
     finally:
-        alice.delete_all()
-        bob.delete_all()
+        alice.delete_all(db_settings)
+        bob.delete_all(db_settings)
 
 
 def _report(got: IOResult[CharterReport, G5kError]) -> CharterReport:
@@ -252,7 +260,7 @@ def running_jobs(testbed: conftest.Testbed, oar_tz: str, db_settings: DbSettings
             time.sleep(1)
         yield ids
     finally:
-        jobs.delete_all()
+        jobs.delete_all(db_settings)
 
 
 def test_running_job_counted_once_and_besteffort_never(running_jobs: dict[str, int], db_settings: DbSettings) -> None:
