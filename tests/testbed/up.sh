@@ -405,15 +405,23 @@ all_running() {
         && alive_pidfile /var/run/apache2/apache2.pid && alive_pidfile "$RUN/frontend-sshd.pid"
 }
 
-check_frontends() {
-    local entry name out
+check_frontends() {  # every live frontend name answers ssh as the test user (checked in parallel)
+    local entry name pids=() failed=0
     for entry in $LIVE_FRONTENDS; do
         name="${entry%%:*}.$FRONTEND_DOMAIN"
-        out=$(ssh -n -p "$FRONTEND_PORT" -i "$STATE/keys/$TEST_USER" -o BatchMode=yes -o IdentitiesOnly=yes \
-            -o UserKnownHostsFile="$STATE/known_hosts" -o ConnectTimeout=5 "$TEST_USER@$name" 'id -un' 2>&1) \
-            || die "cannot ssh to $TEST_USER@$name:$FRONTEND_PORT: $out"
-        [ "$out" = "$TEST_USER" ] || die "unexpected answer from $name: $out"
+        ssh -n -p "$FRONTEND_PORT" -i "$STATE/keys/$TEST_USER" -o BatchMode=yes -o IdentitiesOnly=yes \
+            -o UserKnownHostsFile="$STATE/known_hosts" -o ConnectTimeout=5 "$TEST_USER@$name" 'id -un' \
+            > "$RUN/check-$name.out" 2>&1 &
+        pids+=($!)
     done
+    for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+    for entry in $LIVE_FRONTENDS; do
+        name="${entry%%:*}.$FRONTEND_DOMAIN"
+        [ "$(cat "$RUN/check-$name.out")" = "$TEST_USER" ] \
+            || die "cannot ssh to $TEST_USER@$name:$FRONTEND_PORT: $(cat "$RUN/check-$name.out")"
+        rm -f "$RUN/check-$name.out"
+    done
+    [ $failed = 0 ] || die "ssh to a frontend failed"
 }
 
 check_all() {
