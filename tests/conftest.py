@@ -153,6 +153,12 @@ def oar_tz(testbed: Testbed) -> str:
 
 
 @pytest.fixture(scope="session")
+def g5k_config_file(testbed: Testbed) -> Path:
+    """A `g5k` configuration file reaching the testbed (default frontend rennes), for G5K_CONFIG."""
+    return testbed.state_dir / "g5k.toml"
+
+
+@pytest.fixture(scope="session")
 def oar_db(testbed: Testbed) -> OarDb:
     """Read-only (oar_ro) credentials of the testbed's OAR database."""
     return testbed.db

@@ -311,3 +311,11 @@ def test_single_quote_in_name_is_refused_by_oar_itself(access: FrontendAccess, t
     assert isinstance(err, Rejected)
     assert err.exit_code == 8
     assert "syntax error" in err.reason
+
+
+def test_waiting_on_an_unreachable_frontend_gives_up_with_the_error(access: FrontendAccess, dead_frontend: str) -> None:
+    began = time.monotonic()
+    err = io_to_result(wait_oar_job_start(1, dead_frontend, access, 60, policy=FAST)).failure()
+    assert isinstance(err, Unreachable)
+    assert dead_frontend in err.host
+    assert time.monotonic() - began < 30  # a few retries, not the whole 60 s budget
