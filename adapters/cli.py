@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "adapters.cli_ref",
     "adapters.cli_jobs",
     "adapters.cli_deploy",
+    "adapters.cli_topo",
 )
 
 Handler = Callable[[argparse.Namespace], int]

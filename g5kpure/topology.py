@@ -677,3 +677,39 @@ def graph_to_json(graph: nx.MultiGraph) -> dict[str, Any]:
         edges.append({"source": a_, "target": b_, "key": str(k), **dict(a)})
     return {"graph": dict(graph.graph), "nodes": sorted(nodes, key=lambda d: d["id"]),
             "edges": sorted(edges, key=lambda d: (d["source"], d["target"], d["key"]))}
+
+
+CLUSTER_KIND = "cluster"
+
+
+def compact_graph(graph: nx.MultiGraph) -> nx.MultiGraph:
+    """A new graph where the hosts of each cluster are one node (``kind="cluster"``, named after the cluster).
+
+    A cluster node carries ``site``, ``hosts`` (how many), ``cores`` and ``power`` (sums); its links to an
+    equipment become one edge keyed ``<cluster>|<equipment>`` with ``links`` (how many host links it stands for)
+    and ``bandwidth`` (the fastest of them).
+    """
+    out = nx.MultiGraph(**graph.graph)
+    out.add_nodes_from((n, a) for n, a in graph.nodes(data=True) if a.get("kind") != HOST_KIND)
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for host in get_hosts(graph):
+        attrs = graph.nodes[host]
+        name = str(attrs["cluster"])
+        if name not in out:
+            out.add_node(name, kind=CLUSTER_KIND, site=attrs.get("site"), hosts=0, cores=0, power=0.0)
+        node = out.nodes[name]
+        node["hosts"] += 1
+        node["cores"] += attrs.get("cores") or 0
+        node["power"] += attrs.get("power") or 0.0
+        for _, other, edge in graph.edges(host, data=True):
+            if graph.nodes[other].get("kind") == HOST_KIND:
+                continue
+            grouped[(name, str(other))].append(edge)
+    for u, v, key, attrs in graph.edges(keys=True, data=True):
+        if graph.nodes[u].get("kind") != HOST_KIND and graph.nodes[v].get("kind") != HOST_KIND:
+            out.add_edge(u, v, key=key, **attrs)
+    for (cluster, other), edges in sorted(grouped.items()):
+        rates = [e["bandwidth"] for e in edges if e.get("bandwidth")]
+        out.add_edge(cluster, other, key=f"{cluster}|{other}", link="host", links=len(edges),
+                     bandwidth=max(rates) if rates else None, active=any(e.get("active") for e in edges))
+    return out
