@@ -29,6 +29,7 @@ from g5kpure.oargrid import (
     OargridJobInfo,
     OargridSubmitted,
     oar_jobs_by_site,
+    oargrid_job_key_path,
     oargriddel_argv,
     oargridstat_info_argv,
     oargridstat_list_argv,
@@ -44,6 +45,7 @@ __all__ = [
     "OargridDeleted",
     "get_current_oargrid_jobs",
     "get_oargrid_job_info",
+    "get_oargrid_job_key",
     "get_oargrid_job_nodes",
     "get_oargrid_job_oar_jobs",
     "oargriddel",
@@ -319,3 +321,16 @@ def get_oargrid_job_nodes(
             return IOFailure(NotFound("oargrid job", str(oargrid_job_id), _tail(out)))
         return IOFailure(CommandFailed(without, out.exit_code, out.stderr, out.frontend, out.stdout))
     return IOSuccess(parse_oargridstat_nodes(out.stdout))
+
+
+def get_oargrid_job_key(
+    oargrid_job_id: int,
+    frontend_connection_params: Access = None,
+    timeout: Timeout_ = False,
+    frontend: str | None = None,
+) -> IOResult[str, G5kError]:
+    """Where oargrid keeps the ssh key of a grid job on the frontend (``/tmp/oargrid/oargrid_ssh_key_USER_ID``)."""
+    info = _value(get_oargrid_job_info(oargrid_job_id, frontend_connection_params, timeout, frontend))
+    if isinstance(info, G5kError):
+        return IOFailure(info)
+    return IOSuccess(oargrid_job_key_path(info.user, oargrid_job_id))

@@ -26,6 +26,7 @@ from attrs import field, frozen
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, ParseError
+from g5kpure.hosts import get_kavlan_host_name
 
 #: execo_g5k's default check command: root on ``/dev/<letters>2`` means "not deployed".
 EXECO_CHECK_DEPLOYED_COMMAND = "! (mount | grep -E '^/dev/[[:alpha:]]+2 on / ')"
@@ -180,8 +181,7 @@ def host_key(name: str) -> str:
 
 def kavlan_host_name(host: str, vlan: str | int) -> str:
     """The DNS name of a node once in a kavlan: ``nova-1.lyon.grid5000.fr`` -> ``nova-1-kavlan-4.lyon.grid5000.fr``."""
-    short, sep, rest = host.partition(".")
-    return f"{short}-kavlan-{vlan}{sep}{rest}"
+    return get_kavlan_host_name(host, vlan)
 
 
 def group_by_frontend(

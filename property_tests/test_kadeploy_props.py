@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+import shlex
+import subprocess
+
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
@@ -153,3 +156,21 @@ def test_retry_never_redeploys_and_terminates_within_num_tries(
         if host in already and check:
             assert deploys == []
         assert [a.try_number for a in deploys] == sorted({a.try_number for a in deploys})
+
+
+words = st.text(st.characters(blacklist_characters="\0", blacklist_categories=("Cs",)), min_size=1, max_size=15).filter(
+    str.strip)
+
+
+@settings(max_examples=60)
+@given(words, st.none() | words, st.none() | st.integers(1, 20), st.lists(words, max_size=3),
+       st.lists(node_names(), min_size=1, max_size=4, unique=True))
+def test_kadeploy_argv_survives_the_remote_shell(env: str, user: str | None, vlan: int | None, other: list[str],
+                                                 hosts: list[str]) -> None:
+    """What ssh sends (shlex.join of the argv) is read back by a real /bin/sh as exactly the argv."""
+    d = Deployment(hosts=hosts, env_name=env, user=user, vlan=vlan, other_options=tuple(other))
+    argv = plan_deployment(d, KadeploySettings(), "rennes", "/tmp/x y").unwrap()[0].argv
+    script = 'for a in "$@"; do printf "%s\\0" "$a"; done'
+    out = subprocess.run(["/bin/sh", "-c", f"set -- {shlex.join(argv)}; {script}"], capture_output=True,
+                         check=True).stdout
+    assert tuple(out.decode().split("\0")[:-1]) == argv

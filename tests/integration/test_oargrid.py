@@ -22,6 +22,7 @@ from adapters.oargrid import (
     OargridDeleted,
     get_current_oargrid_jobs,
     get_oargrid_job_info,
+    get_oargrid_job_key,
     get_oargrid_job_nodes,
     get_oargrid_job_oar_jobs,
     oargriddel,
@@ -94,6 +95,7 @@ def test_grid_job_end_to_end(access: FrontendAccess, tz: tzinfo, grid_jobs: list
     assert isinstance(sub, OargridSubmitted), sub
     grid_jobs.append(sub.grid_job_id)
     assert sub.ssh_key is not None and sub.ssh_key.endswith(f"_alice_{sub.grid_job_id}")
+    assert value(get_oargrid_job_key(sub.grid_job_id, access)) == sub.ssh_key
     assert [alias for alias, _ in sub.oar_jobs] == ["paravance", "parasilo"]
     paravance_job, parasilo_job = (job for _, job in sub.oar_jobs)
     # the OAR jobs are real: OAR knows them with the requested walltime, name and owner
