@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import accumulate
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -84,8 +85,11 @@ def parse_walltime(text: str | int) -> Result[int, InvalidInput]:
     return Success(seconds) if seconds > 0 else Failure(InvalidInput("walltime", str(text), expected))
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
 def _natural_key(name: str) -> tuple[Any, ...]:
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
+    return tuple(int(p) if p.isdigit() else p for p in _DIGITS.split(name))
 
 
 def host_cluster_site(host: str) -> tuple[str, str] | None:
@@ -568,20 +572,6 @@ class Slots:
         return None
 
 
-def _slot_limits(planning: Planning) -> list[int]:
-    points = {planning.start, planning.end}
-    elements: tuple[HostPlanning | ResourcePlanning, ...] = (*planning.hosts, *planning.resources)
-    for element in elements:
-        for s, e in element.busy:
-            points.add(s)
-            points.add(e)
-    if not planning.hosts and not planning.resources:
-        return []
-    limits = sorted(points)
-    limits.pop()
-    return limits
-
-
 def compute_slots(
     planning: Planning,
     walltime: int,
@@ -589,79 +579,99 @@ def compute_slots(
     include_hosts: bool = False,
 ) -> Result[Slots, InvalidInput]:
     """Every candidate start of the planning with the free hosts per grid5000 / site / cluster and free vlans
-    per kind for ``walltime`` seconds (execo's slot meaning), computed by one sweep over sorted boundaries."""
+    per kind for ``walltime`` seconds (execo's slot meaning), computed by one sweep over sorted boundaries.
+
+    The candidate starts are execo's: the window start and every boundary of a busy interval (the window end
+    excluded). An element is free for a start ``t`` when one of its free intervals ``(a, b)`` has ``a <= t`` and
+    ``t + walltime <= b``, i.e. ``t`` lies in ``[a, b - walltime]``: each such range is one +1 event and one -1
+    event, and the counts are swept once over the sorted events (O((E + L) log E) for E events and L starts)."""
     if isinstance(walltime, bool) or not isinstance(walltime, int) or walltime <= 0:
         return Failure(InvalidInput("walltime", str(walltime), "a positive number of seconds"))
     plan = exclude_elements(planning, excluded_elements)
-    sites = plan.sites
-    clusters = plan.clusters
-    kinds = tuple(k for k in VLAN_KINDS if any(r.kind == k for r in plan.resources))
-    elements = ("grid5000", *sites, *(c for _, c in clusters), *kinds)
-    index = {e: i for i, e in enumerate(elements)}
-    limits = _slot_limits(plan)
+    start, end = plan.start, plan.end
+    # groups: one per cluster (contiguous per site), then one per (vlan kind, site)
+    cluster_keys = sorted({(h.site, h.cluster) for h in plan.hosts}, key=lambda sc: (sc[0], _natural_key(sc[1])))
+    vlans = [r for r in plan.resources if r.kind in VLAN_KINDS]
+    vlan_keys = sorted({(r.kind, r.site) for r in vlans}, key=lambda ks: (VLAN_KINDS.index(ks[0]), ks[1]))
+    sites = tuple(sorted({s for s, _ in cluster_keys} | {r.site for r in plan.resources}))
+    kinds = tuple(k for k in VLAN_KINDS if any(k == kind for kind, _ in vlan_keys))
+    elements = ("grid5000", *sites, *(c for _, c in cluster_keys), *kinds)
+    n_clusters = len(cluster_keys)
+    group_of = {key: i for i, key in enumerate(cluster_keys)}
+    vgroup_of = {key: n_clusters + i for i, key in enumerate(vlan_keys)}
+    site_ranges = []
+    for site in sites:
+        members = [i for i, (s, _) in enumerate(cluster_keys) if s == site]
+        site_ranges.append((members[0], members[-1] + 1) if members else (0, 0))
+    kind_groups = [[g for (k, _), g in vgroup_of.items() if k == kind] for kind in kinds]
+    global_groups = [(site, g) for (k, site), g in vgroup_of.items() if k == "kavlan-global"]
 
-    # events: (time, member-id); an element is available for starts in [a, b - walltime]
-    members: list[tuple[int, ...]] = []
-    member_names: list[str] = []
-    is_host: list[bool] = []
-    global_site: dict[int, str] = {}
-    adds: list[tuple[int, int]] = []
-    removes: list[tuple[int, int]] = []
-    everything: tuple[HostPlanning | ResourcePlanning, ...] = (*plan.hosts, *plan.resources)
-    for element in everything:
+    member_group: list[int] = []
+    member_host: list[str | None] = []
+    points = {start, end}
+    adds: list[int] = []
+    removes: list[int] = []
+    everything: tuple[HostPlanning | ResourcePlanning, ...] = (*plan.hosts, *vlans)
+    n_members = len(everything) or 1
+    for mid, element in enumerate(everything):
         if isinstance(element, HostPlanning):
-            targets: tuple[int, ...] = (0, index[element.site], index[element.cluster])
-            name = element.host
+            member_group.append(group_of[(element.site, element.cluster)])
+            member_host.append(element.host)
         else:
-            if element.kind not in VLAN_KINDS:
-                continue
-            targets = (index[element.kind],)
-            name = f"{element.name}.{element.site}"
-        mid = len(members)
-        members.append(targets)
-        member_names.append(name)
-        is_host.append(isinstance(element, HostPlanning))
-        if isinstance(element, ResourcePlanning) and element.kind == "kavlan-global":
-            global_site[mid] = element.site
-        for a, b in free_intervals(element.busy, plan.start, plan.end):
-            if b - a >= walltime:
-                adds.append((a, mid))
-                removes.append((b - walltime, mid))
+            member_group.append(vgroup_of[(element.kind, element.site)])
+            member_host.append(None)
+        cursor = start
+        for s, e in element.busy:
+            points.add(s)
+            points.add(e)
+            if s - cursor >= walltime:
+                adds.append(cursor * n_members + mid)
+                removes.append((s - walltime) * n_members + mid)
+            cursor = max(cursor, e)
+        if end - cursor >= walltime:
+            adds.append(cursor * n_members + mid)
+            removes.append((end - walltime) * n_members + mid)
+    limits = sorted(points)[:-1] if everything else []
     adds.sort()
     removes.sort()
 
-    counts = [0] * len(elements)
-    free_globals: dict[str, int] = {}
+    group_counts = [0] * (n_clusters + len(vlan_keys))
     free_hosts: set[str] = set()
     slots: list[Slot] = []
     ai = ri = 0
     na, nr = len(adds), len(removes)
     for limit in limits:
-        while ai < na and adds[ai][0] <= limit:
-            mid = adds[ai][1]
-            for t in members[mid]:
-                counts[t] += 1
-            if mid in global_site:
-                free_globals[global_site[mid]] = free_globals.get(global_site[mid], 0) + 1
-            if include_hosts and is_host[mid]:
-                free_hosts.add(member_names[mid])
+        add_below = (limit + 1) * n_members
+        while ai < na and adds[ai] < add_below:
+            mid = adds[ai] % n_members
+            group_counts[member_group[mid]] += 1
+            host = member_host[mid]
+            if include_hosts and host is not None:
+                free_hosts.add(host)
             ai += 1
-        while ri < nr and removes[ri][0] < limit:
-            mid = removes[ri][1]
-            for t in members[mid]:
-                counts[t] -= 1
-            if mid in global_site:
-                free_globals[global_site[mid]] -= 1
-            if include_hosts and is_host[mid]:
-                free_hosts.discard(member_names[mid])
+        remove_below = limit * n_members
+        while ri < nr and removes[ri] < remove_below:
+            mid = removes[ri] % n_members
+            group_counts[member_group[mid]] -= 1
+            host = member_host[mid]
+            if include_hosts and host is not None:
+                free_hosts.discard(host)
             ri += 1
+        per_cluster = group_counts[:n_clusters]
+        prefix = list(accumulate(per_cluster, initial=0))
+        counts = (
+            prefix[-1],
+            *[prefix[hi] - prefix[lo] for lo, hi in site_ranges],
+            *per_cluster,
+            *(sum(group_counts[g] for g in groups) for groups in kind_groups),
+        )
         slots.append(
             Slot(
                 start=limit,
                 end=limit + walltime,
                 elements=elements,
-                counts=tuple(counts),
-                kavlan_global_sites=tuple(sorted(s for s, n in free_globals.items() if n > 0)) if global_site else (),
+                counts=counts,
+                kavlan_global_sites=tuple(site for site, g in global_groups if group_counts[g] > 0),
                 hosts=frozenset(free_hosts) if include_hosts else None,
             )
         )
@@ -670,8 +680,8 @@ def compute_slots(
             walltime=walltime,
             elements=elements,
             slots=tuple(slots),
-            cluster_sites=tuple((c, s) for s, c in clusters),
-            planning_end=plan.end,
+            cluster_sites=tuple((c, s) for s, c in cluster_keys),
+            planning_end=end,
         )
     )
 
