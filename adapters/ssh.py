@@ -107,6 +107,16 @@ def _connection(endpoint: Endpoint) -> Connection:
     )
 
 
+def _is_auth_problem(exc: BaseException, endpoint: Endpoint) -> bool:
+    """True for failures of our own credentials: unreadable or invalid key file, no usable method."""
+    if isinstance(exc, OSError) and not isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
+        return endpoint.key_filename is not None and getattr(exc, "filename", None) == endpoint.key_filename
+    if isinstance(exc, paramiko.SSHException):
+        text = str(exc).lower()
+        return "private key" in text or "authentication" in text or "key file" in text
+    return False
+
+
 def _run_remote(plan: CommandPlan, endpoint: Endpoint) -> IOResult[CommandOutput, G5kError]:
     started = time.monotonic()
     where = f"{plan.frontend} ({endpoint.label})"
@@ -125,6 +135,8 @@ def _run_remote(plan: CommandPlan, endpoint: Endpoint) -> IOResult[CommandOutput
         except TimeoutError:
             return IOFailure(Unreachable(where, "connection timed out", elapsed()))
         except (OSError, paramiko.SSHException, EOFError) as exc:
+            if _is_auth_problem(exc, endpoint):
+                return IOFailure(AuthError(where, str(exc) or type(exc).__name__))
             return IOFailure(Unreachable(where, str(exc) or type(exc).__name__, elapsed()))
         try:
             result = conn.run(plan.command_line, hide=True, warn=True, in_stream=False, pty=False, timeout=plan.timeout)

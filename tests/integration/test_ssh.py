@@ -163,3 +163,18 @@ def test_timeout_none_means_no_limit(frontend_params: ConnectionParams) -> None:
     assert plan.timeout is None
     (result,) = run_plans([plan])
     assert _ok(result).exit_code == 0
+
+
+def test_unusable_keys_are_auth_errors(frontend_params: ConnectionParams, tmp_path) -> None:
+    not_a_key = tmp_path / "not-a-key"
+    not_a_key.write_text("hello\n")
+    for key in (str(tmp_path / "missing"), str(not_a_key)):
+        err = output_or_failure(run(("true",), "rennes", FrontendAccess(evolve(frontend_params, key_filename=key))))
+        assert isinstance(err, AuthError), (key, err)
+        assert "rennes" in err.where
+
+
+def test_user_refused_by_the_server_is_an_auth_error(frontend_params: ConnectionParams) -> None:
+    # the frontend sshd accepts only the test users: root's login is refused whatever the key
+    err = output_or_failure(run(("true",), "lyon", FrontendAccess(evolve(frontend_params, user="root"))))
+    assert isinstance(err, AuthError)
