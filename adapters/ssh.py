@@ -95,7 +95,13 @@ def _connection(endpoint: Endpoint) -> Connection:
         connect_kwargs.update(key_filename=[endpoint.key_filename], look_for_keys=False, allow_agent=False)
     gateway = None
     if endpoint.proxy_jump:
-        gateway = Connection(endpoint.proxy_jump, config=Config(), connect_timeout=endpoint.connect_timeout)
+        # "[user@]host[:port]" like ssh -J; the jump host is reached with the same key (unless ~/.ssh/config says)
+        gateway = Connection(
+            endpoint.proxy_jump,
+            config=Config(),
+            connect_timeout=endpoint.connect_timeout,
+            connect_kwargs=dict(connect_kwargs),
+        )
     return Connection(
         endpoint.host,
         user=endpoint.user,
@@ -119,7 +125,8 @@ def _is_auth_problem(exc: BaseException, endpoint: Endpoint) -> bool:
 
 def _run_remote(plan: CommandPlan, endpoint: Endpoint) -> IOResult[CommandOutput, G5kError]:
     started = time.monotonic()
-    where = f"{plan.frontend} ({endpoint.label})"
+    jump = f" via {endpoint.proxy_jump}" if endpoint.proxy_jump else ""
+    where = f"{plan.frontend} ({endpoint.label}{jump})"
 
     def elapsed() -> float:
         return round(time.monotonic() - started, 3)

@@ -178,3 +178,14 @@ def test_user_refused_by_the_server_is_an_auth_error(frontend_params: Connection
     # the frontend sshd accepts only the test users: root's login is refused whatever the key
     err = output_or_failure(run(("true",), "lyon", FrontendAccess(evolve(frontend_params, user="root"))))
     assert isinstance(err, AuthError)
+
+
+def test_proxy_jump_goes_through_the_jump_host(frontend_params: ConnectionParams, dead_frontend: str) -> None:
+    through_rennes = evolve(frontend_params, proxy_jump="alice@rennes.frontend.g5kpure.test:2222")
+    out = _ok(run(("id", "-un"), "nancy", FrontendAccess(through_rennes)))
+    assert out.stdout == "alice\n" and out.frontend == "nancy"
+    # the target is fine but the jump host is down: the jump was really used
+    through_dead = evolve(frontend_params, proxy_jump=f"alice@{dead_frontend}.frontend.g5kpure.test:2222")
+    err = output_or_failure(run(("id", "-un"), "nancy", FrontendAccess(through_dead)))
+    assert isinstance(err, Unreachable)
+    assert f"via alice@{dead_frontend}" in err.host
