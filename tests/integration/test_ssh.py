@@ -189,3 +189,19 @@ def test_proxy_jump_goes_through_the_jump_host(frontend_params: ConnectionParams
     err = output_or_failure(run(("id", "-un"), "nancy", FrontendAccess(through_dead)))
     assert isinstance(err, Unreachable)
     assert f"via alice@{dead_frontend}" in err.host
+
+
+def test_user_ssh_config_is_honoured(frontend_params: ConnectionParams, tmp_path, monkeypatch) -> None:
+    # nothing in the parameters: host name, user, port and key all come from ~/.ssh/config
+    ssh_dir = tmp_path / ".ssh"
+    ssh_dir.mkdir()
+    (ssh_dir / "config").write_text(
+        "Host myfrontend\n"
+        "  HostName lyon.frontend.g5kpure.test\n"
+        "  User alice\n"
+        "  Port 2222\n"
+        f"  IdentityFile {frontend_params.key_filename}\n"
+    )
+    monkeypatch.setenv("HOME", str(tmp_path))
+    out = _ok(run(("id", "-un"), "myfrontend", FrontendAccess(ConnectionParams())))
+    assert out.stdout == "alice\n"
