@@ -37,7 +37,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     r.add_argument("--site", action="append", required=True, metavar="S", help="site to read (repeatable)")
     r.add_argument("--day", metavar="D", help="day YYYY-MM-DD (default: today, Paris time)")
     r.add_argument("--user", metavar="U", help="user charged (default: api_username, else the login name)")
-    r.add_argument("--db-host", metavar="TEMPLATE", help="database host; {site} is replaced (oardb.{site}.grid5000.fr)")
+    r.add_argument(
+        "--db-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="database host: a template where {site} is replaced (default oardb.{site}.grid5000.fr), or SITE=HOST"
+        " for one site (repeatable)",
+    )
     r.add_argument(
         "--tunnel",
         choices=("auto", "always", "never"),
@@ -105,8 +112,12 @@ def run_remaining(args: argparse.Namespace) -> int:
         return fail(args, config.failure())
     conf = config.unwrap()
     overrides: dict[str, Any] = {"tunnel": {"auto": None, "always": True, "never": False}[args.tunnel]}
-    if args.db_host:
-        overrides["host_template"] = args.db_host
+    for entry in args.db_host:
+        site, sep, host = entry.partition("=")
+        if sep:
+            overrides["site_hosts"] = (*overrides.get("site_hosts", ()), (site, host))
+        else:
+            overrides["host_template"] = entry
     settings = DbSettings.from_config(conf, **overrides)
     if args.day is None:
         day = datetime.fromtimestamp(time.time(), ZoneInfo(DEFAULT_RULES.timezone)).date()
@@ -136,8 +147,7 @@ def run_remaining(args: argparse.Namespace) -> int:
     emit(args, "\n".join(lines), report)
     partial = report.to_result()
     if isinstance(partial, Failure):
-        if not args.json:
-            print(f"g5k: error: {partial.failure().message}", file=sys.stderr)
+        print(f"g5k: error: {partial.failure().message}", file=sys.stderr)  # the report is on stdout already
         return EXIT_FAILURE
     return EXIT_OK
 

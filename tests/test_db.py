@@ -263,3 +263,11 @@ def test_without_settings_the_configuration_is_read(tmp_path: Path, monkeypatch:
     bad = db.g5k_charter_remaining(["rennes"], date(2024, 7, 1), site_reader=read)
     assert isinstance(bad, IOFailure)
     assert "oar_pgsql_ro_port" in unsafe_perform_io(bad.failure()).message
+
+
+def test_cli_db_host_template_and_per_site(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["charter", "remaining", "--dry-run", "--json", "--site", "rennes", "--site", "lyon", "--day", "2024-07-01",
+            "--db-host", "db.{site}.example", "--db-host", "lyon=10.1.2.3", "--tunnel", "never"]
+    assert main(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [(d["target"]["host"], d["tunnel"]) for d in data] == [("db.rennes.example", False), ("10.1.2.3", False)]

@@ -9,11 +9,13 @@ Every job is deleted at the end (no reservation leaked).
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +23,7 @@ from attrs import evolve
 from returns.io import IOFailure, IOResult
 from returns.unsafe import unsafe_perform_io
 
+from adapters.cli import main
 from adapters.db import (
     CharterReport,
     DbSettings,
@@ -312,3 +315,27 @@ def test_unknown_database_host_is_unreachable(db_settings: DbSettings) -> None:
     err = unsafe_perform_io(got.failure())
     assert isinstance(err, Unreachable)
     assert "oardb.rennes.invalid" in err.host
+
+
+def test_cli_remaining_end_to_end(far_day: tuple[date, dict[str, int]], db_settings: DbSettings,
+                                  monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                  tmp_path: Path) -> None:
+    day, ids = far_day
+    monkeypatch.setenv("G5K_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("G5K_OAR_PGSQL_RO_DB", db_settings.dbname)
+    monkeypatch.setenv("G5K_OAR_PGSQL_RO_USER", db_settings.user)
+    monkeypatch.setenv("G5K_OAR_PGSQL_RO_PASSWORD", db_settings.password)
+    base = ["charter", "remaining", "--json", "--day", day.isoformat(), "--user", "bob", "--tunnel", "never"]
+    assert main([*base, "--site", "rennes", "--db-host", db_settings.host_template]) == 0
+    data = json.loads(capsys.readouterr().out)
+    (site,) = data["sites"]
+    got = {c["cluster"]: (c["remaining"], c["job_ids"]) for c in site["clusters"]}
+    assert got == {"paravance": (QUOTA - 7200, [ids["bob_morning"]]), "parasilo": (QUOTA, [])}
+    # a site whose database does not answer: reported, exit code 1, the other site still answered
+    hosts = ["--db-host", db_settings.host_template, "--db-host", "nowhere=127.0.20.9"]  # nothing listens there
+    assert main([*base, "--site", "rennes", "--site", "nowhere", *hosts]) == 1
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert [s["site"] for s in data["sites"]] == ["rennes", "nowhere"]
+    assert data["sites"][1]["error"]["error"] == "Unreachable"
+    assert "partly failed" in captured.err
