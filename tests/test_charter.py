@@ -421,3 +421,22 @@ def test_naive_datetime_in_dst_change_hours(process_tz: str) -> None:
     # same policy as g5kpure.oardate (and execo): a repeated time is its second occurrence, a gap moves forward
     assert to_timestamp(datetime(2024, 10, 27, 2, 30)) == 1729992600.0
     assert to_timestamp(datetime(2024, 3, 31, 2, 30)) == 1711848600.0
+
+
+def test_execo_bug_running_job_actual_duration_was_negative() -> None:
+    """execo's actual-resources branch used stop_time - start_time, i.e. a huge negative duration while a job
+    runs (stop_time is 0 until it ends), which *raised* the remaining time; a running job uses its walltime."""
+    start = paris(2024, 7, 1, 10)
+    running = row(11, start, 0, 5400, 4, state="Running")
+    assert running.span == (start, start + 5400)
+    (r,) = charter_remaining([running], {"paravance": 16}, DAY, "alice")
+    assert (r.used, r.remaining) == (4 * 5400, 16 * 7200 - 4 * 5400)
+    finished = row(12, start, start + 600, 5400, 4)  # ended early: its actual run time counts
+    assert charter_remaining([finished], {"paravance": 16}, DAY, "alice")[0].used == 4 * 600
+
+
+def test_execo_bug_cluster_without_live_core() -> None:
+    """execo divided by a site's quota and failed (ZeroDivisionError) when it was 0; here it is a zero quota."""
+    rows = [row(13, paris(2024, 7, 1, 10), 0, 600, 2, cluster="deadcluster")]
+    (r,) = charter_remaining(rows, {"deadcluster": 0}, DAY, "alice")
+    assert (r.cores, r.quota, r.used, r.remaining) == (0, 0, 1200, 0)

@@ -143,7 +143,8 @@ def _reader(answers: dict[str, IOResult[tuple[ClusterRemaining, ...], G5kError]]
     return read
 
 
-def test_failing_site_is_reported_not_dropped() -> None:
+def test_execo_bug_failing_site_is_reported_not_dropped() -> None:
+    """execo logged a warning and left the site's clusters out of its dict; here the site stays, with its error."""
     ok = (ClusterRemaining("paravance", 16, 115200, 3600, 111600, (7,)),)
     boom = Unreachable("oardb.lille.grid5000.fr:5432", "refused")
     reader = _reader({"rennes": IOSuccess(ok), "lille": IOFailure(boom)})
