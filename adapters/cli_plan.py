@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +21,9 @@ from returns.unsafe import unsafe_perform_io
 
 from adapters.api import APIConnection
 from adapters.cli import EXIT_OK, EXIT_USAGE, emit, fail
+from adapters.config import runtime
 from adapters.db import DbSettings, target_of
+from adapters.oar import oarsub_plans
 from adapters.planning import (
     FOUR_WEEKS,
     SOURCES,
@@ -35,7 +36,7 @@ from adapters.planning import (
 )
 from adapters.reference_data import load_embedded_snapshot
 from g5kpure.charter import charter_periods
-from g5kpure.config import load
+from g5kpure.connection import FrontendAccess
 from g5kpure.errors import G5kError, InvalidInput
 from g5kpure.oar import OarSubmission, oarsub_argv
 from g5kpure.oardate import oar_date_to_unixts
@@ -155,10 +156,13 @@ def _table(slots: Slots, chosen: Slot, columns: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _submission(spec: JobSpec) -> OarSubmission:
+    return OarSubmission(resources=spec.resources, walltime=spec.walltime, reservation_date=spec.reservation,
+                         name=spec.name)
+
+
 def _argv(spec: JobSpec) -> tuple[str, ...]:
-    sub = OarSubmission(resources=spec.resources, walltime=spec.walltime, reservation_date=spec.reservation,
-                        name=spec.name)
-    return oarsub_argv(sub)
+    return oarsub_argv(_submission(spec))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -191,10 +195,11 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(roots, Failure):
         fail(args, roots.failure())
         return EXIT_USAGE
-    config = load(env=dict(os.environ)).map(lambda resolved: resolved.config)
-    if isinstance(config, Failure):
-        return fail(args, config.failure())
-    conf = config.unwrap()
+    loaded = runtime(dict(os.environ))
+    if isinstance(loaded, IOFailure):
+        return fail(args, unsafe_perform_io(loaded.failure()))
+    context = unsafe_perform_io(loaded.unwrap())
+    conf = context.config
     snapshot_io = load_embedded_snapshot()
     if isinstance(snapshot_io, IOFailure):
         return fail(args, unsafe_perform_io(snapshot_io.failure()))
@@ -239,7 +244,8 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(outcome, Failure):
         return fail(args, outcome.failure())
     slots, slot, distribution, specs = outcome.unwrap()
-    human = _render(planning, source, wanted, slots, slot, distribution, specs)
+    commands = _commands(specs, context.access)
+    human = _render(planning, source, wanted, slots, slot, distribution, specs, commands)
     files: list[str] = []
     if not args.no_plots:
         from g5kpure.plots import draw_gantt, draw_slots
@@ -256,7 +262,8 @@ def run(args: argparse.Namespace) -> int:
         "source": source, "start": planning.start, "end": planning.end, "walltime": walltime, "wanted": wanted,
         "slot": {"start": slot.start, "end": slot.end, "start_paris": paris_time(slot.start), "free": slot.as_dict()},
         "distribution": distribution,
-        "jobs": [{"site": s.site, "resources": s.resources, "argv": list(_argv(s))} for s in specs],
+        "jobs": [{"site": s.site, "resources": s.resources, "argv": list(_argv(s)), "command": c}
+                 for s, c in zip(specs, commands, strict=True)],
         "failed_sites": dict(planning.failed_sites), "files": files,
     }
     emit(args, human, data)
@@ -284,8 +291,16 @@ def plan_request(
     return Success((slots, slot, dist_r.unwrap(), specs_r.unwrap()))
 
 
+def _commands(specs: tuple[JobSpec, ...], access: FrontendAccess) -> list[str]:
+    """How each site's oarsub would run (frontend, ssh target, quoted command line), as --dry-run shows it."""
+    subs = [(_submission(spec), spec.site) for spec in specs]
+    plans = oarsub_plans(subs, access)
+    return [p.unwrap().describe() if isinstance(p, Success) else f"[{spec.site}] {p.failure().message}"
+            for p, spec in zip(plans, specs, strict=True)]
+
+
 def _render(planning: Planning, source: str, wanted: dict[str, int], slots: Slots, slot: Slot,
-            distribution: dict[str, int], specs: tuple[JobSpec, ...]) -> str:
+            distribution: dict[str, int], specs: tuple[JobSpec, ...], commands: list[str]) -> str:
     what = {"embedded": "embedded synthetic planning", "api": "Grid'5000 API", "oardb": "OAR database",
             "oarapi": "OAR REST API"}[source]
     duration = format_duration(slots.walltime)
@@ -306,7 +321,6 @@ def _render(planning: Planning, source: str, wanted: dict[str, int], slots: Slot
             per_site[site] = per_site.get(site, 0) + n
     lines.append("Distribution: " + ", ".join(f"{s} {n}" for s, n in sorted(per_site.items()))
                  + f" (total {sum(per_site.values())})")
-    lines += ["", "oarsub per site (dry run: nothing submitted; run each on the site's frontend):"]
-    for spec in specs:
-        lines.append(f"  {spec.site}: {shlex.join(_argv(spec))}")
+    lines += ["", "oarsub per site (dry run: nothing is submitted):"]
+    lines += [f"  {command}" for command in commands]
     return "\n".join(lines)

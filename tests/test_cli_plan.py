@@ -16,7 +16,8 @@ def test_plan_default_request(capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert "Request: grid5000:40, nova:10 for 2:00:00" in out
     assert "Chosen slot: 2026-03-24 11:40 to 2026-03-24 13:40" in out
     assert "(total 40)" in out
-    assert "lyon: oarsub -l '{cluster='\"'\"'nova'\"'\"'}/nodes=10+nodes=3,walltime=2:0:0'" in out
+    lyon = next(line for line in out.splitlines() if line.strip().startswith("[lyon] "))
+    assert "oarsub -l '{cluster='\"'\"'nova'\"'\"'}/nodes=10+nodes=3,walltime=2:0:0'" in lyon
     assert "-r '2026-03-24 11:40:45'" in out
     for name in ("gantt.png", "slots.png"):
         data = (tmp_path / name).read_bytes()
@@ -33,6 +34,7 @@ def test_plan_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["slot"]["free"]["grid5000"] >= 50 and data["slot"]["free"]["lyon"] >= 10
     lyon = next(j for j in data["jobs"] if j["site"] == "lyon")
     assert lyon["argv"][:3] == ["oarsub", "-l", "nodes=10,walltime=4:0:0"]
+    assert lyon["command"].startswith("[lyon] ") and "oarsub -l nodes=10,walltime=4:0:0" in lyon["command"]
     assert data["files"] == []
 
 
