@@ -162,9 +162,9 @@ class _Tunnel:
             except (paramiko.SSHException, OSError, EOFError):
                 client.close()
                 continue
+            pump = threading.Thread(target=self._pump, args=(client, channel), name=self._acceptor.name, daemon=True)
             with self._lock:
                 self._pairs.append((client, channel))
-                pump = threading.Thread(target=self._pump, args=(client, channel), daemon=True)
                 self._threads.append(pump)
             pump.start()
 
@@ -188,20 +188,27 @@ class _Tunnel:
         finally:
             channel.close()
             client.close()
+            with self._lock:
+                if (client, channel) in self._pairs:
+                    self._pairs.remove((client, channel))
+                current = threading.current_thread()
+                if current in self._threads:
+                    self._threads.remove(current)
 
     def close(self) -> None:
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            pairs, threads = list(self._pairs), list(self._threads)
         self._stop.set()
         self._listener.close()
+        if self._acceptor.is_alive():
+            self._acceptor.join(timeout=2)  # no new connection after this
+        with self._lock:
+            pairs, threads = list(self._pairs), list(self._threads)
         for client, channel in pairs:
             channel.close()
             client.close()
-        if self._acceptor.is_alive():
-            self._acceptor.join(timeout=2)
         for thread in threads:
             thread.join(timeout=2)
         self._conn.close()
