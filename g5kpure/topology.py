@@ -293,7 +293,8 @@ def _prune(graph: nx.MultiGraph, start: Iterable[str] | None = None) -> None:
             return False
         return len({_unit(graph, m) for m in outside}) <= 1
 
-    queue = deque(n for n in (list(graph.nodes) if start is None else start) if n in graph)
+    queue = deque(m for n in (list(graph.nodes) if start is None else start) if n in graph
+                  for m in (n, _unit(graph, n)))
     while queue:
         n = queue.popleft()
         if n not in graph or not removable(n):

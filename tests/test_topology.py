@@ -357,3 +357,11 @@ def test_graph_to_json_lists_nodes_and_edges_with_attributes(snap: Snapshot) -> 
                                  "active": True, "interface": "Ethernet", "bandwidth": 10**10,
                                  "port": "TenGigabitEthernet 0/25"}
     json.dumps(data)
+
+
+def test_rm_cluster_prunes_a_chain_of_linecard_switches(snap: Snapshot) -> None:
+    # chartreuse2 hangs on imag-1b-F2-prod-01 (through its linecard), itself behind imag-1b-F3-prod-01's linecard
+    graph = T.g5k_graph(snap, ["dahu-1"]).unwrap()
+    added = T.add_cluster(graph, snap, "chartreuse2").unwrap()
+    assert {"imag-1b-F3-prod-01.grenoble", "imag-1b-F3-prod-01-lc1.grenoble"} <= set(added.nodes)
+    assert _same(T.rm_cluster(added, "chartreuse2").unwrap(), graph)
