@@ -52,6 +52,7 @@ class Testbed:
     timezone: str
     frontend: ConnectionParams
     other_user: ConnectionParams
+    spare_user: ConnectionParams
     live_frontends: tuple[str, ...]
     dead_frontends: tuple[str, ...]
     frontend_addresses: Mapping[str, str]
@@ -71,7 +72,8 @@ class Testbed:
 def load_testbed(state_dir: Path) -> Testbed:
     """Read testbed.json from ``state_dir`` (raises FileNotFoundError / KeyError when absent or stale)."""
     data = json.loads((state_dir / "testbed.json").read_text())
-    fe, other, oar, db = data["frontend"], data["other_user"], data["oar"], data["db"]
+    fe, other, spare = data["frontend"], data["other_user"], data["spare_user"]
+    oar, db = data["oar"], data["db"]
     frontend = ConnectionParams(
         user=fe["user"],
         port=int(fe["port"]),
@@ -91,6 +93,14 @@ def load_testbed(state_dir: Path) -> Testbed:
             user=other["user"],
             port=int(fe["port"]),
             key_filename=other["key_filename"],
+            host_suffix=fe["host_suffix"],
+            timeout=60.0,
+            connect_timeout=5.0,
+        ),
+        spare_user=ConnectionParams(
+            user=spare["user"],
+            port=int(fe["port"]),
+            key_filename=spare["key_filename"],
             host_suffix=fe["host_suffix"],
             timeout=60.0,
             connect_timeout=5.0,
@@ -132,6 +142,13 @@ def frontend_params(testbed: Testbed) -> ConnectionParams:
 def other_user_params(testbed: Testbed) -> ConnectionParams:
     """ConnectionParams reaching the testbed frontends as a second user (for "not your job" cases)."""
     return testbed.other_user
+
+
+@pytest.fixture(scope="session")
+def spare_user_params(testbed: Testbed) -> ConnectionParams:
+    """ConnectionParams of a third user, for tests that must not share OAR's per-user limits (such as two
+    waiting advance reservations per user) with tests running as the normal test user."""
+    return testbed.spare_user
 
 
 @pytest.fixture(scope="session")

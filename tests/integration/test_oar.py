@@ -46,6 +46,12 @@ def access(frontend_params: ConnectionParams) -> FrontendAccess:
 
 
 @pytest.fixture(scope="module")
+def spare(spare_user_params: ConnectionParams) -> FrontendAccess:
+    """Access as the spare user: reservations here do not compete with other tests' (2 per user)."""
+    return FrontendAccess(spare_user_params)
+
+
+@pytest.fixture(scope="module")
 def tz(oar_tz: str) -> ZoneInfo:
     return ZoneInfo(oar_tz)
 
@@ -57,6 +63,15 @@ def cleanup(access: FrontendAccess) -> Iterator[list[OarJob]]:
     yield jobs
     if jobs:
         io_value(oardel([(j.job_id, j.frontend) for j in jobs], access))
+
+
+@pytest.fixture
+def spare_cleanup(spare: FrontendAccess) -> Iterator[list[OarJob]]:
+    """Jobs a test created as the spare user; deleted afterwards whatever happens."""
+    jobs: list[OarJob] = []
+    yield jobs
+    if jobs:
+        io_value(oardel([(j.job_id, j.frontend) for j in jobs], spare))
 
 
 def submit(access: FrontendAccess, tz: ZoneInfo, sub: OarSubmission, frontend: str, jobs: list[OarJob]) -> OarJob:
@@ -160,18 +175,18 @@ def test_oardel_outcomes_per_job(
         io_value(oardel([(j.job_id, j.frontend) for j in bobs], bob))
 
 
-def test_advance_reservation_accepted_and_start_parsed(access: FrontendAccess, tz: ZoneInfo, cleanup) -> None:
+def test_advance_reservation_accepted_and_start_parsed(spare: FrontendAccess, tz: ZoneInfo, spare_cleanup) -> None:
     start = int(time.time()) + 3600
     sub = OarSubmission(resources=("nodes=1",), walltime=600, reservation_date=start)
-    job = submit(access, tz, sub, "rennes", cleanup)
-    info = io_to_result(get_oar_job_info(job.job_id, "rennes", access)).unwrap()
+    job = submit(spare, tz, sub, "rennes", spare_cleanup)
+    info = io_to_result(get_oar_job_info(job.job_id, "rennes", spare)).unwrap()
     assert info.is_reservation
     assert info.predicted_start == start
     assert info.state is OarState.WAITING
     # waiting for it is bounded: a timeout value, and the prediction was reported
     seen: list[int | None] = []
     began = time.monotonic()
-    waited = io_to_result(wait_oar_job_start(job.job_id, "rennes", access, 2.0, seen.append, policy=FAST))
+    waited = io_to_result(wait_oar_job_start(job.job_id, "rennes", spare, 2.0, seen.append, policy=FAST))
     assert isinstance(waited.failure(), Timeout)
     assert time.monotonic() - began < 15
     assert seen == [start]
@@ -256,27 +271,31 @@ def test_oarsubgrid_all_accepted(access: FrontendAccess, tz: ZoneInfo, live_fron
 
 
 def test_current_jobs_one_call_per_frontend_with_windows(
-    access: FrontendAccess, tz: ZoneInfo, live_frontends, dead_frontend: str, cleanup
+    spare: FrontendAccess, tz: ZoneInfo, live_frontends, dead_frontend: str, spare_cleanup
 ) -> None:
-    job = submit(access, tz, OarSubmission(resources=("core=1",), walltime=300), "rennes", cleanup)
+    job = submit(spare, tz, OarSubmission(resources=("core=1",), walltime=300), "rennes", spare_cleanup)
     resa_start = int(time.time()) + 7200
     resa = submit(
-        access, tz, OarSubmission(resources=("core=1",), walltime=300, reservation_date=resa_start), "rennes", cleanup
+        spare,
+        tz,
+        OarSubmission(resources=("core=1",), walltime=300, reservation_date=resa_start),
+        "rennes",
+        spare_cleanup,
     )
     frontends = [*live_frontends, dead_frontend]
-    everything = io_to_result(get_current_oar_jobs(frontends, access=access)).unwrap()
+    everything = io_to_result(get_current_oar_jobs(frontends, access=spare)).unwrap()
     for f in live_frontends:
         assert OarJob(job.job_id, f) in everything.jobs and OarJob(resa.job_id, f) in everything.jobs
     assert [k for k, _ in everything.failed] == [dead_frontend]
     later = io_to_result(
-        get_current_oar_jobs(["lyon"], start_between=(resa_start - 60, resa_start + 60), access=access)
+        get_current_oar_jobs(["lyon"], start_between=(resa_start - 60, resa_start + 60), access=spare)
     ).unwrap()
     assert OarJob(resa.job_id, "lyon") in later.jobs and OarJob(job.job_id, "lyon") not in later.jobs
     ends = io_to_result(
-        get_current_oar_jobs(["lyon"], end_between=(resa_start + 240, resa_start + 360), access=access)
+        get_current_oar_jobs(["lyon"], end_between=(resa_start + 240, resa_start + 360), access=spare)
     ).unwrap()
     assert [j.job_id for j in ends.jobs if j.job_id in (job.job_id, resa.job_id)] == [resa.job_id]
-    assert isinstance(io_to_result(get_current_oar_jobs([dead_frontend], access=access)).failure(), Unreachable)
+    assert isinstance(io_to_result(get_current_oar_jobs([dead_frontend], access=spare)).failure(), Unreachable)
 
 
 def test_batched_watcher_waits_for_all(access: FrontendAccess, tz: ZoneInfo, cleanup) -> None:

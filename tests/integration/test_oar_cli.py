@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -93,3 +96,37 @@ def test_bad_input_is_reported_not_raised(capsys) -> None:
     assert code == 1
     code, _, err = g5k(capsys, "info", "1", "--tz", "Mars/Olympus")
     assert code == 1 and "--tz" in err
+
+
+def test_wait_shows_the_predicted_start_and_respects_its_timeout(
+    capsys, testbed: Testbed, spare_user_params: ConnectionParams, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as the spare user (through the configuration's environment variables): OAR allows 2 waiting reservations
+    monkeypatch.setenv("G5K_FRONTEND_USER", str(spare_user_params.user))
+    monkeypatch.setenv("G5K_FRONTEND_KEYFILE", str(spare_user_params.key_filename))
+    start = int(time.time()) + 3600
+    code, data, _ = g5k(
+        capsys,
+        "sub",
+        "-l",
+        "core=1",
+        "-w",
+        "300",
+        "-r",
+        str(start),
+        "--tz",
+        testbed.timezone,
+        "--frontend",
+        "nancy",
+        "--json",
+    )
+    assert code == 0
+    job_id = str(data[0]["job_id"])  # type: ignore[index]
+    try:
+        code, _, err = g5k(capsys, "wait", job_id, "--frontend", "nancy", "--timeout", "2", "--tz", testbed.timezone)
+        assert code == 1
+        expected = datetime.fromtimestamp(start, ZoneInfo(testbed.timezone)).strftime("%Y-%m-%d %H:%M:%S")
+        assert f"predicted start {expected}" in err
+        assert "timed out" in err
+    finally:
+        g5k(capsys, "del", job_id, "--frontend", "nancy")

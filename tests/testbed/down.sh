@@ -24,7 +24,7 @@ fi
 stop_pidfile /var/run/oar-server.pid "OAR server (Almighty)"
 stop_pidfile /var/run/oar-node_sshd.pid "oar-node sshd"
 # Job processes (oarexec and users' commands) run as oar and as the test users, outside those groups.
-kill_user_processes oar "$TEST_USER" "$OTHER_USER"
+kill_user_processes oar "$TEST_USER" "$OTHER_USER" "$SPARE_USER"
 
 if pg_online; then
     log "stopping PostgreSQL"

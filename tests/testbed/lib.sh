@@ -27,6 +27,8 @@ LIVE_FRONTENDS="rennes:127.0.20.1 nancy:127.0.20.2 lyon:127.0.20.3"
 DEAD_FRONTENDS="lille:127.0.20.9"
 TEST_USER=alice
 OTHER_USER=bob
+# A third user for tests that must not share OAR's per-user limits (2 waiting reservations) with other tests.
+SPARE_USER=carol
 
 HOSTS_BEGIN="# BEGIN G5KPURE-TESTBED"
 HOSTS_END="# END G5KPURE-TESTBED"

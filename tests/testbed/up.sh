@@ -114,7 +114,7 @@ setup_users() {
     local u
     mkdir -p "$STATE/keys"
     chmod 700 "$STATE/keys"
-    for u in $TEST_USER $OTHER_USER; do
+    for u in $TEST_USER $OTHER_USER $SPARE_USER; do
         if ! id "$u" >/dev/null 2>&1; then
             log "creating user $u"
             useradd -m -s /bin/bash "$u"
@@ -238,13 +238,15 @@ EOF
         a2disconf -q oar-restful-api >/dev/null 2>&1 || true
         a2enmod -q suexec cgid headers rewrite auth_basic authn_file >/dev/null
         a2ensite -q g5kpure-oarapi >/dev/null
-        : > /etc/oar/api-users
-        local u
-        for u in $TEST_USER $OTHER_USER; do htpasswd -bB /etc/oar/api-users "$u" "${u}pw" 2>/dev/null; done
-        chmod 644 /etc/oar/api-users
         apache2ctl configtest >/dev/null 2>&1 || { apache2ctl configtest; die "apache2 configuration error"; }
         if alive_pidfile /var/run/apache2/apache2.pid; then apache2ctl graceful; fi
     fi
+    local u
+    touch /etc/oar/api-users
+    for u in $TEST_USER $OTHER_USER $SPARE_USER; do
+        grep -q "^$u:" /etc/oar/api-users || htpasswd -bB /etc/oar/api-users "$u" "${u}pw" 2>/dev/null
+    done
+    chmod 644 /etc/oar/api-users
     if ! alive_pidfile /var/run/apache2/apache2.pid; then
         log "starting apache2 (OAR REST API)"
         apache2ctl start
@@ -267,7 +269,7 @@ setup_frontend_sshd() {
         for entry in $LIVE_FRONTENDS; do echo "ListenAddress ${entry##*:}"; done
         echo "HostKey $dir/host_ed25519"
         echo "PidFile $RUN/frontend-sshd.pid"
-        echo "AllowUsers $TEST_USER $OTHER_USER"
+        echo "AllowUsers $TEST_USER $OTHER_USER $SPARE_USER"
         echo "PermitRootLogin no"
         echo "PubkeyAuthentication yes"
         echo "AuthorizedKeysFile .ssh/authorized_keys"
@@ -356,6 +358,10 @@ write_state() {
     "user": $(json_str "$OTHER_USER"),
     "key_filename": $(json_str "$STATE/keys/$OTHER_USER")
   },
+  "spare_user": {
+    "user": $(json_str "$SPARE_USER"),
+    "key_filename": $(json_str "$STATE/keys/$SPARE_USER")
+  },
   "oar": {
     "site": $(json_str "$OAR_SITE"),
     "nodes": [$nodes],
@@ -363,7 +369,7 @@ write_state() {
     "api_url": "http://127.0.0.1:$API_PORT/oarapi",
     "api_priv_url": "http://127.0.0.1:$API_PORT/oarapi-priv",
     "api_public_url": "http://127.0.0.1:$API_PORT/oarapi-public",
-    "api_passwords": {$(json_str "$TEST_USER"): $(json_str "${TEST_USER}pw"), $(json_str "$OTHER_USER"): $(json_str "${OTHER_USER}pw")}
+    "api_passwords": {$(json_str "$TEST_USER"): $(json_str "${TEST_USER}pw"), $(json_str "$OTHER_USER"): $(json_str "${OTHER_USER}pw"), $(json_str "$SPARE_USER"): $(json_str "${SPARE_USER}pw")}
   },
   "db": {
     "host": "127.0.0.1",
