@@ -374,6 +374,12 @@ def parse_core_counts(raw: Sequence[Sequence[object]]) -> Result[Mapping[str, in
     return Success(dict(sorted(counts.items())))
 
 
+def _rank(row: JobRow) -> tuple[bool, int, int, int, int, str, str]:
+    """Which of two rows of one (job, cluster) to keep: actual resources first, then a total order (so the
+    result never depends on the order of the rows)."""
+    return (row.source == "assigned", row.resources, row.walltime, row.stop_time, row.start_time, row.state, row.user)
+
+
 def dedupe_jobs(rows: Sequence[JobRow]) -> tuple[JobRow, ...]:
     """One row per (job, cluster): actual resources win over predictions; duplicate rows merge their types.
 
@@ -387,10 +393,7 @@ def dedupe_jobs(rows: Sequence[JobRow]) -> tuple[JobRow, ...]:
             best[key] = row
             continue
         types = seen.types | row.types
-        if seen.source != row.source:
-            keep = seen if seen.source == "assigned" else row
-        else:
-            keep = seen if seen.resources >= row.resources else row
+        keep = max(seen, row, key=_rank)
         best[key] = JobRow(
             job_id=keep.job_id,
             user=keep.user,

@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+from attrs import evolve
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -146,10 +147,22 @@ def test_remaining_ignores_row_order_and_duplicates(rows: list[JobRow], rnd: obj
     rnd.shuffle(shuffled)  # type: ignore[attr-defined]
     # duplicating every row changes nothing: a job is counted once whatever the number of rows it has
     dup = charter_remaining(shuffled, cores, day, "alice")
-    assert [(r.cluster, r.job_ids) for r in dup] == [(r.cluster, r.job_ids) for r in base]
+    assert dup == base
     for r in base:
         assert 0 <= r.remaining <= r.quota
         assert r.remaining == max(0, r.quota - r.used)
+
+
+@given(st.lists(job_rows, max_size=12), job_rows)
+def test_one_more_job_never_gives_more_allowance(rows: list[JobRow], extra: JobRow) -> None:
+    cores = {"c1": 32, "c2": 8}
+    day = date(2024, 7, 1)
+    before = {r.cluster: r for r in charter_remaining(rows, cores, day, "alice")}
+    after = {r.cluster: r for r in charter_remaining([*rows, evolve(extra, job_id=1000)], cores, day, "alice")}
+    assert set(before) <= set(after)
+    for cluster, r in before.items():
+        assert after[cluster].used >= r.used
+        assert after[cluster].remaining <= r.remaining
 
 
 @given(st.dates(min_value=date(2000, 1, 1), max_value=date(2059, 12, 31)))
