@@ -1,0 +1,143 @@
+"""adapters.planning: the embedded data, and the Grid'5000 API source against a real HTTP server on loopback
+serving the captured status and jobs answers (paged like the API, with a failing site)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from returns.io import IOFailure
+from returns.result import Failure
+from returns.unsafe import unsafe_perform_io
+
+from adapters.api import APIConnection, RetryPolicy
+from adapters.planning import FOUR_WEEKS, get_planning, load_embedded_planning, oar_rows
+from g5kpure.errors import InvalidInput, NotFound, ParseError, Partial
+from g5kpure.planning import planning_from_api
+
+FIXTURES = Path(__file__).parent / "fixtures" / "planning"
+T0 = 1774342800
+
+
+def test_embedded_planning_one_site() -> None:
+    planning = unsafe_perform_io(load_embedded_planning(["lyon"]).unwrap())
+    assert (planning.start, planning.end) == (T0, T0 + FOUR_WEEKS)
+    assert planning.sites == ("lyon",) and len(planning.hosts) == 69  # no dead node in lyon
+    assert {r.kind for r in planning.vlans()} == {"kavlan-local", "kavlan", "kavlan-global"}
+
+
+def test_embedded_planning_unknown_site() -> None:
+    got = load_embedded_planning(["atlantis"])
+    assert isinstance(got, IOFailure)
+    error = unsafe_perform_io(got.failure())
+    assert isinstance(error, NotFound) and "atlantis" in error.message and "lyon" in error.message
+
+
+def test_get_planning_embedded_restricts_elements_and_adds_busy_periods() -> None:
+    got = get_planning(["nova", "taurus-1.lyon.grid5000.fr"], source="embedded", starttime=T0,
+                       out_of_chart=[(T0 + 3600, T0 + 7200)])
+    planning = unsafe_perform_io(got.unwrap())
+    assert {h.cluster for h in planning.hosts} == {"nova", "taurus"}
+    assert [h.host for h in planning.hosts if h.cluster == "taurus"] == ["taurus-1.lyon.grid5000.fr"]
+    assert all(any(s <= T0 + 3600 and e >= T0 + 7200 for s, e in h.busy) for h in planning.hosts)
+
+
+def test_get_planning_refuses_bad_arguments() -> None:
+    bad_source = unsafe_perform_io(get_planning(source="ftp", starttime=T0).failure())  # type: ignore[arg-type]
+    assert isinstance(bad_source, InvalidInput) and "embedded | api | oardb | oarapi" in bad_source.message
+    bad_end = unsafe_perform_io(get_planning(source="embedded", starttime=T0, endtime=T0).failure())
+    assert isinstance(bad_end, InvalidInput)
+    no_sites = unsafe_perform_io(get_planning(source="api", starttime=T0).failure())
+    assert isinstance(no_sites, InvalidInput) and no_sites.name == "sites"
+
+
+def test_oar_rows_bad_rows_are_parse_errors() -> None:
+    got = oar_rows("rennes", (((1, "default", "x", "Alive", None, None, None),), (("x",),)))
+    assert isinstance(got, Failure) and isinstance(got.failure(), ParseError)
+    ok = oar_rows("rennes", (((1, "default", "nova-1.lyon.grid5000.fr", "Alive", None, "4", None),),
+                             ((7, "Running", "default", 10, 20, 1, "deploy,night"),)))
+    resources, jobs = ok.unwrap()
+    assert resources[0].maintenance == "NO" and resources[0].vlan == "4"
+    assert jobs[0].types == ("deploy", "night") and jobs[0].walltime == 20
+
+
+def load_gz(name: str) -> Any:
+    return json.loads(gzip.decompress((FIXTURES / name).read_bytes()))
+
+
+class Api:
+    """Serves /sites/lille/status and paged /sites/lille/jobs; every other site answers 500."""
+
+    def __init__(self) -> None:
+        self.status = load_gz("lille_status.json.gz")
+        self.jobs = load_gz("lille_jobs.json.gz")["items"]
+        self.requests: list[str] = []
+
+
+@pytest.fixture()
+def api() -> Iterator[tuple[Api, str]]:
+    state = Api()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            state.requests.append(self.path)
+            if url.path == "/stable/sites/lille/status":
+                body: Any = state.status
+            elif url.path == "/stable/sites/lille/jobs":
+                offset, limit = int(query.get("offset", 0)), min(int(query.get("limit", 50)), 100)
+                body = {"total": len(state.jobs), "offset": offset, "items": state.jobs[offset:offset + limit],
+                        "links": []}
+            else:
+                self.send_response(500)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"Internal Server Error")
+                return
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state, f"http://127.0.0.1:{server.server_address[1]}/stable"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_api_source_pages_jobs_and_reports_failing_site(api: tuple[Api, str]) -> None:
+    state, base = api
+    conn = APIConnection(base, use_keyring=False, retry=RetryPolicy(max_attempts=1))
+    got = get_planning(["grid5000"], source="api", starttime=T0, sites=["lille", "nowhere"], api=conn)
+    planning = unsafe_perform_io(got.unwrap())
+    expected = planning_from_api("lille", state.status, T0, T0 + FOUR_WEEKS, {"items": state.jobs}).unwrap()
+    assert planning.hosts == expected.hosts and planning.hosts
+    assert [site for site, _ in planning.failed_sites] == ["nowhere"]
+    assert "500" in planning.failed_sites[0][1]
+    pages = [r for r in state.requests if r.startswith("/stable/sites/lille/jobs")]
+    assert len(pages) == -(-len(state.jobs) // 100) and "offset=100" in pages[1]
+    assert all("state=waiting%2Claunching%2Crunning" in p or "state=waiting,launching,running" in p for p in pages)
+
+
+def test_api_source_every_site_failing_is_partial(api: tuple[Api, str]) -> None:
+    _, base = api
+    conn = APIConnection(base, use_keyring=False, retry=RetryPolicy(max_attempts=1))
+    error = unsafe_perform_io(get_planning(source="api", starttime=T0, sites=["x", "y"], api=conn).failure())
+    assert isinstance(error, Partial) and [site for site, _ in error.failed] == ["x", "y"]
