@@ -138,6 +138,7 @@ def _atomic_save(fig: Any, path: Path) -> None:
     os.close(fd)
     try:
         fig.savefig(tmp, format=path.suffix.lstrip("."))
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
