@@ -19,6 +19,9 @@ from typing import TypeVar
 import invoke
 import paramiko
 from fabric import Config, Connection
+from fabric.runners import Remote
+from paramiko.common import cMSG_CHANNEL_REQUEST
+from paramiko.message import Message
 from returns.io import IO, IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
@@ -85,6 +88,30 @@ def _run_local(plan: CommandPlan) -> IOResult[CommandOutput, G5kError]:
     )
 
 
+class _SignallingRemote(Remote):  # type: ignore[misc]
+    """fabric's remote runner, whose timeout also stops the remote command: before closing the channel it
+    asks sshd to send SIGTERM to the command's process group (the "signal" request, RFC 4254 section 6.9).
+    Without a pty, closing the channel alone would leave the command running on the frontend."""
+
+    def kill(self) -> None:
+        channel = getattr(self, "channel", None)
+        if channel is not None:
+            with contextlib.suppress(Exception):  # best effort: the channel may already be gone
+                message = Message()
+                message.add_byte(cMSG_CHANNEL_REQUEST)
+                message.add_int(channel.remote_chanid)
+                message.add_string("signal")
+                message.add_boolean(False)
+                message.add_string("TERM")
+                channel.transport._send_user_message(message)
+        super().kill()
+
+
+def _config() -> Config:
+    """fabric configuration: ~/.ssh/config is loaded; timeouts stop the remote command."""
+    return Config(overrides={"runners": {"remote": _SignallingRemote}})
+
+
 def _connection(endpoint: Endpoint) -> Connection:
     connect_kwargs: dict[str, object] = {
         "banner_timeout": endpoint.connect_timeout,
@@ -98,7 +125,7 @@ def _connection(endpoint: Endpoint) -> Connection:
         # "[user@]host[:port]" like ssh -J; the jump host is reached with the same key (unless ~/.ssh/config says)
         gateway = Connection(
             endpoint.proxy_jump,
-            config=Config(),
+            config=_config(),
             connect_timeout=endpoint.connect_timeout,
             connect_kwargs=dict(connect_kwargs),
         )
@@ -106,7 +133,7 @@ def _connection(endpoint: Endpoint) -> Connection:
         endpoint.host,
         user=endpoint.user,
         port=endpoint.port,
-        config=Config(),  # loads ~/.ssh/config (User, Port, IdentityFile, ProxyJump...) for the host
+        config=_config(),  # loads ~/.ssh/config (User, Port, IdentityFile, ProxyJump...) for the host
         connect_timeout=endpoint.connect_timeout,
         connect_kwargs=connect_kwargs,
         gateway=gateway,

@@ -81,13 +81,22 @@ def test_wrong_key_is_an_auth_error(frontend_params: ConnectionParams, other_use
     assert "nancy" in err.where
 
 
-def test_command_hanging_past_its_timeout_is_a_timeout(frontend_params: ConnectionParams) -> None:
+def test_command_hanging_past_its_timeout_is_a_timeout_and_is_stopped(frontend_params: ConnectionParams) -> None:
+    marker = f"g5kpure-hang-{uuid.uuid4().hex}"
     started = time.monotonic()
-    err = output_or_failure(run(("sleep", "30"), "lyon", FrontendAccess(frontend_params), timeout=1.5))
+    err = output_or_failure(
+        run(("sh", "-c", "sleep 30; echo too late", marker), "lyon", FrontendAccess(frontend_params), timeout=1.5)
+    )
     elapsed = time.monotonic() - started
     assert isinstance(err, Timeout)
     assert err.after_s == 1.5
     assert elapsed < 10
+    # the remote command does not outlive its timeout (sshd signalled its process group)
+    for _ in range(50):
+        if subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode != 0:
+            break
+        time.sleep(0.1)
+    assert subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode == 1
 
 
 def test_connection_killed_mid_command_is_unreachable(frontend_params: ConnectionParams) -> None:
