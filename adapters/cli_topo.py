@@ -21,11 +21,11 @@ from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure
 from returns.unsafe import unsafe_perform_io
 
-from adapters.cli import EXIT_OK, emit, fail
+from adapters.cli import EXIT_OK, EXIT_USAGE, emit, fail
 from adapters.reference_data import load_embedded_snapshot
 from g5kpure import topology
 from g5kpure.errors import G5kError, InvalidInput
-from g5kpure.plots.topology import treemap
+from g5kpure.plots.topology import SPRING_MAX_NODES, treemap
 
 LAYOUTS = ("radial", "tree", "spring")
 
@@ -105,12 +105,17 @@ def run(args: argparse.Namespace) -> int:
         emit(args, f"would build the topology of {what} (reference {snapshot.version[:12]})"
              + (f" and write {args.png}" if args.png else ""), {"plan": plan})
         return EXIT_OK
+    shown = topology.compact_graph(graph) if args.compact else graph
+    if args.png is not None and args.layout == "spring" and len(shown) > SPRING_MAX_NODES:
+        fail(args, InvalidInput(name="--layout", value="spring",
+                                expected=f"radial or tree for graphs over {SPRING_MAX_NODES} nodes "
+                                f"(this one has {len(shown)}; --compact has fewer)"))
+        return EXIT_USAGE
     if args.png is not None:
         saved = save_png(treemap(graph, compact=args.compact, layout=args.layout), args.png)
         if isinstance(saved, IOFailure):
             return fail(args, unsafe_perform_io(saved.failure()))
     info = summary(graph)
-    shown = topology.compact_graph(graph) if args.compact else graph
     data = {"summary": info, **topology.graph_to_json(shown)}
     if args.png is not None:
         data["png"] = str(args.png)

@@ -459,7 +459,8 @@ def _build(snapshot: Snapshot, plan: Mapping[str, tuple[Node, ...] | None]) -> n
 
 def g5k_graph(snapshot: Snapshot, elements: Iterable[str] | None = None) -> Result[nx.MultiGraph, G5kError]:
     """The topology of the given sites, clusters and hosts (default: the whole grid) as a MultiGraph."""
-    return _resolve(snapshot, None if elements is None else tuple(elements)).map(lambda plan: _build(snapshot, plan))
+    chosen = None if elements is None else (elements,) if isinstance(elements, str) else tuple(elements)
+    return _resolve(snapshot, chosen).map(lambda plan: _build(snapshot, plan))
 
 
 def unresolved_links(snapshot: Snapshot) -> tuple[UnresolvedLink, ...]:

@@ -84,3 +84,12 @@ def test_topo_dry_run_writes_nothing(capsys: pytest.CaptureFixture[str], tmp_pat
     plan = json.loads(capsys.readouterr().out)["plan"]
     assert plan["build"] == "nova" and plan["png"] == str(out) and plan["layout"] == "radial"
     assert not out.exists()
+
+
+def test_topo_spring_layout_of_a_big_graph_is_a_usage_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "grid.png"
+    assert main(["topo", "--png", str(out), "--layout", "spring"]) == 2
+    assert "invalid --layout 'spring'" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["topo", "--png", str(out), "--layout", "spring", "--compact"]) == 0
+    assert out.read_bytes()[:8] == PNG_MAGIC

@@ -214,6 +214,10 @@ def test_two_sites_bring_the_backbone_path_between_them(snap: Snapshot) -> None:
                     "renater-rennes", "gw.rennes", "parasilo-sw-1.rennes", "parasilo-1.rennes.grid5000.fr"]
 
 
+def test_a_single_name_is_one_element_not_its_letters(snap: Snapshot) -> None:
+    assert _same(T.g5k_graph(snap, "nova").unwrap(), T.g5k_graph(snap, ["nova"]).unwrap())
+
+
 def test_unknown_elements_are_named(snap: Snapshot) -> None:
     result = T.g5k_graph(snap, ["lyon", "nosuchcluster", "nova-99"])
     assert isinstance(result, Failure)

@@ -91,6 +91,18 @@ def test_unknown_layout_is_refused(grid: nx.MultiGraph) -> None:
         layout_positions(grid, "neato")  # type: ignore[arg-type]
 
 
+def test_spring_layout_is_refused_beyond_its_size_but_draws_the_compact_grid(grid: nx.MultiGraph) -> None:
+    with pytest.raises(ValueError, match="up to 499 nodes"):
+        treemap(grid, layout="spring")
+    assert isinstance(treemap(grid, layout="spring", compact=True), Figure)
+
+
+def test_node_styles_can_be_overridden(grid: nx.MultiGraph) -> None:
+    fig = treemap(T.g5k_graph(embedded_snapshot(), ["nova"]).unwrap(),
+                  node_styles={"router": {"label": "gateway"}, "switch": {"color": "#000000"}})
+    assert _legends(fig)["node kinds"] == ["gateway", "switch", "host"]
+
+
 def test_empty_graph_and_rate_labels() -> None:
     assert isinstance(treemap(nx.MultiGraph()), Figure)
     assert [rate_label(r) for r in (None, 10**8, 10**9, 25 * 10**9, 1_280_000_000_000)] == [

@@ -38,6 +38,7 @@ OTHER_STYLE: Mapping[str, Any] = {"color": "#DDDDDD", "marker": "^", "size": 40,
 RATE_COLOURS = ("#999999", "#666666", "#1f77b4", "#2ca02c", "#ff7f0e", "#d62728", "#9467bd", "#8c564b",
                 "#e377c2", "#17becf", "#bcbd22", "#000000")
 _ROOT = "\x00root"
+SPRING_MAX_NODES = 499
 
 
 def rate_label(bandwidth: float | None) -> str:
@@ -98,6 +99,9 @@ def layout_positions(graph: nx.MultiGraph, layout: Layout = "radial") -> dict[st
     if len(graph) == 0:
         return {}
     if layout == "spring":
+        if len(graph) > SPRING_MAX_NODES:
+            raise ValueError(f"the spring layout draws up to {SPRING_MAX_NODES} nodes (networkx needs scipy beyond); "
+                             f"this graph has {len(graph)}: use the radial or tree layout, or the compact mode")
         spring = nx.spring_layout(nx.Graph(graph), seed=5000, method="force")
         return {str(n): (float(x), float(y)) for n, (x, y) in spring.items()}
     simple = _layout_graph(graph)
@@ -110,8 +114,14 @@ def layout_positions(graph: nx.MultiGraph, layout: Layout = "radial") -> dict[st
 
 
 def treemap(graph: nx.MultiGraph, *, compact: bool = False, layout: Layout = "radial", labels: bool = True,
-            title: str | None = None, size: tuple[float, float] = (14.0, 14.0)) -> Figure:
-    """A figure of the topology: nodes styled by kind, links coloured and sized by rate, with both legends."""
+            title: str | None = None, size: tuple[float, float] = (14.0, 14.0),
+            node_styles: Mapping[str, Mapping[str, Any]] | None = None) -> Figure:
+    """A figure of the topology: nodes styled by kind, links coloured and sized by rate, with both legends.
+
+    ``node_styles`` overrides the style of some node kinds (keys ``color``, ``marker``, ``size``, ``label``);
+    a ValueError names a layout that cannot draw this graph (see :func:`layout_positions`).
+    """
+    styles = {**NODE_STYLES, **{k: {**NODE_STYLES.get(k, OTHER_STYLE), **v} for k, v in (node_styles or {}).items()}}
     shown = compact_graph(graph) if compact else graph
     pos = layout_positions(shown, layout)
     fig = Figure(figsize=size)
@@ -125,10 +135,10 @@ def treemap(graph: nx.MultiGraph, *, compact: bool = False, layout: Layout = "ra
         colour, width = rate_style[rate]
         ax.add_collection(LineCollection(segments, colors=colour, linewidths=width, alpha=0.8, zorder=1))
     kinds = nx.get_node_attributes(shown, "kind")
-    present = sorted({str(k) for k in kinds.values()}, key=lambda k: list(NODE_STYLES).index(k)
-                     if k in NODE_STYLES else len(NODE_STYLES))
+    present = sorted({str(k) for k in kinds.values()}, key=lambda k: list(styles).index(k)
+                     if k in styles else len(styles))
     for kind in present:
-        style = NODE_STYLES.get(kind, OTHER_STYLE)
+        style = styles.get(kind, OTHER_STYLE)
         nodes = [n for n in shown.nodes if kinds.get(n) == kind]
         size_of = [style["size"] * (1 + math.log2(shown.nodes[n].get("hosts", 1))) if kind == CLUSTER_KIND
                    else style["size"] for n in nodes]
@@ -144,9 +154,9 @@ def treemap(graph: nx.MultiGraph, *, compact: bool = False, layout: Layout = "ra
                     ha="center", va="bottom", zorder=3)
     ax.autoscale_view()
     ax.set_aspect("equal", adjustable="datalim")
-    kind_handles = [Line2D([], [], linestyle="", marker=NODE_STYLES.get(k, OTHER_STYLE)["marker"],
-                           markerfacecolor=NODE_STYLES.get(k, OTHER_STYLE)["color"], markeredgecolor="#333333",
-                           markersize=9, label=NODE_STYLES.get(k, {"label": k})["label"]) for k in present]
+    kind_handles = [Line2D([], [], linestyle="", marker=styles.get(k, OTHER_STYLE)["marker"],
+                           markerfacecolor=styles.get(k, OTHER_STYLE)["color"], markeredgecolor="#333333",
+                           markersize=9, label=styles.get(k, {"label": k})["label"]) for k in present]
     rate_handles = [Line2D([], [], color=rate_style[r][0], linewidth=rate_style[r][1], label=rate_label(r))
                     for r in rates]
     kinds_legend = ax.legend(handles=kind_handles, title="node kinds", loc="upper left", fontsize=8)
