@@ -23,7 +23,7 @@ from returns.io import IO, IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
 from adapters.ssh import DEFAULT_MAX_PARALLEL, io_to_result, io_value, run_plans, to_ioresult
-from g5kpure.connection import CommandOutput, CommandPlan, FrontendAccess, plan_command
+from g5kpure.connection import CommandOutput, CommandPlan, FrontendAccess, effective_timeout, plan_command
 from g5kpure.errors import G5kError, NotFound, Partial, Rejected, Timeout, Unreachable
 from g5kpure.oar import (
     DEFAULT_ORIGIN_TAG,
@@ -331,7 +331,7 @@ def wait_oar_job_start(
     job_id: int | str | None = None,
     frontend: str | None = None,
     access: FrontendAccess | None = None,
-    timeout: float | None = None,
+    timeout: TimeoutArg = None,
     prediction_callback: PredictionCallback | None = None,
     *,
     policy: PollPolicy = DEFAULT_POLICY,
@@ -339,8 +339,9 @@ def wait_oar_job_start(
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> IOResult[OarJobInfo, G5kError]:
-    """Wait until a job runs; its info then. ``timeout`` bounds the whole wait (None = until the job starts or
-    ends). ``prediction_callback`` gets OAR's predicted start (unix time or None) each time it changes."""
+    """Wait until a job runs; its info then. ``timeout`` bounds the whole wait (seconds; None = until the job
+    starts or ends; False = the default timeout of the connection parameters). ``prediction_callback`` gets
+    OAR's predicted start (unix time or None) each time it changes."""
     jid = _job_id(job_id)
     if not isinstance(jid, Success):
         return IOFailure(jid.failure())
@@ -361,7 +362,7 @@ def wait_oar_job_start(
 def wait_jobs_start(
     jobs: Sequence[OarJob],
     access: FrontendAccess | None = None,
-    timeout: float | None = None,
+    timeout: TimeoutArg = None,
     *,
     policy: PollPolicy = DEFAULT_POLICY,
     command_timeout: TimeoutArg = False,
@@ -375,7 +376,8 @@ def wait_jobs_start(
     ended without running, ``Timeout`` at the deadline, or the error that made it unreadable."""
     acc = _access(access)
     started_at = clock()
-    deadline = None if timeout is None else started_at + timeout
+    limit = effective_timeout(timeout, acc.params)  # execo's convention: False = the default timeout
+    deadline = None if limit is None else started_at + limit
     pending = list(dict.fromkeys(jobs))
     final: dict[OarJob, Result[OarJobInfo, G5kError]] = {}
     predictions: dict[OarJob, int | None] = {}
@@ -435,7 +437,7 @@ def get_oar_job_nodes(
     job_id: int | str | None = None,
     frontend: str | None = None,
     access: FrontendAccess | None = None,
-    timeout: float | None = None,
+    timeout: TimeoutArg = None,
     *,
     policy: PollPolicy = DEFAULT_POLICY,
     command_timeout: TimeoutArg = False,
@@ -449,7 +451,7 @@ def get_oar_job_subnets(
     job_id: int | str | None = None,
     frontend: str | None = None,
     access: FrontendAccess | None = None,
-    timeout: float | None = None,
+    timeout: TimeoutArg = None,
     *,
     policy: PollPolicy = DEFAULT_POLICY,
     command_timeout: TimeoutArg = False,
@@ -477,7 +479,7 @@ def get_oar_job_kavlan(
     job_id: int | str | None = None,
     frontend: str | None = None,
     access: FrontendAccess | None = None,
-    timeout: float | None = None,
+    timeout: TimeoutArg = None,
     *,
     policy: PollPolicy = DEFAULT_POLICY,
     command_timeout: TimeoutArg = False,
