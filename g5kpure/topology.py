@@ -16,9 +16,11 @@ is keyed ``<fqdn>:<device>``), so parallel links stay distinct and the same link
 
 What is in a graph: the chosen hosts, their switches, the site equipments on their way to the site router
 (equipments left without hosts below them are pruned, in linear time), every site router, and, when two sites or
-more are present, the Renater nodes on the shortest paths between their routers. Ports towards servers, BMCs
-and other devices that are not grid hosts are not part of the graph; :func:`unresolved_links` lists the
-references of the data that name nothing known.
+more are present, the Renater nodes on the shortest paths between their routers. A host link is one that a node
+adapter names (its ``switch``, not the management adapter): ports seen only from the switch side (InfiniBand and
+Omni-Path fabrics, cabled but disabled adapters) are not links of the graph, nor are ports towards servers, BMCs
+and other devices that are not grid hosts; :func:`unresolved_links` lists the references of the data that name
+nothing known.
 
 Every function returns a new graph; none changes the graph it is given.
 
@@ -464,10 +466,14 @@ def g5k_graph(snapshot: Snapshot, elements: Iterable[str] | None = None) -> Resu
 
 
 def unresolved_links(snapshot: Snapshot) -> tuple[UnresolvedLink, ...]:
-    """Links of the reference data whose far end names no known equipment (kept out of every graph)."""
+    """Links of the reference data whose far end names no known node or equipment (kept out of every graph)."""
     found: list[UnresolvedLink] = []
     for uid in snapshot.sites():
         site = snapshot.site(uid).unwrap()
+        nodes = {n.uid for c in site.clusters for n in c.nodes}
+        found.extend(UnresolvedLink(uid, e.uid, p.uid, "no node of that name")
+                     for e in site.network_equipments for card in e.linecards for p in card.ports
+                     if p.kind == "node" and p.uid is not None and p.uid not in nodes)
         _equipment_edges(site, found)
         _host_edges(site, (n for c in site.clusters for n in c.nodes), found)
     _backbone_mesh(snapshot, found)
