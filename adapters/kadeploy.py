@@ -22,7 +22,7 @@ from returns.unsafe import unsafe_perform_io
 from adapters.ssh import DEFAULT_MAX_PARALLEL, output_or_failure, run_plans
 from g5kpure.config import Config
 from g5kpure.connection import CommandOutput, CommandPlan, ConnectionParams, FrontendAccess, plan_command
-from g5kpure.errors import G5kError, InvalidInput, Timeout
+from g5kpure.errors import CommandFailed, G5kError, InvalidInput, Timeout
 from g5kpure.kadeploy import (
     DEFAULT_CHECK_DEPLOYED_COMMAND,
     EXECO_CHECK_DEPLOYED_COMMAND,
@@ -211,8 +211,15 @@ class Kadeployer:
             assert isinstance(out, CommandOutput)
             outputs.append(out)
             ok_nodes, ko_nodes = _node_files(collected.get(run.collect_argv()), run)
-            report = report.merge(interpret_run(run.hosts, parse_kadeploy_output(out.stdout + "\n" + out.stderr),
-                                                ok_nodes, ko_nodes, out.exit_code))
+            parsed = parse_kadeploy_output(out.stdout + "\n" + out.stderr)
+            failure = ""
+            if out.exit_code != 0 and not (parsed.deployed or parsed.undeployed or ok_nodes or ko_nodes):
+                # kadeploy3 reported nothing at all: it refused to start (bad option, unknown environment...)
+                error = CommandFailed(command.argv, out.exit_code, out.stderr, command.frontend, out.stdout)
+                failures.append((command.frontend, error))
+                tail = [ln.strip() for ln in (out.stdout + "\n" + out.stderr).splitlines() if ln.strip()][-2:]
+                failure = f"kadeploy3 exited with {out.exit_code}" + (f": {' | '.join(tail)}" if tail else "")
+            report = report.merge(interpret_run(run.hosts, parsed, ok_nodes, ko_nodes, out.exit_code, failure))
         return IOSuccess(KadeployerResult(report, tuple(failures), tuple(outputs)))
 
 

@@ -25,7 +25,7 @@ from adapters.ssh import output_or_failure, run
 from g5kpure.config import Config, to_toml
 from g5kpure.connection import CommandOutput, ConnectionParams, FrontendAccess
 from g5kpure.errors import G5kError, Timeout
-from g5kpure.kadeploy import Attempt, Deployment
+from g5kpure.kadeploy import Attempt, Deployment, KadeploySettings
 
 pytestmark = pytest.mark.integration
 
@@ -242,3 +242,13 @@ def test_g5k_deploy_command_end_to_end(access: FrontendAccess, node_ssh: Connect
     out = capsys.readouterr().out
     assert code == 1
     assert f"FAIL {PARASILO[3]}: Deploy[SetDeploymentEnvUntrusted] wait_reboot timeout" in out
+
+
+def test_kadeploy3_refusing_to_start_is_reported_with_its_message(access: FrontendAccess) -> None:
+    settings = KadeploySettings(kadeploy3_options="-k --no-such-option")
+    result = ok(deploy(Deployment(PARAVANCE[:1], env_name="e"), False, frontend_connection_params=access,
+                       settings=settings))
+    assert result.undeployed == frozenset(PARAVANCE[:1])
+    reason = result.history_of(PARAVANCE[0])[-1].reason
+    assert reason.startswith("kadeploy3 exited with 1") and "unknown option --no-such-option" in reason
+    assert [type(e).__name__ for _, e in result.frontend_failures] == ["CommandFailed"]
