@@ -731,8 +731,8 @@ def find_first_slot(slots: Slots, wanted: Wanted) -> Result[Slot, G5kError]:
     check = _check_wanted(slots, wanted)
     if isinstance(check, Failure):
         return Failure(check.failure())
+    host_elements = [e for e in wanted if e not in VLAN_KINDS]
     for slot in slots.slots:
-        host_elements = [e for e in wanted if e not in VLAN_KINDS]
         if (not host_elements or _sum_wanted(slot, wanted) > 0) and _vlans_ok(slot, wanted):
             return Success(slot)
     return Failure(NoSlot(f"no slot of {format_duration(slots.walltime)} has any free host among "
@@ -779,8 +779,10 @@ def _consistency(slots: Slots, wanted: Wanted) -> Result[None, G5kError]:
 
 
 def slot_satisfies(slot: Slot, wanted: Wanted) -> bool:
-    """Whether every wanted element has at least its count free in the slot (0 = anything)."""
-    return all((slot.free(e) or 0) >= n for e, n in wanted.items() if e not in VLAN_KINDS) and _vlans_ok(slot, wanted)
+    """Whether every wanted element has at least its count free in the slot (0 = all that is free, at least one;
+    execo accepted a slot where such an element had nothing free)."""
+    return all((slot.free(e) or 0) >= max(1, n) for e, n in wanted.items() if e not in VLAN_KINDS) and _vlans_ok(
+        slot, wanted)
 
 
 def find_free_slot(slots: Slots, wanted: Wanted) -> Result[Slot, G5kError]:
@@ -805,7 +807,7 @@ def _why_no_slot(slots: Slots, wanted: Wanted) -> str:
         return "the planning is empty (no host left after exclusions)"
     reasons = []
     for element in sorted(wanted):
-        need = max(1, wanted[element]) if element in VLAN_KINDS else wanted[element]
+        need = max(1, wanted[element])
         best = max(slot.free(element) or 0 for slot in slots.slots)
         if best < need:
             unit = "vlans" if element in VLAN_KINDS else "nodes"
@@ -833,10 +835,10 @@ def distribute_hosts(
     ``slot``: clusters first, then sites, then the rest of grid5000 round-robin over sites in name order (sites
     not wanted by name first, so that ``lyon: 10`` stays 10 while other sites have room).
     A count of 0 means all available. Failure (NoSlot) when more is wanted than available."""
-    check = _check_wanted(slots, {k: v for k, v in wanted.items() if k not in excluded_elements})
+    excluded = set(excluded_elements)
+    check = _check_wanted(slots, {k: v for k, v in wanted.items() if k not in excluded})
     if isinstance(check, Failure):
         return Failure(check.failure())
-    excluded = set(excluded_elements)
     if ratio is not None and not 0 < ratio <= 1:
         return Failure(InvalidInput("ratio", str(ratio), "a number in (0, 1]"))
     sites = [e for e in slots.elements if slots.site_of(e) == e]
@@ -904,7 +906,7 @@ def distribute_hosts(
                 pool = [s for s in pool if remaining[s] > 0]
     if ratio is not None:
         result = {k: int(v * ratio) for k, v in result.items()}
-        result = {k: v for k, v in result.items() if v > 0}
+    result = {k: v for k, v in result.items() if v > 0}
     for kind in VLAN_KINDS:
         if kind in want:
             result[kind] = max(1, want[kind])

@@ -305,3 +305,19 @@ def test_success_types() -> None:
     assert isinstance(compute_slots(execo_example(), 60), Success)
     with pytest.raises(AttributeError):
         execo_example().start = 3  # type: ignore[misc]
+
+
+def test_zero_means_all_free_but_at_least_one() -> None:
+    slots = compute_slots(execo_example(), 600).unwrap()
+    # execo would accept the first slot although taurus has nothing free there
+    assert find_free_slot(slots, {"taurus": 0}).unwrap().start == 3000
+    slot = slots.slots[0]
+    assert distribute_hosts(slot, slots, {"taurus": 0, "nova": 0}).unwrap() == {"nova": 1}
+    assert distribute_hosts(slots.slots[-1], slots, {"lyon": 0}).unwrap() == {"lyon": 3}
+
+
+def test_excluded_elements_may_be_a_generator() -> None:
+    slots, slot = three_sites()
+    excluded = (e for e in ["rennes"])
+    assert distribute_hosts(slot, slots, {"grid5000": 14}, excluded_elements=excluded).unwrap() == {
+        "lyon": 7, "nancy": 7}
