@@ -387,3 +387,11 @@ def test_execo_check_command_wrongly_says_an_undeployed_nvme_node_is_deployed(tm
     mounts = "/dev/nvme0n1p2 on / type ext4 (rw,relatime)"
     assert _check(EXECO_CHECK_DEPLOYED_COMMAND, mounts, tmp_path) == 0
     assert _check(DEFAULT_CHECK_DEPLOYED_COMMAND, mounts, tmp_path) != 0
+
+
+def test_parse_two_reports_in_one_stream() -> None:
+    # two clusters' (or two runs') summaries one after the other, with step lines of the second in between
+    text = fixture("output_3x_mixed.txt") + fixture("output_old_32.txt").replace("\n", "\r\n")
+    out = parse_kadeploy_output(text)
+    assert out.deployed == ("nova-1.lyon.grid5000.fr", "graphene-1.nancy.grid5000.fr", "graphene-2.nancy.grid5000.fr")
+    assert [h for h, _ in out.undeployed] == ["nova-2.lyon.grid5000.fr", "graphene-3.nancy.grid5000.fr"]
