@@ -65,9 +65,12 @@ def save_png(fig: Figure, path: Path) -> IOResult[Path, G5kError]:
             os.unlink(tmp)
 
 
-def summary(graph: nx.MultiGraph) -> dict[str, Any]:
-    """Counts of a graph: nodes by kind, links by kind, sites, clusters, backbone nodes."""
+def summary(graph: nx.MultiGraph, unresolved: tuple[topology.UnresolvedLink, ...] = ()) -> dict[str, Any]:
+    """Counts of a graph (nodes and links by kind, sites, clusters, backbone) and the data's unresolved links."""
+    sites = set(topology.get_sites(graph))
     return {
+        "unresolved": [{"site": u.site, "source": u.source, "target": u.target, "reason": u.reason}
+                       for u in unresolved if u.site in sites or (u.site is None and len(sites) > 1)],
         "version": graph.graph.get("version", ""),
         "nodes": dict(sorted(Counter(str(k) for _, k in graph.nodes(data="kind")).items())),
         "links": dict(sorted(Counter(str(a.get("link")) for *_, a in graph.edges(data=True)).items())),
@@ -83,6 +86,9 @@ def _human(info: dict[str, Any], png: Path | None) -> str:
     lines = [f"reference {info['version'][:12]}: {len(info['sites'])} sites, {info['clusters']} clusters",
              f"nodes: {nodes or 'none'}", f"links: {links or 'none'}",
              f"backbone: {', '.join(info['backbone']) or 'none'}"]
+    for u in info["unresolved"]:
+        lines.append(f"not in the graph: {u['source']}{'.' + u['site'] if u['site'] else ''} -> {u['target']} "
+                     f"({u['reason']})")
     if png is not None:
         lines.append(f"figure: {png}")
     return "\n".join(lines)
@@ -115,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         saved = save_png(treemap(graph, compact=args.compact, layout=args.layout), args.png)
         if isinstance(saved, IOFailure):
             return fail(args, unsafe_perform_io(saved.failure()))
-    info = summary(graph)
+    info = summary(graph, topology.unresolved_links(snapshot))
     data = {"summary": info, **topology.graph_to_json(shown)}
     if args.png is not None:
         data["png"] = str(args.png)

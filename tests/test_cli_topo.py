@@ -19,6 +19,7 @@ def test_topo_writes_a_png_and_prints_a_summary(capsys: pytest.CaptureFixture[st
     text = capsys.readouterr().out
     assert "2 sites, 2 clusters" in text
     assert "backbone: renater-lyon, renater-nantes, renater-rennes" in text
+    assert "not in the graph" not in text
     data = out.read_bytes()
     assert data[:8] == PNG_MAGIC and len(data) > 20_000
     assert [p.name for p in out.parent.iterdir()] == ["topo.png"]  # no temporary file left
@@ -93,3 +94,12 @@ def test_topo_spring_layout_of_a_big_graph_is_a_usage_error(capsys: pytest.Captu
     assert not out.exists()
     assert main(["topo", "--png", str(out), "--layout", "spring", "--compact"]) == 0
     assert out.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_topo_names_the_links_it_could_not_resolve(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["topo", "bordeaux"]) == 0
+    text = capsys.readouterr().out
+    assert "not in the graph: gw.bordeaux -> renater-bordeaux (no backbone node of that name)" in text
+    assert main(["topo", "grenoble", "--json"]) == 0
+    unresolved = json.loads(capsys.readouterr().out)["summary"]["unresolved"]
+    assert {u["target"] for u in unresolved} == {"drac-4", "drac-5", "drac-6"} and len(unresolved) == 9
