@@ -7,12 +7,13 @@ import shlex
 from pathlib import Path
 
 import pytest
+from returns.result import Failure
 
 from adapters.cli import main
-from adapters.kadeploy import settings_from_config
+from adapters.kadeploy import node_params, plan_kadeploy, settings_from_config
 from g5kpure.config import Config, to_toml
-from g5kpure.connection import ConnectionParams
-from g5kpure.kadeploy import DEFAULT_CHECK_DEPLOYED_COMMAND, EXECO_CHECK_DEPLOYED_COMMAND
+from g5kpure.connection import ConnectionParams, FrontendAccess
+from g5kpure.kadeploy import DEFAULT_CHECK_DEPLOYED_COMMAND, EXECO_CHECK_DEPLOYED_COMMAND, Deployment
 
 
 @pytest.fixture
@@ -102,3 +103,21 @@ def test_settings_from_config_replaces_execo_default_check_only() -> None:
                                        default_env_file="/e.dsc"))
     assert (mine.kadeploy3, mine.kadeploy3_options, mine.default_env_name, mine.default_env_file) == (
         "/opt/k3", "-k", None, "/e.dsc")
+
+
+def test_node_params_accepts_seed_style_dicts() -> None:
+    assert node_params(None).unwrap() == ConnectionParams(user="root", timeout=30.0)
+    assert node_params({"user": "me", "keyfile": "/k", "port": 22}).unwrap() == ConnectionParams(
+        user="me", key_filename="/k", port=22, timeout=30.0)
+    bad = node_params({"usr": "me"})
+    assert isinstance(bad, Failure) and "usr" in bad.failure().message
+
+
+def test_plan_kadeploy_places_each_run_on_its_frontend() -> None:
+    access = FrontendAccess(params=ConnectionParams(host_suffix=".g5k"), default_frontend="rennes")
+    plan = plan_kadeploy(Deployment(("a-1", "b-1.lyon"), env_name="e"), access, deploy_timeout=60,
+                         file_prefix="/tmp/p").unwrap()
+    assert [(c.frontend, c.endpoint.host if c.endpoint else None, c.timeout) for c in plan.commands] == [
+        ("rennes", "rennes.g5k", 60.0), ("lyon", "lyon.g5k", 60.0)]
+    assert plan.commands[1].argv == plan.runs[1].argv
+    assert isinstance(plan_kadeploy(Deployment(("a b",), env_name="e"), access), Failure)
