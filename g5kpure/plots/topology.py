@@ -153,7 +153,8 @@ def treemap(graph: nx.MultiGraph, *, compact: bool = False, layout: Layout = "ra
             ax.text(pos[node][0], pos[node][1], text, fontsize=7 if kind != RENATER_KIND else 8,
                     ha="center", va="bottom", zorder=3)
     ax.autoscale_view()
-    ax.set_aspect("equal", adjustable="datalim")
+    if layout != "tree":  # tree layers are rows: let them use the whole height
+        ax.set_aspect("equal", adjustable="datalim")
     kind_handles = [Line2D([], [], linestyle="", marker=styles.get(k, OTHER_STYLE)["marker"],
                            markerfacecolor=styles.get(k, OTHER_STYLE)["color"], markeredgecolor="#333333",
                            markersize=9, label=styles.get(k, {"label": k})["label"]) for k in present]
