@@ -54,7 +54,6 @@ from g5kpure.planning import (
     host_cluster_site,
     paris_time,
     parse_walltime,
-    restrict_planning,
     window_slots,
 )
 from g5kpure.reference import Snapshot
@@ -236,11 +235,11 @@ def run(args: argparse.Namespace) -> int:
     planning_io = get_planning(
         ("grid5000",), source=source, starttime=start, vlan=any(w.startswith("kavlan") for w in wanted),
         sites=(sites or None) if source != "embedded" else None, api=api, oarapi=oarapi, db_settings=settings,
-        out_of_chart=[(int(a), int(b)) for a, b in periods],
+        out_of_chart=[(int(a), int(b)) for a, b in periods], queues=queues,
     )
     if isinstance(planning_io, IOFailure):
         return fail(args, unsafe_perform_io(planning_io.failure()))
-    planning: Planning = restrict_planning(unsafe_perform_io(planning_io.unwrap()), clusters)
+    planning: Planning = unsafe_perform_io(planning_io.unwrap())
     outcome = plan_request(planning, wanted, walltime, tuple(args.exclude), args.name)
     if isinstance(outcome, Failure):
         return fail(args, outcome.failure())

@@ -21,6 +21,7 @@ from returns.result import Failure, Result, Success
 
 from adapters.api import APIConnection, HttpPlan
 from adapters.db import DbSettings, SqlPlan, run_plans
+from adapters.reference_data import load_embedded_snapshot
 from adapters.ssh import io_to_result
 from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError, Partial
 from g5kpure.planning import (
@@ -234,13 +235,16 @@ def get_planning(
     api: APIConnection | None = None,
     oarapi: Mapping[str, APIConnection] | None = None,
     db_settings: DbSettings | None = None,
+    queues: str | Iterable[str] | None = None,
 ) -> IOResult[Planning, G5kError]:
     """The planning of ``elements`` (grid5000, sites, clusters, hosts) over [starttime, endtime] (default four
     weeks) from ``source``; ``out_of_chart`` periods are busy everywhere; failed sites are listed in the result.
 
     ``sites`` are the sites to read (default: the sites among ``elements``; every site for the embedded data).
     The api source reads through ``api``, the oarapi source through one connection per site (``oarapi``, site ->
-    connection to its OAR REST API root), the oardb source through ``db_settings`` (adapters.db)."""
+    connection to its OAR REST API root), the oardb source through ``db_settings`` (adapters.db). ``queues``
+    keeps the clusters of those OAR queues (from the embedded reference snapshot); None keeps every cluster
+    (execo's default was ``"default"``)."""
     if source not in SOURCES:
         return IOFailure(InvalidInput("source", str(source), " | ".join(SOURCES)))
     end = starttime + FOUR_WEEKS if endtime is None else endtime
@@ -273,7 +277,8 @@ def get_planning(
             return _perform(roots[site], res_plan).bind(
                 lambda res: _perform(roots[site], jobs_plan).bind(
                     lambda jobs: planning_from_oar_rest(site, res, jobs, starttime, end,
-                                                        ignore_besteffort=ignore_besteffort, vlans=vlan)))
+                                                        ignore_besteffort=ignore_besteffort, vlans=vlan,
+                                                        subnets=subnet)))
 
         result = _parallel(sorted(roots), read_oarapi)
     else:
@@ -284,9 +289,13 @@ def get_planning(
         def read_db(site: str) -> Result[Planning, G5kError]:
             rows = io_to_result(run_plans(site, oardb_plans(), settings)).bind(lambda raw: oar_rows(site, raw))
             return rows.bind(lambda r: planning_from_oar_rows(site, r[0], r[1], starttime, end,
-                                                              ignore_besteffort=ignore_besteffort, vlans=vlan))
+                                                              ignore_besteffort=ignore_besteffort, vlans=vlan,
+                                                              subnets=subnet))
 
         result = _parallel(sorted(named), read_db)
+    if queues is not None:
+        kept = load_embedded_snapshot().bind(lambda snap: IOResult.from_result(snap.clusters(queues=queues)))
+        result = result.bind(lambda p: kept.map(lambda clusters: restrict_planning(p, clusters)))
     periods = tuple(out_of_chart)
     return result.map(lambda p: add_busy_periods(restrict_planning(p, wanted), periods) if periods
                       else restrict_planning(p, wanted))

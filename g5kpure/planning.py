@@ -424,6 +424,14 @@ class OarJobResourceRow:
     types: tuple[str, ...] = ()
 
 
+def _other_key(r: OarResourceRow, vlans: bool, subnets: bool) -> tuple[str, str] | None:
+    if vlans and r.type in VLAN_KINDS and r.vlan:
+        return r.type, _vlan_name(r.type, r.vlan)
+    if subnets and r.type == "subnet" and r.subnet_address:
+        return "subnet", r.subnet_address
+    return None
+
+
 def planning_from_oar_rows(
     site: str,
     resources: Sequence[OarResourceRow],
@@ -434,25 +442,25 @@ def planning_from_oar_rows(
     ignore_besteffort: bool = True,
     end_margin: int = EXECO_END_MARGIN,
     vlans: bool = True,
+    subnets: bool = False,
 ) -> Result[Planning, G5kError]:
     """The planning of one site from OAR database rows (resources, and the resources held by each active job):
-    Dead and maintenance resources are left out; ``type='default'`` rows are cores grouped by network address."""
+    Dead and maintenance resources are left out; ``type='default'`` rows are cores grouped by network address;
+    vlans (``kavlan-local``/``kavlan``/``kavlan-global`` rows) and subnets (``subnet`` rows) when asked."""
     if end <= start:
         return Failure(InvalidInput("planning window", f"{start}..{end}", "a start before the end"))
     by_id: dict[int, OarResourceRow] = {r.resource_id: r for r in resources}
-    host_names: set[str] = set()
-    vlan_kinds: dict[str, str] = {}
+    busy: dict[str, list[Interval]] = {}
+    others: dict[tuple[str, str], list[Interval]] = {}
     for r in resources:
         if r.state.lower() == "dead" or r.maintenance.upper() == "YES":
             continue
         if r.type == "default":
             if host_cluster_site(r.network_address) is None:
                 return Failure(ParseError("host name in OAR resources", f"site {site}", r.network_address))
-            host_names.add(r.network_address)
-        elif vlans and r.type in VLAN_KINDS and r.vlan:
-            vlan_kinds[_vlan_name(r.type, r.vlan)] = r.type
-    busy: dict[str, list[Interval]] = {h: [] for h in host_names}
-    vbusy: dict[str, list[Interval]] = {v: [] for v in vlan_kinds}
+            busy[r.network_address] = []
+        elif (key := _other_key(r, vlans, subnets)) is not None:
+            others[key] = []
     for row in job_resources:
         if ignore_besteffort and (row.queue_name == "besteffort" or "besteffort" in row.types):
             continue
@@ -462,10 +470,11 @@ def planning_from_oar_rows(
         res = by_id.get(row.resource_id)
         if iv is None or res is None:
             continue
-        if res.type == "default" and res.network_address in busy:
-            busy[res.network_address].append(iv)
-        elif res.vlan is not None and _vlan_name(res.type, res.vlan) in vbusy:
-            vbusy[_vlan_name(res.type, res.vlan)].append(iv)
+        if res.type == "default":
+            if res.network_address in busy:
+                busy[res.network_address].append(iv)
+        elif (key := _other_key(res, vlans, subnets)) is not None and key in others:
+            others[key].append(iv)
     hosts = []
     for name, b in busy.items():
         cluster, hsite = host_cluster_site(name) or ("", site)
@@ -473,8 +482,8 @@ def planning_from_oar_rows(
     return Success(
         Planning(
             start=start, end=end, hosts=hosts,
-            resources=(ResourcePlanning(site, vlan_kinds[v], v, merge_intervals(b, start, end))
-                       for v, b in vbusy.items()),
+            resources=(ResourcePlanning(site, kind, name, merge_intervals(b, start, end))
+                       for (kind, name), b in others.items()),
         )
     )
 
@@ -489,6 +498,7 @@ def planning_from_oar_rest(
     ignore_besteffort: bool = True,
     end_margin: int = EXECO_END_MARGIN,
     vlans: bool = True,
+    subnets: bool = False,
 ) -> Result[Planning, G5kError]:
     """The planning of one site from the OAR REST API ``/resources/details.json`` and ``/jobs/details.json``
     answers (items of each); a job's start is ``start_time`` once started, else ``scheduled_start``."""
@@ -506,6 +516,7 @@ def planning_from_oar_rest(
             network_address=str(it.get("network_address") or ""), state=str(it.get("state", "Alive")),
             maintenance=str(it.get("maintenance", "NO")),
             vlan=None if it.get("vlan") is None else str(it.get("vlan")),
+            subnet_address=None if it.get("subnet_address") is None else str(it.get("subnet_address")),
         ))
     pairs: list[OarJobResourceRow] = []
     for job in jitems:
@@ -523,7 +534,7 @@ def planning_from_oar_rest(
                     start_time=begin, walltime=walltime, resource_id=r["id"], types=tuple(job.get("types") or ()),
                 ))
     return planning_from_oar_rows(site, rows, pairs, start, end, ignore_besteffort=ignore_besteffort,
-                                  end_margin=end_margin, vlans=vlans)
+                                  end_margin=end_margin, vlans=vlans, subnets=subnets)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -593,7 +604,7 @@ def compute_slots(
     cluster_keys = sorted({(h.site, h.cluster) for h in plan.hosts}, key=lambda sc: (sc[0], _natural_key(sc[1])))
     vlans = [r for r in plan.resources if r.kind in VLAN_KINDS]
     vlan_keys = sorted({(r.kind, r.site) for r in vlans}, key=lambda ks: (VLAN_KINDS.index(ks[0]), ks[1]))
-    sites = tuple(sorted({s for s, _ in cluster_keys} | {r.site for r in plan.resources}))
+    sites = tuple(sorted({s for s, _ in cluster_keys} | {r.site for r in vlans}))
     kinds = tuple(k for k in VLAN_KINDS if any(k == kind for kind, _ in vlan_keys))
     elements = ("grid5000", *sites, *(c for _, c in cluster_keys), *kinds)
     n_clusters = len(cluster_keys)

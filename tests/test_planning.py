@@ -321,3 +321,15 @@ def test_excluded_elements_may_be_a_generator() -> None:
     excluded = (e for e in ["rennes"])
     assert distribute_hosts(slot, slots, {"grid5000": 14}, excluded_elements=excluded).unwrap() == {
         "lyon": 7, "nancy": 7}
+
+
+def test_planning_from_oar_rows_subnets_when_asked() -> None:
+    resources = [OarResourceRow(1, "default", f"nova-1.{LYON}", "Alive"),
+                 OarResourceRow(2, "subnet", "", "Alive", subnet_address="10.140.0.0")]
+    rows = [OarJobResourceRow(5, "Running", "default", 100, 50, 2)]
+    without = planning_from_oar_rows("lyon", resources, rows, 0, 1000).unwrap()
+    assert without.resources == ()
+    planning = planning_from_oar_rows("lyon", resources, rows, 0, 1000, subnets=True, end_margin=0).unwrap()
+    assert [(r.kind, r.name, r.busy) for r in planning.resources] == [("subnet", "10.140.0.0", ((100, 150),))]
+    # subnets never count as hosts or vlans in slots
+    assert compute_slots(planning, 10).unwrap().elements == ("grid5000", "lyon", "nova")

@@ -141,3 +141,12 @@ def test_api_source_every_site_failing_is_partial(api: tuple[Api, str]) -> None:
     conn = APIConnection(base, use_keyring=False, retry=RetryPolicy(max_attempts=1))
     error = unsafe_perform_io(get_planning(source="api", starttime=T0, sites=["x", "y"], api=conn).failure())
     assert isinstance(error, Partial) and [site for site, _ in error.failed] == ["x", "y"]
+
+
+def test_get_planning_queues_from_the_reference() -> None:
+    default = unsafe_perform_io(get_planning(source="embedded", starttime=T0, queues="default").unwrap())
+    every = unsafe_perform_io(get_planning(source="embedded", starttime=T0).unwrap())
+    clusters = {h.cluster for h in default.hosts}
+    assert "nova" in clusters and "abacus1" not in clusters
+    assert {h.cluster for h in every.hosts} > clusters
+    assert len(default.hosts) == 528 and len(every.hosts) == 923
