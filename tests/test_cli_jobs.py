@@ -1,0 +1,92 @@
+"""`g5k sub|del|jobs|info|wait|nodes --dry-run`: the exact plan, nothing performed (no network needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from adapters.cli import main
+
+CONFIG = """
+[g5k]
+default_frontend = "rennes"
+location = "outside"
+default_timeout = 120
+
+[frontend]
+user = "jdoe"
+port = 2200
+host_suffix = ".example.org"
+"""
+
+
+@pytest.fixture(autouse=True)
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG)
+    monkeypatch.setenv("G5K_CONFIG", str(path))
+    monkeypatch.delenv("OAR_JOB_ID", raising=False)
+
+
+def dry(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
+    assert main([argv[0], "--dry-run", "--json", *argv[1:]]) == 0
+    plan: list[str] = json.loads(capsys.readouterr().out)["plan"]
+    return plan
+
+
+def test_sub_plan_on_the_default_frontend(capsys) -> None:
+    (line,) = dry(capsys, "sub", "-l", "nodes=2", "-w", "3600", "-n", "my run", "--", "sleep 10")
+    assert line == (
+        "[rennes] ssh jdoe@rennes.example.org:2200: oarsub -l nodes=2,walltime=1:0:0 -t origin=g5kpure "
+        "-n 'my run' 'sleep 10' (timeout 120s)"
+    )
+
+
+def test_sub_plan_per_frontend_and_reservation_in_the_server_zone(capsys) -> None:
+    lines = dry(
+        capsys,
+        "sub",
+        "-l",
+        "nodes=1",
+        "-w",
+        "1:30:00",
+        "-r",
+        "1700000000",
+        "--frontend",
+        "lyon",
+        "--frontend",
+        "nancy",
+        "--tz",
+        "UTC",
+    )
+    assert [ln.split("]")[0] for ln in lines] == ["[lyon", "[nancy"]
+    assert all("-r '2023-11-14 22:13:20'" in ln and "walltime=1:30:0" in ln for ln in lines)
+
+
+def test_other_commands_plan_their_oarstat_and_oardel(capsys) -> None:
+    assert dry(capsys, "info", "42", "--frontend", "lyon") == [
+        "[lyon] ssh jdoe@lyon.example.org:2200: oarstat -f -J -j 42 (timeout 120s)"
+    ]
+    assert dry(capsys, "wait", "42")[0].startswith("[rennes] ssh jdoe@rennes.example.org:2200: oarstat -f -J -j 42")
+    assert "oarstat -f -J -j 42" in dry(capsys, "nodes", "42")[0]
+    assert [ln.split(": ", 1)[1] for ln in dry(capsys, "del", "42", "43")] == [
+        "oarstat -s -j 42 -j 43 (timeout 120s)",
+        "oardel 42 43 (timeout 120s)",
+    ]
+    assert [ln.split("]")[0] for ln in dry(capsys, "jobs", "--frontend", "a", "--frontend", "b")] == ["[a", "[b"]
+
+
+def test_job_id_from_the_environment(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OAR_JOB_ID", "77")
+    assert "oarstat -f -J -j 77" in dry(capsys, "info")[0]
+
+
+def test_refusals_are_errors_not_plans(capsys) -> None:
+    assert main(["sub", "-w", "0", "--dry-run"]) == 1
+    assert "walltime" in capsys.readouterr().err
+    assert main(["info", "x", "--dry-run"]) == 1
+    assert "job id" in capsys.readouterr().err
+    assert main(["sub", "-l", "nodes=1", "--frontend=-bad", "--dry-run"]) == 1
+    assert "frontend name" in capsys.readouterr().err
