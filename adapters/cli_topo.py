@@ -1,9 +1,9 @@
 """`g5k topo`: the network topology of sites, clusters or hosts, from the embedded Reference API snapshot.
 
-``g5k topo [ELEMENTS...] [--png out.png] [--compact] [--layout radial|tree|spring] [--json]``: with no element,
-the whole grid. It prints a summary (or, under --json, every node and edge with their attributes) and draws the
-figure into --png (written atomically: a temporary file in the same directory, then a rename). --dry-run prints
-what would be built and written, and writes nothing.
+``g5k topo [ELEMENTS...] [--png out.png] [--compact] [--layout radial|tree|spring] [--queues Q,...] [--json]``:
+with no element, the whole grid. It prints a summary (or, under --json, every node and edge with their
+attributes) and draws the figure into --png (written atomically: a temporary file in the same directory, then a
+rename). --dry-run prints what would be built and written, and writes nothing.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--png", type=Path, default=None, help="write the figure to this PNG file")
     p.add_argument("--compact", action="store_true", help="draw one node per cluster")
     p.add_argument("--layout", choices=LAYOUTS, default="radial", help="figure layout (default %(default)s)")
+    p.add_argument("--queues", default=None,
+                   help="comma list of OAR queues: a site brings only its clusters in these queues "
+                   "(default: every cluster; execo used 'default')")
     p.set_defaults(handler=run)
 
 
@@ -100,14 +103,15 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(loaded, IOFailure):
         return fail(args, unsafe_perform_io(loaded.failure()))
     snapshot = unsafe_perform_io(loaded.unwrap())
-    built = topology.g5k_graph(snapshot, args.elements or None)
+    queues = None if args.queues is None else tuple(q for q in args.queues.split(",") if q)
+    built = topology.g5k_graph(snapshot, args.elements or None, queues)
     if isinstance(built, Failure):
         return fail(args, built.failure())
     graph = built.unwrap()
     if args.dry_run:
         what = " ".join(args.elements) or "the whole grid"
-        plan = {"build": what, "snapshot": snapshot.version, "png": None if args.png is None else str(args.png),
-                "compact": args.compact, "layout": args.layout}
+        plan = {"build": what, "queues": queues, "snapshot": snapshot.version,
+                "png": None if args.png is None else str(args.png), "compact": args.compact, "layout": args.layout}
         emit(args, f"would build the topology of {what} (reference {snapshot.version[:12]})"
              + (f" and write {args.png}" if args.png else ""), {"plan": plan})
         return EXIT_OK

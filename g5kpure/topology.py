@@ -38,7 +38,7 @@ Differences from execo_g5k (deliberate):
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -400,19 +400,20 @@ def _refresh_backbone(graph: nx.MultiGraph, snapshot: Snapshot) -> None:
 # --- building --------------------------------------------------------------------------------------------------
 
 
-Plan = dict[str, tuple[Node, ...] | None]
+Plan = dict[str, tuple[bool, frozenset[str]]]
+Queues = str | Iterable[str] | None
 
 
 def _resolve(snapshot: Snapshot, elements: Iterable[str] | None) -> Result[Plan, G5kError]:
-    """Map each site concerned to the nodes chosen there (None: the whole site)."""
+    """Map each site concerned to (whole site wanted, uids of the nodes named in it)."""
     if elements is None:
-        return Success({s: None for s in snapshot.sites()})
-    chosen: dict[str, set[str] | None] = {}
+        return Success({s: (True, frozenset()) for s in snapshot.sites()})
+    whole: set[str] = set()
+    named: dict[str, set[str]] = {}
     unknown: list[str] = []
     for element in elements:
-        site = snapshot.site(element)
-        if isinstance(site, Success):
-            chosen[element] = None
+        if isinstance(snapshot.site(element), Success):
+            whole.add(element)
             continue
         cluster = snapshot.cluster(element)
         nodes = cluster.unwrap().nodes if isinstance(cluster, Success) else None
@@ -423,23 +424,11 @@ def _resolve(snapshot: Snapshot, elements: Iterable[str] | None) -> Result[Plan,
             unknown.append(element)
             continue
         for n in nodes:
-            if n.site not in chosen:
-                chosen[n.site] = set()
-            picked = chosen[n.site]
-            if picked is not None:
-                picked.add(n.uid)
+            named.setdefault(n.site, set()).add(n.uid)
     if unknown:
         return Failure(NotFound(what="site, cluster or host", key=", ".join(unknown),
                                 hint="give site, cluster or host names of the snapshot"))
-    out: dict[str, tuple[Node, ...] | None] = {}
-    for site_uid in sorted(chosen):
-        picked = chosen[site_uid]
-        if picked is None:
-            out[site_uid] = None
-        else:
-            all_nodes = snapshot.nodes(site=site_uid).unwrap()
-            out[site_uid] = tuple(n for n in all_nodes if n.uid in picked)
-    return Success(out)
+    return Success({s: (s in whole, frozenset(named.get(s, ()))) for s in sorted(whole | set(named))})
 
 
 def _absorb(graph: nx.MultiGraph, part: nx.MultiGraph) -> None:
@@ -448,21 +437,27 @@ def _absorb(graph: nx.MultiGraph, part: nx.MultiGraph) -> None:
     graph.add_edges_from(part.edges(keys=True, data=True))
 
 
-def _build(snapshot: Snapshot, plan: Mapping[str, tuple[Node, ...] | None]) -> nx.MultiGraph:
+def _build(snapshot: Snapshot, plan: Plan, queues: Queues) -> nx.MultiGraph:
     graph = nx.MultiGraph(version=snapshot.version)
-    for site_uid, nodes in plan.items():
+    for site_uid, (whole, named) in plan.items():
         site = snapshot.site(site_uid).unwrap()
-        chosen = nodes if nodes is not None else tuple(n for c in site.clusters for n in c.nodes)
+        kept = {n.uid for n in snapshot.nodes(site=site_uid, queues=queues).unwrap()} if whole else set()
+        chosen = tuple(n for n in snapshot.nodes(site=site_uid).unwrap() if n.uid in kept or n.uid in named)
         _absorb(graph, _site_graph(site, chosen, []))
     if len(plan) > 1:
         _add_backbone(graph, snapshot)
     return graph
 
 
-def g5k_graph(snapshot: Snapshot, elements: Iterable[str] | None = None) -> Result[nx.MultiGraph, G5kError]:
-    """The topology of the given sites, clusters and hosts (default: the whole grid) as a MultiGraph."""
+def g5k_graph(snapshot: Snapshot, elements: Iterable[str] | None = None,
+              queues: Queues = None) -> Result[nx.MultiGraph, G5kError]:
+    """The topology of the given sites, clusters and hosts (default: the whole grid) as a MultiGraph.
+
+    A site brings the hosts of its clusters whose queues meet ``queues`` (default: every cluster; execo kept the
+    ``default`` queue only: pass ``queues="default"`` for its choice); clusters and hosts named are always taken.
+    """
     chosen = None if elements is None else (elements,) if isinstance(elements, str) else tuple(elements)
-    return _resolve(snapshot, chosen).map(lambda plan: _build(snapshot, plan))
+    return _resolve(snapshot, chosen).map(lambda plan: _build(snapshot, plan, queues))
 
 
 def unresolved_links(snapshot: Snapshot) -> tuple[UnresolvedLink, ...]:
@@ -483,7 +478,8 @@ def unresolved_links(snapshot: Snapshot) -> tuple[UnresolvedLink, ...]:
 # --- mutators (each returns a new graph) -----------------------------------------------------------------------
 
 
-def _merge(graph: nx.MultiGraph, snapshot: Snapshot, element: str) -> Result[nx.MultiGraph, G5kError]:
+def _merge(graph: nx.MultiGraph, snapshot: Snapshot, element: str,
+           queues: Queues = None) -> Result[nx.MultiGraph, G5kError]:
     def merged(part: nx.MultiGraph) -> nx.MultiGraph:
         out = graph.copy()
         _absorb(out, part)
@@ -491,14 +487,15 @@ def _merge(graph: nx.MultiGraph, snapshot: Snapshot, element: str) -> Result[nx.
             _refresh_backbone(out, snapshot)
         return out
 
-    return g5k_graph(snapshot, [element]).map(merged)
+    return g5k_graph(snapshot, [element], queues).map(merged)
 
 
-def add_site(graph: nx.MultiGraph, snapshot: Snapshot, site: str) -> Result[nx.MultiGraph, G5kError]:
-    """A new graph: ``graph`` plus every host and equipment of ``site`` (and the backbone if two sites or more)."""
+def add_site(graph: nx.MultiGraph, snapshot: Snapshot, site: str,
+             queues: Queues = None) -> Result[nx.MultiGraph, G5kError]:
+    """A new graph: ``graph`` plus the hosts of ``site`` (clusters filtered on ``queues``) and its equipments."""
     if isinstance(snapshot.site(site), Failure):
         return Failure(snapshot.site(site).failure())
-    return _merge(graph, snapshot, site)
+    return _merge(graph, snapshot, site, queues)
 
 
 def add_cluster(graph: nx.MultiGraph, snapshot: Snapshot, cluster: str) -> Result[nx.MultiGraph, G5kError]:

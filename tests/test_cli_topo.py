@@ -103,3 +103,9 @@ def test_topo_names_the_links_it_could_not_resolve(capsys: pytest.CaptureFixture
     assert main(["topo", "grenoble", "--json"]) == 0
     unresolved = json.loads(capsys.readouterr().out)["summary"]["unresolved"]
     assert {u["target"] for u in unresolved} == {"drac-4", "drac-5", "drac-6"} and len(unresolved) == 9
+
+
+def test_topo_queues_filter_the_clusters_of_a_site(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["topo", "rennes", "--queues", "default", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert sorted({n["cluster"] for n in data["nodes"] if n["kind"] == "node"}) == ["paradoxe", "parasilo"]

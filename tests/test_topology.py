@@ -229,6 +229,18 @@ def test_a_single_name_is_one_element_not_its_letters(snap: Snapshot) -> None:
     assert _same(T.g5k_graph(snap, "nova").unwrap(), T.g5k_graph(snap, ["nova"]).unwrap())
 
 
+def test_queues_filter_the_clusters_of_a_site_as_execo_did_with_default(snap: Snapshot) -> None:
+    everything = T.g5k_graph(snap, ["rennes"]).unwrap()
+    default = T.g5k_graph(snap, ["rennes"], queues="default").unwrap()
+    assert T.get_hosts(default) == snap.hosts(site="rennes", queues="default").unwrap()
+    assert len(T.get_clusters(default)) < len(T.get_clusters(everything)) == 40
+    assert "abacus1" in T.get_clusters(everything) and "abacus1" not in T.get_clusters(default)
+    # a cluster named explicitly is taken whatever its queues
+    both = T.g5k_graph(snap, ["rennes", "abacus1"], queues="default").unwrap()
+    assert set(T.get_clusters(both)) == set(T.get_clusters(default)) | {"abacus1"}
+    assert T.get_sites(T.add_site(default, snap, "lyon", queues="production").unwrap()) == ("lyon", "rennes")
+
+
 def test_unknown_elements_are_named(snap: Snapshot) -> None:
     result = T.g5k_graph(snap, ["lyon", "nosuchcluster", "nova-99"])
     assert isinstance(result, Failure)
