@@ -108,17 +108,20 @@ def host_sort_key(host: str) -> tuple[Any, ...]:
     return (m.group("site") or "", m.group("cluster"), int(m.group("num")))
 
 
-def merge_intervals(intervals: Iterable[Interval], start: int, end: int) -> tuple[Interval, ...]:
-    """Busy intervals clipped to [start, end], sorted, with overlapping, nested and touching ones merged."""
-    clipped = sorted((max(s, start), min(e, end)) for s, e in intervals if e > start and s < end and e > s)
+def _merged(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
     merged: list[Interval] = []
-    for s, e in clipped:
+    for s, e in sorted((int(s), int(e)) for s, e in intervals if e > s):
         if merged and s <= merged[-1][1]:
             if e > merged[-1][1]:
                 merged[-1] = (merged[-1][0], e)
         else:
             merged.append((s, e))
     return tuple(merged)
+
+
+def merge_intervals(intervals: Iterable[Interval], start: int, end: int) -> tuple[Interval, ...]:
+    """Busy intervals clipped to [start, end], sorted, with overlapping, nested and touching ones merged."""
+    return _merged((max(s, start), min(e, end)) for s, e in intervals if e > start and s < end)
 
 
 def free_intervals(busy: Sequence[Interval], start: int, end: int) -> tuple[Interval, ...]:
@@ -136,22 +139,23 @@ def free_intervals(busy: Sequence[Interval], start: int, end: int) -> tuple[Inte
 
 @frozen
 class HostPlanning:
-    """One host: its site, cluster and merged busy intervals."""
+    """One host: its site, cluster and busy intervals (stored sorted and merged, whatever the order given)."""
 
     host: str
     site: str
     cluster: str
-    busy: tuple[Interval, ...]
+    busy: tuple[Interval, ...] = field(converter=_merged)
 
 
 @frozen
 class ResourcePlanning:
-    """One non-host resource of a site (a vlan, a subnet or a disk): its kind, name and merged busy intervals."""
+    """One non-host resource of a site (a vlan, a subnet or a disk): its kind, name and busy intervals (stored
+    sorted and merged)."""
 
     site: str
     kind: str
     name: str
-    busy: tuple[Interval, ...]
+    busy: tuple[Interval, ...] = field(converter=_merged)
 
 
 def _sorted_hosts(hosts: Iterable[HostPlanning]) -> tuple[HostPlanning, ...]:

@@ -333,3 +333,10 @@ def test_planning_from_oar_rows_subnets_when_asked() -> None:
     assert [(r.kind, r.name, r.busy) for r in planning.resources] == [("subnet", "10.140.0.0", ((100, 150),))]
     # subnets never count as hosts or vlans in slots
     assert compute_slots(planning, 10).unwrap().elements == ("grid5000", "lyon", "nova")
+
+
+def test_host_busy_is_normalised_on_construction() -> None:
+    h = HostPlanning(f"nova-1.{LYON}", "lyon", "nova", ((500, 600), (0, 1000), (2000, 1500), (1000, 1200)))
+    assert h.busy == ((0, 1200),)
+    r = ResourcePlanning("lyon", "kavlan", "kavlan-4", [(30, 40), (10, 20)])  # type: ignore[arg-type]
+    assert r.busy == ((10, 20), (30, 40))
