@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 require_root "$@"
 
 PACKAGES="postgresql oar-common oar-server oar-server-pgsql oar-user oar-user-pgsql oar-node openssh-server
-          libyaml-perl libyaml-syck-perl libxml-dumper-perl curl
+          libyaml-perl libyaml-syck-perl libxml-dumper-perl curl procps openssh-client
           oar-restful-api apache2 apache2-utils apache2-suexec-custom"
 
 signature() {
