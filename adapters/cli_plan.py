@@ -315,12 +315,16 @@ def _render(planning: Planning, source: str, wanted: dict[str, int], slots: Slot
     lines += ["", f"Free hosts for {duration} by start time ('>' = chosen):", _table(slots, slot, columns), ""]
     lines.append(f"Chosen slot: {paris_time(slot.start)} to {paris_time(slot.end)}")
     per_site: dict[str, int] = {}
+    inner: dict[str, list[str]] = {}
     for element, n in distribution.items():
         site = slots.site_of(element)
         if site is not None:
             per_site[site] = per_site.get(site, 0) + n
-    lines.append("Distribution: " + ", ".join(f"{s} {n}" for s, n in sorted(per_site.items()))
-                 + f" (total {sum(per_site.values())})")
+            if site != element:
+                inner.setdefault(site, []).append(f"{element} {n}")
+    parts = [f"{s} {n}" + (f" ({', '.join(inner[s])})" if s in inner else "") for s, n in sorted(per_site.items())]
+    vlans = [f"{k} {n}" for k, n in distribution.items() if slots.site_of(k) is None]
+    lines.append("Distribution: " + ", ".join(parts + vlans) + f" (total {sum(per_site.values())} hosts)")
     lines += ["", "oarsub per site (dry run: nothing is submitted):"]
     lines += [f"  {command}" for command in commands]
     return "\n".join(lines)

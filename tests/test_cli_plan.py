@@ -15,7 +15,7 @@ def test_plan_default_request(capsys: pytest.CaptureFixture[str], tmp_path: Path
     out = capsys.readouterr().out
     assert "Request: grid5000:40, nova:10 for 2:00:00" in out
     assert "Chosen slot: 2026-03-24 11:40 to 2026-03-24 13:40" in out
-    assert "(total 40)" in out
+    assert "(total 40 hosts)" in out and "lyon 13 (nova 10)" in out
     lyon = next(line for line in out.splitlines() if line.strip().startswith("[lyon] "))
     assert "oarsub -l '{cluster='\"'\"'nova'\"'\"'}/nodes=10+nodes=3,walltime=2:0:0'" in lyon
     assert "-r '2026-03-24 11:40:45'" in out
@@ -94,3 +94,14 @@ def test_plan_out_of_charter_starts_at_night(capsys: pytest.CaptureFixture[str])
     assert main(["plan", "--no-plots", "--out-of-charter"]) == 0
     # Tuesday 2026-03-24: the charter period ends at 19:00 Paris time
     assert "Chosen slot: 2026-03-24 19:00 to 2026-03-24 21:00" in capsys.readouterr().out
+
+
+def test_plan_exclusions(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--no-plots", "--json", "--want", "grid5000:10", "--want", "lyon:5",
+                 "--exclude", "grenoble", "--exclude", "nova-1.lyon.grid5000.fr"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert "grenoble" not in data["distribution"] and data["distribution"]["lyon"] == 5
+    lyon = next(j for j in data["jobs"] if j["site"] == "lyon")
+    assert lyon["resources"] == "{host NOT IN ('nova-1.lyon.grid5000.fr')}/nodes=5"
+    assert main(["plan", "--no-plots", "--exclude", "nova"]) == 1
+    assert "nova is not in the planning" in capsys.readouterr().err
