@@ -355,3 +355,23 @@ def test_subnets_and_kavlan_without_those_tools_are_typed_failures(
         err = io_to_result(got).failure()
         assert isinstance(err, CommandFailed), err
         assert err.exit_code == 127
+
+
+def test_one_connection_per_frontend_per_poll(spare: FrontendAccess, tz: ZoneInfo, testbed: Testbed, spare_cleanup):
+    # counted on the real frontend sshd's log: logins of the spare user (no other test logs in as it meanwhile)
+    log = testbed.state_dir / "log" / "frontend-sshd.log"
+    user = spare.params.user
+
+    def logins() -> int:
+        return log.read_text(errors="replace").count(f"Accepted publickey for {user} ")
+
+    sub = OarSubmission(resources=("core=1",), walltime=300)
+    jobs = [submit(spare, tz, sub, f, spare_cleanup) for f in ("rennes", "nancy", "rennes", "nancy", "rennes")]
+    before = logins()
+    infos = io_value(poll_jobs(jobs, spare))
+    assert [i.unwrap().job_id for i in infos] == [j.job_id for j in jobs]
+    assert logins() - before == 2  # 5 jobs on 2 frontends: 2 oarstat calls
+    before = logins()
+    current = io_to_result(get_current_oar_jobs(["rennes", "nancy", "lyon"], access=spare)).unwrap()
+    assert {j.job_id for j in jobs} <= {j.job_id for j in current.jobs}
+    assert logins() - before == 3
