@@ -25,7 +25,14 @@ from adapters.planning import get_planning
 from g5kpure.connection import ConnectionParams, FrontendAccess
 from g5kpure.errors import Rejected
 from g5kpure.oar import OarSubmission
-from g5kpure.planning import EXECO_END_MARGIN, Planning, compute_slots, find_free_slot
+from g5kpure.planning import (
+    EXECO_END_MARGIN,
+    Planning,
+    compute_slots,
+    distribute_hosts,
+    find_free_slot,
+    get_jobs_specs,
+)
 from tests.conftest import Testbed
 
 pytestmark = pytest.mark.integration
@@ -184,3 +191,36 @@ def test_cli_plan_reads_the_live_site(
     assert data["slot"]["start"] < resa_at  # a 30-minute slot for 2 of 8 nodes exists long before the reservation
     (job,) = data["jobs"]
     assert job["site"] == "rennes" and job["argv"][:3] == ["oarsub", "-l", "nodes=2,walltime=0:30:0"]
+
+
+def test_job_specs_are_accepted_by_real_oar(
+    testbed: Testbed, jobs: tuple[int, int, tuple[str, ...], int, int]
+) -> None:
+    """The resource strings get_jobs_specs writes (cluster, exclusions, site remainder) are accepted by the real
+    oarsub, and OAR places the reservation on hosts that honour them."""
+    _, _, _, _, resa_at = jobs
+    start = resa_at + 86400  # a free day far away: nothing of any test there
+    planning = read(testbed, "oardb", start, start + 86400)
+    excluded = ("paravance-1.rennes.grid5000.fr",)
+    slots = compute_slots(planning, 1800, excluded_elements=excluded).unwrap()
+    wanted = {"rennes": 3, "parasilo": 2}
+    slot = find_free_slot(slots, wanted).unwrap()
+    assert slot.start == start
+    share = distribute_hosts(slot, slots, wanted, excluded_elements=excluded).unwrap()
+    assert share == {"parasilo": 2, "rennes": 1}
+    (spec,) = get_jobs_specs(share, slots, slot, excluded_elements=excluded, name="planned").unwrap()
+    assert spec.resources == ("{cluster='parasilo' AND host NOT IN ('paravance-1.rennes.grid5000.fr')}/nodes=2"
+                              "+{host NOT IN ('paravance-1.rennes.grid5000.fr')}/nodes=1")
+    submitted = Submitted()
+    try:
+        job_id, _ = submitted.submit(
+            OarSubmission(resources=spec.resources, walltime=spec.walltime, reservation_date=spec.reservation,
+                          name=spec.name),
+            [testbed.frontend, testbed.other_user], testbed.timezone)
+        after = read(testbed, "oardb", start, start + 86400)
+        taken = [h for h in after.hosts if h.busy and h.busy[0][0] == start]
+        assert len(taken) == 3 and job_id > 0
+        assert "paravance-1.rennes.grid5000.fr" not in {h.host for h in taken}
+        assert sum(1 for h in taken if h.cluster == "parasilo") >= 2
+    finally:
+        submitted.delete_all()
