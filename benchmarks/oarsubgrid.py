@@ -1,4 +1,5 @@
-"""oarsubgrid over 1, 2 and 3 frontends of the local testbed, against sequential submission in the same run.
+"""oarsubgrid over 1, 2 and 3 frontends of the local testbed, against sequential submission in the same run;
+then one poll of J jobs on 3 frontends (batched: one oarstat per frontend) against one oarstat per job.
 
 Goal: submitting to N sites in parallel costs about one submission, not N. Each measured round submits real
 jobs to the testbed's OAR (through its ssh frontends) and deletes them afterwards (not timed).
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 from returns.result import Success
 
 from adapters import config as config_adapter
-from adapters.oar import oardel, oarsub, oarsubgrid
+from adapters.oar import get_oar_job_info, oardel, oarsub, oarsubgrid, poll_jobs
 from adapters.ssh import io_to_result, io_value
 from g5kpure import config as core
 from g5kpure.connection import FrontendAccess
@@ -89,5 +90,29 @@ def main() -> None:
         print(f"{n:>5} {s:>13.3f} {p:>13.3f} {s / p:>9.2f} {p / one:>9.2f}")
 
 
+def polling(access: FrontendAccess, tz: ZoneInfo) -> None:
+    """Time one batched poll of J jobs against J single-job reads (execo's get_oar_job_info per job)."""
+    jobs = [io_to_result(r).unwrap() for r in oarsub([(SUB, SITES[i % 3]) for i in range(6)], access, tz=tz)]
+    try:
+        batched: list[float] = []
+        per_job: list[float] = []
+        for _ in range(ROUNDS):
+            t0 = time.perf_counter()
+            assert all(isinstance(r, Success) for r in io_value(poll_jobs(jobs, access)))
+            batched.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            for j in jobs:
+                io_to_result(get_oar_job_info(j.job_id, j.frontend, access)).unwrap()
+            per_job.append(time.perf_counter() - t0)
+        b, p = statistics.median(batched), statistics.median(per_job)
+        print(
+            f"poll of {len(jobs)} jobs on 3 frontends: batched {b:.3f}s, one oarstat per job {p:.3f}s, "
+            f"ratio {p / b:.2f}"
+        )
+    finally:
+        clean(jobs, access)
+
+
 if __name__ == "__main__":
     main()
+    polling(*testbed_access())
