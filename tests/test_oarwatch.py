@@ -156,6 +156,8 @@ def test_grid_overrides_are_imposed() -> None:
         "x",
     )
     assert apply_overrides(sub, GridOverrides()) == sub
+    # the caller's submission is untouched (execo's oarsubgrid mutated the OarSubmission objects it was given)
+    assert sub == OarSubmission(resources=("nodes=2",), walltime=60, queue="default", name="x")
 
 
 def test_grid_is_all_or_nothing() -> None:

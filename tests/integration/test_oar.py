@@ -137,6 +137,7 @@ def test_submit_run_nodes_info_delete(access: FrontendAccess, tz: ZoneInfo, test
 
 
 def test_job_id_from_environment(access: FrontendAccess, tz: ZoneInfo, cleanup, monkeypatch) -> None:
+    """execo 2.8.2 raises TypeError here (it formats the environment's string with %i)."""
     job = submit(access, tz, OarSubmission(resources=("core=1",), walltime=300), "lyon", cleanup)
     monkeypatch.setenv("OAR_JOB_ID", str(job.job_id))
     assert io_to_result(get_oar_job_info(None, "lyon", access)).unwrap().job_id == job.job_id
@@ -246,7 +247,7 @@ def test_real_rejections_are_typed(access: FrontendAccess, tz: ZoneInfo, sub, ex
     assert err.frontend == "nancy"
 
 
-def test_oarsubgrid_with_an_unreachable_site_leaves_no_job(
+def test_oarsubgrid_with_an_unreachable_site_leaves_no_job(  # execo: [] and jobs possibly still alive
     access: FrontendAccess, tz: ZoneInfo, live_frontends, dead_frontend: str
 ) -> None:
     marker = f"grid-{uuid.uuid4().hex[:12]}"
@@ -272,7 +273,7 @@ def test_oarsubgrid_all_accepted(access: FrontendAccess, tz: ZoneInfo, live_fron
     assert all(i.unwrap().walltime == 300 for i in infos)
 
 
-def test_current_jobs_one_call_per_frontend_with_windows(
+def test_current_jobs_one_call_per_frontend_with_windows(  # execo: one more ssh per job, KeyError if unscheduled
     spare: FrontendAccess, tz: ZoneInfo, live_frontends, dead_frontend: str, spare_cleanup
 ) -> None:
     job = submit(spare, tz, OarSubmission(resources=("core=1",), walltime=300), "rennes", spare_cleanup)
@@ -316,6 +317,7 @@ def test_batched_watcher_waits_for_all(access: FrontendAccess, tz: ZoneInfo, cle
 
 
 def test_metacharacters_reach_oar_byte_for_byte(access: FrontendAccess, tz: ZoneInfo, cleanup) -> None:
+    """execo wraps values in double quotes without escaping: $, backticks and quotes were expanded or broke."""
     name = 'n a"me $(id) `x`;|&*?~\\ é日本'
     command = "echo 'a  b' \"$HOME\" `true` ; exit 0 # ~ * ? \\ $x it's"
     sub = OarSubmission(resources=("core=1",), walltime=300, name=name, command=command)
