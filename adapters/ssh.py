@@ -10,6 +10,8 @@ callers parse OAR's own messages. Failures are the cases where no exit code exis
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterable, Sequence
@@ -68,21 +70,30 @@ def run_plans(
 def _run_local(plan: CommandPlan) -> IOResult[CommandOutput, G5kError]:
     started = time.monotonic()
     try:
-        proc = subprocess.run(
-            plan.argv, capture_output=True, stdin=subprocess.DEVNULL, timeout=plan.timeout, check=False
+        proc = subprocess.Popen(
+            plan.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group: a timeout stops the command and its children
         )
-    except subprocess.TimeoutExpired:
-        return IOFailure(Timeout(f"command {plan.command_line[:120]!r}", plan.timeout, plan.frontend))
     except OSError as exc:
         code = 127 if isinstance(exc, FileNotFoundError) else 126
         return IOFailure(CommandFailed(plan.argv, code, stderr=str(exc), host=plan.frontend))
+    try:
+        stdout, stderr = proc.communicate(timeout=plan.timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return IOFailure(Timeout(f"command {plan.command_line[:120]!r}", plan.timeout, plan.frontend))
     return IOSuccess(
         CommandOutput(
             argv=plan.argv,
             frontend=plan.frontend,
             exit_code=proc.returncode,
-            stdout=proc.stdout.decode("utf-8", errors="replace"),
-            stderr=proc.stderr.decode("utf-8", errors="replace"),
+            stdout=stdout.decode("utf-8", errors="replace"),
+            stderr=stderr.decode("utf-8", errors="replace"),
             duration_s=time.monotonic() - started,
         )
     )

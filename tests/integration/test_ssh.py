@@ -160,7 +160,11 @@ def test_no_default_frontend_means_local(frontend_params: ConnectionParams) -> N
 
 def test_local_timeout_and_missing_command() -> None:
     access = FrontendAccess(ConnectionParams())
-    assert isinstance(output_or_failure(run(("sleep", "10"), None, access, timeout=0.5)), Timeout)
+    child = f"g5kpure-child-{uuid.uuid4().hex}"
+    # the command starts a child of its own: the timeout stops both
+    script = 'sh -c "sleep 30" "$0" & wait'
+    assert isinstance(output_or_failure(run(("sh", "-c", script, child), None, access, timeout=0.5)), Timeout)
+    assert subprocess.run(["pgrep", "-f", child], capture_output=True).returncode == 1
     missing = output_or_failure(run(("g5kpure-no-such-command",), None, access))
     assert isinstance(missing, CommandFailed)
     assert missing.exit_code == 127
