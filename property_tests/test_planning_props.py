@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
 from g5kpure.planning import (
+    VLAN_KINDS,
     HostPlanning,
     Planning,
+    ResourcePlanning,
     compute_slots,
     distribute_hosts,
+    find_first_slot,
     find_free_slot,
+    find_max_slot,
     get_jobs_specs,
     merge_intervals,
 )
 
 START, END = 0, 1000
 RawHost = tuple[str, str, str, list[tuple[int, int]]]
+#: busy intervals on a 10 s grid, some starting before the window, many overlapping or nested
+INTERVALS = st.tuples(st.integers(-5, 100), st.integers(1, 40)).map(lambda t: (t[0] * 10, t[0] * 10 + t[1] * 10))
 
 
 @st.composite
@@ -32,8 +39,7 @@ def raw_plannings(draw: st.DrawFn) -> list[RawHost]:
         for cluster in clusters:
             name = f"{site[:2]}{cluster}"
             for i in range(1, draw(st.integers(1, 4)) + 1):
-                pairs = st.tuples(st.integers(-5, 100), st.integers(1, 40))
-                intervals = draw(st.lists(pairs.map(lambda t: (t[0] * 10, t[0] * 10 + t[1] * 10)), max_size=5))
+                intervals = draw(st.lists(INTERVALS, max_size=5))
                 hosts.append((f"{name}-{i}.{site}.grid5000.fr", site, name, intervals))
     return hosts
 
@@ -176,3 +182,47 @@ def test_job_specs_parse_as_oar_requests(data: st.DataObject) -> None:
         assert RESOURCE_REQUEST.fullmatch(spec.resources), spec.resources
     assert specs == get_jobs_specs(dict(reversed(list(resources.items()))), slots,
                                    excluded_elements=list(reversed(excluded))).unwrap()
+
+
+@st.composite
+def vlan_resources(draw: st.DrawFn) -> list[tuple[str, str, str, list[tuple[int, int]]]]:
+    """Vlans of random kinds on 1-3 sites with random busy intervals."""
+    out = []
+    for site in draw(st.lists(st.sampled_from(["lyon", "nancy", "rennes"]), min_size=1, max_size=3, unique=True)):
+        for number in draw(st.lists(st.integers(1, 22), max_size=4, unique=True)):
+            kind = draw(st.sampled_from(VLAN_KINDS))
+            out.append((site, kind, f"kavlan-{number}", draw(st.lists(INTERVALS, max_size=4))))
+    return out
+
+
+@given(raw_plannings(), vlan_resources(), walltimes)
+def test_vlan_counts_agree_with_naive_reference(raw: list[RawHost], vlans: list[Any], walltime: int) -> None:
+    planning = Planning(start=START, end=END,
+                        hosts=[HostPlanning(h, s, c, merge_intervals(b, START, END)) for h, s, c, b in raw],
+                        resources=[ResourcePlanning(s, k, n, merge_intervals(b, START, END)) for s, k, n, b in vlans])
+    slots = compute_slots(planning, walltime).unwrap()
+    for slot in slots.slots:
+        free = [(s, k) for s, k, _, busy in vlans
+                if slot.start + walltime <= END and all(e <= slot.start or b >= slot.start + walltime
+                                                        for b, e in busy if e > b)]
+        for kind in VLAN_KINDS:
+            present = any(k == kind for _, k, _, _ in vlans)
+            assert slot.free(kind) == (sum(1 for _, k in free if k == kind) if present else None)
+        assert slot.kavlan_global_sites == tuple(sorted({s for s, k in free if k == "kavlan-global"}))
+        assert slot.as_dict()["grid5000"] == naive_counts(raw, slot.start, walltime)["grid5000"]
+
+
+@given(raw_plannings(), walltimes, st.data())
+def test_first_and_max_slot_agree_with_naive(raw: list[RawHost], walltime: int, data: st.DataObject) -> None:
+    slots = compute_slots(build(raw), walltime).unwrap()
+    element = data.draw(st.sampled_from(sorted({s for _, s, _, _ in raw} | {c for _, _, c, _ in raw})))
+    counts = [(slot.start, naive_counts(raw, slot.start, walltime)[element]) for slot in slots.slots]
+    first = next((t for t, n in counts if n > 0), None)
+    best = max((n for _, n in counts), default=0)
+    got_first = find_first_slot(slots, {element: 1})
+    got_max = find_max_slot(slots, {element: 1})
+    if first is None:
+        assert isinstance(got_first, Failure) and isinstance(got_max, Failure)
+    else:
+        assert got_first.unwrap().start == first
+        assert got_max.unwrap().start == next(t for t, n in counts if n == best)
