@@ -35,7 +35,7 @@ from adapters.oar import (
     oarsub,
     oarsub_plans,
     oarsubgrid,
-    wait_oar_job_start,
+    wait_jobs_start,
 )
 from adapters.ssh import io_to_result, io_value
 from g5kpure import config as core
@@ -298,22 +298,42 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def _wait(args: argparse.Namespace, c: Context, job_id: int) -> Result[OarJobInfo, G5kError]:
+    """Wait for the job; on a terminal, a progress line (state, predicted start, time waited) ticks each second."""
     began = time.monotonic()
     show = sys.stderr.isatty() and not args.json
-    label = str(OarJob(job_id, args.frontend))
+    job = OarJob(job_id, args.frontend)
+    last: list[OarJobInfo] = []
 
-    def predicted(ts: int | None) -> None:
-        print(f"job {label}: predicted start {_when(ts, c.tz)}", file=sys.stderr)
+    def line() -> None:
+        if show and last:
+            info = last[-1]
+            text = f"job {job}: {info.state.value}, start {_when(info.predicted_start, c.tz)}"
+            print(f"\r{text}, waited {time.monotonic() - began:.0f}s ", end="", file=sys.stderr, flush=True)
 
-    def progress(seconds: float) -> None:
-        if show:
-            print(f"\rjob {label}: waited {seconds:.0f}s", end="", file=sys.stderr, flush=True)
-        time.sleep(seconds)
-        if show:
-            print(f"\rjob {label}: waited {time.monotonic() - began:.0f}s", end="", file=sys.stderr, flush=True)
+    def predicted(_job: OarJob, ts: int | None) -> None:
+        print(("\n" if show and last else "") + f"job {job}: predicted start {_when(ts, c.tz)}", file=sys.stderr)
 
-    result = io_to_result(
-        wait_oar_job_start(job_id, args.frontend, c.access, args.timeout, predicted, policy=c.policy, sleep=progress)
+    def progress(infos: tuple[OarJobInfo | None, ...]) -> None:
+        if infos[0] is not None:
+            last.append(infos[0])
+        line()
+
+    def ticking_sleep(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            time.sleep(min(1.0, left))
+            line()
+
+    (result,) = io_value(
+        wait_jobs_start(
+            [job],
+            c.access,
+            args.timeout,
+            policy=c.policy,
+            sleep=ticking_sleep,
+            on_prediction=predicted,
+            on_progress=progress,
+        )
     )
     if show:
         print(file=sys.stderr)
