@@ -3,6 +3,7 @@
 - the graph of a subset is a subgraph of the whole grid's (same node and edge attributes, same edge keys);
 - the order and repetition of the elements do not matter;
 - adding an element absent from a graph and removing it again gives the graph back; no function changes its input;
+- a queue filter keeps a subgraph with the same sites, and every cluster named;
 - every host reaches its site router, and hosts of two backbone-connected sites reach each other through both
   routers and the backbone only.
 """
@@ -113,3 +114,18 @@ def test_hosts_reach_their_router_and_other_sites_through_the_backbone(chosen: l
                 path = nx.shortest_path(graph, ha, hb)
                 middle = path[path.index(ra) + 1:path.index(rb)]
                 assert middle and set(middle) <= backbone
+
+
+@given(element_lists, st.sampled_from(["default", "production", "testing", "admin"]))
+def test_a_queue_filter_keeps_a_subgraph_and_named_clusters(chosen: list[str], queue: str) -> None:
+    graph = T.g5k_graph(SNAP, chosen).unwrap()
+    filtered = T.g5k_graph(SNAP, chosen, queues=queue).unwrap()
+    assert set(filtered.nodes) <= set(graph.nodes)
+    assert set(filtered.edges(keys=True)) <= set(graph.edges(keys=True))
+    assert T.get_sites(filtered) == T.get_sites(graph)
+    for cluster in (e for e in chosen if e in CLUSTERS):
+        assert T.get_hosts(filtered, cluster=cluster) == SNAP.hosts(cluster=cluster).unwrap()
+    for cluster in T.get_clusters(filtered):
+        named = cluster in chosen or any(h in chosen or h.split(".", 1)[0] in chosen
+                                         for h in T.get_hosts(filtered, cluster=cluster))
+        assert named or queue in SNAP.cluster_queues(cluster).unwrap()
