@@ -260,6 +260,7 @@ def get_planning(
         conn = api or APIConnection()
 
         def read_api(site: str) -> Result[Planning, G5kError]:
+            """One site's planning from its status and paged jobs."""
             status_plan, jobs_plan = api_plans(conn, site)
             return _perform(conn, status_plan).bind(
                 lambda status: _get_paged(conn, jobs_plan).bind(
@@ -273,6 +274,7 @@ def get_planning(
             return IOFailure(InvalidInput("oarapi", "{}", "site -> connection to its OAR REST API"))
 
         def read_oarapi(site: str) -> Result[Planning, G5kError]:
+            """One site's planning from its OAR REST API."""
             res_plan, jobs_plan = oarapi_plans(roots[site])
             return _perform(roots[site], res_plan).bind(
                 lambda res: _perform(roots[site], jobs_plan).bind(
@@ -287,6 +289,7 @@ def get_planning(
         settings = db_settings or DbSettings()
 
         def read_db(site: str) -> Result[Planning, G5kError]:
+            """One site's planning from its OAR database."""
             rows = io_to_result(run_plans(site, oardb_plans(), settings)).bind(lambda raw: oar_rows(site, raw))
             return rows.bind(lambda r: planning_from_oar_rows(site, r[0], r[1], starttime, end,
                                                               ignore_besteffort=ignore_besteffort, vlans=vlan,

@@ -338,6 +338,7 @@ def planning_from_api(
     busy: dict[str, list[Interval]] = {}
 
     def keep(job: Mapping[str, Any]) -> Interval | None:
+        """The busy interval of an active, non-ignored reservation, else None."""
         if ignore_besteffort and (job.get("queue") == "besteffort" or "besteffort" in (job.get("types") or ())):
             return None
         if str(job.get("state", "")).lower() not in ACTIVE_JOB_STATES:
