@@ -18,6 +18,7 @@ from typing import Any, Literal
 from attrs import evolve
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
+from returns.unsafe import unsafe_perform_io
 
 from adapters.api import APIConnection, HttpPlan
 from adapters.db import DbSettings, SqlPlan, run_plans
@@ -29,6 +30,7 @@ from g5kpure.planning import (
     OarResourceRow,
     Planning,
     add_busy_periods,
+    host_cluster_site,
     merge_plannings,
     planning_from_api,
     planning_from_oar_rest,
@@ -220,6 +222,25 @@ def _parallel(sites: Sequence[str], read: Callable[[str], Result[Planning, G5kEr
                               failed_sites=tuple((s, e.message) for s, e in failed)))
 
 
+def sites_of_elements(elements: Sequence[str]) -> list[str]:
+    """The sites holding ``elements`` per the embedded reference snapshot (grid5000: every site with clusters)."""
+    loaded = load_embedded_snapshot()
+    if isinstance(loaded, IOFailure):
+        return [e for e in elements if e.isalpha() and e != "grid5000"]
+    snap = unsafe_perform_io(loaded.unwrap())
+    sites: set[str] = set()
+    for element in elements:
+        if element == "grid5000":
+            sites |= {s for s in snap.sites() if snap.clusters(s).value_or(())}
+        elif element in snap.sites():
+            sites.add(element)
+        elif isinstance(found := snap.cluster(element), Success):
+            sites.add(found.unwrap().site)
+        elif (parts := host_cluster_site(element)) is not None:
+            sites.add(parts[1])
+    return sorted(sites)
+
+
 def get_planning(
     elements: Iterable[str] = ("grid5000",),
     *,
@@ -240,7 +261,8 @@ def get_planning(
     """The planning of ``elements`` (grid5000, sites, clusters, hosts) over [starttime, endtime] (default four
     weeks) from ``source``; ``out_of_chart`` periods are busy everywhere; failed sites are listed in the result.
 
-    ``sites`` are the sites to read (default: the sites among ``elements``; every site for the embedded data).
+    ``sites`` are the sites to read (default: the sites holding ``elements`` per the embedded reference snapshot,
+    every site with clusters for grid5000).
     The api source reads through ``api``, the oarapi source through one connection per site (``oarapi``, site ->
     connection to its OAR REST API root), the oardb source through ``db_settings`` (adapters.db). ``queues``
     keeps the clusters of those OAR queues (from the embedded reference snapshot); None keeps every cluster
@@ -251,7 +273,7 @@ def get_planning(
     if end <= starttime:
         return IOFailure(InvalidInput("endtime", str(end), "after the start time"))
     wanted = tuple(elements)
-    named = list(sites) if sites is not None else [e for e in wanted if e.isalpha() and e != "grid5000"]
+    named = list(sites) if sites is not None else sites_of_elements(wanted)
     if source == "embedded":
         result = load_embedded_planning(sites, starttime, end, ignore_besteffort=ignore_besteffort, vlans=vlan)
     elif source == "api":

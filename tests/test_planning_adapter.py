@@ -18,7 +18,7 @@ from returns.result import Failure
 from returns.unsafe import unsafe_perform_io
 
 from adapters.api import APIConnection, RetryPolicy
-from adapters.planning import FOUR_WEEKS, get_planning, load_embedded_planning, oar_rows
+from adapters.planning import FOUR_WEEKS, get_planning, load_embedded_planning, oar_rows, sites_of_elements
 from g5kpure.errors import InvalidInput, NotFound, ParseError, Partial
 from g5kpure.planning import planning_from_api
 
@@ -54,8 +54,14 @@ def test_get_planning_refuses_bad_arguments() -> None:
     assert isinstance(bad_source, InvalidInput) and "embedded | api | oardb | oarapi" in bad_source.message
     bad_end = unsafe_perform_io(get_planning(source="embedded", starttime=T0, endtime=T0).failure())
     assert isinstance(bad_end, InvalidInput)
-    no_sites = unsafe_perform_io(get_planning(source="api", starttime=T0).failure())
+    no_sites = unsafe_perform_io(get_planning(["atlantis"], source="api", starttime=T0).failure())
     assert isinstance(no_sites, InvalidInput) and no_sites.name == "sites"
+
+
+def test_sites_of_elements_from_the_reference() -> None:
+    every = sites_of_elements(["grid5000"])
+    assert len(every) == 11 and "bordeaux" not in every  # bordeaux has no cluster
+    assert sites_of_elements(["nova", "gros-1.nancy.grid5000.fr", "rennes", "atlantis"]) == ["lyon", "nancy", "rennes"]
 
 
 def test_oar_rows_bad_rows_are_parse_errors() -> None:
