@@ -130,9 +130,9 @@ def main() -> int:
           f"execo baseline: {'execo 2.8.2 in ' + str(EXECO_VENV) if python else 'unavailable (pip install failed)'}")
     for n, sites in SITE_SETS.items():
         planning = full if sites is None else unsafe_perform_io(load_embedded_planning(sites, vlans=False).unwrap())
-        execo = run_execo(python, planning, repeat=3 if n < 11 else 1) if python else None
+        execo = run_execo(python, planning, repeat=5) if python else None
         for walltime in WALLTIMES:
-            ours_s, ours = best_of(lambda p=planning, w=walltime: compute_slots(p, w).unwrap(), 5)
+            ours_s, ours = best_of(lambda p=planning, w=walltime: compute_slots(p, w).unwrap(), 20)
             naive_s, naive = best_of(lambda p=planning, w=walltime: rescan_slots(p, w), 1 if n == 11 else 3)
             got = [(s.start, s.as_dict()) for s in ours.slots]
             assert got == naive, "sweep and rescan disagree"

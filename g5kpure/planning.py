@@ -29,7 +29,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from itertools import accumulate
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -605,25 +604,18 @@ def compute_slots(
         return Failure(InvalidInput("walltime", str(walltime), "a positive number of seconds"))
     plan = exclude_elements(planning, excluded_elements)
     start, end = plan.start, plan.end
-    # groups: one per cluster (contiguous per site), then one per (vlan kind, site)
     cluster_keys = sorted({(h.site, h.cluster) for h in plan.hosts}, key=lambda sc: (sc[0], _natural_key(sc[1])))
     vlans = [r for r in plan.resources if r.kind in VLAN_KINDS]
-    vlan_keys = sorted({(r.kind, r.site) for r in vlans}, key=lambda ks: (VLAN_KINDS.index(ks[0]), ks[1]))
     sites = tuple(sorted({s for s, _ in cluster_keys} | {r.site for r in vlans}))
-    kinds = tuple(k for k in VLAN_KINDS if any(k == kind for kind, _ in vlan_keys))
+    kinds = tuple(k for k in VLAN_KINDS if any(k == r.kind for r in vlans))
     elements = ("grid5000", *sites, *(c for _, c in cluster_keys), *kinds)
-    n_clusters = len(cluster_keys)
-    group_of = {key: i for i, key in enumerate(cluster_keys)}
-    vgroup_of = {key: n_clusters + i for i, key in enumerate(vlan_keys)}
-    site_ranges = []
-    for site in sites:
-        members = [i for i, (s, _) in enumerate(cluster_keys) if s == site]
-        site_ranges.append((members[0], members[-1] + 1) if members else (0, 0))
-    kind_groups = [[g for (k, _), g in vgroup_of.items() if k == kind] for kind in kinds]
-    global_groups = [(site, g) for (k, site), g in vgroup_of.items() if k == "kavlan-global"]
-
-    member_group: list[int] = []
+    index = {e: i for i, e in enumerate(elements)}
+    # each member (host or vlan) adds to the counters of its elements; a global vlan also to its site's flag
+    global_slot = {site: i for i, site in enumerate(sorted({r.site for r in vlans if r.kind == "kavlan-global"}))}
+    global_sites = tuple(global_slot)
+    member_targets: list[tuple[int, ...]] = []
     member_host: list[str | None] = []
+    member_global: list[int] = []
     points = {start, end}
     adds: list[int] = []
     removes: list[int] = []
@@ -631,11 +623,13 @@ def compute_slots(
     n_members = len(everything) or 1
     for mid, element in enumerate(everything):
         if isinstance(element, HostPlanning):
-            member_group.append(group_of[(element.site, element.cluster)])
+            member_targets.append((0, index[element.site], index[element.cluster]))
             member_host.append(element.host)
+            member_global.append(-1)
         else:
-            member_group.append(vgroup_of[(element.kind, element.site)])
+            member_targets.append((index[element.kind],))
             member_host.append(None)
+            member_global.append(global_slot[element.site] if element.kind == "kavlan-global" else -1)
         cursor = start
         for s, e in element.busy:
             points.add(s)
@@ -651,7 +645,9 @@ def compute_slots(
     adds.sort()
     removes.sort()
 
-    group_counts = [0] * (n_clusters + len(vlan_keys))
+    counts = [0] * len(elements)
+    global_free = [0] * len(global_sites)
+    extras = include_hosts or bool(global_sites)
     free_hosts: set[str] = set()
     slots: list[Slot] = []
     ai = ri = 0
@@ -660,34 +656,34 @@ def compute_slots(
         add_below = (limit + 1) * n_members
         while ai < na and adds[ai] < add_below:
             mid = adds[ai] % n_members
-            group_counts[member_group[mid]] += 1
-            host = member_host[mid]
-            if include_hosts and host is not None:
-                free_hosts.add(host)
+            for t in member_targets[mid]:
+                counts[t] += 1
+            if extras:
+                if member_global[mid] >= 0:
+                    global_free[member_global[mid]] += 1
+                host = member_host[mid]
+                if include_hosts and host is not None:
+                    free_hosts.add(host)
             ai += 1
         remove_below = limit * n_members
         while ri < nr and removes[ri] < remove_below:
             mid = removes[ri] % n_members
-            group_counts[member_group[mid]] -= 1
-            host = member_host[mid]
-            if include_hosts and host is not None:
-                free_hosts.discard(host)
+            for t in member_targets[mid]:
+                counts[t] -= 1
+            if extras:
+                if member_global[mid] >= 0:
+                    global_free[member_global[mid]] -= 1
+                host = member_host[mid]
+                if include_hosts and host is not None:
+                    free_hosts.discard(host)
             ri += 1
-        per_cluster = group_counts[:n_clusters]
-        prefix = list(accumulate(per_cluster, initial=0))
-        counts = (
-            prefix[-1],
-            *[prefix[hi] - prefix[lo] for lo, hi in site_ranges],
-            *per_cluster,
-            *(sum(group_counts[g] for g in groups) for groups in kind_groups),
-        )
         slots.append(
             Slot(
                 start=limit,
                 end=limit + walltime,
                 elements=elements,
-                counts=counts,
-                kavlan_global_sites=tuple(site for site, g in global_groups if group_counts[g] > 0),
+                counts=tuple(counts),
+                kavlan_global_sites=tuple(site for site, n in zip(global_sites, global_free, strict=True) if n > 0),
                 hosts=frozenset(free_hosts) if include_hosts else None,
             )
         )
