@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from adapters.planning import (
     get_planning,
     oarapi_plans,
     oardb_plans,
+    save_figure,
 )
 from adapters.reference_data import load_embedded_snapshot
 from g5kpure.charter import charter_periods
@@ -129,19 +129,6 @@ def sites_of(snapshot: Snapshot, elements: list[str], clusters: tuple[str, ...])
         elif (parts := host_cluster_site(element)) is not None:
             sites.add(parts[1])
     return sorted(sites)
-
-
-def _atomic_save(fig: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format=path.suffix.lstrip("."))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _table(slots: Slots, chosen: Slot, columns: list[str]) -> str:
@@ -253,10 +240,13 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out)
         until = max(slot.end, planning.start + PLOT_DAYS * 86400)
         shown = clip_planning(planning, planning.start, until).value_or(planning)
-        _atomic_save(draw_gantt(shown, highlight=(slot.start, slot.end)), out / "gantt.png")
-        _atomic_save(draw_slots(window_slots(slots, until), elements=list(wanted), chosen=slot.start),
-                     out / "slots.png")
-        files = [str(out / "gantt.png"), str(out / "slots.png")]
+        for figure, name in ((draw_gantt(shown, highlight=(slot.start, slot.end)), "gantt.png"),
+                             (draw_slots(window_slots(slots, until), elements=list(wanted), chosen=slot.start),
+                              "slots.png")):
+            saved = save_figure(figure, out / name)
+            if isinstance(saved, IOFailure):
+                return fail(args, unsafe_perform_io(saved.failure()))
+            files.append(str(out / name))
         human += "\n\nWrote " + " and ".join(files)
     data = {
         "source": source, "start": planning.start, "end": planning.end, "walltime": walltime, "wanted": wanted,

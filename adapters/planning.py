@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources as importlib_resources
+from pathlib import Path
 from typing import Any, Literal
 
 from attrs import evolve
+from matplotlib.figure import Figure
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
@@ -345,3 +349,23 @@ def oar_rows(
     except (TypeError, ValueError, IndexError) as exc:
         return Failure(ParseError("OAR database rows", f"site {site}", str(exc)))
     return Success((resources, jobs))
+
+
+def save_figure(figure: Figure, path: Path) -> IOResult[Path, G5kError]:
+    """Write a figure to ``path`` (format from the suffix, e.g. .png/.svg/.pdf) through a temporary file and a
+    rename, so that no half-written file is ever left; the directory is created if needed."""
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+        os.close(fd)
+        figure.savefig(tmp, format=path.suffix.lstrip(".") or "png")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+        tmp = None
+        return IOSuccess(path)
+    except (OSError, ValueError) as exc:
+        return IOFailure(InvalidInput("output file", str(path), f"a writable path with a known image suffix ({exc})"))
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)

@@ -105,3 +105,11 @@ def test_plan_exclusions(capsys: pytest.CaptureFixture[str]) -> None:
     assert lyon["resources"] == "{host NOT IN ('nova-1.lyon.grid5000.fr')}/nodes=5"
     assert main(["plan", "--no-plots", "--exclude", "nova"]) == 1
     assert "nova is not in the planning" in capsys.readouterr().err
+
+
+def test_plan_unwritable_out_is_an_error_value(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert main(["plan", "--out", str(blocker / "sub")]) == 1
+    assert "invalid output file" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]

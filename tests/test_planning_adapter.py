@@ -156,3 +156,18 @@ def test_get_planning_queues_from_the_reference() -> None:
     assert "nova" in clusters and "abacus1" not in clusters
     assert {h.cluster for h in every.hosts} > clusters
     assert len(default.hosts) == 528 and len(every.hosts) == 923
+
+
+def test_save_figure_atomic(tmp_path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    from adapters.planning import save_figure
+
+    fig = Figure()
+    fig.add_subplot(1, 1, 1).plot([0, 1], [1, 0])
+    target = tmp_path / "deep" / "plot.svg"
+    assert unsafe_perform_io(save_figure(fig, target).unwrap()) == target
+    assert target.read_text().lstrip().startswith("<?xml") and (target.stat().st_mode & 0o777) == 0o644
+    bad = save_figure(fig, tmp_path / "plot.nosuchformat")
+    assert isinstance(bad, IOFailure)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deep"]
