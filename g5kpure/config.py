@@ -36,10 +36,10 @@ from returns.result import Failure, Result, Success
 
 from g5kpure.connection import ConnectionParams, FrontendAccess
 from g5kpure.errors import ConfigError
+from g5kpure.kadeploy import DEFAULT_CHECK_DEPLOYED_COMMAND
 
 ACCESS_HOST: Final = "access.grid5000.fr"
 DEFAULT_API_URI: Final = "https://api.grid5000.fr/3.0/"
-DEFAULT_CHECK_DEPLOYED_COMMAND: Final = "! (mount | grep -E '^/dev/[[:alpha:]]+2 on / ')"
 KEYRING_SERVICE: Final = "grid5000_api"
 
 HostRewriteFunc = Callable[[str], str]

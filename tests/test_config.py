@@ -35,7 +35,10 @@ def test_defaults_are_the_seeds() -> None:
     assert cfg.kadeploy3_options == "-k -d"
     assert cfg.default_env_name is None and cfg.default_env_file is None
     assert cfg.default_timeout == 900
-    assert cfg.check_deployed_command == "! (mount | grep -E '^/dev/[[:alpha:]]+2 on / ')"
+    # Not execo's default: ours also recognises a node deployed on an NVMe or eMMC disk.
+    assert cfg.check_deployed_command == (
+        "! (mount | grep -E '^/dev/([[:alpha:]]+|(nvme[0-9]+n[0-9]+|mmcblk[0-9]+)p)2 on / ')"
+    )
     assert cfg.no_ssh_for_local_frontend is False
     assert (cfg.polling_interval, cfg.tiny_polling_interval) == (20, 10)
     assert cfg.default_frontend is None
