@@ -1,0 +1,61 @@
+"""PDUs from the embedded snapshot or the live API (``GET sites/<site>/pdus``), structured by ``g5kpure.pdus``."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from returns.io import IOFailure, IOResult
+from returns.result import Failure, Result
+from returns.unsafe import unsafe_perform_io
+
+from adapters.api import APIConnection
+from adapters.reference_data import load_embedded_snapshot, read_embedded_bytes
+from g5kpure.errors import G5kError, ParseError
+from g5kpure.hosts import HasAddress
+from g5kpure.pdus import Pdu, PduIndex, PowerFeed, host_feeds, parse_pdus, parse_site_pdus
+
+_lock = threading.Lock()
+_cached: Result[PduIndex, G5kError] | None = None
+
+
+def _decode(payload: bytes) -> Result[PduIndex, G5kError]:
+    try:
+        deep = json.loads(payload)
+    except ValueError as exc:
+        return Failure(ParseError(what="embedded reference snapshot", hint=str(exc)))
+    parsed: Result[PduIndex, G5kError] = parse_pdus(deep)
+    return parsed
+
+
+def load_embedded_pdus() -> IOResult[PduIndex, G5kError]:
+    """The PDUs of the embedded snapshot, parsed on first use, then shared."""
+    global _cached
+    with _lock:
+        if _cached is None:
+            _cached = read_embedded_bytes().bind(_decode)
+        result = _cached
+    return IOResult.from_result(result)
+
+
+def get_site_pdus(site: str, conn: APIConnection | None = None) -> IOResult[tuple[Pdu, ...], G5kError]:
+    """The PDUs of a site from the live API."""
+    answer = (conn or APIConnection()).get(f"sites/{site}/pdus")
+    if isinstance(answer, IOFailure):
+        return answer
+    parsed: Result[tuple[Pdu, ...], G5kError] = parse_site_pdus(unsafe_perform_io(answer.unwrap()), site)
+    return IOResult.from_result(parsed)
+
+
+def get_host_power_feeds(host: str | HasAddress) -> IOResult[tuple[PowerFeed, ...], G5kError]:
+    """The PDU outlets feeding a host according to the embedded snapshot (PDU tables and the node's entries)."""
+    def feeds(index: PduIndex) -> IOResult[tuple[PowerFeed, ...], G5kError]:
+        snapshot = load_embedded_snapshot()
+        if isinstance(snapshot, IOFailure):
+            return snapshot
+        found: Result[tuple[PowerFeed, ...], G5kError] = host_feeds(index, unsafe_perform_io(snapshot.unwrap()), host)
+        return IOResult.from_result(found)
+
+    return load_embedded_pdus().bind(feeds)
+
+
