@@ -1,0 +1,82 @@
+"""The smaller helpers of execo_g5k's planning and utils modules, over g5kpure's values.
+
+- :func:`max_resources`: how many hosts a planning holds per grid5000 / site / cluster (execo's
+  ``max_resources``);
+- :func:`get_hosts_jobs`: the first moment when given hosts are all free for a walltime, and the per-site OAR
+  requests reserving exactly them (execo's ``get_hosts_jobs``; it raised UnboundLocalError when the hosts were
+  never free together, here that is a ``NoSlot``; out-of-charter periods are added to the planning beforehand
+  with ``add_busy_periods``);
+- :func:`find_job_by_name`: the job of a given name among jobs read with oarstat (execo's ``get_job_by_name``
+  raised KeyError for a job without a name; here a job without a name simply does not match);
+- :func:`get_fastest_host`: the host with the highest ``performance.node_flops`` (execo compared each host with
+  the attributes of the last host it had fetched, so its answer depended on the input order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from returns.result import Failure, Result, Success
+
+from g5kpure.errors import G5kError, InvalidInput, NoSlot, NotFound
+from g5kpure.hosts import HasAddress, address_of, canonical_host_name, host_longname
+from g5kpure.oarparse import OarJobInfo
+from g5kpure.planning import JobSpec, Planning, compute_slots, format_duration, get_jobs_specs, paris_time
+from g5kpure.reference import Snapshot
+
+
+def max_resources(planning: Planning) -> dict[str, int]:
+    """A fresh mapping grid5000 / site / cluster -> number of hosts of the planning."""
+    counts: dict[str, int] = {"grid5000": len(planning.hosts)}
+    for host in planning.hosts:
+        counts[host.site] = counts.get(host.site, 0) + 1
+        counts[host.cluster] = counts.get(host.cluster, 0) + 1
+    return counts
+
+
+def get_hosts_jobs(planning: Planning, hosts: Iterable[str | HasAddress], walltime: int,
+                   name: str | None = None) -> Result[tuple[JobSpec, ...], G5kError]:
+    """Per-site requests reserving exactly ``hosts`` at the first start where all are free for ``walltime``."""
+    wanted: list[str] = []
+    for host in hosts:
+        given = canonical_host_name(address_of(host))
+        found = planning.host(host_longname(given).value_or(given) if "." in given else given)
+        if found is None:
+            return Failure(NotFound(what="host in the planning", key=address_of(host),
+                                    hint="get the planning of its site or cluster first"))
+        if found.host not in wanted:
+            wanted.append(found.host)
+    if not wanted:
+        return Failure(InvalidInput(name="hosts", value="", expected="at least one host"))
+    slots = compute_slots(planning, walltime, include_hosts=True)
+    if isinstance(slots, Failure):
+        return Failure(slots.failure())
+    all_slots = slots.unwrap()
+    chosen = next((s for s in all_slots.slots if s.hosts is not None and set(wanted) <= s.hosts), None)
+    if chosen is None:
+        return Failure(NoSlot(f"the {len(wanted)} hosts are never all free for {format_duration(walltime)} "
+                              f"before {paris_time(planning.end)}"))
+    return get_jobs_specs(dict.fromkeys(wanted, 1), all_slots, chosen, name=name)
+
+
+def find_job_by_name(infos: Sequence[OarJobInfo], name: str) -> Result[OarJobInfo, NotFound]:
+    """The first job (in the order given) whose name is ``name``."""
+    for info in infos:
+        if info.name == name:
+            return Success(info)
+    return Failure(NotFound(what="job named", key=name, hint=f"among {len(infos)} current jobs"))
+
+
+def get_fastest_host(snapshot: Snapshot, hosts: Iterable[str | HasAddress]) -> Result[str | HasAddress, G5kError]:
+    """The host (as given) with the highest node flops; the first one given on ties."""
+    best: tuple[float, str | HasAddress] | None = None
+    for host in hosts:
+        node = snapshot.node(host)
+        if isinstance(node, Failure):
+            return Failure(node.failure())
+        flops = node.unwrap().performance.node_flops
+        if best is None or flops > best[0]:
+            best = (flops, host)
+    if best is None:
+        return Failure(InvalidInput(name="hosts", value="", expected="at least one host"))
+    return Success(best[1])
