@@ -329,3 +329,41 @@ def kavlan_network(site: Site, vlan_id: int | str) -> Result[KavlanNetwork, G5kE
         return Failure(ParseError(what="kavlan network", where=f"sites.{site.uid}.kavlans.{key}", line=found.network))
     return Success(KavlanNetwork(site=site.uid, vlan=uid, network=str(net.network_address),
                                  prefix_len=net.prefixlen, gateway=found.gateway))
+
+
+#: The OUI execo_g5k gave the MAC addresses of virtual machines in a kavlan.
+VM_MAC_PREFIX = "00:20:4e"
+
+
+def vm_mac(ip: str) -> str:
+    """A MAC address for a virtual machine at ``ip``: ``00:20:4e`` then the last three bytes of the address.
+
+    Unlike execo_g5k (random MACs), the MAC is derived from the address: the same input gives the same MAC,
+    and addresses of one kavlan (at most a /18) never share a MAC."""
+    b = ipaddress.IPv4Address(ip).packed
+    return f"{VM_MAC_PREFIX}:{b[1]:02x}:{b[2]:02x}:{b[3]:02x}"
+
+
+def kavlan_ip_mac(site: Site, vlan_id: int | str, taken: Iterable[str] = (),
+                  limit: int | None = None) -> Result[tuple[tuple[str, str], ...], G5kError]:
+    """(ip, mac) pairs for virtual machines in a kavlan of a site (execo's ``get_kavlan_ip_mac``), in address order.
+
+    Left out: the network and broadcast addresses, the gateway, every address ending in .0, .254 or .255 (as
+    execo), and the ``taken`` addresses (give the nodes' own kavlan addresses, ``Node.kavlan``; execo instead
+    skipped a fixed range of the network, which today's node addresses no longer follow)."""
+    found = kavlan_network(site, vlan_id)
+    if isinstance(found, Failure):
+        return Failure(found.failure())
+    net = found.unwrap()
+    excluded = set(taken)
+    if net.gateway:
+        excluded.add(net.gateway)
+    pairs: list[tuple[str, str]] = []
+    for address in ipaddress.IPv4Network(net.cidr).hosts():
+        text = str(address)
+        if address.packed[3] in (0, 254, 255) or text in excluded:
+            continue
+        pairs.append((text, vm_mac(text)))
+        if limit is not None and len(pairs) >= limit:
+            break
+    return Success(tuple(pairs))

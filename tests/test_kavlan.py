@@ -160,6 +160,24 @@ def test_kavlan_network_from_the_snapshot() -> None:
     assert isinstance(missing.failure(), NotFound) and "the site's kavlans: " in missing.failure().message
 
 
+def test_vm_addresses_skip_gateways_and_node_addresses() -> None:
+    snapshot = embedded_snapshot()
+    rennes = snapshot.site("rennes").unwrap()
+    nodes = {k.ip for n in snapshot.nodes(site="rennes").unwrap() for k in n.kavlan if k.vlan == "kavlan-4"}
+    assert "10.24.7.1" in nodes  # the data places node addresses inside the network
+    pairs = kavlan.kavlan_ip_mac(rennes, 4, taken=nodes).unwrap()
+    ips = [ip for ip, _ in pairs]
+    assert ips[:3] == ["10.24.0.1", "10.24.0.2", "10.24.0.3"]
+    assert not nodes & set(ips)
+    assert "10.24.63.254" not in ips and not any(ip.endswith((".0", ".254", ".255")) for ip in ips)
+    assert len(ips) == 64 * 253 - len(nodes)
+    macs = [mac for _, mac in pairs]
+    assert len(set(macs)) == len(macs) and macs[0] == "00:20:4e:18:00:01"
+    assert kavlan.kavlan_ip_mac(rennes, 4, limit=2).unwrap() == (("10.24.0.1", "00:20:4e:18:00:01"),
+                                                                  ("10.24.0.2", "00:20:4e:18:00:02"))
+    assert isinstance(kavlan.kavlan_ip_mac(rennes, 99).failure(), NotFound)
+
+
 # --- adapters against the loopback server ----------------------------------------------------------------------
 
 
