@@ -103,3 +103,19 @@ def get_kavlan_network(site: str, vlan_id: int | str, source: Source = Source.EM
         return loaded
     return pick(unsafe_perform_io(loaded.unwrap()).snapshot)
 
+
+
+def get_kavlan_ip_mac(site: str, vlan_id: int | str, limit: int | None = None, source: Source = Source.EMBEDDED,
+                      conn: APIConnection | None = None,
+                      cache: ReferenceCache | None = None) -> IOResult[tuple[tuple[str, str], ...], G5kError]:
+    """(ip, mac) pairs for virtual machines in a kavlan of a site, leaving out the nodes' own addresses there."""
+    loaded = load_reference(source, conn, cache)
+    if isinstance(loaded, IOFailure):
+        return loaded
+    snapshot = unsafe_perform_io(loaded.unwrap()).snapshot
+    found = snapshot.site(site)
+    if isinstance(found, Failure):
+        return IOFailure(found.failure())
+    vlan = kavlan.check_vlan_id(vlan_id).value_or("")
+    taken = {k.ip for n in snapshot.nodes(site=site).value_or(()) for k in n.kavlan if k.vlan == f"kavlan-{vlan}"}
+    return IOResult.from_result(kavlan.kavlan_ip_mac(found.unwrap(), vlan_id, taken, limit))

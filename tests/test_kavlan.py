@@ -15,6 +15,7 @@ from returns.unsafe import unsafe_perform_io
 
 from adapters.api import APIConnection, RetryPolicy, Source
 from adapters.kavlan import (
+    get_kavlan_ip_mac,
     get_kavlan_network,
     get_nodes_vlan,
     get_user_vlans,
@@ -265,3 +266,11 @@ def test_server_refusals_are_http_errors(conn: APIConnection, state: KavlanState
 def test_kavlan_network_from_the_embedded_source() -> None:
     assert ok(get_kavlan_network("lyon", 13, Source.EMBEDDED)).vlan == "13"
     assert isinstance(err(get_kavlan_network("atlantis", 4, Source.EMBEDDED)), NotFound)
+
+
+def test_kavlan_ip_mac_from_the_embedded_source_leaves_node_addresses_out() -> None:
+    pairs = ok(get_kavlan_ip_mac("rennes", 4))
+    ips = {ip for ip, _ in pairs}
+    assert "10.24.7.1" not in ips and "10.24.0.1" in ips
+    assert ok(get_kavlan_ip_mac("rennes", 4, limit=1)) == (("10.24.0.1", "00:20:4e:18:00:01"),)
+    assert isinstance(err(get_kavlan_ip_mac("atlantis", 4)), NotFound)
