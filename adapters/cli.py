@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "adapters.cli_jobs",
     "adapters.cli_deploy",
     "adapters.cli_topo",
+    "adapters.cli_kavlan",
 )
 
 Handler = Callable[[argparse.Namespace], int]
