@@ -8,6 +8,7 @@
   with ``add_busy_periods``);
 - :func:`find_job_by_name`: the job of a given name among jobs read with oarstat (execo's ``get_job_by_name``
   raised KeyError for a job without a name; here a job without a name simply does not match);
+- :func:`hosts_list`: host names joined into one line (execo's ``hosts_list``, without terminal colours);
 - :func:`get_fastest_host`: the host with the highest ``performance.node_flops`` (execo compared each host with
   the attributes of the last host it had fetched, so its answer depended on the input order).
 """
@@ -22,7 +23,7 @@ from g5kpure.errors import G5kError, InvalidInput, NoSlot, NotFound
 from g5kpure.hosts import HasAddress, address_of, canonical_host_name, host_longname
 from g5kpure.oarparse import OarJobInfo
 from g5kpure.planning import JobSpec, Planning, compute_slots, format_duration, get_jobs_specs, paris_time
-from g5kpure.reference import Snapshot
+from g5kpure.reference import Snapshot, natural_key
 
 
 def max_resources(planning: Planning) -> dict[str, int]:
@@ -80,3 +81,13 @@ def get_fastest_host(snapshot: Snapshot, hosts: Iterable[str | HasAddress]) -> R
     if best is None:
         return Failure(InvalidInput(name="hosts", value="", expected="at least one host"))
     return Success(best[1])
+
+
+def hosts_list(hosts: Iterable[str | HasAddress], separator: str = " ", site: bool = False) -> str:
+    """Host names in natural order joined by ``separator``: short names, or ``short.site`` with ``site``.
+
+    execo_g5k's ``hosts_list`` sorted as text (``nova-10`` before ``nova-2``) and wrapped each name in terminal
+    colour codes; here the order is natural and the text plain."""
+    names = sorted((address_of(h) for h in hosts), key=lambda n: (natural_key(n.split(".", 1)[0]), n))
+    parts = [n.split(".")[:2] for n in names]
+    return separator.join(".".join(p) if site else p[0] for p in parts)

@@ -8,7 +8,7 @@ from adapters.reference_data import embedded_snapshot
 from g5kpure.errors import NoSlot, NotFound
 from g5kpure.oarparse import OarJobInfo, OarState
 from g5kpure.planning import HostPlanning, JobSpec, Planning
-from g5kpure.planning_extras import find_job_by_name, get_fastest_host, get_hosts_jobs, max_resources
+from g5kpure.planning_extras import find_job_by_name, get_fastest_host, get_hosts_jobs, hosts_list, max_resources
 
 T0 = 1_800_000_000
 HOUR = 3600
@@ -64,3 +64,11 @@ def test_fastest_host_whatever_the_order() -> None:
     assert get_fastest_host(snapshot, present).unwrap() == best
     assert get_fastest_host(snapshot, list(reversed(present))).unwrap() == best
     assert isinstance(get_fastest_host(snapshot, ["atlantis-1"]).failure(), NotFound)
+
+
+def test_hosts_list_natural_order_short_or_with_site() -> None:
+    hosts = ["nova-10.lyon.grid5000.fr", "nova-2.lyon.grid5000.fr", "grisou-1.nancy.grid5000.fr", "nova-2.lyon"]
+    assert hosts_list(hosts) == "grisou-1 nova-2 nova-2 nova-10"  # every host given, in natural order
+    assert hosts_list(["nova-10.lyon.grid5000.fr", "nova-2.lyon.grid5000.fr"], ",", site=True) == \
+        "nova-2.lyon,nova-10.lyon"
+    assert hosts_list([]) == ""
