@@ -8,6 +8,7 @@
   with ``add_busy_periods``);
 - :func:`find_job_by_name`: the job of a given name among jobs read with oarstat (execo's ``get_job_by_name``
   raised KeyError for a job without a name; here a job without a name simply does not match);
+- :func:`show_resources`: a text summary of counts per element (execo logged it);
 - :func:`hosts_list`: host names joined into one line (execo's ``hosts_list``, without terminal colours);
 - :func:`get_fastest_host`: the host with the highest ``performance.node_flops`` (execo compared each host with
   the attributes of the last host it had fetched, so its answer depended on the input order).
@@ -15,7 +16,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from returns.result import Failure, Result, Success
 
@@ -91,3 +92,34 @@ def hosts_list(hosts: Iterable[str | HasAddress], separator: str = " ", site: bo
     names = sorted((address_of(h) for h in hosts), key=lambda n: (natural_key(n.split(".", 1)[0]), n))
     parts = [n.split(".")[:2] for n in names]
     return separator.join(".".join(p) if site else p[0] for p in parts)
+
+
+def show_resources(resources: Mapping[str, int], cluster_sites: Iterable[tuple[str, str]],
+                   max_resources: Mapping[str, int] | None = None, msg: str = "Resources") -> str:
+    """A text summary of a resource count per element (execo's ``show_resources`` logged it; this returns it).
+
+    One line for grid5000 if present, then one per site in name order with its clusters in parentheses;
+    ``n/m`` when ``max_resources`` gives the element's maximum; other elements (vlans, hosts) on a last line.
+    ``cluster_sites`` are (cluster, site) pairs, e.g. ``Slots.cluster_sites``."""
+    site_of = dict(cluster_sites)
+    sites = set(site_of.values())
+
+    def count(element: str) -> str:
+        top = max_resources.get(element) if max_resources is not None else None
+        return f"{resources[element]}" + (f"/{top}" if top is not None else "")
+
+    lines = [f"{msg}:"]
+    if "grid5000" in resources:
+        lines.append(f"  grid5000: {count('grid5000')}")
+    named_sites = sorted({e for e in resources if e in sites} | {site_of[e] for e in resources if e in site_of},
+                         key=natural_key)
+    for site in named_sites:
+        clusters = sorted((e for e in resources if site_of.get(e) == site), key=natural_key)
+        inner = ", ".join(f"{c}: {count(c)}" for c in clusters)
+        head = f"  {site}: {count(site)}" if site in resources else f"  {site}:"
+        lines.append(head + (f" ({inner})" if inner else ""))
+    others = sorted((e for e in resources if e != "grid5000" and e not in sites and e not in site_of),
+                    key=natural_key)
+    if others:
+        lines.append("  " + ", ".join(f"{e}: {count(e)}" for e in others))
+    return "\n".join(lines)

@@ -8,7 +8,14 @@ from adapters.reference_data import embedded_snapshot
 from g5kpure.errors import NoSlot, NotFound
 from g5kpure.oarparse import OarJobInfo, OarState
 from g5kpure.planning import HostPlanning, JobSpec, Planning
-from g5kpure.planning_extras import find_job_by_name, get_fastest_host, get_hosts_jobs, hosts_list, max_resources
+from g5kpure.planning_extras import (
+    find_job_by_name,
+    get_fastest_host,
+    get_hosts_jobs,
+    hosts_list,
+    max_resources,
+    show_resources,
+)
 
 T0 = 1_800_000_000
 HOUR = 3600
@@ -72,3 +79,11 @@ def test_hosts_list_natural_order_short_or_with_site() -> None:
     assert hosts_list(["nova-10.lyon.grid5000.fr", "nova-2.lyon.grid5000.fr"], ",", site=True) == \
         "nova-2.lyon,nova-10.lyon"
     assert hosts_list([]) == ""
+
+
+def test_show_resources_groups_clusters_under_sites() -> None:
+    pairs = (("nova", "lyon"), ("taurus", "lyon"), ("grisou", "nancy"))
+    text = show_resources({"grid5000": 10, "lyon": 6, "nova": 4, "grisou": 2, "kavlan": 1}, pairs,
+                          max_resources={"grid5000": 40, "nova": 20})
+    assert text == ("Resources:\n  grid5000: 10/40\n  lyon: 6 (nova: 4/20)\n  nancy: (grisou: 2)\n  kavlan: 1")
+    assert show_resources({}, pairs, msg="Wanted") == "Wanted:"
