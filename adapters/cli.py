@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "adapters.cli_deploy",
     "adapters.cli_topo",
     "adapters.cli_kavlan",
+    "adapters.cli_reserve",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -260,3 +260,77 @@ class ConfigError(G5kError):
         if self.source:
             src = f" in {self.source}" + (f" line {self.line}" if self.line is not None else "")
         return f"configuration key {self.key!r}{src}: {self.reason}"
+
+
+@frozen
+class ReattachConflict(G5kError):
+    """Jobs of a name are on some sites only (or twice on one, or a site could not be read): nothing was done."""
+
+    name: str
+    present: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    absent: tuple[str, ...] = field(converter=_tuple_of_str, default=())
+    unreadable: tuple[tuple[str, G5kError], ...] = field(converter=_pairs, default=())
+
+    @property
+    def message(self) -> str:
+        """Human-readable description of the error."""
+        have = ", ".join(f"{s} (job {', '.join(map(str, ids))})" for s, ids in self.present) or "no site"
+        parts = [f"jobs named {self.name!r} are on {have}"]
+        if self.absent:
+            parts.append(f"not on {', '.join(self.absent)}")
+        twice = [s for s, ids in self.present if len(ids) > 1]
+        if twice:
+            parts.append(f"more than one on {', '.join(twice)}")
+        if self.unreadable:
+            parts.append("unreadable: " + "; ".join(f"{s}: {e.message}" for s, e in self.unreadable))
+        return "; ".join(parts) + (
+            "; nothing was submitted: delete the stray jobs (g5k del) or name only the sites that hold one"
+        )
+
+
+@frozen
+class SiteAnswer:
+    """What one site answered to one try of a synchronised reservation: the job it created, or its refusal."""
+
+    site: str
+    job_id: int | None = None
+    error: G5kError | None = None
+
+    @property
+    def could_run_at(self) -> int | None:
+        """OAR's suggested start when the site refused the date, else None."""
+        return self.error.could_run_at if isinstance(self.error, Rejected) else None
+
+
+@frozen
+class ReservationTry:
+    """One try of a synchronised reservation: the common date asked and each site's answer."""
+
+    date: int
+    answers: tuple[SiteAnswer, ...]
+
+
+@frozen
+class NoCommonDate(G5kError):
+    """No common start was reserved on every site: why, the bounds, what each site answered at each try and any
+    job that could not be deleted afterwards."""
+
+    why: str
+    start: int
+    not_after: int | None = None
+    tries: tuple[ReservationTry, ...] = ()
+    leaked: tuple[str, ...] = field(converter=_tuple_of_str, default=())
+
+    @property
+    def message(self) -> str:
+        """Human-readable description of the error."""
+        lines = [f"no common reservation date from unix time {self.start}: {self.why}"]
+        for n, t in enumerate(self.tries, start=1):
+            said = "; ".join(
+                f"{a.site}: accepted as job {a.job_id}" if a.job_id is not None else f"{a.site}: {a.error}"
+                for a in t.answers
+            )
+            lines.append(f"try {n} at {t.date}: {said}")
+        if self.leaked:
+            lines.append(f"NOT deleted, delete by hand: {', '.join(self.leaked)}")
+        return "\n".join(lines)
