@@ -468,7 +468,7 @@ def get_oar_job_subnets(
     command_timeout: TimeoutArg = False,
 ) -> IOResult[tuple[tuple[tuple[str, str], ...], G5kSubnetParams], G5kError]:
     """A job's subnet addresses as (ip, mac) pairs and the subnet's network parameters (``g5k-subnets``),
-    once it has started."""
+    once it has started; ``NotFound`` when the job holds no subnet."""
     started = wait_oar_job_start(job_id, frontend, access, timeout, policy=policy, command_timeout=command_timeout)
     info = io_to_result(started)
     if not isinstance(info, Success):
@@ -479,6 +479,9 @@ def get_oar_job_subnets(
     )
     pairs = pairs_out.bind(lambda o: parse_g5k_subnets(o.exit_code, o.stdout, o.stderr))
     params = params_out.bind(lambda o: parse_g5k_subnet_params(o.exit_code, o.stdout, o.stderr))
+    if pairs == Success(()) and params_out.map(lambda o: o.exit_code == 0 and not o.stdout.strip()) == Success(True):
+        hint = "g5k-subnets lists none for it: reserve one with slash_22=1"
+        return IOFailure(NotFound("subnet of OAR job", str(info.unwrap().job_id), hint=hint))
     if not isinstance(pairs, Success):
         return IOFailure(pairs.failure())
     if not isinstance(params, Success):
@@ -501,7 +504,14 @@ def get_oar_job_kavlan(
     if not isinstance(info, Success):
         return IOFailure(info.failure())
     out = _one(kavlan_argv(info.unwrap().job_id), frontend, _access(access), command_timeout)
-    return to_ioresult(out.bind(lambda o: parse_kavlan_ids(o.exit_code, o.stdout, o.stderr)))
+    return to_ioresult(out.bind(_kavlan_ids))
+
+
+def _kavlan_ids(out: CommandOutput) -> Result[tuple[int, ...], G5kError]:
+    # kavlan answers a job without a vlan with the line "no vlan found" (and a failure status): no vlan, no error
+    if out.stdout.strip().lower() == "no vlan found":
+        return Success(())
+    return parse_kavlan_ids(out.exit_code, out.stdout, out.stderr)
 
 
 # ---------------------------------------------------------------------------------------------- oarsubgrid
