@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from returns.io import IOFailure, IOResult
-from returns.result import Failure, Result
+from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
 from adapters.api import APIConnection, HttpPlan, ReferenceCache, Source, load_reference
@@ -119,3 +119,18 @@ def get_kavlan_ip_mac(site: str, vlan_id: int | str, limit: int | None = None, s
     vlan = kavlan.check_vlan_id(vlan_id).value_or("")
     taken = {k.ip for n in snapshot.nodes(site=site).value_or(()) for k in n.kavlan if k.vlan == f"kavlan-{vlan}"}
     return IOResult.from_result(kavlan.kavlan_ip_mac(found.unwrap(), vlan_id, taken, limit))
+
+
+def get_vlan_users(site: str, vlan_id: int | str, conn: APIConnection | None = None) -> IOResult[tuple[str, ...],
+                                                                                                   G5kError]:
+    """The logins allowed to use a vlan of a site."""
+    return _send(conn or APIConnection(), kavlan.vlan_users_request(site, vlan_id), kavlan.parse_vlan_users)
+
+
+def set_vlan_dhcpd(site: str, vlan_id: int | str, action: str,
+                   conn: APIConnection | None = None) -> IOResult[None, G5kError]:
+    """Start or stop the DHCP server of a kavlan (``action``: ``start`` / ``stop``); any 2xx answer is success."""
+    def accepted(_answer: Any) -> Result[None, G5kError]:
+        return Success(None)
+
+    return _send(conn or APIConnection(), kavlan.dhcpd_request(site, vlan_id, action), accepted)

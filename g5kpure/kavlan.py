@@ -53,19 +53,24 @@ class VlanInfo:
 
 @frozen
 class VlanRequest:
-    """One request to the API: method, path relative to the API root, JSON body (None for none)."""
+    """One request to the API: method, path relative to the API root, and its JSON body: a list of node names
+    (``body``) or an object of string fields (``fields``); neither for none."""
 
     method: str
     path: str
     body: tuple[str, ...] | None = None
+    fields: tuple[tuple[str, str], ...] | None = None
 
-    def body_json(self) -> list[str] | None:
-        """The body as the JSON value to send (a fresh list)."""
-        return list(self.body) if self.body is not None else None
+    def body_json(self) -> list[str] | dict[str, str] | None:
+        """The body as the JSON value to send (a fresh list or dict)."""
+        if self.body is not None:
+            return list(self.body)
+        return dict(self.fields) if self.fields is not None else None
 
     def describe(self) -> str:
         """One line for --dry-run."""
-        body = f" {json.dumps(list(self.body))}" if self.body is not None else ""
+        value = self.body_json()
+        body = f" {json.dumps(value)}" if value is not None else ""
         return f"{self.method} {self.path}{body}"
 
 
@@ -219,6 +224,22 @@ def user_vlans_request(site: str, user: str) -> Result[VlanRequest, G5kError]:
     return _check_site(site).map(lambda s: VlanRequest("GET", f"sites/{s}/vlans/users/{user}"))
 
 
+def vlan_users_request(site: str, vlan_id: int | str) -> Result[VlanRequest, G5kError]:
+    """The request listing the users allowed in a vlan of a site."""
+    return vlan_request(site, vlan_id).map(lambda r: VlanRequest("GET", r.path + "/users"))
+
+
+def dhcpd_request(site: str, vlan_id: int | str, action: str) -> Result[VlanRequest, G5kError]:
+    """The request starting or stopping the DHCP server of a kavlan (``action``: ``start`` or ``stop``)."""
+    if action not in ("start", "stop"):
+        return Failure(InvalidInput(name="dhcpd action", value=action, expected="start or stop"))
+    checked = check_vlan_id(vlan_id)
+    if isinstance(checked, Success) and checked.unwrap() == DEFAULT_VLAN:
+        return Failure(InvalidInput(name="vlan id", value=DEFAULT_VLAN, expected="a kavlan id (not the default vlan)"))
+    return vlan_request(site, vlan_id).map(
+        lambda r: VlanRequest("PUT", r.path + "/dhcpd", fields=(("action", action),)))
+
+
 def set_nodes_vlan_request(site: str, hosts: Iterable[str | HasAddress], interface: str,
                            vlan_id: int | str) -> Result[VlanRequest, G5kError]:
     """The request switching an interface of hosts of a site into a vlan (``DEFAULT`` puts them back)."""
@@ -286,6 +307,14 @@ def parse_user_vlans(payload: Any) -> Result[tuple[str, ...], ParseError]:
     if not isinstance(vlans, list) or not all(isinstance(v, str | int) for v in vlans):
         return Failure(ParseError(what="user vlans", line=repr(payload)[:100], hint="expected {vlans: [...]}"))
     return Success(tuple(str(v) for v in vlans))
+
+
+def parse_vlan_users(payload: Any) -> Result[tuple[str, ...], ParseError]:
+    """The logins allowed in a vlan (``GET sites/<s>/vlans/<id>/users``), in the API's order."""
+    items = payload.get("items") if isinstance(payload, dict) else None
+    if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("uid"), str) for i in items):
+        return Failure(ParseError(what="vlan users", line=repr(payload)[:100], hint="expected {items: [{uid}]}"))
+    return Success(tuple(i["uid"] for i in items))
 
 
 def parse_set_nodes_answer(payload: Any, site: str, vlan_id: str,

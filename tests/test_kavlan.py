@@ -21,13 +21,15 @@ from adapters.kavlan import (
     get_user_vlans,
     get_vlan,
     get_vlan_nodes,
+    get_vlan_users,
     get_vlans,
     plan_set_nodes_vlan,
     set_nodes_vlan,
+    set_vlan_dhcpd,
 )
 from adapters.reference_data import embedded_snapshot, read_embedded_bytes
 from g5kpure import kavlan
-from g5kpure.errors import G5kError, HttpError, InvalidInput, NotFound, ParseError, Partial, Rejected
+from g5kpure.errors import AuthError, G5kError, HttpError, InvalidInput, NotFound, ParseError, Partial, Rejected
 from tests.fixtures.g5k_api.api_server import ApiServer
 from tests.fixtures.g5k_api.kavlan_state import KavlanState
 
@@ -116,6 +118,17 @@ def test_parse_vlan_items_nodes_and_users() -> None:
     assert kavlan.parse_vlan_nodes(fixture("kavlan-rennes-nodes-1.json")) == Success(
         ("parapide-18.rennes.grid5000.fr", "parapide-19.rennes.grid5000.fr"))
     assert kavlan.parse_user_vlans(fixture("kavlan-rennes-users-snoir.json")) == Success(("1",))
+
+
+def test_vlan_users_and_dhcpd_requests() -> None:
+    assert kavlan.parse_vlan_users(fixture("kavlan-rennes-vlan-users-1.json")) == Success(("snoir",))
+    assert isinstance(kavlan.parse_vlan_users({"items": [{"name": "x"}]}).failure(), ParseError)
+    assert kavlan.vlan_users_request("rennes", 4).unwrap().path == "sites/rennes/vlans/4/users"
+    start = kavlan.dhcpd_request("rennes", 4, "start").unwrap()
+    assert (start.method, start.path, start.body_json()) == ("PUT", "sites/rennes/vlans/4/dhcpd", {"action": "start"})
+    assert start.describe() == 'PUT sites/rennes/vlans/4/dhcpd {"action": "start"}'
+    assert isinstance(kavlan.dhcpd_request("rennes", 4, "restart").failure(), InvalidInput)
+    assert isinstance(kavlan.dhcpd_request("rennes", "DEFAULT", "stop").failure(), InvalidInput)
 
 
 def test_parsers_refuse_wrong_shapes_with_a_parse_error() -> None:
@@ -252,6 +265,17 @@ def test_bad_input_sends_nothing_and_dry_run_plans_the_request(conn: APIConnecti
     assert plan.method == "POST" and plan.url.endswith("/stable/sites/rennes/vlans/4/nodes")
     assert plan.body == '["parasilo-1.rennes.grid5000.fr"]'
     assert state.posted == []
+
+
+@pytest.mark.integration
+def test_vlan_users_and_dhcpd_over_http(conn: APIConnection, state: KavlanState) -> None:
+    assert ok(get_vlan_users("rennes", 1, conn)) == ("snoir",)
+    assert ok(get_vlan_users("rennes", 4, conn)) == ()
+    assert ok(set_vlan_dhcpd("rennes", 1, "stop", conn)) is None
+    assert state.dhcpd == {"1": "stop"}
+    refused = err(set_vlan_dhcpd("rennes", 4, "start", conn))
+    assert isinstance(refused, AuthError) and "not your vlan" in refused.message
+    assert state.dhcpd == {"1": "stop"}
 
 
 @pytest.mark.integration
