@@ -13,9 +13,7 @@ from returns.result import Success
 from adapters.oar import (
     get_current_oar_jobs,
     get_oar_job_info,
-    get_oar_job_kavlan,
     get_oar_job_nodes,
-    get_oar_job_subnets,
     oardel,
     oarsub,
     oarsubgrid,
@@ -25,7 +23,7 @@ from adapters.oar import (
 )
 from adapters.ssh import io_to_result, io_value, output_or_failure, run
 from g5kpure.connection import CommandOutput, ConnectionParams, FrontendAccess
-from g5kpure.errors import CommandFailed, InvalidInput, NotFound, Partial, Rejected, Timeout, Unreachable
+from g5kpure.errors import InvalidInput, NotFound, Partial, Rejected, Timeout, Unreachable
 from g5kpure.oar import (
     OarJobInfo,
     OarState,
@@ -342,21 +340,6 @@ def test_waiting_on_an_unreachable_frontend_gives_up_with_the_error(access: Fron
     assert isinstance(err, Unreachable)
     assert dead_frontend in err.host
     assert time.monotonic() - began < 30  # a few retries, not the whole 60 s budget
-
-
-def test_subnets_and_kavlan_without_those_tools_are_typed_failures(
-    access: FrontendAccess, tz: ZoneInfo, cleanup
-) -> None:
-    # the testbed's frontends have no g5k-subnets / kavlan commands: the shell's "not found" (127) comes back
-    # as a CommandFailed value once the job runs, not as an exception nor as an empty answer
-    job = submit(access, tz, OarSubmission(resources=("core=1",), walltime=300), "nancy", cleanup)
-    for got in (
-        get_oar_job_subnets(job.job_id, "nancy", access, 60, policy=FAST),
-        get_oar_job_kavlan(job.job_id, "nancy", access, 60, policy=FAST),
-    ):
-        err = io_to_result(got).failure()
-        assert isinstance(err, CommandFailed), err
-        assert err.exit_code == 127
 
 
 def test_one_connection_per_frontend_per_poll(spare: FrontendAccess, tz: ZoneInfo, testbed: Testbed, spare_cleanup):
