@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
 from returns.result import Failure, Success
 
+from adapters.cli import main
 from g5kpure.errors import (
     InvalidInput,
     NoCommonDate,
@@ -195,3 +200,61 @@ def test_no_common_date_message_tells_each_try() -> None:
     assert f"try 2 at {T + 60}" in text and f"could run at unix time {T + 120}" in text
     assert "NOT deleted, delete by hand: 11@rennes" in text
     assert tries[0].answers[1].could_run_at == T + 60 and tries[0].answers[0].could_run_at is None
+
+
+# ------------------------------------------------------------------------------------- g5k reserve --dry-run
+
+CLI_CONFIG = """
+[g5k]
+default_frontend = "rennes"
+location = "outside"
+default_timeout = 120
+
+[frontend]
+user = "jdoe"
+port = 2200
+host_suffix = ".example.org"
+"""
+
+
+@pytest.fixture
+def cli_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(CLI_CONFIG)
+    monkeypatch.setenv("G5K_CONFIG", str(path))
+
+
+def test_cli_dry_run_prints_lookup_then_reservations(cli_config, capsys) -> None:
+    argv = ["reserve", "--dry-run", "--json", "--name", "exp 1", "-l", "nodes=2", "-w", "3600"]
+    argv += ["--frontend", "rennes", "--frontend", "lyon", "--at", "2026-12-01 10:00:00", "--tz", "UTC"]
+    assert main(argv) == 0
+    plan = json.loads(capsys.readouterr().out)["plan"]
+    assert plan == [
+        "[rennes] ssh jdoe@rennes.example.org:2200: oarstat -u -f -J (timeout 120s)",
+        "[lyon] ssh jdoe@lyon.example.org:2200: oarstat -u -f -J (timeout 120s)",
+        "[rennes] ssh jdoe@rennes.example.org:2200: oarsub -l nodes=2,walltime=1:0:0 -t origin=g5kpure "
+        "-r '2026-12-01 10:00:00' -n 'exp 1' 'sleep 31536000' (timeout 120s)",
+        "[lyon] ssh jdoe@lyon.example.org:2200: oarsub -l nodes=2,walltime=1:0:0 -t origin=g5kpure "
+        "-r '2026-12-01 10:00:00' -n 'exp 1' 'sleep 31536000' (timeout 120s)",
+    ]
+
+
+def test_cli_without_name_looks_nothing_up(cli_config, capsys) -> None:
+    assert main(["reserve", "--dry-run", "-l", "core=1", "--frontend", "nancy"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "oarsub -l core=1 -t origin=g5kpure 'sleep 31536000'" in out[0]
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--name=-x"], "invalid job name"),
+        (["--at", "tomorrow"], "invalid --at"),
+        (["--not-after", "2026-12-01 10:00:00"], "to be used with --at"),
+        (["--at", "1800000000", "--not-after", "1700000000"], "invalid not_after"),
+        (["--at", "1800000000", "--tries", "0"], "invalid max tries"),
+    ],
+)
+def test_cli_bad_input_is_reported_not_raised(cli_config, capsys, extra: list[str], words: str) -> None:
+    assert main(["reserve", "-l", "core=1", "--frontend", "nancy", *extra]) == 1
+    assert words in capsys.readouterr().err

@@ -7,6 +7,7 @@ through the adapter's normal per-frontend configuration: rennes as alice, nancy 
 
 from __future__ import annotations
 
+import json
 import random
 import time
 import uuid
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from returns.result import Success
 
+from adapters.cli import main
 from adapters.oar import get_oar_job_info, oardel, oarsub
 from adapters.reserve import find_jobs_by_name, reserve_at_first_common_date, reserve_or_reattach
 from adapters.ssh import io_to_result, io_value, output_or_failure, run
@@ -164,3 +166,20 @@ def test_common_date_moves_to_oars_hint_on_every_site_and_leaves_nothing_behind(
         assert io_to_result(get_oar_job_info(first_nancy, "nancy", sites)).unwrap().state.is_final
     finally:
         io_value(oardel([(j.job_id, j.frontend) for j in blockers], bob))
+
+
+def test_cli_reserve_twice_reattaches(
+    g5k_config_file, frontend_params: ConnectionParams, capsys, monkeypatch, created: list[OarJob]
+) -> None:
+    monkeypatch.setenv("G5K_CONFIG", str(g5k_config_file))
+    name = f"cli-reserve-{uuid.uuid4().hex[:8]}"
+    argv = ["reserve", "--json", "--name", name, "-l", "core=1", "-w", "300", "--frontend", "rennes", "--tz", "UTC"]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    created.extend(OarJob(j["job_id"], j["frontend"]) for j in first["jobs"])
+    assert first["reattached"] is False and len(first["jobs"]) == 1
+    assert main(argv) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["reattached"] is True and second["jobs"] == first["jobs"]
+    alice = FrontendAccess(frontend_params)
+    assert [i.job_id for i in live_named(alice, "rennes", name)] == [first["jobs"][0]["job_id"]]
