@@ -21,13 +21,13 @@ from datetime import tzinfo
 
 from attrs import evolve, frozen
 from returns.io import IOFailure, IOResult, IOSuccess
-from returns.result import Result, Success
+from returns.result import Failure, Result, Success
 
 from adapters.oar import TimeoutArg, _access, _perform, oardel, oarsub, oarsubgrid, wait_jobs_final
 from adapters.ssh import io_to_result, io_value
 from g5kpure.connection import FrontendAccess
 from g5kpure.errors import G5kError, NoCommonDate, Rejected, ReservationTry, SiteAnswer
-from g5kpure.oar import DEFAULT_ORIGIN_TAG, OarJobInfo, OarSubmission, parse_oarstat_jobs_json
+from g5kpure.oar import DEFAULT_ORIGIN_TAG, OarJobInfo, OarSubmission, parse_oarstat_jobs_json, validate_submission
 from g5kpure.oardate import PARIS
 from g5kpure.oarwatch import DelStatus, OarJob, oarstat_mine_full_argv
 from g5kpure.reserve import (
@@ -116,7 +116,7 @@ def reserve_or_reattach(
     """The live jobs named ``name`` when every site of ``specs`` holds one (nothing submitted); when none does,
     one job per site submitted all or nothing (``oarsubgrid``, or a synchronised reservation from ``start``);
     when only some do, a ``ReattachConflict`` naming them (nothing submitted). Submissions get ``name``."""
-    checked = check_job_name(name).bind(lambda _: check_sites([f for _, f in specs]))
+    checked = check_job_name(name).bind(lambda _: check_sites([f for _, f in specs])).bind(lambda _: _valid(specs))
     if not isinstance(checked, Success):
         return IOFailure(checked.failure())
     named = io_to_result(find_jobs_by_name(name, [f for _, f in specs], access, timeout))
@@ -173,7 +173,7 @@ def reserve_at_first_common_date(
     "could run at" date while some site refuses (what others accepted is deleted before each new try), at most
     ``max_tries`` dates and none after ``not_after``. A ``NoCommonDate`` tells what each site said at each try."""
     policy = CommonDatePolicy(max_tries, not_after)
-    checked = check_common_request(start, policy, len(specs))
+    checked = _valid(specs).bind(lambda _: check_common_request(start, policy, len(specs)))
     if not isinstance(checked, Success):
         return IOFailure(checked.failure())
     acc = _access(access)
@@ -197,6 +197,15 @@ def reserve_at_first_common_date(
             why = step.why if isinstance(step, GiveUp) else "accepted jobs could not be deleted"
             return IOFailure(NoCommonDate(why, start, not_after, tuple(tries), leaked))
         date = step.date
+
+
+def _valid(specs: Specs) -> Result[None, G5kError]:
+    """Refuse a bad submission before anything is submitted on any site."""
+    for sub, _ in specs:
+        valid = validate_submission(sub)
+        if not isinstance(valid, Success):
+            return Failure(valid.failure())
+    return Success(None)
 
 
 def _answer(frontend: str | None, result: Result[OarJob, G5kError]) -> SiteAnswer:

@@ -258,3 +258,26 @@ def test_cli_without_name_looks_nothing_up(cli_config, capsys) -> None:
 def test_cli_bad_input_is_reported_not_raised(cli_config, capsys, extra: list[str], words: str) -> None:
     assert main(["reserve", "-l", "core=1", "--frontend", "nancy", *extra]) == 1
     assert words in capsys.readouterr().err
+
+
+# ------------------------------------------------------------- adapters refuse bad input before any ssh
+
+
+def test_adapters_refuse_bad_input_before_submitting_anything() -> None:
+    from adapters.reserve import reserve_at_first_common_date, reserve_or_reattach
+    from adapters.ssh import io_to_result
+    from g5kpure.oar import OarSubmission
+
+    good = OarSubmission(resources=("core=1",), walltime=60)
+    bad = OarSubmission(resources=("-core=1",), walltime=60)
+    nowhere = "no-such-site.invalid"  # would fail as Unreachable if it were contacted
+    cases = [
+        reserve_or_reattach([(good, nowhere), (good, nowhere)], "exp"),
+        reserve_or_reattach([(good, nowhere)], ""),
+        reserve_or_reattach([(good, nowhere), (bad, "x")], "exp"),
+        reserve_at_first_common_date([(good, nowhere), (bad, "x")], T),
+        reserve_at_first_common_date([(good, nowhere)], T, T - 1),
+        reserve_at_first_common_date([(good, nowhere)], T, None, 0),
+    ]
+    for got in cases:
+        assert isinstance(io_to_result(got).failure(), InvalidInput)
