@@ -53,6 +53,7 @@ class Context:
     access: FrontendAccess
     policy: PollPolicy
     tz: tzinfo
+    job_key_file: str | None = None
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -115,7 +116,8 @@ def _context(args: argparse.Namespace) -> Result[Context, G5kError]:
         return Failure(located.failure())
     near = min(config.tiny_polling_interval, config.polling_interval)
     policy = PollPolicy(config.polling_interval, near, max(300.0, config.polling_interval))
-    return Success(Context(core.frontend_access(config, located.unwrap()), policy, tz))
+    access = core.frontend_access(config, located.unwrap())
+    return Success(Context(access, policy, tz, config.oar_job_key_file))
 
 
 def _job_id(text: str | None) -> Result[int, G5kError]:
@@ -192,12 +194,13 @@ def run_sub(args: argparse.Namespace) -> int:
     frontends: list[str | None] = list(args.frontend) or [None]
     specs = [(made.unwrap(), f) for f in frontends]
     if args.dry_run:
-        return _dry(args, list(oarsub_plans(specs, c.access, tz=c.tz)))
+        return _dry(args, list(oarsub_plans(specs, c.access, tz=c.tz, job_key_file=c.job_key_file)))
     got: Result[tuple[OarJob, ...], G5kError]
     if len(specs) == 1:
-        got = io_to_result(oarsub(specs, c.access, tz=c.tz)[0]).map(lambda job: tuple[OarJob, ...]((job,)))
+        submitted = oarsub(specs, c.access, tz=c.tz, job_key_file=c.job_key_file)[0]
+        got = io_to_result(submitted).map(lambda job: tuple[OarJob, ...]((job,)))
     else:
-        got = io_to_result(oarsubgrid(specs, access=c.access, tz=c.tz))
+        got = io_to_result(oarsubgrid(specs, access=c.access, tz=c.tz, job_key_file=c.job_key_file))
     if not isinstance(got, Success):
         return fail(args, got.failure())
     jobs = got.unwrap()

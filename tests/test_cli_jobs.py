@@ -90,3 +90,10 @@ def test_refusals_are_errors_not_plans(capsys) -> None:
     assert "job id" in capsys.readouterr().err
     assert main(["sub", "-l", "nodes=1", "--frontend=-bad", "--dry-run"]) == 1
     assert "frontend name" in capsys.readouterr().err
+
+
+def test_sub_plan_gives_the_configured_job_key_to_oar(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    # as execo: a configured oar_job_key_file (here from $OAR_JOB_KEY_FILE) becomes `-k -i KEY`
+    monkeypatch.setenv("OAR_JOB_KEY_FILE", "/home/jdoe/.ssh/job key")
+    (line,) = dry(capsys, "sub", "-l", "nodes=1", "-w", "600", "--", "true")
+    assert "oarsub -l nodes=1,walltime=0:10:0 -k -i '/home/jdoe/.ssh/job key' -t origin=g5kpure true" in line
