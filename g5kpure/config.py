@@ -14,7 +14,8 @@ Differences from execo_g5k (on purpose):
   dict literals with ``ast`` (``convert_execo_conf``), never run.
 - execo let ``oar_job_key_file`` in the file win over ``$OAR_JOB_KEY_FILE``; here the environment beats the
   file, like every other key (one rule for all keys).
-- ``api_additional_args`` is a string table (execo 2.8.2 used a dict, its docs a list; both convert).
+- ``api_additional_args`` is a string table (execo 2.8.2 used a dict, its docs a list of "key=value" strings;
+  both are accepted, in TOML too).
 - execo guessed the site with an unescaped ``.`` in ``grid5000.fr``; ``locate`` matches the domain exactly.
 """
 
@@ -26,6 +27,7 @@ import enum
 import json
 import math
 import re
+import reprlib
 import tomllib
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -281,6 +283,17 @@ class Layer:
 EMPTY_LAYER: Final = Layer()
 
 
+_REPR: Final = reprlib.Repr()
+_REPR.maxlevel = 3
+_REPR.maxstring = 80
+_REPR.maxother = 80
+
+
+def _shown(value: object) -> str:
+    """A short repr of a value for a message (bounded depth and length, even for deeply nested input)."""
+    return _REPR.repr(value)
+
+
 def _check(key: str, kind: Kind, raw: object, origin: Origin) -> Result[Value, ConfigError]:
     """Check one raw value (from TOML or Python) against its kind."""
 
@@ -292,23 +305,23 @@ def _check(key: str, kind: Kind, raw: object, origin: Origin) -> Result[Value, C
         if raw is None and kind is Kind.OPT_STR:
             return Success(None)
         if not isinstance(raw, str):
-            return bad(f"expected a {kind.value}, got {got} {raw!r}")
+            return bad(f"expected a {kind.value}, got {got} {_shown(raw)}")
         return Success(None if kind is Kind.OPT_STR and raw == "" else raw)
     if kind is Kind.SECONDS:
         if isinstance(raw, bool) or not isinstance(raw, int | float):
-            return bad(f"expected a {kind.value}, got {got} {raw!r}")
+            return bad(f"expected a {kind.value}, got {got} {_shown(raw)}")
         if not math.isfinite(raw) or raw <= 0:
-            return bad(f"expected a {kind.value}, got {raw!r}")
+            return bad(f"expected a {kind.value}, got {_shown(raw)}")
         return Success(float(raw))
     if kind is Kind.BOOL:
         if not isinstance(raw, bool):
-            return bad(f"expected a boolean (true or false), got {got} {raw!r}")
+            return bad(f"expected a boolean (true or false), got {got} {_shown(raw)}")
         return Success(raw)
     if kind in (Kind.PORT, Kind.OPT_PORT):
         if kind is Kind.OPT_PORT and (raw is None or raw == ""):
             return Success(None)
         if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 65535:
-            return bad(f"expected a {kind.value}, got {got} {raw!r}")
+            return bad(f"expected a {kind.value}, got {got} {_shown(raw)}")
         return Success(raw)
     if kind is Kind.STR_MAP:
         return _check_str_map(key, raw, origin)
@@ -316,15 +329,25 @@ def _check(key: str, kind: Kind, raw: object, origin: Origin) -> Result[Value, C
 
 
 def _check_str_map(key: str, raw: object, origin: Origin) -> Result[Value, ConfigError]:
+    """A table of strings; also a list of "key=value" strings (execo's documented form of api_additional_args)."""
     if isinstance(raw, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in raw):
         raw = dict(raw)
+    elif isinstance(raw, list | tuple):
+        table: dict[str, str] = {}
+        for number, item in enumerate(raw, start=1):
+            k, sep, v = item.partition("=") if isinstance(item, str) else ("", "", "")
+            if not sep or not k:
+                return Failure(ConfigError(key, f"item {number}: expected a \"key=value\" string, got "
+                                           f"{_shown(item)}", origin.where, origin.line))
+            table[k] = v
+        raw = table
     if not isinstance(raw, Mapping):
         return Failure(ConfigError(key, f"expected a table of strings, got {type(raw).__name__}", origin.where,
                                    origin.line))
     pairs: list[tuple[str, str]] = []
     for k, v in raw.items():
         if not isinstance(k, str) or not isinstance(v, str):
-            return Failure(ConfigError(f"{key}.{k}", f"expected a string, got {type(v).__name__} {v!r}",
+            return Failure(ConfigError(f"{key}.{k}", f"expected a string, got {type(v).__name__} {_shown(v)}",
                                        origin.where, origin.line))
         pairs.append((k, v))
     return Success(tuple(sorted(pairs)))
@@ -339,12 +362,12 @@ def _check_rules(key: str, raw: object, origin: Origin) -> Result[Value, ConfigE
     if isinstance(raw, Mapping):
         raw = list(raw.items())
     if not isinstance(raw, list | tuple):
-        return bad(f"expected a {Kind.RULES.value}, got {type(raw).__name__} {raw!r}")
+        return bad(f"expected a {Kind.RULES.value}, got {type(raw).__name__} {_shown(raw)}")
     rules: list[tuple[str, str]] = []
     for number, item in enumerate(raw, start=1):
         if (not isinstance(item, list | tuple) or len(item) != 2
                 or not all(isinstance(x, str) for x in item)):
-            return bad(f"rule {number}: expected [regex, replacement] (two strings), got {item!r}")
+            return bad(f"rule {number}: expected [regex, replacement] (two strings), got {_shown(item)}")
         pattern, replacement = str(item[0]), str(item[1])
         try:
             re.sub(pattern, replacement, "")  # compiles the regex and checks the template's group references
@@ -445,6 +468,9 @@ def parse_toml(text: str, source: str = "") -> Result[Layer, ConfigError]:
         found = _LINE_NO.search(str(exc))
         line = int(found.group(1)) if found else None
         return Failure(ConfigError("(syntax)", f"invalid TOML: {exc}", source, line))
+    except (RecursionError, MemoryError) as exc:  # tomllib recurses once per nested array or inline table
+        return Failure(ConfigError("(syntax)", f"TOML nested too deeply to read ({type(exc).__name__}); a "
+                                   "configuration needs at most two levels of arrays", source))
     return layer_from_mapping(data, origin, key_lines(text))
 
 
@@ -647,10 +673,10 @@ def _from_env_text(spec: Key, var: str, text: str) -> Result[Value, ConfigError]
     elif spec.kind in (Kind.PORT, Kind.OPT_PORT):
         if text.strip() == "" and spec.kind is Kind.OPT_PORT:
             raw = None
-        elif not text.strip().isdigit():
+        elif not re.fullmatch(r"[0-9]+", text.strip(" \t")):
             return bad(f"expected a {spec.kind.value}")
         else:
-            raw = int(text)
+            raw = int(text.strip(" \t"))
     elif spec.kind is Kind.BOOL:
         low = text.strip().lower()
         if low not in _TRUE | _FALSE:
@@ -1066,6 +1092,11 @@ def convert_execo_conf(text: str, source: str = "~/.execo.conf.py") -> Result[Ex
             tree = ast.parse(text, filename=source)
     except SyntaxError as exc:
         return Failure(ConfigError("(syntax)", f"not valid Python: {exc.msg}", source, exc.lineno))
+    except ValueError as exc:  # e.g. a NUL byte in the text
+        return Failure(ConfigError("(syntax)", f"not valid Python: {exc}", source))
+    except (RecursionError, MemoryError) as exc:  # the parser gives up on deeply nested expressions
+        return Failure(ConfigError("(syntax)", f"expressions nested too deeply to read ({type(exc).__name__})",
+                                   source))
     entries: list[tuple[str, Value, Origin]] = []
     notes: list[str] = []
     for stmt in tree.body:
@@ -1159,7 +1190,7 @@ def _convert_g5k(key: str, value: object, origin: Origin, entries: list[tuple[st
         for item in value:
             k, sep, v = str(item).partition("=")
             if not sep:
-                notes.append(f"line {origin.line}: api_additional_args item {item!r} is not key=value; skipped")
+                notes.append(f"line {origin.line}: api_additional_args item {_shown(item)} is not key=value; skipped")
                 continue
             pairs[k] = v
         value = pairs

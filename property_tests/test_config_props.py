@@ -141,3 +141,18 @@ def test_a_rewrite_function_tabulated_gives_the_same_hosts(sites: list[str], tai
     cfg = c.load(arguments={"frontend.host_rewrite": func}, names=sites).unwrap().config
     for site in sites:
         assert resolve_frontend(site, cfg.frontend).unwrap().host == func(site)
+
+
+@given(st.integers(min_value=1, max_value=20_000), st.sampled_from(["[", "{ a = ", "[{ a = "]),
+       st.sampled_from(["[g5k]\napi_uri = ", "x = ", "[frontend]\nhost_rewrite = "]))
+def test_parse_toml_is_total_on_deep_nesting(depth: int, opener: str, prefix: str) -> None:
+    result = c.parse_toml(prefix + opener * depth, "t")
+    assert isinstance(result, Failure) and isinstance(result.failure(), ConfigError)
+
+
+@given(st.integers(min_value=1, max_value=200_000), st.sampled_from(["[", "(", "-", "not ", "{'a': ", "1+"]))
+def test_convert_execo_is_total_on_deep_nesting(depth: int, opener: str) -> None:
+    result = c.convert_execo_conf("g5k_configuration = " + opener * depth + "1", "x.py")
+    assert isinstance(result, Success | Failure)
+    if isinstance(result, Failure):
+        assert isinstance(result.failure(), ConfigError)

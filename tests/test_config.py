@@ -457,3 +457,38 @@ def test_frontend_access_places_commands() -> None:
     assert nancy is not None and (nancy.host, nancy.port) == ("nancy.grid5000.fr", 2200)
     outside = c.frontend_access(cfg, c.Location(c.Place.OUTSIDE))
     assert outside.default_frontend is None and outside.local_frontend is None
+
+
+# -- api_additional_args as a list, pathological input ----------------------------------------------------------
+
+
+def test_api_additional_args_accepts_the_seeds_list_form_in_toml() -> None:
+    text = '[g5k]\napi_additional_args = ["branch=testing", "x=a=b"]\n'
+    cfg = ok(c.load(toml_text=text)).config
+    assert cfg.api_additional_args == (("branch", "testing"), ("x", "a=b"))
+    assert cfg == ok(c.load(toml_text='[g5k]\napi_additional_args = { branch = "testing", x = "a=b" }\n')).config
+
+
+@pytest.mark.parametrize("item", ['"branch"', '"=x"', "1"])
+def test_api_additional_args_list_items_must_be_key_value(item: str) -> None:
+    error = err(c.parse_toml(f"[g5k]\n\napi_additional_args = [\"a=b\", {item}]\n", "cfg.toml"))
+    assert (error.key, error.line) == ("g5k.api_additional_args", 3)
+    assert "item 2" in error.reason and "key=value" in error.reason
+
+
+@pytest.mark.parametrize("depth", [400, 1000, 100_000])
+def test_deeply_nested_toml_is_an_error_value(depth: int) -> None:
+    error = err(c.parse_toml("[g5k]\napi_uri = " + "[" * depth + "]" * depth + "\n", "cfg.toml"))
+    assert error.key in ("(syntax)", "g5k.api_uri") and error.source == "cfg.toml"
+
+
+def test_a_nested_value_is_shown_short_in_the_message() -> None:
+    error = err(c.parse_toml("[g5k]\napi_uri = " + "[" * 100 + "]" * 100 + "\n"))
+    assert error.key == "g5k.api_uri" and "[[[[...]]]]" in error.reason and len(error.reason) < 200
+
+
+@pytest.mark.parametrize("text", ["-" * 100_000 + "1", "1" + "+1" * 100_000, "g5k_configuration = " + "[" * 100_000,
+                                  "x = 1\0", "g5k_configuration = {'a': " + "(" * 5000 + ")" * 5000 + "}"])
+def test_pathological_execo_files_are_error_values(text: str) -> None:
+    error = err(c.convert_execo_conf(text, "x.py"))
+    assert error.key == "(syntax)" and error.source == "x.py"
