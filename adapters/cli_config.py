@@ -104,7 +104,7 @@ def cmd_import_execo(args: argparse.Namespace) -> int:
     if isinstance(converted, Failure):
         return fail(args, converted.failure())
     result = converted.unwrap()
-    data = {"source": result.source, "path": str(target), "text": result.text, "not_converted": list(result.notes)}
+    data = {"source": result.source, "path": str(target), "text": result.text, "notes": list(result.notes)}
     if args.stdout or args.dry_run:
         head = "" if args.stdout else f"# would write {target}\n"
         emit(args, head + result.text, data)
@@ -112,7 +112,7 @@ def cmd_import_execo(args: argparse.Namespace) -> int:
     written = config_adapter.performed(config_adapter.write_atomic(target, result.text, args.force))
     if isinstance(written, Failure):
         return fail(args, written.failure())
-    notes = "".join(f"\n  not converted: {n}" for n in result.notes)
+    notes = "".join(f"\n  {n}" for n in result.notes)
     emit(args, f"wrote {target} from {source}{notes}", data)
     return EXIT_OK
 

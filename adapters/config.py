@@ -257,7 +257,8 @@ def init_config(path: Path, force: bool = False) -> IOResult[Path, G5kError]:
 
 @frozen
 class ExecoConverted:
-    """An execo file converted: the TOML text, the notes on what was not converted, the source path."""
+    """An execo file converted: the TOML text, the notes (what was converted how, not converted, skipped), the
+    source path."""
 
     source: str
     text: str
@@ -277,5 +278,6 @@ def convert_execo_file(source: Path) -> IOResult[ExecoConverted, ConfigError]:
         return IOFailure(converted.failure())
     imported = converted.unwrap()
     header = (f"converted from {source} by `g5k config import-execo`",)
-    body = core.layer_to_toml(imported.layer, header + tuple(f"not converted: {n}" for n in imported.notes))
+    notes = (f"notes (line numbers are those of {source}):",) if imported.notes else ()
+    body = core.layer_to_toml(imported.layer, header + notes + tuple(f"  {n}" for n in imported.notes))
     return IOSuccess(ExecoConverted(str(source), body, imported.notes))

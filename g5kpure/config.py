@@ -1085,7 +1085,8 @@ _IGNORED_CONN: Final = {
 def convert_execo_conf(text: str, source: str = "~/.execo.conf.py") -> Result[ExecoImport, ConfigError]:
     """Convert the dict literals of an execo configuration file by reading them with ``ast`` (never running
     the file). Host rewrite lambdas of the two documented shapes (``host + SUFFIX``, ``re.sub(P, R, host)``)
-    become data; everything else is listed in ``notes`` with the reason."""
+    become data. ``notes`` has one line per thing worth knowing, each starting with its line number and saying
+    ``converted:`` or ``not converted:`` (with the reason) or ``skipped`` (any other statement, never run)."""
     try:
         with warnings.catch_warnings():  # invalid escapes such as "\.grid5000" are common in these files
             warnings.simplefilter("ignore")
@@ -1102,8 +1103,8 @@ def convert_execo_conf(text: str, source: str = "~/.execo.conf.py") -> Result[Ex
     for stmt in tree.body:
         items = _execo_items(stmt)
         if items is None:
-            if not isinstance(stmt, ast.Import | ast.ImportFrom | ast.Expr):
-                notes.append(f"line {stmt.lineno}: statement ignored (only the execo dicts are read)")
+            notes.append(f"line {stmt.lineno}: skipped {_statement_text(text, stmt)}: only the execo dicts are "
+                         "read, nothing is run")
             continue
         dict_name, pairs = items
         section = _EXECO_DICTS[dict_name]
@@ -1114,6 +1115,14 @@ def convert_execo_conf(text: str, source: str = "~/.execo.conf.py") -> Result[Ex
     if isinstance(checked, Failure):
         return Failure(checked.failure())
     return Success(ExecoImport(layer, tuple(notes)))
+
+
+def _statement_text(text: str, stmt: ast.stmt) -> str:
+    """The first line of a statement's source, shortened, for a note."""
+    lines = text.splitlines()
+    first = lines[stmt.lineno - 1].strip() if 0 < stmt.lineno <= len(lines) else type(stmt).__name__
+    more = stmt.end_lineno is not None and stmt.end_lineno > stmt.lineno
+    return repr(first[:60] + ("..." if len(first) > 60 or more else ""))
 
 
 def _execo_items(stmt: ast.stmt) -> tuple[str, list[tuple[ast.expr | None, ast.expr]]] | None:
@@ -1141,40 +1150,41 @@ def _convert_item(dict_name: str, section: str, key_node: ast.expr | None, value
     line = value_node.lineno
     origin = Origin(OriginKind.FILE, source, line)
     if not isinstance(key_node, ast.Constant) or not isinstance(key_node.value, str):
-        notes.append(f"line {line}: {dict_name}: a key that is not a string literal was skipped")
+        notes.append(f"line {line}: not converted: {dict_name} has a key that is not a string literal")
         return
     key = key_node.value
     if key == "host_rewrite_func":
         rewrite = _rewrite_from_lambda(value_node)
         if rewrite is None:
-            notes.append(f"line {line}: {dict_name}['host_rewrite_func'] is code, which we never run: not "
-                         f"converted; write it as data in [{section}]: host_rewrite = [[regex, replacement]] "
-                         "and/or host_suffix")
+            notes.append(f"line {line}: not converted: {dict_name}['host_rewrite_func'] is code, which we never "
+                         f"run; write it as data in [{section}]: host_rewrite = [[regex, replacement]] and/or "
+                         "host_suffix")
         else:
             suffix, rules = rewrite
             entries.append((f"{section}.host_suffix", suffix, origin))
             entries.append((f"{section}.host_rewrite", rules, origin))
             if dict_name == "default_connection_params":
-                notes.append(f"line {line}: default_connection_params['host_rewrite_func'] applies to nodes: "
-                             "converted to [oarsh] host_rewrite / host_suffix")
+                notes.append(f"line {line}: converted: default_connection_params['host_rewrite_func'] became "
+                             "[oarsh] host_rewrite / host_suffix (execo applied it to every host; here it applies "
+                             "to job nodes)")
         return
     if dict_name == "default_connection_params":
-        notes.append(f"line {line}: default_connection_params[{key!r}] (execo's settings for every host) not "
-                     "converted; only its host_rewrite_func is used, for nodes")
+        notes.append(f"line {line}: not converted: default_connection_params[{_shown(key)}] (execo's settings for "
+                     "every host); only its host_rewrite_func is used, for job nodes")
         return
     try:
         value = ast.literal_eval(value_node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        notes.append(f"line {line}: {dict_name}[{key!r}] is not a literal; not converted")
+        notes.append(f"line {line}: not converted: {dict_name}[{_shown(key)}] is not a literal value")
         return
     if section == "g5k":
         _convert_g5k(key, value, origin, entries, notes)
         return
     if key in _IGNORED_CONN:
-        notes.append(f"line {line}: {dict_name}[{key!r}] ignored: {_IGNORED_CONN[key]}")
+        notes.append(f"line {line}: not converted: {dict_name}[{_shown(key)}]: {_IGNORED_CONN[key]}")
         return
     if key not in _CONN_KEYS:
-        notes.append(f"line {line}: {dict_name}[{key!r}] has no equivalent; not converted")
+        notes.append(f"line {line}: not converted: {dict_name}[{_shown(key)}] has no equivalent here")
         return
     _add_checked(f"{section}.{_CONN_KEYS[key]}", value, origin, entries, notes)
 
@@ -1183,22 +1193,23 @@ def _convert_g5k(key: str, value: object, origin: Origin, entries: list[tuple[st
                  notes: list[str]) -> None:
     name = f"g5k.{key}"
     if name not in KEYS_BY_NAME or key == "location":
-        notes.append(f"line {origin.line}: g5k_configuration[{key!r}] is not a known key; not converted")
+        notes.append(f"line {origin.line}: not converted: g5k_configuration[{_shown(key)}] is not a known key")
         return
     if key == "api_additional_args" and isinstance(value, list | tuple):
         pairs: dict[str, str] = {}
         for item in value:
             k, sep, v = str(item).partition("=")
             if not sep:
-                notes.append(f"line {origin.line}: api_additional_args item {_shown(item)} is not key=value; skipped")
+                notes.append(f"line {origin.line}: not converted: api_additional_args item {_shown(item)} is not "
+                             "key=value")
                 continue
             pairs[k] = v
         value = pairs
     if key == "check_deployed_command" and value is False:
         value = None
     if key == "default_timeout" and value is None:
-        notes.append(f"line {origin.line}: default_timeout None (no timeout) is not allowed: every call has a "
-                     "timeout; the default is kept")
+        notes.append(f"line {origin.line}: not converted: default_timeout None (no timeout) is not allowed: every "
+                     "call has a timeout; the default is kept")
         return
     _add_checked(name, value, origin, entries, notes)
 
@@ -1207,11 +1218,11 @@ def _add_checked(name: str, value: object, origin: Origin, entries: list[tuple[s
                  notes: list[str]) -> None:
     spec = KEYS_BY_NAME[name]
     if value is None and spec.kind is Kind.STR:
-        notes.append(f"line {origin.line}: {name} None has no meaning here; the default is kept")
+        notes.append(f"line {origin.line}: not converted: {name} None has no meaning here; the default is kept")
         return
     checked = _check(name, spec.kind, value, origin)
     if isinstance(checked, Failure):
-        notes.append(f"line {origin.line}: {name}: {checked.failure().reason}; not converted")
+        notes.append(f"line {origin.line}: not converted: {name}: {checked.failure().reason}")
         return
     entries.append((name, checked.unwrap(), origin))
 

@@ -149,8 +149,11 @@ def test_import_execo_converts_without_running(home: Path, capsys: pytest.Captur
     (home / "home" / ".execo.conf.py").write_text(EXECO.replace("/tmp/should-not-exist", str(marker)))
     assert main(["config", "import-execo"]) == 0
     out = capsys.readouterr().out
-    assert "not converted" in out and "host_rewrite_func" in out
+    assert "not converted: default_frontend_connection_params['host_rewrite_func'] is code" in out
+    assert "line 10: skipped \"open(" in out
     assert not marker.exists()
+    written = config_file(home).read_text()
+    assert "#   line 10: skipped" in written and "# not converted" not in written
     cfg = core.load(toml_text=config_file(home).read_text()).unwrap().config
     assert (cfg.api_username, cfg.default_frontend) == ("dave", "nancy")
     assert cfg.api_additional_args == (("branch", "testing"),)

@@ -438,7 +438,31 @@ def test_execo_conversion_never_executes(tmp_path: object) -> None:
     text = "import os\ng5k_configuration = {'api_username': __import__('os').system('false')}\n"
     imported = c.convert_execo_conf(text).unwrap()
     assert imported.layer.entries == ()
-    assert "not a literal" in imported.notes[0]
+    assert imported.notes == (
+        "line 1: skipped 'import os': only the execo dicts are read, nothing is run",
+        "line 2: not converted: g5k_configuration['api_username'] is not a literal value",
+    )
+
+
+def test_execo_notes_say_converted_or_not_and_every_skipped_statement_has_its_line() -> None:
+    notes = c.convert_execo_conf(EXECO, "execo.conf.py").unwrap().notes
+    by_line = {int(n.split(":")[0].removeprefix("line ")): n for n in notes}
+    assert by_line[1] == "line 1: skipped 'import re': only the execo dicts are read, nothing is run"
+    assert by_line[4].startswith("line 4: converted: default_connection_params['host_rewrite_func'] became [oarsh]")
+    assert by_line[5].startswith("line 5: not converted: default_connection_params['taktuk_gateway']")
+    assert by_line[22].startswith("line 22: not converted: default_oarsh_oarcp_params['host_rewrite_func'] is code")
+    assert by_line[23] == "line 23: skipped 'print(\"side effect\")': only the execo dicts are read, nothing is run"
+    assert all(n.split(": ")[1].startswith(("converted", "not converted", "skipped")) for n in notes)
+
+
+def test_execo_arbitrary_statements_are_each_noted_never_run() -> None:
+    text = ("import os\nos.system('touch /tmp/x')\nif True:\n    g5k_configuration = {'api_username': 'a'}\n"
+            "x = 1\n'doc'\ng5k_configuration = dict(api_username='b')\n")
+    imported = c.convert_execo_conf(text, "x.py").unwrap()
+    assert imported.layer.entries == ()
+    assert [n.split(":")[0] for n in imported.notes] == ["line 1", "line 2", "line 3", "line 5", "line 6", "line 7"]
+    assert "skipped \"os.system('touch /tmp/x')\"" in imported.notes[1]
+    assert "skipped 'if True:...'" in imported.notes[2]
 
 
 def test_execo_syntax_error_is_a_value() -> None:
