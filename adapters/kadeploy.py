@@ -6,6 +6,13 @@ enforced (execo's is ignored), and reads kadeploy3's ok/ko node files. ``deploy`
 ``check_timeout`` each; under their kavlan names in a kavlan), deploys only the others, retries, and stops
 early when ``check_enough_func`` says so. Decisions are taken by the pure step function of
 ``g5kpure.kadeploy``; this module only performs them.
+
+Defaults come from the effective configuration (``adapters.config``), as execo's come from
+``g5k_configuration``: when a caller passes no ``settings`` (or no frontend access), the configured kadeploy3
+command and options, default environments and check command (or the configured frontend parameters, default
+frontend and ``no_ssh_for_local_frontend``) are used. Explicit arguments win. A configuration that cannot be
+loaded is an error value. Short host names (no site) go to the default frontend (the configured one, else the
+site we run on); when there is none, they are refused with an error value naming them, never run "locally".
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
+from adapters import config as config_adapter
 from adapters.ssh import DEFAULT_MAX_PARALLEL, output_or_failure, run_plans
 from g5kpure.config import Config
 from g5kpure.connection import CommandOutput, CommandPlan, ConnectionParams, FrontendAccess, plan_command
@@ -54,6 +62,7 @@ __all__ = [
     "Kadeployer",
     "KadeployerResult",
     "check_hosts",
+    "configured_defaults",
     "deploy",
     "node_params",
     "plan_kadeploy",
@@ -99,12 +108,35 @@ def settings_from_config(config: Config) -> KadeploySettings:
                             check_deployed_command=check)
 
 
-def _access(value: FrontendAccess | ConnectionParams | None) -> FrontendAccess:
+def _merge_access(value: FrontendAccess | ConnectionParams | None, configured: FrontendAccess) -> FrontendAccess:
     if value is None:
-        return FrontendAccess()
+        return configured
     if isinstance(value, ConnectionParams):
-        return FrontendAccess(params=value)
+        # explicit connection parameters replace the configured ones (per-site overrides included); the default
+        # frontend and the local frontend still come from the configuration, as in execo
+        return evolve(configured, params=value, per_frontend=())
     return value
+
+
+def configured_defaults(
+    access: FrontendAccess | ConnectionParams | None = None,
+    settings: KadeploySettings | None = None,
+) -> Result[tuple[FrontendAccess, KadeploySettings], G5kError]:
+    """The frontend access and kadeploy settings to use: the explicit ones, the others from the configuration.
+
+    A ``FrontendAccess`` is used as given; ``ConnectionParams`` replace the configured connection parameters but
+    keep the configured default frontend (execo's ``frontend_connection_params``); ``None`` means the configured
+    access (``adapters.config.runtime``). ``settings=None`` means ``settings_from_config`` of the configuration.
+    The configuration is read only when something is missing; when it cannot be loaded, its error is returned.
+    """
+    if isinstance(access, FrontendAccess) and settings is not None:
+        return Success((access, settings))
+    loaded = config_adapter.performed(config_adapter.runtime())
+    if isinstance(loaded, Failure):
+        return Failure(loaded.failure())
+    rt = loaded.unwrap()
+    return Success((_merge_access(access, rt.access), settings if settings is not None
+                    else settings_from_config(rt.config)))
 
 
 @frozen
@@ -126,12 +158,27 @@ def plan_kadeploy(
     deploy_timeout: float | None = None,
     file_prefix: str | None = None,
 ) -> Result[KadeployPlan, G5kError]:
-    """The exact frontend commands a deployment runs (what ``--dry-run`` prints)."""
-    acc = _access(access)
+    """The exact frontend commands a deployment runs (what ``--dry-run`` prints).
+
+    Missing ``access`` / ``settings`` come from the configuration (``configured_defaults``). Short host names go
+    to the default frontend; with none (outside Grid'5000, no ``g5k.default_frontend``), they are refused with
+    an ``InvalidInput`` naming them instead of running kadeploy3 on this machine.
+    """
+    resolved = configured_defaults(access, settings)
+    if isinstance(resolved, Failure):
+        return Failure(resolved.failure())
+    acc, kadeploy_settings = resolved.unwrap()
     prefix = file_prefix or f"/tmp/g5kpure-kadeploy-{uuid.uuid4().hex[:12]}"
-    planned = plan_deployment(deployment, settings or KadeploySettings(), acc.default_frontend, prefix)
+    planned = plan_deployment(deployment, kadeploy_settings, acc.default_frontend, prefix)
     if isinstance(planned, Failure):
         return Failure(planned.failure())
+    siteless = [host for run in planned.unwrap() if run.frontend is None for host in run.hosts]
+    if siteless:
+        return Failure(InvalidInput(
+            "hosts without a site", ", ".join(siteless),
+            "host.site or host.site.grid5000.fr names, or a default frontend for short names: set "
+            "g5k.default_frontend ($G5K_DEFAULT_FRONTEND), pass --frontend, or give a FrontendAccess with "
+            "default_frontend"))
     commands: list[CommandPlan] = []
     for run in planned.unwrap():
         command = plan_command(run.argv, run.frontend, acc, deploy_timeout)
@@ -161,7 +208,12 @@ class KadeployerResult:
 
 
 class Kadeployer:
-    """Deploy an environment with kadeploy3 on several hosts: one kadeploy3 per frontend, all in parallel."""
+    """Deploy an environment with kadeploy3 on several hosts: one kadeploy3 per frontend, all in parallel.
+
+    Missing ``frontend_connection_params`` / ``settings`` are read from the configuration when the Kadeployer is
+    made (``configured_defaults``). If it cannot be loaded, ``config_error`` holds why, and ``plan()`` / ``run()``
+    return that error (``access`` and ``settings`` then hold library defaults that are never used).
+    """
 
     def __init__(
         self,
@@ -171,12 +223,15 @@ class Kadeployer:
         timeout: float | None = None,
     ) -> None:
         self.deployment = deployment
-        self.access = _access(frontend_connection_params)
-        self.settings = settings or KadeploySettings()
+        resolved = configured_defaults(frontend_connection_params, settings)
+        self.config_error: G5kError | None = resolved.failure() if isinstance(resolved, Failure) else None
+        self.access, self.settings = resolved.value_or((FrontendAccess(), KadeploySettings()))
         self.timeout = timeout
 
     def plan(self) -> Result[KadeployPlan, G5kError]:
         """The frontend commands this deployment will run."""
+        if self.config_error is not None:
+            return Failure(self.config_error)
         return plan_kadeploy(self.deployment, self.access, self.settings, self.timeout)
 
     def run(self) -> IOResult[KadeployerResult, G5kError]:
@@ -310,8 +365,17 @@ def deploy(
     settings: KadeploySettings | None = None,
     on_event: Callable[[str], None] | None = None,
 ) -> IOResult[DeployResult, G5kError]:
-    """Deploy the hosts not yet deployed, up to ``num_tries`` times, until all (or enough) are deployed."""
-    settings = settings or KadeploySettings()
+    """Deploy the hosts not yet deployed, up to ``num_tries`` times, until all (or enough) are deployed.
+
+    ``settings`` and ``frontend_connection_params`` default to the configuration's (``configured_defaults``):
+    the configured kadeploy3 command, options, default environment and check command (``True``), the default
+    frontend for short host names. A configuration that cannot be loaded, or short names with no default
+    frontend, are error values returned before any node or frontend is touched.
+    """
+    resolved = configured_defaults(frontend_connection_params, settings)
+    if isinstance(resolved, Failure):
+        return IOFailure(resolved.failure())
+    access, settings = resolved.unwrap()
     params = node_params(node_connection_params)
     if isinstance(params, Failure):
         return IOFailure(params.failure())
@@ -322,7 +386,6 @@ def deploy(
         command = None
     else:
         command = check_deployed_command
-    access = _access(frontend_connection_params)
     started = start_retry(deployment.hosts, num_tries)
     if isinstance(started, Failure):
         return IOFailure(started.failure())

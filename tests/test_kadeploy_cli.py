@@ -13,7 +13,12 @@ from adapters.cli import main
 from adapters.kadeploy import node_params, plan_kadeploy, settings_from_config
 from g5kpure.config import Config, to_toml
 from g5kpure.connection import ConnectionParams, FrontendAccess
-from g5kpure.kadeploy import DEFAULT_CHECK_DEPLOYED_COMMAND, EXECO_CHECK_DEPLOYED_COMMAND, Deployment
+from g5kpure.kadeploy import (
+    DEFAULT_CHECK_DEPLOYED_COMMAND,
+    EXECO_CHECK_DEPLOYED_COMMAND,
+    Deployment,
+    KadeploySettings,
+)
 
 
 @pytest.fixture
@@ -115,9 +120,9 @@ def test_node_params_accepts_seed_style_dicts() -> None:
 
 def test_plan_kadeploy_places_each_run_on_its_frontend() -> None:
     access = FrontendAccess(params=ConnectionParams(host_suffix=".g5k"), default_frontend="rennes")
-    plan = plan_kadeploy(Deployment(("a-1", "b-1.lyon"), env_name="e"), access, deploy_timeout=60,
+    plan = plan_kadeploy(Deployment(("a-1", "b-1.lyon"), env_name="e"), access, KadeploySettings(), deploy_timeout=60,
                          file_prefix="/tmp/p").unwrap()
     assert [(c.frontend, c.endpoint.host if c.endpoint else None, c.timeout) for c in plan.commands] == [
         ("rennes", "rennes.g5k", 60.0), ("lyon", "lyon.g5k", 60.0)]
     assert plan.commands[1].argv == plan.runs[1].argv
-    assert isinstance(plan_kadeploy(Deployment(("a b",), env_name="e"), access), Failure)
+    assert isinstance(plan_kadeploy(Deployment(("a b",), env_name="e"), access, KadeploySettings()), Failure)
