@@ -115,7 +115,8 @@ def reserve_or_reattach(
 ) -> IOResult[Reserved, G5kError]:
     """The live jobs named ``name`` when every site of ``specs`` holds one (nothing submitted); when none does,
     one job per site submitted all or nothing (``oarsubgrid``, or a synchronised reservation from ``start``);
-    when only some do, a ``ReattachConflict`` naming them (nothing submitted). Submissions get ``name``."""
+    when only some do, a ``ReattachConflict`` naming them (nothing submitted). Submissions get ``name``;
+    ``start`` / ``not_after`` / ``max_tries`` apply only to a submission (reattached jobs are kept as they are)."""
     checked = check_job_name(name).bind(lambda _: check_sites([f for _, f in specs])).bind(lambda _: _valid(specs))
     if not isinstance(checked, Success):
         return IOFailure(checked.failure())
