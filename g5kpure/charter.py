@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import calendar
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -292,18 +293,28 @@ class ClusterRemaining:
     job_ids: tuple[int, ...] = ()
 
 
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: str.isdigit() also accepts '²' and int() refuses it
+_MAX_DIGITS = 64  # longer digit strings are no count or time (and int() refuses past sys.get_int_max_str_digits)
+_NON_NEGATIVE = frozenset({"job_id", "start_time", "stop_time", "walltime", "nb_resources", "core count"})
+
+
 def _as_int(value: object, what: str, row_no: int) -> Result[int, G5kError]:
+    """An integer field of a database row; counts, durations and times must not be negative."""
+    where = f"row {row_no}"
+    parsed: int | None = None
     if isinstance(value, bool):
-        return Failure(ParseError(what, f"row {row_no}", repr(value), "expected an integer"))
-    if isinstance(value, int):
-        return Success(value)
-    if isinstance(value, float) and value.is_integer():
-        return Success(int(value))
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return Success(int(value.strip()))
-    if value is None and what in ("stop_time", "start_time"):
-        return Success(0)
-    return Failure(ParseError(what, f"row {row_no}", repr(value), "expected an integer"))
+        parsed = None
+    elif isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        parsed = int(value)
+    elif isinstance(value, str) and len(value) <= _MAX_DIGITS and _INT_TEXT.fullmatch(value.strip()):
+        parsed = int(value.strip())
+    elif value is None and what in ("stop_time", "start_time"):
+        parsed = 0
+    if parsed is None:
+        return Failure(ParseError(what, where, repr(value)[:200], "expected an integer"))
+    if parsed < 0 and what in _NON_NEGATIVE:
+        return Failure(ParseError(what, where, repr(value)[:200], "expected an integer >= 0"))
+    return Success(parsed)
 
 
 def _as_types(value: object, row_no: int) -> Result[frozenset[str], G5kError]:
@@ -316,17 +327,41 @@ def _as_types(value: object, row_no: int) -> Result[frozenset[str], G5kError]:
         return Success(frozenset(t.strip().strip('"') for t in inner.split(",") if t.strip()))
     if isinstance(value, list | tuple | set | frozenset) and all(isinstance(t, str) for t in value):
         return Success(frozenset(value))
-    return Failure(ParseError("types", f"row {row_no}", repr(value), "expected a list of job types"))
+    where = f"row {row_no}"
+    return Failure(ParseError("types", where, repr(value)[:200], "expected a list of job types"))
+
+
+def _row_values(row: object, what: str, row_no: int, width: int) -> Result[tuple[object, ...], G5kError]:
+    """The fields of one database row (a tuple or list of ``width`` values), or an error naming the row."""
+    if not isinstance(row, Sequence) or isinstance(row, str | bytes | bytearray):
+        return Failure(ParseError(what, f"row {row_no}", repr(row)[:200], f"expected a tuple of {width} values"))
+    values = tuple(row)
+    if len(values) != width:
+        return Failure(ParseError(what, f"row {row_no}", repr(values)[:200], f"expected {width} columns"))
+    return Success(values)
+
+
+def _rows_of(raw: object, what: str) -> Result[tuple[object, ...], G5kError]:
+    if not isinstance(raw, Sequence) or isinstance(raw, str | bytes | bytearray):
+        return Failure(ParseError(what, "", repr(raw)[:200], "expected a sequence of rows"))
+    return Success(tuple(raw))
 
 
 def parse_job_rows(raw: Sequence[Sequence[object]]) -> Result[tuple[JobRow, ...], G5kError]:
-    """Job rows from database tuples in ``JOB_ROW_COLUMNS`` order; a malformed row is an error naming it."""
+    """Job rows from database tuples in ``JOB_ROW_COLUMNS`` order; a malformed row is an error naming it.
+
+    Total: any input gives a value (never an exception); negative ids, times, walltimes or resource counts
+    are refused, naming the row and the field.
+    """
+    all_rows = _rows_of(raw, "job rows")
+    if isinstance(all_rows, Failure):
+        return Failure(all_rows.failure())
     rows: list[JobRow] = []
-    for row_no, row in enumerate(raw):
-        if len(row) != len(JOB_ROW_COLUMNS):
-            expected = f"expected {len(JOB_ROW_COLUMNS)} columns"
-            return Failure(ParseError("job row", f"row {row_no}", repr(tuple(row))[:200], expected))
-        values = dict(zip(JOB_ROW_COLUMNS, row, strict=True))
+    for row_no, row in enumerate(all_rows.unwrap()):
+        checked = _row_values(row, "job row", row_no, len(JOB_ROW_COLUMNS))
+        if isinstance(checked, Failure):
+            return Failure(checked.failure())
+        values = dict(zip(JOB_ROW_COLUMNS, checked.unwrap(), strict=True))
         ints: dict[str, int] = {}
         for key in ("job_id", "start_time", "stop_time", "walltime", "nb_resources"):
             parsed = _as_int(values[key], key, row_no)
@@ -337,12 +372,13 @@ def parse_job_rows(raw: Sequence[Sequence[object]]) -> Result[tuple[JobRow, ...]
         if isinstance(types, Failure):
             return Failure(types.failure())
         source = values["source"]
-        if source not in SOURCES:
-            return Failure(ParseError("source", f"row {row_no}", repr(source), f"expected one of {SOURCES}"))
+        if not isinstance(source, str) or source not in SOURCES:
+            where = f"row {row_no}"
+            return Failure(ParseError("source", where, repr(source)[:200], f"expected one of {SOURCES}"))
         cluster, user, state = values["cluster"], values["job_user"], values["state"]
         if not isinstance(cluster, str) or not isinstance(user, str) or not isinstance(state, str):
             why = "cluster, user and state must be text"
-            return Failure(ParseError("job row", f"row {row_no}", repr(tuple(row))[:200], why))
+            return Failure(ParseError("job row", f"row {row_no}", repr(checked.unwrap())[:200], why))
         rows.append(
             JobRow(
                 job_id=ints["job_id"],
@@ -354,24 +390,63 @@ def parse_job_rows(raw: Sequence[Sequence[object]]) -> Result[tuple[JobRow, ...]
                 stop_time=ints["stop_time"],
                 walltime=ints["walltime"],
                 resources=ints["nb_resources"],
-                source=str(source),
+                source=source,
             )
         )
     return Success(tuple(rows))
 
 
-def parse_core_counts(raw: Sequence[Sequence[object]]) -> Result[Mapping[str, int], G5kError]:
-    """Cores per cluster from (cluster, count) database tuples."""
+def _count_pairs(value: Mapping[str, int] | Iterable[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+    items = value.items() if isinstance(value, Mapping) else value
+    merged: dict[str, int] = {}
+    for name, n in items:
+        merged[str(name)] = merged.get(str(name), 0) + int(n)
+    return tuple(sorted(merged.items()))
+
+
+@frozen(eq=False)
+class CoreCounts(Mapping[str, int]):
+    """Cores per cluster: an immutable mapping, sorted by cluster (equal to any mapping with the same items)."""
+
+    pairs: tuple[tuple[str, int], ...] = field(default=(), converter=_count_pairs)
+
+    def __getitem__(self, cluster: str) -> int:
+        for name, n in self.pairs:
+            if name == cluster:
+                return n
+        raise KeyError(cluster)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self.pairs)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __hash__(self) -> int:
+        return hash(self.pairs)
+
+
+def parse_core_counts(raw: Sequence[Sequence[object]]) -> Result[CoreCounts, G5kError]:
+    """Cores per cluster from (cluster, count) database tuples; rows of one cluster add up.
+
+    Total: any input gives a value; a row that is not (text, integer >= 0) is an error naming it.
+    """
+    all_rows = _rows_of(raw, "core count rows")
+    if isinstance(all_rows, Failure):
+        return Failure(all_rows.failure())
     counts: dict[str, int] = {}
-    for row_no, row in enumerate(raw):
-        if len(row) != 2 or not isinstance(row[0], str):
-            why = "expected (cluster, count)"
-            return Failure(ParseError("core count row", f"row {row_no}", repr(tuple(row))[:200], why))
-        n = _as_int(row[1], "core count", row_no)
+    for row_no, row in enumerate(all_rows.unwrap()):
+        checked = _row_values(row, "core count row", row_no, 2)
+        if isinstance(checked, Failure):
+            return Failure(checked.failure())
+        cluster, count = checked.unwrap()
+        if not isinstance(cluster, str):
+            return Failure(ParseError("cluster", f"row {row_no}", repr(cluster)[:200], "expected a cluster name"))
+        n = _as_int(count, "core count", row_no)
         if isinstance(n, Failure):
             return Failure(n.failure())
-        counts[row[0]] = counts.get(row[0], 0) + n.unwrap()
-    return Success(dict(sorted(counts.items())))
+        counts[cluster] = counts.get(cluster, 0) + n.unwrap()
+    return Success(CoreCounts(counts))
 
 
 def _rank(row: JobRow) -> tuple[bool, int, int, int, int, str, str]:

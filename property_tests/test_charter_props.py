@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo
 from attrs import evolve
 from hypothesis import given
 from hypothesis import strategies as st
+from returns.result import Failure, Success
 
 from g5kpure.charter import (
     DEFAULT_RULES,
     CharterRules,
+    CoreCounts,
     JobRow,
     charter_periods,
     charter_remaining,
@@ -20,7 +22,10 @@ from g5kpure.charter import (
     get_next_charter_period,
     is_work_day,
     out_of_charter_periods,
+    parse_core_counts,
+    parse_job_rows,
 )
+from g5kpure.errors import ParseError
 
 PARIS = ZoneInfo("Europe/Paris")
 LO = datetime(2000, 1, 1, tzinfo=PARIS).timestamp()
@@ -173,3 +178,100 @@ def test_one_period_per_work_day(day: date) -> None:
     assert len(periods) == (1 if is_work_day(day) else 0)
     if periods:
         assert periods[0][1] - periods[0][0] == 10 * 3600
+
+
+# Anything a database driver (or a caller) could hand over as a field: numbers of every kind and sign, digit-like
+# text (including '²', '--5', '1_000'), arrays, None, nested rows.
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=8),
+    st.text(alphabet="0123456789-+² _.", max_size=8),
+    st.binary(max_size=4),
+    st.sampled_from(["assigned", "predicted", "{deploy,besteffort}", "alice", "Running"]),
+)
+fields = st.one_of(scalars, st.lists(scalars, max_size=3), st.tuples(scalars), st.frozensets(st.text(max_size=3)))
+any_rows = st.one_of(
+    scalars,
+    st.dictionaries(st.text(max_size=3), scalars, max_size=3),
+    st.lists(fields, max_size=12),
+    st.tuples(*[fields] * 10),
+    st.tuples(*[fields] * 2),
+)
+
+
+def _row_number(err: ParseError) -> int:
+    assert err.where.startswith("row "), err
+    return int(err.where.removeprefix("row "))
+
+
+@given(st.lists(any_rows, max_size=6))
+def test_parse_job_rows_is_total(raw: list[object]) -> None:
+    got = parse_job_rows(raw)  # type: ignore[arg-type]
+    if isinstance(got, Failure):
+        err = got.failure()
+        assert isinstance(err, ParseError)
+        assert 0 <= _row_number(err) < len(raw)
+        assert err.what and err.hint and err.message
+    else:
+        rows = got.unwrap()
+        assert len(rows) == len(raw)
+        for r in rows:
+            assert min(r.job_id, r.start_time, r.stop_time, r.walltime, r.resources) >= 0
+            assert r.source in ("assigned", "predicted")
+
+
+@given(st.lists(any_rows, max_size=6))
+def test_parse_core_counts_is_total(raw: list[object]) -> None:
+    got = parse_core_counts(raw)  # type: ignore[arg-type]
+    if isinstance(got, Failure):
+        err = got.failure()
+        assert isinstance(err, ParseError)
+        assert 0 <= _row_number(err) < len(raw)
+    else:
+        counts = got.unwrap()
+        assert isinstance(counts, CoreCounts)
+        assert all(isinstance(k, str) and v >= 0 for k, v in counts.items())
+        assert list(counts) == sorted(counts)
+
+
+@given(scalars)
+def test_parsers_total_on_anything_as_the_row_list(raw: object) -> None:
+    for parse in (parse_job_rows, parse_core_counts):
+        got = parse(raw)  # type: ignore[operator]
+        assert isinstance(got, Success | Failure)
+        if isinstance(got, Failure):
+            assert isinstance(got.failure(), ParseError)
+
+
+good_job_rows = st.tuples(
+    st.integers(min_value=0, max_value=10**9),
+    st.text(min_size=1, max_size=8),
+    st.sampled_from(["Running", "Waiting", "Terminated"]),
+    st.lists(st.sampled_from(["deploy", "besteffort", "night"]), max_size=3),
+    st.text(min_size=1, max_size=8),
+    st.integers(min_value=0, max_value=2**31),
+    st.integers(min_value=0, max_value=2**31),
+    st.integers(min_value=0, max_value=10**7),
+    st.integers(min_value=0, max_value=10**5),
+    st.sampled_from(["assigned", "predicted"]),
+)
+
+
+@given(st.lists(good_job_rows, max_size=8), st.integers(min_value=0, max_value=8), st.sampled_from([0, 5, 6, 7, 8]),
+       st.integers(min_value=-(10**9), max_value=-1))
+def test_a_negative_number_is_refused_naming_its_row_and_field(
+    rows: list[tuple[object, ...]], where: int, column: int, negative: int
+) -> None:
+    assert parse_job_rows(rows).map(len) == Success(len(rows))
+    bad = list(rows)
+    at = min(where, len(bad))
+    broken: list[object] = [1, "u", "Running", [], "c", 1, 0, 60, 1, "assigned"]
+    broken[column] = negative
+    bad.insert(at, tuple(broken))
+    err = parse_job_rows(bad).failure()
+    assert isinstance(err, ParseError)
+    names = {0: "job_id", 5: "start_time", 6: "stop_time", 7: "walltime", 8: "nb_resources"}
+    assert (err.what, err.where, err.hint) == (names[column], f"row {at}", "expected an integer >= 0")

@@ -13,6 +13,7 @@ from returns.result import Failure, Success
 from g5kpure.charter import (
     DEFAULT_RULES,
     CharterRules,
+    CoreCounts,
     JobRow,
     charter_periods,
     charter_remaining,
@@ -409,6 +410,91 @@ def test_parse_core_counts() -> None:
     assert isinstance(bad, Failure)
     assert bad.failure().what == "core count"  # type: ignore[attr-defined]
     assert isinstance(parse_core_counts([(None, 3)]), Failure)
+
+
+GOOD_ROW: tuple[object, ...] = (12, "alice", "Running", ["deploy"], "paravance", 1719820800, 0, 3600, 8, "assigned")
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "hint"),
+    [
+        (0, "--5", "expected an integer"),  # passed the old isdigit check, then int() raised
+        (5, "²", "expected an integer"),  # '²'.isdigit() is True, int('²') raises
+        (7, "1_000", "expected an integer"),
+        (7, "9" * 5000, "expected an integer"),  # past int()'s digit limit
+        (7, -3600, "expected an integer >= 0"),
+        (7, "-60", "expected an integer >= 0"),
+        (8, -1, "expected an integer >= 0"),
+        (0, -12, "expected an integer >= 0"),
+        (5, -1.0, "expected an integer >= 0"),
+        (7, float("nan"), "expected an integer"),
+        (7, 1.5, "expected an integer"),
+    ],
+)
+def test_parse_job_rows_refuses_bad_numbers(column: int, value: object, hint: str) -> None:
+    bad = list(GOOD_ROW)
+    bad[column] = value
+    parsed = parse_job_rows([GOOD_ROW, tuple(bad)])
+    assert isinstance(parsed, Failure)
+    err = parsed.failure()
+    assert isinstance(err, ParseError)
+    names = ("job_id", "job_user", "state", "types", "cluster", "start_time", "stop_time", "walltime", "nb_resources")
+    assert (err.what, err.where, err.hint) == (names[column], "row 1", hint)
+    assert f"{names[column]} at row 1" in err.message
+
+
+@pytest.mark.parametrize("row", [None, 5, "abcdefghij", b"abcdefghij", {"job_id": 1}, object()])
+def test_parse_job_rows_non_sequence_row_is_an_error(row: object) -> None:
+    parsed = parse_job_rows([GOOD_ROW, row])  # type: ignore[list-item]
+    assert isinstance(parsed, Failure)
+    err = parsed.failure()
+    assert isinstance(err, ParseError)
+    assert (err.what, err.where) == ("job row", "row 1")
+    assert "expected a tuple of 10 values" in err.message
+
+
+@pytest.mark.parametrize("raw", [None, 3, "rows", object()])
+def test_parsers_refuse_a_non_sequence_of_rows(raw: object) -> None:
+    for parse, what in ((parse_job_rows, "job rows"), (parse_core_counts, "core count rows")):
+        got = parse(raw)  # type: ignore[operator]
+        assert isinstance(got, Failure)
+        assert got.failure().what == what
+
+
+@pytest.mark.parametrize(
+    ("row", "what", "hint"),
+    [
+        (("c", "--5"), "core count", "expected an integer"),
+        (("c", "²"), "core count", "expected an integer"),
+        (("c", -4), "core count", "expected an integer >= 0"),
+        ((3, 4), "cluster", "expected a cluster name"),
+        ("c4", "core count row", "expected a tuple of 2 values"),
+        (7, "core count row", "expected a tuple of 2 values"),
+        (("c", 1, 2), "core count row", "expected 2 columns"),
+    ],
+)
+def test_parse_core_counts_errors(row: object, what: str, hint: str) -> None:
+    got = parse_core_counts([("ok", 1), row])  # type: ignore[list-item]
+    assert isinstance(got, Failure)
+    err = got.failure()
+    assert isinstance(err, ParseError)
+    assert (err.what, err.where, err.hint) == (what, "row 1", hint)
+
+
+def test_core_counts_are_an_immutable_mapping() -> None:
+    counts = parse_core_counts([("parasilo", "16"), ("paravance", 64), ("parasilo", 16.0)]).unwrap()
+    assert isinstance(counts, CoreCounts)
+    assert counts == {"parasilo": 32, "paravance": 64}
+    assert list(counts) == ["parasilo", "paravance"]
+    assert (counts["paravance"], counts.get("nope", 0), len(counts), "parasilo" in counts) == (64, 0, 2, True)
+    with pytest.raises(KeyError):
+        counts["nope"]
+    with pytest.raises(TypeError):
+        counts["x"] = 1  # type: ignore[index]
+    assert not hasattr(counts, "__setitem__") and not hasattr(counts, "update")
+    assert hash(counts) == hash(CoreCounts({"paravance": 64, "parasilo": 32}))
+    (r,) = charter_remaining([], CoreCounts({"c": 2}), DAY, "alice")
+    assert (r.cluster, r.quota) == ("c", 2 * DEFAULT_RULES.quota_seconds_per_core)
 
 
 def test_day_charter_period() -> None:
