@@ -42,8 +42,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="HOST",
-        help="database host: a template where {site} is replaced (default oardb.{site}.grid5000.fr), or SITE=HOST"
-        " for one site (repeatable)",
+        help="database host: a template where {site} is replaced (default: the oar_pgsql_ro_host setting,"
+        " oardb.{site}.grid5000.fr unless configured), or SITE=HOST for one site (repeatable)",
     )
     r.add_argument(
         "--tunnel",

@@ -100,12 +100,14 @@ class DbSettings:
 
     @classmethod
     def from_config(cls, config: Config, **overrides: Any) -> DbSettings:
-        """Settings from a configuration's ``oar_pgsql_ro_db`` / ``_user`` / ``_password`` / ``_port`` keys."""
+        """Settings from a configuration's ``oar_pgsql_ro_db`` / ``_user`` / ``_password`` / ``_port`` / ``_host``
+        keys (``_host`` is the host template, ``{site}`` replaced), frontends and location."""
         values: dict[str, Any] = {
             "dbname": config.oar_pgsql_ro_db,
             "user": config.oar_pgsql_ro_user,
             "password": config.oar_pgsql_ro_password,
             "port": config.oar_pgsql_ro_port,
+            "host_template": config.oar_pgsql_ro_host,
             "frontend": config.frontend,
             "frontend_overrides": tuple((site, frontend_params(config, site)) for site, _ in config.frontends),
             "location": config.location,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import date
 from pathlib import Path
@@ -204,7 +205,19 @@ def test_cli_charter_at(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["charter", "--at", "soon"]) == 2
 
 
-def test_cli_remaining_dry_run_prints_the_plan(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No configuration file and no G5K_* variable: the built-in defaults apply."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("G5K_CONFIG", str(tmp_path / "absent.toml"))
+    for name in [n for n in os.environ if n.startswith("G5K_") and n != "G5K_CONFIG"]:
+        monkeypatch.delenv(name)
+    return monkeypatch
+
+
+def test_cli_remaining_dry_run_prints_the_plan(capsys: pytest.CaptureFixture[str],
+                                               no_user_config: pytest.MonkeyPatch) -> None:
     code = main(["charter", "remaining", "--dry-run", "--json", "--site", "rennes", "--site", "nowhere-9",
                  "--day", "2024-07-01", "--user", INJECTION])
     assert code == 0
@@ -264,6 +277,58 @@ def test_without_settings_the_configuration_is_read(tmp_path: Path, monkeypatch:
     bad = db.g5k_charter_remaining(["rennes"], date(2024, 7, 1), site_reader=read)
     assert isinstance(bad, IOFailure)
     assert "oar_pgsql_ro_port" in unsafe_perform_io(bad.failure()).message
+
+
+def test_settings_use_the_configured_host_template() -> None:
+    config = Config(oar_pgsql_ro_host="db.{site}.example")
+    settings = db.DbSettings.from_config(config)
+    assert settings.host_template == "db.{site}.example"
+    assert settings.host_of("rennes") == "db.rennes.example"
+    assert db.target_of("lyon", settings).unwrap().host == "db.lyon.example"
+    assert db.DbSettings.from_config(Config()).host_of("rennes") == "oardb.rennes.grid5000.fr"
+    # an explicit override still wins over the configuration
+    assert db.DbSettings.from_config(config, host_template="x-{site}").host_of("nancy") == "x-nancy"
+
+
+def test_cli_dry_run_targets_the_configured_database_host(capsys: pytest.CaptureFixture[str],
+                                                          no_user_config: pytest.MonkeyPatch) -> None:
+    no_user_config.setenv("G5K_OAR_PGSQL_RO_HOST", "db.{site}.example")
+    args = ["charter", "remaining", "--dry-run", "--json", "--site", "rennes", "--day", "2024-07-01"]
+    assert main(args) == 0
+    (data,) = json.loads(capsys.readouterr().out)
+    assert data["target"]["host"] == "db.rennes.example"
+    assert main(["charter", "remaining", "--dry-run", "--site", "rennes", "--day", "2024-07-01"]) == 0
+    assert "database oarreader@db.rennes.example:5432/oar2 (rennes)" in capsys.readouterr().out
+    # --db-host overrides the configured template; SITE=HOST overrides it for one site
+    assert main([*args, "--site", "lyon", "--db-host", "lyon=10.1.2.3"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [d["target"]["host"] for d in data] == ["db.rennes.example", "10.1.2.3"]
+    assert main([*args, "--db-host", "other.{site}.test"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["target"]["host"] == "other.rennes.test"
+
+
+def test_cli_plan_dry_run_targets_the_configured_database_host(capsys: pytest.CaptureFixture[str],
+                                                               no_user_config: pytest.MonkeyPatch) -> None:
+    no_user_config.setenv("G5K_OAR_PGSQL_RO_HOST", "db.{site}.example")
+    code = main(["plan", "--source", "oardb", "--dry-run", "--want", "rennes:2"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "database oarreader@db.rennes.example:5432/oar2 (rennes)" in out
+
+
+def test_charter_remaining_without_settings_uses_the_configured_host(no_user_config: pytest.MonkeyPatch) -> None:
+    no_user_config.setenv("G5K_OAR_PGSQL_RO_HOST", "db.{site}.example")
+    seen: list[str] = []
+
+    def read(site: str, day: date, user: str, settings: db.DbSettings, rules: CharterRules) -> IOResult[
+        tuple[ClusterRemaining, ...], G5kError
+    ]:
+        seen.append(settings.host_of(site))
+        return IOSuccess(())
+
+    got = db.g5k_charter_remaining(["rennes", "lille"], date(2024, 7, 1), "alice", site_reader=read)
+    assert isinstance(got, IOSuccess)
+    assert sorted(seen) == ["db.lille.example", "db.rennes.example"]
 
 
 def test_cli_db_host_template_and_per_site(capsys: pytest.CaptureFixture[str]) -> None:
