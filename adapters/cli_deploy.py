@@ -27,6 +27,7 @@ from adapters.oargrid import (
     get_oargrid_job_nodes,
     oargriddel,
     oargridsub,
+    plan_oargrid_command,
     plan_oargridsub,
 )
 from adapters.ssh import io_to_result
@@ -231,7 +232,7 @@ def run_grid_sub(args: argparse.Namespace) -> int:
 def _dry(args: argparse.Namespace, argvs: list[tuple[str, ...]], access: FrontendAccess) -> int:
     lines: list[str] = []
     for argv in argvs:
-        plan = plan_command(argv, None, access, False)
+        plan = plan_oargrid_command(argv, None, access, False)
         if isinstance(plan, Failure):
             return fail(args, plan.failure())
         lines.append(plan.unwrap().describe())

@@ -6,6 +6,14 @@ and parses the answer; failures are values (``Rejected`` when oargridsub refuses
 Differences from execo: ``oargriddel`` reports each deletion instead of ignoring errors;
 ``get_current_oargrid_jobs`` passes its timeout as a timeout (execo passes it as connection parameters) and
 fetches the job details in parallel; ``wait_oargrid_job_start`` returns the start date it waited for.
+
+Like execo's, these functions read their defaults from the configuration (``adapters.config``, execo's
+``g5k_configuration``): with no ``frontend_connection_params`` they use the configured frontend parameters,
+default frontend and ``no_ssh_for_local_frontend``; ``ConnectionParams`` replace the configured connection
+parameters but keep the configured default frontend; a ``FrontendAccess`` is used as given. A configuration that
+cannot be loaded is an error value. oargrid runs on a frontend: when no ``frontend`` is given and there is no
+default frontend (outside Grid'5000 with no ``g5k.default_frontend``), the call is refused with an
+``InvalidInput`` instead of running oargrid commands on this machine.
 """
 
 from __future__ import annotations
@@ -15,12 +23,13 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import tzinfo
 from typing import TypeVar
 
-from attrs import frozen
+from attrs import evolve, frozen
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
-from adapters.ssh import output_or_failure, run, run_plans
+from adapters import config as config_adapter
+from adapters.ssh import output_or_failure, run_plans
 from g5kpure.connection import CommandOutput, CommandPlan, ConnectionParams, FrontendAccess, plan_command
 from g5kpure.errors import CommandFailed, G5kError, InvalidInput, NotFound, Rejected
 from g5kpure.oar import OarSubmission
@@ -50,6 +59,7 @@ __all__ = [
     "get_oargrid_job_oar_jobs",
     "oargriddel",
     "oargridsub",
+    "plan_oargrid_command",
     "plan_oargridsub",
     "wait_oargrid_job_start",
 ]
@@ -70,16 +80,49 @@ def _value(result: IOResult[T, G5kError]) -> T | G5kError:
     return error
 
 
-def _access(value: Access) -> FrontendAccess:
+def _access(value: Access) -> Result[FrontendAccess, G5kError]:
+    """The access to use: a ``FrontendAccess`` as given, else the configured one (``ConnectionParams`` replacing
+    its connection parameters); a configuration that cannot be loaded is an error value."""
+    if isinstance(value, FrontendAccess):
+        return Success(value)
+    loaded = config_adapter.performed(config_adapter.runtime())
+    if isinstance(loaded, Failure):
+        return Failure(loaded.failure())
+    configured = loaded.unwrap().access
     if value is None:
-        return FrontendAccess()
-    if isinstance(value, ConnectionParams):
-        return FrontendAccess(params=value)
-    return value
+        return Success(configured)
+    return Success(evolve(configured, params=value, per_frontend=()))
 
 
-def _run(argv: tuple[str, ...], frontend: str | None, access: Access, timeout: Timeout_) -> CommandOutput | G5kError:
-    return output_or_failure(run(argv, frontend, _access(access), timeout))
+_NO_FRONTEND = ("a frontend (site) to run oargrid on: pass frontend=..., set g5k.default_frontend "
+                "($G5K_DEFAULT_FRONTEND) or --frontend, or give a FrontendAccess with default_frontend")
+
+
+def _plan(argv: tuple[str, ...], frontend: str | None, access: FrontendAccess,
+          timeout: Timeout_) -> Result[CommandPlan, G5kError]:
+    if frontend is None and access.default_frontend is None:
+        return Failure(InvalidInput("frontend", "(none given, no default frontend)", _NO_FRONTEND))
+    return plan_command(argv, frontend, access, timeout)
+
+
+def plan_oargrid_command(
+    argv: tuple[str, ...],
+    frontend: str | None = None,
+    frontend_connection_params: Access = None,
+    timeout: Timeout_ = False,
+) -> Result[CommandPlan, G5kError]:
+    """Where and how an oargrid command would run (``frontend``, else the default frontend; never "locally" by
+    default: with no frontend at all it is an ``InvalidInput``)."""
+    return _access(frontend_connection_params).bind(lambda acc: _plan(argv, frontend, acc, timeout))
+
+
+def _run(argv: tuple[str, ...], frontend: str | None, access: FrontendAccess,
+         timeout: Timeout_) -> CommandOutput | G5kError:
+    planned = _plan(argv, frontend, access, timeout)
+    if isinstance(planned, Failure):
+        error: G5kError = planned.failure()
+        return error
+    return output_or_failure(run_plans((planned.unwrap(),))[0])
 
 
 def _tail(out: CommandOutput, lines: int = 4) -> str:
@@ -104,7 +147,7 @@ def plan_oargridsub(
     """The exact frontend command ``oargridsub`` would run (what ``--dry-run`` prints)."""
     argv = oargridsub_argv(job_specs, reservation_date, walltime, job_type, queue, directory, additional_options,
                            job_key_file, tz=tz)
-    return argv.bind(lambda a: plan_command(a, frontend, _access(frontend_connection_params), timeout))
+    return argv.bind(lambda a: plan_oargrid_command(a, frontend, frontend_connection_params, timeout))
 
 
 def oargridsub(
@@ -154,12 +197,15 @@ def oargriddel(
 ) -> IOResult[tuple[OargridDeleted, ...], G5kError]:
     """Delete oargrid jobs (all at once); each one's outcome (not yours, unknown... are reported, not raised)."""
     ids = tuple(job_ids)
-    access = _access(frontend_connection_params)
+    got = _access(frontend_connection_params)
+    if isinstance(got, Failure):
+        return IOFailure(got.failure())
+    access = got.unwrap()
     plans: list[CommandPlan] = []
     for gid in ids:
         if isinstance(gid, bool) or not isinstance(gid, int) or gid < 0:
             return IOFailure(InvalidInput("oargrid job id", repr(gid), "a non-negative int"))
-        planned = plan_command(oargriddel_argv(gid), frontend, access, timeout)
+        planned = _plan(oargriddel_argv(gid), frontend, access, timeout)
         if isinstance(planned, Failure):
             return IOFailure(planned.failure())
         plans.append(planned.unwrap())
@@ -182,7 +228,10 @@ def get_oargrid_job_info(
 ) -> IOResult[OargridJobInfo, G5kError]:
     """Start date (unix time), walltime (s), user and OAR jobs of an oargrid job."""
     argv = oargridstat_info_argv(oargrid_job_id)
-    out = _run(argv, frontend, frontend_connection_params, timeout)
+    access = _access(frontend_connection_params)
+    if isinstance(access, Failure):
+        return IOFailure(access.failure())
+    out = _run(argv, frontend, access.unwrap(), timeout)
     return _info(argv, out, oargrid_job_id, tz)
 
 
@@ -219,7 +268,11 @@ def get_current_oargrid_jobs(
 ) -> IOResult[tuple[int, ...], G5kError]:
     """The current oargrid job ids, optionally only those starting / ending between two dates."""
     argv = oargridstat_list_argv()
-    out = _run(argv, frontend, frontend_connection_params, timeout)
+    got = _access(frontend_connection_params)
+    if isinstance(got, Failure):
+        return IOFailure(got.failure())
+    access = got.unwrap()
+    out = _run(argv, frontend, access, timeout)
     if isinstance(out, G5kError):
         return IOFailure(out)
     if out.exit_code != 0:
@@ -227,10 +280,9 @@ def get_current_oargrid_jobs(
     ids = parse_oargridstat_list(out.stdout)
     if start_between is None and end_between is None:
         return IOSuccess(ids)
-    access = _access(frontend_connection_params)
     plans: list[CommandPlan] = []
     for gid in ids:
-        planned = plan_command(oargridstat_info_argv(gid), frontend, access, timeout)
+        planned = _plan(oargridstat_info_argv(gid), frontend, access, timeout)
         if isinstance(planned, Failure):
             return IOFailure(planned.failure())
         plans.append(planned.unwrap())
@@ -311,9 +363,13 @@ def get_oargrid_job_nodes(
 ) -> IOResult[tuple[str, ...], G5kError]:
     """The nodes of an oargrid job (waiting for it to run with ``-w``; without it on oargrids that lack -w)."""
     with_wait, without = oargridstat_nodes_argvs(oargrid_job_id)
-    out = _run(with_wait, frontend, frontend_connection_params, timeout)
+    got = _access(frontend_connection_params)
+    if isinstance(got, Failure):
+        return IOFailure(got.failure())
+    access = got.unwrap()
+    out = _run(with_wait, frontend, access, timeout)
     if isinstance(out, CommandOutput) and out.exit_code != 0:
-        out = _run(without, frontend, frontend_connection_params, timeout)
+        out = _run(without, frontend, access, timeout)
     if isinstance(out, G5kError):
         return IOFailure(out)
     if out.exit_code != 0:
