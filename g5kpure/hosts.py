@@ -161,7 +161,7 @@ def get_kavlan_host_name(host: str | H, vlanid: int | str) -> str | H:
     name = address_of(host)
     parsed = _parsed(name)
     vlan = str(vlanid)
-    if parsed is not None and vlan.isdigit():
+    if parsed is not None and vlan.isdigit() and vlan.isascii():
         new = attrs.evolve(parsed, kavlan=int(vlan)).render()
     else:
         short, sep, rest = name.partition(".")

@@ -142,7 +142,7 @@ def check_vlan_id(vlan_id: int | str) -> Result[str, G5kError]:
     text = str(vlan_id).strip()
     if text.upper() == DEFAULT_VLAN:
         return Success(DEFAULT_VLAN)
-    if isinstance(vlan_id, bool) or not text.isdigit() or int(text) <= 0:
+    if isinstance(vlan_id, bool) or not (text.isdigit() and text.isascii()) or int(text) <= 0:
         return Failure(InvalidInput(name="vlan id", value=str(vlan_id), expected="a positive number or DEFAULT"))
     return Success(str(int(text)))
 

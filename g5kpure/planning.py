@@ -73,7 +73,7 @@ def parse_walltime(text: str | int) -> Result[int, InvalidInput]:
         return Success(text) if text > 0 else Failure(InvalidInput("walltime", str(text), "a positive duration"))
     parts = str(text).strip().split(":")
     expected = "a positive duration as H:MM, H:MM:SS or seconds"
-    if not 1 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+    if not 1 <= len(parts) <= 3 or not all(p.isdigit() and p.isascii() for p in parts):
         return Failure(InvalidInput("walltime", str(text), expected))
     numbers = [int(p) for p in parts]
     if len(numbers) == 1:
