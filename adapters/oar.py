@@ -6,6 +6,14 @@ they are sound: job specs are ``(submission, frontend)`` / ``(job_id, frontend)`
 the default frontend of ``access``, a missing job id is read from ``$OAR_JOB_ID``, ``timeout=False`` means the
 default timeout of the connection parameters and ``None`` no timeout. Results are typed values, never None.
 
+Defaults come from the effective configuration (``adapters.config.runtime``), as execo's come from
+``g5k_configuration``: ``access=None`` means the configured frontend access (connection parameters, per-site
+overrides, default frontend, ``no_ssh_for_local_frontend``), and a ``job_key_file`` left out means the
+configured ``oar_job_key_file`` (``$OAR_JOB_KEY_FILE``), given to OAR as ``oarsub -k -i KEY``. Pass
+``job_key_file=None`` to submit without a key whatever the configuration says, or a path to use that one. The
+configuration is read once per call, and only when something is left to it; when it cannot be loaded the call
+returns the ``ConfigError`` as its error value (per item where results are per item) and runs nothing.
+
 ``tz`` is the time zone of the OAR server (Europe/Paris on Grid'5000): it is used for ``-r`` dates and for
 the dates OAR prints as text; JSON outputs carry unix times.
 
@@ -23,16 +31,19 @@ Differences from execo 2.8.2 (each named in tests/integration/test_oar.py):
 
 from __future__ import annotations
 
+import enum
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import tzinfo
+from typing import Final, Literal
 
 from attrs import evolve, frozen
 from returns.io import IO, IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
+from adapters import config as config_adapter
 from adapters.ssh import DEFAULT_MAX_PARALLEL, io_to_result, io_value, run_plans, to_ioresult
 from g5kpure.connection import CommandOutput, CommandPlan, FrontendAccess, effective_timeout, plan_command
 from g5kpure.errors import G5kError, NotFound, Partial, Rejected, Timeout, Unreachable
@@ -82,7 +93,19 @@ from g5kpure.oarwatch import (
 )
 
 DEFAULT_ACCESS = FrontendAccess()
-"""Frontends reached as ``SITE.grid5000.fr`` with the ssh configuration's user, port and key."""
+"""Frontends reached as ``SITE.grid5000.fr`` with the ssh configuration's user, port and key (the library's
+built-in access; the functions below use the configured one when given none)."""
+
+
+class _Configured(enum.Enum):
+    KEY_FILE = "the configured oar_job_key_file"
+
+
+CONFIGURED: Final = _Configured.KEY_FILE
+"""Default of ``job_key_file``: the configured ``oar_job_key_file`` (``None`` explicitly means no key)."""
+
+KeyFileArg = str | None | Literal[_Configured.KEY_FILE]
+"""A job key argument: a path, ``None`` (no key) or ``CONFIGURED`` (the configuration's, maybe none)."""
 
 DEFAULT_POLICY = PollPolicy()
 """execo's polling: every 20 s while the start is unknown or far, every 10 s around it."""
@@ -96,7 +119,40 @@ _TRANSIENT_RETRIES = 3  # consecutive unreachable/timeout polls tolerated while 
 
 
 def _access(access: FrontendAccess | None) -> FrontendAccess:
+    """The built-in access when none is given, WITHOUT reading the configuration (kept for callers that
+    predate the configured defaults; new code uses ``resolve_defaults``)."""
     return DEFAULT_ACCESS if access is None else access
+
+
+@frozen
+class CallDefaults:
+    """What one call uses: the frontend access and the job key given to OAR (None: no key)."""
+
+    access: FrontendAccess
+    job_key_file: str | None
+
+
+def _defaults(access: FrontendAccess | None, job_key_file: KeyFileArg = None) -> Result[CallDefaults, G5kError]:
+    """The given access and key, the configured ones for what is left to the configuration."""
+    if access is not None and job_key_file is not CONFIGURED:
+        return Success(CallDefaults(access, job_key_file))
+    loaded = config_adapter.performed(config_adapter.runtime())
+    if not isinstance(loaded, Success):
+        return Failure(loaded.failure())
+    rt = loaded.unwrap()
+    key = rt.config.oar_job_key_file if job_key_file is CONFIGURED else job_key_file
+    return Success(CallDefaults(rt.access if access is None else access, key))
+
+
+def resolve_defaults(
+    access: FrontendAccess | None = None, job_key_file: KeyFileArg = CONFIGURED
+) -> IOResult[CallDefaults, G5kError]:
+    """The frontend access and job key a call of this module would use (configured ones for what is missing)."""
+    return IOResult.from_result(_defaults(access, job_key_file))
+
+
+def _resolved_access(access: FrontendAccess | None) -> Result[FrontendAccess, G5kError]:
+    return _defaults(access).map(lambda d: d.access)
 
 
 def _perform(
@@ -140,14 +196,20 @@ def oarsub_plans(
     timeout: TimeoutArg = False,
     *,
     tz: tzinfo = PARIS,
-    job_key_file: str | None = None,
+    job_key_file: KeyFileArg = CONFIGURED,
     origin_tag: str | None = DEFAULT_ORIGIN_TAG,
 ) -> tuple[Result[CommandPlan, G5kError], ...]:
-    """The commands ``oarsub`` would run (for --dry-run): one per (submission, frontend)."""
-    acc = _access(access)
+    """The commands ``oarsub`` would run (for --dry-run): one per (submission, frontend).
+
+    ``access=None``: the configured access; ``job_key_file`` left out: the configured key (``None``: no key).
+    A configuration that cannot be loaded is each spec's error."""
+    resolved = _defaults(access, job_key_file)
+    if not isinstance(resolved, Success):
+        return tuple(Failure(resolved.failure()) for _ in job_specs)
+    acc, key = resolved.unwrap().access, resolved.unwrap().job_key_file
 
     def plan(sub: OarSubmission, frontend: str | None) -> Result[CommandPlan, G5kError]:
-        argv = oarsub_argv(sub, job_key_file=job_key_file, origin_tag=origin_tag, tz=tz)
+        argv = oarsub_argv(sub, job_key_file=key, origin_tag=origin_tag, tz=tz)
         return plan_command(argv, frontend, acc, timeout)
 
     plans: list[Result[CommandPlan, G5kError]] = []
@@ -163,12 +225,18 @@ def oarsub(
     timeout: TimeoutArg = False,
     *,
     tz: tzinfo = PARIS,
-    job_key_file: str | None = None,
+    job_key_file: KeyFileArg = CONFIGURED,
     origin_tag: str | None = DEFAULT_ORIGIN_TAG,
 ) -> tuple[IOResult[OarJob, G5kError], ...]:
-    """Submit each (submission, frontend) in parallel; per spec the job, or why OAR refused it (``Rejected``)."""
-    acc = _access(access)
-    plans = oarsub_plans(job_specs, acc, timeout, tz=tz, job_key_file=job_key_file, origin_tag=origin_tag)
+    """Submit each (submission, frontend) in parallel; per spec the job, or why OAR refused it (``Rejected``).
+
+    ``access=None``: the configured access; ``job_key_file`` left out: the configured key (``None``: no key).
+    A configuration that cannot be loaded is each spec's error, and nothing is submitted."""
+    resolved = _defaults(access, job_key_file)
+    if not isinstance(resolved, Success):
+        return tuple(IOFailure(resolved.failure()) for _ in job_specs)
+    d = resolved.unwrap()
+    plans = oarsub_plans(job_specs, d.access, timeout, tz=tz, job_key_file=d.job_key_file, origin_tag=origin_tag)
     runnable = [p.unwrap() for p in plans if isinstance(p, Success)]
     outputs = iter(run_plans(runnable))
     results: list[IOResult[OarJob, G5kError]] = []
@@ -205,12 +273,16 @@ def oardel(
     """Delete jobs; per job (input order): deleted, already finished, not found, not yours, unreachable.
 
     Per frontend (in parallel): one ``oarstat -s`` reads the jobs' states, then one ``oardel`` deletes those
-    that exist and have not finished (OAR says REGISTERED even for a finished job)."""
-    acc = _access(access)
+    that exist and have not finished (OAR says REGISTERED even for a finished job). ``access=None``: the
+    configured access; a configuration that cannot be loaded fails every job (nothing is run)."""
     jobs = [OarJob(j, f) for j, f in job_specs]
     groups = group_by_frontend(jobs)
     if not groups:
         return IO(())
+    resolved = _resolved_access(access)
+    if not isinstance(resolved, Success):
+        return IO(tuple(DelOutcome(j, DelStatus.FAILED, None, resolved.failure()) for j in jobs))
+    acc = resolved.unwrap()
     with ThreadPoolExecutor(max_workers=min(len(groups), DEFAULT_MAX_PARALLEL)) as pool:
         per_group = list(pool.map(lambda g: _oardel_one_frontend(g[0], g[1], acc, timeout), groups))
     by_job = {o.job: o for outcomes in per_group for o in outcomes}
@@ -268,15 +340,22 @@ def get_oar_job_info(
     jid = _job_id(job_id)
     if not isinstance(jid, Success):
         return IOFailure(jid.failure())
-    out = _one(oarstat_job_argv(jid.unwrap()), frontend, _access(access), timeout)
+    acc = _resolved_access(access)
+    if not isinstance(acc, Success):
+        return IOFailure(acc.failure())
+    out = _one(oarstat_job_argv(jid.unwrap()), frontend, acc.unwrap(), timeout)
     return to_ioresult(out.bind(lambda o: parse_oarstat_job_json(o.exit_code, o.stdout, o.stderr, job_id=jid.unwrap())))
 
 
 def poll_jobs(
     jobs: Sequence[OarJob], access: FrontendAccess | None = None, timeout: TimeoutArg = False
 ) -> IO[tuple[Result[OarJobInfo, G5kError], ...]]:
-    """The info of several jobs with ONE oarstat call per frontend (in parallel); results in input order."""
-    acc = _access(access)
+    """The info of several jobs with ONE oarstat call per frontend (in parallel); results in input order.
+    ``access=None``: the configured access (a configuration that cannot be loaded is every job's error)."""
+    resolved = _resolved_access(access)
+    if not isinstance(resolved, Success):
+        return IO(tuple(Failure(resolved.failure()) for _ in jobs))
+    acc = resolved.unwrap()
     groups = group_by_frontend(jobs)
     outs = _perform([(oarstat_jobs_argv(ids), frontend) for frontend, ids in groups], acc, timeout)
     found: dict[OarJob, Result[OarJobInfo, G5kError]] = {}
@@ -313,7 +392,10 @@ def get_current_oar_jobs(
     """The caller's current jobs on each frontend (one ``oarstat -u -f -J`` per frontend, in parallel),
     filtered on their (predicted) start and end; fails only when no frontend answered."""
     names: list[str | None] = list(frontends) if frontends is not None else [None]
-    outs = _perform([(oarstat_mine_full_argv(), f) for f in names], _access(access), timeout)
+    acc = _resolved_access(access)
+    if not isinstance(acc, Success):
+        return IOFailure(acc.failure())
+    outs = _perform([(oarstat_mine_full_argv(), f) for f in names], acc.unwrap(), timeout)
     jobs: list[OarJob] = []
     infos: list[OarJobInfo] = []
     failed: list[tuple[str, G5kError]] = []
@@ -356,10 +438,13 @@ def wait_oar_job_start(
     jid = _job_id(job_id)
     if not isinstance(jid, Success):
         return IOFailure(jid.failure())
+    acc = _resolved_access(access)
+    if not isinstance(acc, Success):
+        return IOFailure(acc.failure())
     job = OarJob(jid.unwrap(), frontend)
     results = wait_jobs_start(
         [job],
-        access,
+        acc.unwrap(),
         timeout,
         policy=policy,
         command_timeout=command_timeout,
@@ -384,8 +469,12 @@ def wait_jobs_start(
 ) -> IO[tuple[Result[OarJobInfo, G5kError], ...]]:
     """The batched watcher: wait until every job has started (or ended); each poll costs one oarstat per
     frontend whatever the number of jobs. Per job (input order): its info once running, ``Rejected`` if it
-    ended without running, ``Timeout`` at the deadline, or the error that made it unreadable."""
-    acc = _access(access)
+    ended without running, ``Timeout`` at the deadline, or the error that made it unreadable.
+    ``access=None``: the configured access (a configuration that cannot be loaded is every job's error)."""
+    resolved = _resolved_access(access)
+    if not isinstance(resolved, Success):
+        return IO(tuple(Failure(resolved.failure()) for _ in jobs))
+    acc = resolved.unwrap()
     started_at = clock()
     limit = effective_timeout(timeout, acc.params)  # execo's convention: False = the default timeout
     deadline = None if limit is None else started_at + limit
@@ -454,7 +543,12 @@ def get_oar_job_nodes(
     command_timeout: TimeoutArg = False,
 ) -> IOResult[tuple[str, ...], G5kError]:
     """The hosts of a job (sorted, unique), once it has started (waits like execo, at most ``timeout``)."""
-    started = wait_oar_job_start(job_id, frontend, access, timeout, policy=policy, command_timeout=command_timeout)
+    acc = _resolved_access(access)
+    if not isinstance(acc, Success):
+        return IOFailure(acc.failure())
+    started = wait_oar_job_start(
+        job_id, frontend, acc.unwrap(), timeout, policy=policy, command_timeout=command_timeout
+    )
     return started.map(lambda info: info.assigned_hosts)
 
 
@@ -469,14 +563,17 @@ def get_oar_job_subnets(
 ) -> IOResult[tuple[tuple[tuple[str, str], ...], G5kSubnetParams], G5kError]:
     """A job's subnet addresses as (ip, mac) pairs and the subnet's network parameters (``g5k-subnets``),
     once it has started; ``NotFound`` when the job holds no subnet."""
-    started = wait_oar_job_start(job_id, frontend, access, timeout, policy=policy, command_timeout=command_timeout)
+    acc = _resolved_access(access)
+    if not isinstance(acc, Success):
+        return IOFailure(acc.failure())
+    started = wait_oar_job_start(
+        job_id, frontend, acc.unwrap(), timeout, policy=policy, command_timeout=command_timeout
+    )
     info = io_to_result(started)
     if not isinstance(info, Success):
         return IOFailure(info.failure())
     pairs_argv, params_argv = g5k_subnets_argvs(info.unwrap().job_id)
-    pairs_out, params_out = _perform(
-        [(pairs_argv, frontend), (params_argv, frontend)], _access(access), command_timeout
-    )
+    pairs_out, params_out = _perform([(pairs_argv, frontend), (params_argv, frontend)], acc.unwrap(), command_timeout)
     pairs = pairs_out.bind(lambda o: parse_g5k_subnets(o.exit_code, o.stdout, o.stderr))
     params = params_out.bind(lambda o: parse_g5k_subnet_params(o.exit_code, o.stdout, o.stderr))
     if pairs == Success(()) and params_out.map(lambda o: o.exit_code == 0 and not o.stdout.strip()) == Success(True):
@@ -499,11 +596,16 @@ def get_oar_job_kavlan(
     command_timeout: TimeoutArg = False,
 ) -> IOResult[tuple[int, ...], G5kError]:
     """A job's kavlan ids (``kavlan -j ID -V``; empty when it has none), once it has started."""
-    started = wait_oar_job_start(job_id, frontend, access, timeout, policy=policy, command_timeout=command_timeout)
+    acc = _resolved_access(access)
+    if not isinstance(acc, Success):
+        return IOFailure(acc.failure())
+    started = wait_oar_job_start(
+        job_id, frontend, acc.unwrap(), timeout, policy=policy, command_timeout=command_timeout
+    )
     info = io_to_result(started)
     if not isinstance(info, Success):
         return IOFailure(info.failure())
-    out = _one(kavlan_argv(info.unwrap().job_id), frontend, _access(access), command_timeout)
+    out = _one(kavlan_argv(info.unwrap().job_id), frontend, acc.unwrap(), command_timeout)
     return to_ioresult(out.bind(_kavlan_ids))
 
 
@@ -529,7 +631,7 @@ def oarsubgrid(
     timeout: TimeoutArg = False,
     *,
     tz: tzinfo = PARIS,
-    job_key_file: str | None = None,
+    job_key_file: KeyFileArg = CONFIGURED,
     origin_tag: str | None = DEFAULT_ORIGIN_TAG,
     rollback_wait: float = 30.0,
 ) -> IOResult[tuple[OarJob, ...], G5kError]:
@@ -537,19 +639,24 @@ def oarsubgrid(
     jobs the other sites accepted are deleted, and the call returns once OAR shows them ended (at most
     ``rollback_wait`` s); the error lists what failed, what was undone and any job still alive.
 
+    ``access=None``: the configured access; ``job_key_file`` left out: the configured key (``None``: no key).
+    A configuration that cannot be loaded is the error, and nothing is submitted.
+
     Limit: a submission whose connection is lost after oarsub ran may have created a job nobody knows the
     id of; the ``Partial`` then names that site as unreachable."""
+    resolved = _defaults(access, job_key_file)
+    if not isinstance(resolved, Success):
+        return IOFailure(resolved.failure())
+    acc, key = resolved.unwrap().access, resolved.unwrap().job_key_file
     overrides = GridOverrides(reservation_date, walltime, job_type, queue, directory, additional_options)
     specs = [(apply_overrides(sub, overrides), frontend) for sub, frontend in job_specs]
-    results = [
-        io_to_result(r) for r in oarsub(specs, access, timeout, tz=tz, job_key_file=job_key_file, origin_tag=origin_tag)
-    ]
+    results = [io_to_result(r) for r in oarsub(specs, acc, timeout, tz=tz, job_key_file=key, origin_tag=origin_tag)]
     decision = decide_grid([f for _, f in specs], results)
     if decision.all_accepted:
         return IOSuccess(decision.accepted)
-    deletions = io_value(oardel([(j.job_id, j.frontend) for j in decision.to_delete], access, timeout))
+    deletions = io_value(oardel([(j.job_id, j.frontend) for j in decision.to_delete], acc, timeout))
     settled = wait_jobs_final(
-        [d.job for d in deletions if d.status is DelStatus.DELETED], access, rollback_wait, command_timeout=timeout
+        [d.job for d in deletions if d.status is DelStatus.DELETED], acc, rollback_wait, command_timeout=timeout
     )
     return IOFailure(grid_failure(decision, tuple(_settled(d, settled) for d in deletions)))
 
@@ -579,12 +686,19 @@ def wait_jobs_final(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Mapping[OarJob, OarState | None]:
     """Wait (at most ``timeout`` s) until the jobs reach a final state (Terminated / Error), with one
-    ``oarstat`` per frontend per poll; the last state seen of each job (None when it could not be read)."""
+    ``oarstat`` per frontend per poll; the last state seen of each job (None when it could not be read, e.g.
+    with ``access=None`` and a configuration that cannot be loaded: then nothing is run)."""
     deadline = clock() + timeout
     last: dict[OarJob, OarState | None] = dict.fromkeys(jobs)
+    if not last:
+        return last
+    resolved = _resolved_access(access)
+    if not isinstance(resolved, Success):
+        return last
+    acc = resolved.unwrap()
     pending = list(last)
     while pending:
-        for job, res in zip(list(pending), io_value(poll_jobs(pending, access, command_timeout)), strict=True):
+        for job, res in zip(list(pending), io_value(poll_jobs(pending, acc, command_timeout)), strict=True):
             if isinstance(res, Success):
                 last[job] = res.unwrap().state
                 if res.unwrap().state.is_final:
