@@ -15,7 +15,7 @@ import contextlib
 import os
 import socket
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -116,10 +116,79 @@ class Loaded:
         return self.resolved.config
 
 
+REWRITE_KEYS = ("frontend.host_rewrite", "oarsh.host_rewrite")
+
+
+def known_names(key: str, config: core.Config) -> Result[tuple[str, ...], ConfigError]:
+    """The names a programmatic host rewrite function is tabulated over when the caller gives none: for
+    ``frontend.host_rewrite`` the sites of the embedded reference snapshot and the configured frontends, for
+    ``oarsh.host_rewrite`` the node host names (FQDNs) of the snapshot."""
+    from adapters.reference_data import load_embedded_snapshot
+
+    snapshot = performed(load_embedded_snapshot())
+    if isinstance(snapshot, Failure):
+        return Failure(ConfigError(key, "cannot tabulate the rewrite function: the known names are unavailable "
+                                   f"({snapshot.failure().message}); give the names explicitly", "(argument)"))
+    if key == "oarsh.host_rewrite":
+        hosts = snapshot.unwrap().hosts()
+        if isinstance(hosts, Failure):
+            return Failure(ConfigError(key, f"cannot tabulate the rewrite function: {hosts.failure().message}",
+                                       "(argument)"))
+        return Success(tuple(hosts.unwrap()))
+    configured = [site for site, _ in config.frontends]
+    if config.default_frontend:
+        configured.append(config.default_frontend)
+    return Success(tuple(sorted({*snapshot.unwrap().sites(), *configured})))
+
+
+def tabulate(key: str, func: Callable[[str], object], names: Iterable[str]) -> Result[
+        tuple[tuple[str, str], ...], ConfigError]:
+    """Host rewrite rules giving, for each of ``names``, the host ``func`` returns (the caller's code is run
+    here, in the adapter; its exceptions and wrong results become error values naming the name)."""
+    wanted = sorted(set(names))
+    if not wanted:
+        return Failure(ConfigError(key, "cannot honour the rewrite function: no names to tabulate it over; give "
+                                   "names, or [regex, replacement] rules", "(argument)"))
+    table: list[tuple[str, object]] = []
+    errors: list[ConfigError] = []
+    for name in wanted:
+        try:
+            table.append((name, func(name)))
+        except Exception as exc:  # the caller's function: any failure becomes a value
+            errors.append(ConfigError(key, f"the rewrite function failed on {name!r}: {exc!r}", "(argument)"))
+    if errors:
+        return Failure(core.combine(errors))
+    return core.rules_from_table(key, table)
+
+
+def resolve_arguments(arguments: Mapping[str, object], names: Iterable[str] | None,
+                      config: core.Config) -> Result[dict[str, object], ConfigError]:
+    """The explicit arguments with each host rewrite function replaced by the rules tabulating it over
+    ``names`` (when given) or over the known names (``known_names``)."""
+    out = dict(arguments)
+    given = None if names is None else tuple(names)
+    errors: list[ConfigError] = []
+    for key in REWRITE_KEYS:
+        func = arguments.get(key)
+        if not callable(func):
+            continue
+        wanted = Success(given) if given is not None else known_names(key, config)
+        rules = wanted.bind(lambda ns, k=key, f=func: tabulate(k, f, ns))  # type: ignore[misc]
+        if isinstance(rules, Failure):
+            errors.append(rules.failure())
+        else:
+            out[key] = rules.unwrap()
+    return Failure(core.combine(errors)) if errors else Success(out)
+
+
 def load_config(env: Mapping[str, str] | None = None, path: Path | None = None,
-                arguments: Mapping[str, object] | None = None, names: Iterable[str] = ()) -> IOResult[
+                arguments: Mapping[str, object] | None = None, names: Iterable[str] | None = None) -> IOResult[
                     Loaded, ConfigError]:
-    """Read the files and the environment and resolve the configuration (see the module docstring)."""
+    """Read the files and the environment and resolve the configuration (see the module docstring).
+
+    ``arguments`` may give a function as ``frontend.host_rewrite`` / ``oarsh.host_rewrite``: it is run here
+    over ``names`` (default: ``known_names``) and becomes exact rules; a host it does not know gets the
+    ``host_suffix``. It is never dropped: when it cannot be tabulated, that is an error value."""
     environ = dict(_env(env))
     toml_path = path or config_path(environ)
     yaml_path = python_grid5000_path(environ)
@@ -133,10 +202,21 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | None = None,
         FileRead(str(toml_path), texts[toml_path] is not None, "configuration"),
         FileRead(str(yaml_path), texts[yaml_path] is not None, "python-grid5000 (username only)"),
     )
-    resolved = core.load(
-        toml_text=texts[toml_path], toml_source=str(toml_path), env=environ, arguments=arguments, names=names,
-        python_grid5000_yaml=texts[yaml_path], yaml_source=str(yaml_path),
-    )
+
+    def resolve(args: Mapping[str, object] | None) -> Result[core.Resolved, ConfigError]:
+        return core.load(toml_text=texts[toml_path], toml_source=str(toml_path), env=environ, arguments=args,
+                         python_grid5000_yaml=texts[yaml_path], yaml_source=str(yaml_path))
+
+    if arguments is not None and any(callable(arguments.get(k)) for k in REWRITE_KEYS):
+        plain = {k: v for k, v in arguments.items() if k not in REWRITE_KEYS or not callable(v)}
+        first = resolve(plain)  # the configured frontends, to tabulate over them too
+        base = first.unwrap().config if isinstance(first, Success) else core.DEFAULT_CONFIG
+        tabulated = resolve_arguments(arguments, names, base)
+        if isinstance(tabulated, Failure):
+            errors = [tabulated.failure()] + ([first.failure()] if isinstance(first, Failure) else [])
+            return IOFailure(core.combine(errors))
+        arguments = tabulated.unwrap()
+    resolved = resolve(arguments)
     if isinstance(resolved, Failure):
         return IOFailure(resolved.failure())
     return IOSuccess(Loaded(resolved.unwrap(), files))

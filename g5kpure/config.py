@@ -7,7 +7,8 @@ A configuration is built from *layers*, merged in this documented order (later w
 Every value remembers where it came from (an ``Origin``: default, file and line, environment variable,
 argument). Unknown keys and wrong types are ``ConfigError`` values naming the key and the file line. A config
 file never executes code: a host rewrite is data (exact names, a regular expression, a suffix); programmatic
-users may still pass a callable as an explicit argument.
+users may still pass a callable to ``adapters.config.load_config``, which runs it over the known names and
+turns it into rules (the core never calls user code, and never drops a callable: it refuses it as a value).
 
 Differences from execo_g5k (on purpose):
 - ``~/.execo.conf.py`` was executed; here TOML is parsed, and an execo file is *converted* by reading its
@@ -44,7 +45,6 @@ ACCESS_HOST: Final = "access.grid5000.fr"
 DEFAULT_API_URI: Final = "https://api.grid5000.fr/3.0/"
 KEYRING_SERVICE: Final = "grid5000_api"
 
-HostRewriteFunc = Callable[[str], str]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -266,6 +266,8 @@ class Layer:
     """A partial configuration: dotted keys with checked values and their origin. Layers merge; later wins."""
 
     entries: tuple[tuple[str, Value, Origin], ...] = ()
+    warnings: tuple[ConfigError, ...] = ()
+    """Things worth reporting that did not stop the layer (e.g. an unknown ``G5K_*`` variable)."""
 
     def keys(self) -> tuple[str, ...]:
         """The dotted keys this layer sets, in order."""
@@ -281,6 +283,34 @@ class Layer:
 
 
 EMPTY_LAYER: Final = Layer()
+
+
+def combine(errors: Iterable[ConfigError]) -> ConfigError:
+    """One error for one or more problems: the problem itself, or an error listing each of them (``problems``)."""
+    flat: list[ConfigError] = []
+    for error in errors:
+        flat.extend(error.problems or (error,))
+    if not flat:
+        raise ValueError("combine() needs at least one error")
+    if len(flat) == 1:
+        return flat[0]
+    sources = {e.source for e in flat}
+    keys = ", ".join(dict.fromkeys(e.key for e in flat))
+    reason = "; ".join(f"{e.key}" + (f" (line {e.line})" if e.line is not None else "") + f": {e.reason}"
+                       for e in flat)
+    return ConfigError(keys, reason, sources.pop() if len(sources) == 1 else "", flat[0].line, tuple(flat))
+
+
+def _all_or_errors(results: Iterable[Result[Layer, ConfigError]]) -> Result[tuple[Layer, ...], ConfigError]:
+    """The layers when every result is one, else every error at once."""
+    layers: list[Layer] = []
+    errors: list[ConfigError] = []
+    for result in results:
+        if isinstance(result, Failure):
+            errors.append(result.failure())
+        else:
+            layers.append(result.unwrap())
+    return Failure(combine(errors)) if errors else Success(tuple(layers))
 
 
 _REPR: Final = reprlib.Repr()
@@ -383,8 +413,10 @@ def _site_key_ok(site: str) -> bool:
 
 def layer_from_mapping(values: Mapping[str, object], origin: Origin,
                        lines: Mapping[str, int] | None = None) -> Result[Layer, ConfigError]:
-    """Check a nested mapping shaped like the TOML file (``{"g5k": {...}, "frontend": {...}}``) into a layer."""
+    """Check a nested mapping shaped like the TOML file (``{"g5k": {...}, "frontend": {...}}``) into a layer;
+    every wrong key or value is reported (one error listing them all when there are several)."""
     entries: list[tuple[str, Value, Origin]] = []
+    errors: list[ConfigError] = []
     line_of = lines or {}
 
     def at(key: str) -> Origin:
@@ -396,50 +428,56 @@ def layer_from_mapping(values: Mapping[str, object], origin: Origin,
             home = next((k.name for k in KEYS if _attr_path(k.name)[1] == section), None)
             reason = (f"unknown top-level key: write it as {_attr_path(home)[1]} under [{_attr_path(home)[0]}]"
                       if home else f"unknown section; expected one of {', '.join(SECTIONS)}")
-            return Failure(ConfigError(section, reason, origin.where, at(section).line))
+            errors.append(ConfigError(section, reason, origin.where, at(section).line))
+            continue
         if not isinstance(body, Mapping):
-            return Failure(ConfigError(section, f"expected a table, got {type(body).__name__}", origin.where,
-                                       at(section).line))
+            errors.append(ConfigError(section, f"expected a table, got {type(body).__name__}", origin.where,
+                                      at(section).line))
+            continue
         if section == "frontends":
-            res = _frontends_entries(body, at)
-            if isinstance(res, Failure):
-                return res
-            entries.extend(res.unwrap())
+            _frontends_entries(body, at, entries, errors)
             continue
         for name, raw in body.items():
             key = f"{section}.{name}"
             spec = KEYS_BY_NAME.get(key)
             if spec is None:
-                return Failure(ConfigError(key, f"unknown key; {_suggest(key)}", origin.where, at(key).line))
+                errors.append(ConfigError(key, f"unknown key; {_suggest(key)}", origin.where, at(key).line))
+                continue
             checked = _check(key, spec.kind, raw, at(key))
             if isinstance(checked, Failure):
-                return checked
+                errors.append(checked.failure())
+                continue
             entries.append((key, checked.unwrap(), at(key)))
+    if errors:
+        return Failure(combine(errors))
     return Success(Layer(tuple(entries)))
 
 
-def _frontends_entries(body: Mapping[str, object],
-                       at: Callable[[str], Origin]) -> Result[list[tuple[str, Value, Origin]], ConfigError]:
-    entries: list[tuple[str, Value, Origin]] = []
+def _frontends_entries(body: Mapping[str, object], at: Callable[[str], Origin],
+                       entries: list[tuple[str, Value, Origin]], errors: list[ConfigError]) -> None:
+    """Check the [frontends.NAME] tables, adding their entries and their errors."""
     for site, table in body.items():
         base = f"frontends.{site}"
         if not _site_key_ok(site):
-            return Failure(ConfigError(base, "a frontend name has no dots or spaces", at(base).where, at(base).line))
+            errors.append(ConfigError(base, "a frontend name has no dots or spaces", at(base).where, at(base).line))
+            continue
         if not isinstance(table, Mapping):
-            return Failure(ConfigError(base, f"expected a table, got {type(table).__name__}", at(base).where,
-                                       at(base).line))
+            errors.append(ConfigError(base, f"expected a table, got {type(table).__name__}", at(base).where,
+                                      at(base).line))
+            continue
         entries.append((base, None, at(base)))  # declares the frontend, even with no setting of its own
         for name, raw in table.items():
             key = f"{base}.{name}"
             kind = SITE_OVERRIDE_FIELDS.get(name)
             if kind is None:
-                return Failure(ConfigError(key, f"unknown key; expected one of {', '.join(SITE_OVERRIDE_FIELDS)}",
-                                           at(key).where, at(key).line))
+                errors.append(ConfigError(key, f"unknown key; expected one of {', '.join(SITE_OVERRIDE_FIELDS)}",
+                                          at(key).where, at(key).line))
+                continue
             checked = _check(key, kind, raw, at(key))
             if isinstance(checked, Failure):
-                return checked
+                errors.append(checked.failure())
+                continue
             entries.append((key, checked.unwrap(), at(key)))
-    return Success(entries)
 
 
 def _suggest(key: str) -> str:
@@ -696,64 +734,91 @@ def _from_env_text(spec: Key, var: str, text: str) -> Result[Value, ConfigError]
     return checked
 
 
+OTHER_VARIABLES: Final[Mapping[str, str]] = {
+    "G5K_CONFIG": "the configuration file to read",
+    "G5K_CACHE_DIR": "the directory of the reference cache",
+    "G5K_EXECO_PYTHON": "the python with execo used by the benchmarks",
+}
+"""``G5K_*`` variables read elsewhere than the configuration layers (not reported as unknown)."""
+
+
 def parse_env(env: Mapping[str, str]) -> Result[Layer, ConfigError]:
     """The layer given by environment variables (``G5K_API_USERNAME``, ``OAR_JOB_KEY_FILE``, ...).
 
-    Unrelated variables are ignored; a known variable with a bad value is an error naming it. When both
-    ``G5K_OAR_JOB_KEY_FILE`` and ``OAR_JOB_KEY_FILE`` are set, the first (ours) wins."""
+    A known variable with a bad value is an error naming it (all of them are reported, not only the first). An
+    unknown ``G5K_*`` variable (a typo such as ``G5K_API_USERNAM``) is a warning of the layer, with the closest
+    known variable; other variables are unrelated and ignored. When both ``G5K_OAR_JOB_KEY_FILE`` and
+    ``OAR_JOB_KEY_FILE`` are set, the first (ours) wins."""
     entries: list[tuple[str, Value, Origin]] = []
+    errors: list[ConfigError] = []
     for spec in KEYS:
         for var in spec.env:
             if var in env:
                 checked = _from_env_text(spec, var, env[var])
                 if isinstance(checked, Failure):
-                    return checked
-                entries.append((spec.name, checked.unwrap(), Origin(OriginKind.ENVIRONMENT, var)))
+                    errors.append(checked.failure())
+                else:
+                    entries.append((spec.name, checked.unwrap(), Origin(OriginKind.ENVIRONMENT, var)))
                 break
-    return Success(Layer(tuple(entries)))
+    if errors:
+        return Failure(combine(errors))
+    known = [var for var, _ in env_variables()] + list(OTHER_VARIABLES)
+    warnings = tuple(_unknown_variable(var, known) for var in sorted(env)
+                     if var.startswith("G5K_") and var not in known)
+    return Success(Layer(tuple(entries), warnings))
 
 
-def rules_from_function(func: HostRewriteFunc, names: Iterable[str]) -> Result[tuple[tuple[str, str], ...],
-                                                                              ConfigError]:
-    """Host rewrite rules (exact names) tabulating a programmatic rewrite function over ``names``."""
+def _unknown_variable(var: str, known: list[str]) -> ConfigError:
+    tails = {name.removeprefix("G5K_"): name for name in known}
+    close = difflib.get_close_matches(var.removeprefix("G5K_"), list(tails), n=1, cutoff=0.75)
+    hint = f"did you mean ${tails[close[0]]}?" if close else "`g5k config init` lists the variables read"
+    return ConfigError("(environment)", f"${var} is not a g5kpure variable and is ignored; {hint}", f"${var}")
+
+
+def rules_from_table(key: str, table: Iterable[tuple[str, object]]) -> Result[tuple[tuple[str, str], ...],
+                                                                             ConfigError]:
+    """Host rewrite rules matching exactly each name of ``(name, host)`` pairs (e.g. a programmatic rewrite
+    function tabulated by the adapter); a host that is not a host name is an error naming the name."""
     rules: list[tuple[str, str]] = []
-    for name in sorted(set(names)):
-        try:
-            host = func(name)
-        except Exception as exc:  # a caller's function: its failure becomes a value
-            return Failure(ConfigError("host_rewrite", f"the rewrite function failed on {name!r}: {exc!r}"))
-        if not isinstance(host, str) or not host:
-            return Failure(ConfigError("host_rewrite", f"the rewrite function gave {host!r} for {name!r}; expected "
-                                       "a host name"))
+    errors: list[ConfigError] = []
+    for name, host in sorted(dict(table).items()):
+        if not isinstance(host, str) or not host or host.startswith("-") or any(ch.isspace() for ch in host):
+            errors.append(ConfigError(key, f"the rewrite function gave {_shown(host)} for {name!r}; expected a "
+                                      "host name", "(argument)"))
+            continue
         rules.append((re.escape(name), host.replace("\\", "\\\\")))
-    return Success(tuple(rules))
+    return Failure(combine(errors)) if errors else Success(tuple(rules))
 
 
-def layer_from_arguments(values: Mapping[str, object], where: str = "",
-                         names: Iterable[str] = ()) -> Result[Layer, ConfigError]:
+def layer_from_arguments(values: Mapping[str, object], where: str = "") -> Result[Layer, ConfigError]:
     """The layer of explicit arguments, by dotted key (``{"g5k.api_username": "me"}``).
 
-    A programmatic user may give a function as ``frontend.host_rewrite`` / ``oarsh.host_rewrite``: it is
-    tabulated over ``names`` (e.g. the sites of the reference snapshot) into exact rules, so the resulting
-    configuration stays plain data; a name outside ``names`` gets the ``host_suffix``."""
+    The values are data: a function given as ``frontend.host_rewrite`` / ``oarsh.host_rewrite`` is an error
+    here (never dropped); ``adapters.config.load_config`` accepts one and tabulates it over the known names
+    into rules (``rules_from_table``) before calling this."""
     nested: dict[str, dict[str, object]] = {}
-    wanted = tuple(names)
+    errors: list[ConfigError] = []
     for key, raw in values.items():
         section, _, name = key.partition(".")
         if not name:
-            return Failure(ConfigError(key, "expected a dotted key such as 'g5k.api_uri'", where))
-        if name == "host_rewrite" and callable(raw):
-            tabulated = rules_from_function(raw, wanted)
-            if isinstance(tabulated, Failure):
-                return Failure(ConfigError(key, tabulated.failure().reason, where))
-            raw = tabulated.unwrap()
+            errors.append(ConfigError(key, "expected a dotted key such as 'g5k.api_uri'", where))
+            continue
+        if callable(raw):
+            errors.append(ConfigError(key, "a function is not a configuration value; for a host rewrite give "
+                                      "[regex, replacement] rules, or give the function to "
+                                      "adapters.config.load_config, which tabulates it over the known names",
+                                      where))
+            continue
         if section == "frontends":
             site, _, fld = name.rpartition(".")
             table = nested.setdefault("frontends", {}).setdefault(site, {})
             table[fld] = raw  # type: ignore[index]
         else:
             nested.setdefault(section, {})[name] = raw
-    return layer_from_mapping(nested, Origin(OriginKind.ARGUMENT, where))
+    mapped = layer_from_mapping(nested, Origin(OriginKind.ARGUMENT, where))
+    if errors:
+        return Failure(combine(errors + ([mapped.failure()] if isinstance(mapped, Failure) else [])))
+    return mapped
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -788,10 +853,12 @@ def username_from_python_grid5000(text: str, source: str = "") -> Result[Layer, 
 
 @frozen
 class Resolved:
-    """A configuration with the origin of every key (defaults included)."""
+    """A configuration with the origin of every key (defaults included) and the warnings met on the way."""
 
     config: Config
     origins: tuple[tuple[str, Origin], ...]
+    warnings: tuple[ConfigError, ...] = ()
+    """What the layers reported without failing (unknown variables, entries skipped), to be shown to the user."""
 
     def origin(self, key: str) -> Origin:
         """Where ``key``'s value came from."""
@@ -831,7 +898,8 @@ def _display(value: Value, secret: bool, kind: Kind | None) -> str:
 
 
 def resolve(*layers: Layer) -> Result[Resolved, ConfigError]:
-    """Merge layers over the defaults (later layers win) and check the whole; keep each value's origin."""
+    """Merge layers over the defaults (later layers win) and check the whole; keep each value's origin and the
+    layers' warnings."""
     values: dict[str, tuple[Value, Origin]] = {}
     for layer in layers:
         for key, value, origin in layer.entries:
@@ -861,42 +929,39 @@ def resolve(*layers: Layer) -> Result[Resolved, ConfigError]:
     )
     g5k = {_attr_path(k.name)[1]: pick(k.name) for k in KEYS if k.name.startswith("g5k.")}
     config = Config(**g5k, frontend=conn("frontend"), oarsh=conn("oarsh"), frontends=frontends)  # type: ignore[arg-type]
+    errors: list[ConfigError] = []
     if config.default_env_name is not None and config.default_env_file is not None:
         origin = values.get("g5k.default_env_file", (None, DEFAULT_ORIGIN))[1]
-        return Failure(ConfigError("g5k.default_env_file", "both default_env_name and default_env_file are set; "
-                                   "keep only one", origin.where, origin.line))
+        errors.append(ConfigError("g5k.default_env_file", "both default_env_name and default_env_file are set; "
+                                  "keep only one", origin.where, origin.line))
     if config.location is not None:
         located = parse_location(config.location)
         if isinstance(located, Failure):
             origin = values.get("g5k.location", (None, DEFAULT_ORIGIN))[1]
-            return Failure(ConfigError("g5k.location", located.failure().reason, origin.where, origin.line))
+            errors.append(ConfigError("g5k.location", located.failure().reason, origin.where, origin.line))
+    if errors:
+        return Failure(combine(errors))
     keys = [k.name for k in KEYS] + [f"frontends.{s}.{f}" for s in sites for f in SITE_OVERRIDE_FIELDS
                                      if f"frontends.{s}.{f}" in values]
     origins = tuple((k, values[k][1] if k in values else DEFAULT_ORIGIN) for k in keys)
-    return Success(Resolved(config, origins))
+    return Success(Resolved(config, origins, tuple(w for layer in layers for w in layer.warnings)))
 
 
 def load(*, toml_text: str | None = None, toml_source: str = "", env: Mapping[str, str] | None = None,
-         arguments: Mapping[str, object] | None = None, names: Iterable[str] = (),
+         arguments: Mapping[str, object] | None = None,
          python_grid5000_yaml: str | None = None, yaml_source: str = "") -> Result[Resolved, ConfigError]:
     """Build the configuration from the texts and environment given: defaults < python-grid5000 username <
-    TOML file < environment < arguments."""
-    layers: list[Layer] = []
-    steps: list[Callable[[], Result[Layer, ConfigError]]] = []
+    TOML file < environment < arguments. The problems of every layer are reported together."""
+    results: list[Result[Layer, ConfigError]] = []
     if python_grid5000_yaml is not None:
-        steps.append(lambda: username_from_python_grid5000(python_grid5000_yaml, yaml_source))
+        results.append(username_from_python_grid5000(python_grid5000_yaml, yaml_source))
     if toml_text is not None:
-        steps.append(lambda: parse_toml(toml_text, toml_source))
+        results.append(parse_toml(toml_text, toml_source))
     if env is not None:
-        steps.append(lambda: parse_env(env))
+        results.append(parse_env(env))
     if arguments is not None:
-        steps.append(lambda: layer_from_arguments(arguments, names=names))
-    for step in steps:
-        got = step()
-        if isinstance(got, Failure):
-            return got
-        layers.append(got.unwrap())
-    return resolve(*layers)
+        results.append(layer_from_arguments(arguments))
+    return _all_or_errors(results).bind(lambda layers: resolve(*layers))
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -252,10 +252,15 @@ class ConfigError(G5kError):
     reason: str
     source: str = ""
     line: int | None = None
+    problems: tuple[ConfigError, ...] = ()
+    """When several problems were found at once: each of them (this error then sums them up)."""
 
     @property
     def message(self) -> str:
         """Human-readable description of the error."""
+        if self.problems:
+            return f"{len(self.problems)} configuration problems:\n" + "\n".join(
+                f"  - {p.message}" for p in self.problems)
         src = ""
         if self.source:
             src = f" in {self.source}" + (f" line {self.line}" if self.line is not None else "")

@@ -297,3 +297,68 @@ def test_runtime_gives_config_location_and_access(home: Path) -> None:
     assert (rt.access.default_frontend, rt.access.local_frontend) == ("rennes", "rennes")
     path.write_text("[g5k]\nlocation = 'moon'\n")
     assert isinstance(config_adapter.performed(config_adapter.runtime(facts=facts)), Failure)
+
+
+# -- a programmatic host rewrite function -----------------------------------------------------------------------
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {"HOME": str(home / "home"), "XDG_CONFIG_HOME": str(home / "xdg")}
+
+
+def test_a_rewrite_function_is_tabulated_over_the_known_sites_and_configured_frontends(home: Path) -> None:
+    from g5kpure.connection import resolve_frontend
+
+    path = config_file(home)
+    path.parent.mkdir(parents=True)
+    path.write_text("[g5k]\ndefault_frontend = 'mysite'\n[frontends.other]\nport = 2222\n")
+    loaded = config_adapter.performed(config_adapter.load_config(
+        _env(home), arguments={"frontend.host_rewrite": lambda h: h + ".g5k"})).unwrap()
+    frontend = loaded.config.frontend
+    for site in ("lyon", "rennes", "nancy", "mysite"):
+        assert resolve_frontend(site, frontend).unwrap().host == f"{site}.g5k"
+    assert resolve_frontend("other", core.frontend_params(loaded.config, "other")).unwrap().host == "other.g5k"
+    assert loaded.resolved.origin("frontend.host_rewrite").kind is core.OriginKind.ARGUMENT
+
+
+def test_a_rewrite_function_over_explicit_names(home: Path) -> None:
+    from g5kpure.connection import resolve_frontend
+
+    loaded = config_adapter.performed(config_adapter.load_config(
+        _env(home), arguments={"frontend.host_rewrite": lambda h: f"fe-{h}.example"}, names=["rennes", "lyon"]))
+    cfg = loaded.unwrap().config
+    assert cfg.frontend.host_rewrite == (("lyon", "fe-lyon.example"), ("rennes", "fe-rennes.example"))
+    assert resolve_frontend("nancy", cfg.frontend).unwrap().host == "nancy.grid5000.fr"
+
+
+def test_a_node_rewrite_function_is_tabulated_over_the_snapshot_hosts(home: Path) -> None:
+    from g5kpure.connection import resolve_frontend
+
+    loaded = config_adapter.performed(config_adapter.load_config(
+        _env(home), arguments={"oarsh.host_rewrite": lambda h: h.replace(".grid5000.fr", ".g5k")}))
+    oarsh = loaded.unwrap().config.oarsh
+    assert len(oarsh.host_rewrite) > 100
+    host = next(p for p, _ in oarsh.host_rewrite).replace("\\", "")
+    assert resolve_frontend(host, oarsh).unwrap().host == host.replace(".grid5000.fr", ".g5k")
+
+
+def test_a_rewrite_function_that_cannot_be_honoured_is_an_error_never_dropped(home: Path) -> None:
+    got = config_adapter.performed(config_adapter.load_config(
+        _env(home), arguments={"frontend.host_rewrite": lambda h: h + ".g5k"}, names=()))
+    assert isinstance(got, Failure)
+    assert got.failure().key == "frontend.host_rewrite" and "no names" in got.failure().reason
+
+    def picky(name: str) -> str:
+        if name == "lyon":
+            raise KeyError(name)
+        return "" if name == "nancy" else name
+
+    got = config_adapter.performed(config_adapter.load_config(
+        _env(home), arguments={"frontend.host_rewrite": picky, "g5k.api_uri": 1}, names=("lyon", "nancy", "x")))
+    assert isinstance(got, Failure)
+    reasons = [p.reason for p in got.failure().problems]
+    assert any("failed on 'lyon'" in r and "KeyError" in r for r in reasons)
+    assert "g5k.api_uri" in [p.key for p in got.failure().problems]
+    got = config_adapter.performed(config_adapter.load_config(
+        _env(home), arguments={"frontend.host_rewrite": picky}, names=("nancy", "x")))
+    assert isinstance(got, Failure) and "gave '' for 'nancy'" in got.failure().reason

@@ -238,18 +238,26 @@ def test_unrelated_environment_is_ignored() -> None:
     assert ok(c.load(env={"HOME": "/x", "PATH": "/bin", "G5KSOMETHING": "1"})).config == c.DEFAULT_CONFIG
 
 
-def test_arguments_accept_a_function_tabulated_over_names() -> None:
-    res = ok(c.load(arguments={"frontend.host_rewrite": lambda h: f"fe-{h}.example"}, names=("lyon", "rennes")))
-    rules = res.config.frontend.host_rewrite
-    assert rules == ((re.escape("lyon"), "fe-lyon.example"), (re.escape("rennes"), "fe-rennes.example"))
-    assert resolve_frontend("lyon", res.config.frontend).unwrap().host == "fe-lyon.example"
-    assert resolve_frontend("nancy", res.config.frontend).unwrap().host == "nancy.grid5000.fr"
+def test_the_core_refuses_a_rewrite_function_instead_of_dropping_it() -> None:
+    for key in ("frontend.host_rewrite", "oarsh.host_rewrite"):
+        error = err(c.layer_from_arguments({key: lambda h: h + ".g5k"}))
+        assert error.key == key and "adapters.config.load_config" in error.reason
+    error = err(c.load(arguments={"frontend.host_rewrite": lambda h: h, "g5k.api_uri": 3}))
+    assert [p.key for p in error.problems] == ["frontend.host_rewrite", "g5k.api_uri"]
 
 
-def test_a_failing_rewrite_function_is_an_error_value() -> None:
-    error = err(c.load(arguments={"frontend.host_rewrite": lambda h: 1 / 0}, names=("lyon",)))
-    assert error.key == "frontend.host_rewrite"
-    assert "ZeroDivisionError" in error.reason
+def test_rules_from_table_match_each_name_exactly() -> None:
+    rules = c.rules_from_table("frontend.host_rewrite", [("rennes", "fe-rennes.example"), ("a.b", "x\\y")])
+    assert rules.unwrap() == ((re.escape("a.b"), "x\\\\y"), ("rennes", "fe-rennes.example"))
+    params = c.ConnectionParams(host_suffix=".grid5000.fr", host_rewrite=rules.unwrap())
+    assert resolve_frontend("rennes", params).unwrap().host == "fe-rennes.example"
+    assert resolve_frontend("a.b", params).unwrap().host == "x\\y"
+    assert resolve_frontend("axb", params).unwrap().host == "axb.grid5000.fr"
+
+
+def test_rules_from_table_reports_every_bad_host() -> None:
+    error = err(c.rules_from_table("oarsh.host_rewrite", [("a", 1), ("b", ""), ("c", "ok"), ("d", "x y")]))
+    assert [p.reason.split(" for ")[1].split(";")[0] for p in error.problems] == ["'a'", "'b'", "'d'"]
 
 
 def test_a_function_is_refused_in_a_file_layer() -> None:
@@ -516,3 +524,47 @@ def test_a_nested_value_is_shown_short_in_the_message() -> None:
 def test_pathological_execo_files_are_error_values(text: str) -> None:
     error = err(c.convert_execo_conf(text, "x.py"))
     assert error.key == "(syntax)" and error.source == "x.py"
+
+
+# -- every problem reported, unknown variables ------------------------------------------------------------------
+
+
+def test_a_file_with_several_problems_reports_each_with_its_line() -> None:
+    text = ("[g5k]\napi_uri = 3\npolling_intervall = 5\ndefault_timeout = -1\n[bogus]\nx = 1\n"
+            "[frontends.lyon]\nport = 'x'\nhots = 'h'\n")
+    error = err(c.parse_toml(text, "cfg.toml"))
+    got = [(p.key, p.line) for p in error.problems]
+    assert got == [("g5k.api_uri", 2), ("g5k.polling_intervall", 3), ("g5k.default_timeout", 4), ("bogus", 5),
+                   ("frontends.lyon.port", 8), ("frontends.lyon.hots", 9)]
+    assert all(p.source == "cfg.toml" for p in error.problems) and error.source == "cfg.toml"
+    assert "did you mean 'g5k.polling_interval'?" in error.problems[1].reason
+    assert error.message.startswith("6 configuration problems:\n  - configuration key 'g5k.api_uri' in cfg.toml line 2")
+    assert error.message.count("\n  - ") == 6
+
+
+def test_one_problem_stays_a_plain_error() -> None:
+    error = err(c.parse_toml("[g5k]\napi_uri = 3\n", "cfg.toml"))
+    assert (error.key, error.line, error.problems) == ("g5k.api_uri", 2, ())
+
+
+def test_problems_of_every_layer_are_reported_together() -> None:
+    error = err(c.load(toml_text="[g5k]\napi_uri = 3\n", toml_source="f", env={
+        "G5K_DEFAULT_TIMEOUT": "soon", "G5K_FRONTEND_PORT": "x"}, arguments={"g5k.polling_interval": "x"}))
+    assert [(p.key, p.source) for p in error.problems] == [
+        ("g5k.api_uri", "f"), ("g5k.default_timeout", "$G5K_DEFAULT_TIMEOUT"), ("frontend.port", "$G5K_FRONTEND_PORT"),
+        ("g5k.polling_interval", "")]
+
+
+def test_cross_key_problems_are_reported_together() -> None:
+    error = err(c.load(toml_text="[g5k]\ndefault_env_name = 'a'\ndefault_env_file = 'b'\nlocation = 'moon'\n"))
+    assert [p.key for p in error.problems] == ["g5k.default_env_file", "g5k.location"]
+
+
+def test_unknown_g5k_variables_are_warnings_with_the_closest_name() -> None:
+    res = ok(c.load(env={"G5K_BOGUS": "1", "G5K_API_USERNAM": "me", "G5K_CONFIG": "/c", "G5K_CACHE_DIR": "/d",
+                         "G5K_API_URI": "https://x/", "OTHER": "1"}))
+    assert res.config.api_uri == "https://x/" and res.config.api_username is None
+    assert [w.source for w in res.warnings] == ["$G5K_API_USERNAM", "$G5K_BOGUS"]
+    assert "did you mean $G5K_API_USERNAME?" in res.warnings[0].reason
+    assert "is not a g5kpure variable and is ignored" in res.warnings[1].reason
+    assert "did you mean" not in res.warnings[1].reason
