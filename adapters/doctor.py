@@ -116,9 +116,14 @@ def check_config(opts: Options) -> tuple[Check, core.Config, Result[config_adapt
     loaded = config_adapter.performed(loaded_io)
     if isinstance(loaded, Failure):
         error = loaded.failure()
-        where = f"{error.source} line {error.line}" if error.line is not None else (error.source or "it")
+        places = []
+        for problem in error.problems or (error,):
+            where = (f"{problem.source} line {problem.line}" if problem.line is not None
+                     else (problem.source or "the arguments"))
+            places.append(where)
         return (Check("configuration", Verdict.FAIL, error.message,
-                      f"edit {where}; `g5k config init` writes a commented example (the defaults are used below)"),
+                      f"edit {', '.join(dict.fromkeys(places))}; `g5k config init` writes a commented example (the "
+                      "defaults are used below)"),
                 core.DEFAULT_CONFIG, loaded)
     value = loaded.unwrap()
     counts: dict[str, int] = {}
@@ -127,7 +132,14 @@ def check_config(opts: Options) -> tuple[Check, core.Config, Result[config_adapt
     file = value.files[0]
     seen = f"{file.path}" if file.found else f"no file at {file.path} (defaults)"
     summary = ", ".join(f"{n} from {k}" for k, n in sorted(counts.items()) if k != "default")
-    return (Check("configuration", Verdict.OK, seen + (f"; {summary}" if summary else "")), value.config, loaded)
+    detail = seen + (f"; {summary}" if summary else "")
+    warnings = value.resolved.warnings
+    if warnings:
+        listed = "; ".join(w.message for w in warnings)
+        return (Check("configuration", Verdict.WARN, f"{detail}; {len(warnings)} warning(s): {listed}",
+                      "fix or remove what each warning names (a misspelt variable is not read)"),
+                value.config, loaded)
+    return Check("configuration", Verdict.OK, detail), value.config, loaded
 
 
 def check_location(config: core.Config, opts: Options) -> tuple[Check, core.Location]:

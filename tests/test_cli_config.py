@@ -362,3 +362,52 @@ def test_a_rewrite_function_that_cannot_be_honoured_is_an_error_never_dropped(ho
     got = config_adapter.performed(config_adapter.load_config(
         _env(home), arguments={"frontend.host_rewrite": picky}, names=("nancy", "x")))
     assert isinstance(got, Failure) and "gave '' for 'nancy'" in got.failure().reason
+
+
+# -- warnings and several problems --------------------------------------------------------------------------------
+
+
+def test_show_reports_unknown_g5k_variables_as_warnings(home: Path, capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("G5K_BOGUS", "1")
+    monkeypatch.setenv("G5K_POLING_INTERVAL", "3")
+    code, data = run_json(["config", "show"], capsys)
+    assert code == 0
+    assert isinstance(data, dict)
+    assert [(w["where"], w["key"]) for w in data["warnings"]] == [("$G5K_BOGUS", "(environment)"),
+                                                                   ("$G5K_POLING_INTERVAL", "(environment)")]
+    assert "did you mean $G5K_POLLING_INTERVAL?" in data["warnings"][1]["reason"]
+    assert values(data)["g5k.polling_interval"]["origin"] == "default"
+    assert main(["config", "show"]) == 0
+    human = capsys.readouterr().out
+    assert "# warning: configuration key '(environment)' in $G5K_BOGUS: $G5K_BOGUS is not a g5kpure variable" in human
+
+
+def test_show_reports_every_problem_of_a_file(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = config_file(home)
+    path.parent.mkdir(parents=True)
+    path.write_text("[g5k]\napi_uri = 1\n\npoling_interval = 3\n[frontend]\nport = 0\n")
+    assert main(["config", "show"]) == 1
+    err = capsys.readouterr().err
+    assert "3 configuration problems" in err
+    for key, line in (("g5k.api_uri", 2), ("g5k.poling_interval", 4), ("frontend.port", 6)):
+        assert f"configuration key '{key}' in {path} line {line}" in err
+    code, data = run_json(["config", "show"], capsys)
+    assert code == 1 and isinstance(data, dict)
+    assert [(p["key"], p["line"]) for p in data["problems"]] == [("g5k.api_uri", 2), ("g5k.poling_interval", 4),
+                                                                  ("frontend.port", 6)]
+
+
+def test_doctor_configuration_check_warns_and_lists_every_problem(home: Path) -> None:
+    from adapters import doctor
+
+    env = {**_env(home), "G5K_BOGUS": "1"}
+    check, _, _ = doctor.check_config(doctor.Options(env=env))
+    assert check.verdict is Verdict.WARN and "$G5K_BOGUS is not a g5kpure variable" in check.detail
+    path = config_file(home)
+    path.parent.mkdir(parents=True)
+    path.write_text("[g5k]\napi_uri = 1\n\npoling_interval = 3\n")
+    check, cfg, _ = doctor.check_config(doctor.Options(env=env))
+    assert check.verdict is Verdict.FAIL and cfg == core.DEFAULT_CONFIG
+    assert "g5k.api_uri" in check.detail and "g5k.poling_interval" in check.detail
+    assert f"edit {path} line 2, {path} line 4;" in check.fix

@@ -96,10 +96,10 @@ def setup(tmp_path: Path, testbed: Testbed) -> Path:
     return tmp_path
 
 
-def doctor(tmp: Path, toml: str, extra: str = "", **kw: object) -> Report:
+def doctor(tmp: Path, toml: str, extra: str = "", env: dict[str, str] | None = None, **kw: object) -> Report:
     path = tmp / "config.toml"
     path.write_text(toml + extra)
-    opts = Options(env={"HOME": str(tmp / "home")}, config_file=path, cache_dir=tmp / "cache",
+    opts = Options(env={"HOME": str(tmp / "home"), **(env or {})}, config_file=path, cache_dir=tmp / "cache",
                    facts=config_adapter.Facts("testhost", "example.org", ()), timeout=20.0)
     return run_doctor(opts, **kw)  # type: ignore[arg-type]
 
@@ -250,3 +250,23 @@ def test_broken_configuration_still_runs_every_other_check(setup: Path, testbed:
     assert got["keyring"] is Verdict.OK
     assert "reference cache" in got
     assert not report.ok
+
+
+def test_misspelt_variable_is_a_warning_and_the_rest_stays_green(setup: Path, testbed: Testbed,
+                                                                 memory_keyring: MemoryKeyring) -> None:
+    report = doctor(setup, toml_for(testbed), env={"G5K_API_USERNAM": "bob"})
+    assert_only(report, {"configuration": Verdict.WARN})
+    check = report.named("configuration")
+    assert check is not None and "did you mean $G5K_API_USERNAME?" in check.detail
+    assert report.ok
+
+
+def test_every_problem_of_the_file_is_reported(setup: Path, testbed: Testbed, memory_keyring: MemoryKeyring) -> None:
+    broken = toml_for(testbed).replace("[g5k]\n", "[g5k]\nno_such_key = 1\napi_timeout = -1\n")
+    report = doctor(setup, broken, skip=("api", "ssh", "db"))
+    check = report.named("configuration")
+    assert check is not None and check.verdict is Verdict.FAIL
+    assert "2 configuration problems" in check.detail
+    assert "no_such_key" in check.detail and "g5k.api_timeout" in check.detail
+    path = setup / "config.toml"
+    assert f"{path} line 2, {path} line 3" in check.fix
