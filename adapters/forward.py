@@ -5,7 +5,11 @@ connect to, and ``close()``. Outside Grid'5000 it is a local port on 127.0.0.1 f
 connection to the site's frontend (paramiko ``direct-tcpip`` channels over one fabric connection); the
 tunnel is proven before it is returned (a channel to the target is opened and closed through the frontend).
 
-``G5kAutoPortForwarder(site, host, port)`` is the seed's context manager on top of it: it yields the
+The ssh connection is the one ``adapters.ssh`` builds (an explicit key is the only identity offered, to
+the frontend and to its jump host alike; ``~/.ssh/config`` is honoured).
+
+``G5kAutoPortForwarder(site, host, port)`` is the seed's context manager on top of it: it reads the
+configuration (the site's frontend parameters and ``g5k.location``) unless told otherwise, yields the
 (host, port) and closes the tunnel on exit, even when the block raises. Since a ``with`` statement cannot
 return an error value, a failure to open the tunnel raises ``ForwardFailed`` carrying the ``G5kError``; use
 ``open_forward`` to get the error as a value.
@@ -23,7 +27,6 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
 
 import fabric
 import paramiko
@@ -31,8 +34,10 @@ from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure
 from returns.unsafe import unsafe_perform_io
 
-from adapters.config import Facts, gather_facts
-from g5kpure.config import Place, locate
+from adapters.config import Facts, gather_facts, load_config
+from adapters.ssh import _connection as ssh_connection  # one connection builder: key, jump host, ~/.ssh/config
+from adapters.ssh import _is_auth_problem
+from g5kpure.config import Config, Place, frontend_params, locate
 from g5kpure.connection import ConnectionParams, Endpoint, resolve_frontend
 from g5kpure.errors import AuthError, G5kError, InvalidInput, Timeout, Unreachable
 
@@ -57,31 +62,11 @@ def inside_grid5000(forced: str | None = None, facts: Facts | None = None) -> bo
     return not isinstance(located, Failure) and located.unwrap().place is not Place.OUTSIDE
 
 
-def _connection(endpoint: Endpoint) -> fabric.Connection:
-    wait = endpoint.connect_timeout
-    connect_kwargs: dict[str, Any] = {"banner_timeout": wait, "auth_timeout": wait}
-    if endpoint.key_filename:
-        # an explicit key is the only identity tried: no agent, no ~/.ssh/id_* guessing
-        connect_kwargs.update(key_filename=[endpoint.key_filename], look_for_keys=False, allow_agent=False)
-    gateway = None
-    if endpoint.proxy_jump and endpoint.proxy_jump not in ("none", "auto"):
-        gateway = fabric.Connection(endpoint.proxy_jump, config=fabric.Config(), connect_timeout=wait)
-    return fabric.Connection(
-        endpoint.host,
-        user=endpoint.user,
-        port=endpoint.port,
-        config=fabric.Config(),  # honours ~/.ssh/config (User, Port, IdentityFile, ProxyJump) for the host
-        connect_timeout=wait,
-        connect_kwargs=connect_kwargs,
-        gateway=gateway,
-    )
-
-
 def _ssh_error(endpoint: Endpoint, exc: BaseException, after_s: float) -> G5kError:
-    where = endpoint.label
+    where = endpoint.label + (f" via {endpoint.proxy_jump}" if endpoint.proxy_jump else "")
     if isinstance(exc, paramiko.BadHostKeyException):
         return AuthError(f"ssh {where}", f"host key mismatch: {exc}")
-    if isinstance(exc, paramiko.AuthenticationException):
+    if isinstance(exc, paramiko.AuthenticationException) or _is_auth_problem(exc, endpoint):
         return AuthError(f"ssh {where}", str(exc) or type(exc).__name__)
     if isinstance(exc, socket.timeout | TimeoutError):
         return Timeout(f"ssh connection to {where}", round(after_s, 3), endpoint.frontend)
@@ -230,7 +215,7 @@ def open_forward(
     *,
     inside: bool | None = None,
     location: str | None = None,
-    connect: Callable[[Endpoint], fabric.Connection] = _connection,
+    connect: Callable[[Endpoint], fabric.Connection] = ssh_connection,
 ) -> IOResult[Forward, G5kError]:
     """A way to reach host:port of ``site``: direct inside Grid'5000, else a proven ssh tunnel over its frontend.
 
@@ -273,20 +258,51 @@ def open_forward(
 class G5kAutoPortForwarder:
     """Context manager yielding the (host, port) that reaches host:port of ``site``, tunnelled when outside.
 
-    The tunnel is proven before the block runs and closed when it ends, even on error. A failure to open it
-    raises ``ForwardFailed`` (with ``.error``), since a ``with`` statement cannot return a value.
+    By default everything comes from the configuration (files and environment, read when the block is
+    entered): the site's frontend parameters (``[frontend]`` with its ``[frontends.SITE]`` entry: user, key,
+    port, jump host, host rewriting) and ``g5k.location``. Explicit arguments win: ``params`` replaces the
+    frontend parameters, ``inside`` / ``location`` decide direct access or a tunnel, ``config`` replaces the
+    files and environment. The tunnel is proven before the block runs and closed when it ends, even on error.
+    A failure (configuration or tunnel) raises ``ForwardFailed`` (with ``.error``), since a ``with`` statement
+    cannot return a value.
     """
 
     def __init__(
-        self, site: str, host: str, port: int, params: ConnectionParams | None = None, *, inside: bool | None = None
+        self,
+        site: str,
+        host: str,
+        port: int,
+        params: ConnectionParams | None = None,
+        *,
+        inside: bool | None = None,
+        location: str | None = None,
+        config: Config | None = None,
     ) -> None:
         self.site, self.host, self.port = site, host, port
         self.params = params
         self.inside = inside
+        self.location = location
+        self.config = config
         self._forward: Forward | None = None
 
+    def _settings(self) -> tuple[ConnectionParams, str | None]:
+        """The frontend parameters and location to use: explicit ones, else the configuration's."""
+        needs_config = self.params is None or (self.inside is None and self.location is None)
+        config = self.config
+        if config is None and needs_config:
+            loaded = load_config()
+            if isinstance(loaded, IOFailure):
+                raise ForwardFailed(unsafe_perform_io(loaded.failure()))
+            config = unsafe_perform_io(loaded.unwrap()).config
+        params = self.params
+        if params is None:
+            params = frontend_params(config, self.site) if config is not None else DEFAULT_FRONTEND_PARAMS
+        location = self.location if self.location is not None else (config.location if config else None)
+        return params, location
+
     def __enter__(self) -> tuple[str, int]:
-        opened = open_forward(self.site, self.host, self.port, self.params, inside=self.inside)
+        params, location = self._settings()
+        opened = open_forward(self.site, self.host, self.port, params, inside=self.inside, location=location)
         if isinstance(opened, IOFailure):
             raise ForwardFailed(unsafe_perform_io(opened.failure()))
         forward = unsafe_perform_io(opened.unwrap())

@@ -19,9 +19,10 @@ from adapters import db
 from adapters.cli import main
 from adapters.cli_charter import parse_day, parse_instant
 from adapters.config import Facts
-from adapters.forward import G5kAutoPortForwarder, inside_grid5000, open_forward
+from adapters.forward import ForwardFailed, G5kAutoPortForwarder, inside_grid5000, open_forward
 from g5kpure.charter import DEFAULT_RULES, JOB_ROW_COLUMNS, CharterRules, ClusterRemaining, day_bounds
 from g5kpure.config import Config, SiteOverride
+from g5kpure.connection import ConnectionParams
 from g5kpure.errors import AuthError, DbError, G5kError, InvalidInput, Partial, Timeout, Unreachable
 
 INJECTION = "x' OR '1'='1"
@@ -250,6 +251,26 @@ def test_direct_forward_needs_no_connection() -> None:
     assert (forward.target, forward.tunnelled) == (("oardb.rennes.grid5000.fr", 5432), False)
     with G5kAutoPortForwarder("rennes", "oardb.rennes.grid5000.fr", 5432, inside=True) as target:
         assert target == ("oardb.rennes.grid5000.fr", 5432)
+
+
+def test_forwarder_location_comes_from_the_configuration(tmp_path: Path,
+                                                         no_user_config: pytest.MonkeyPatch) -> None:
+    config_file = tmp_path / "g5k.toml"
+    config_file.write_text('[g5k]\nlocation = "frontend:lyon"\n')
+    no_user_config.setenv("G5K_CONFIG", str(config_file))
+    # inside Grid'5000 by configuration: the target itself, no ssh connection attempted
+    with G5kAutoPortForwarder("lyon", "oardb.lyon.grid5000.fr", 5432) as target:
+        assert target == ("oardb.lyon.grid5000.fr", 5432)
+    # a configuration value given directly, instead of the files
+    with G5kAutoPortForwarder("lyon", "db", 5432, config=Config(location="node:lyon")) as target:
+        assert target == ("db", 5432)
+    no_user_config.setenv("G5K_OAR_PGSQL_RO_PORT", "not-a-port")
+    with pytest.raises(ForwardFailed) as raised, G5kAutoPortForwarder("lyon", "db", 5432):
+        pass
+    assert "oar_pgsql_ro_port" in raised.value.error.message
+    # with explicit parameters and an explicit answer to "inside?", the configuration is not even read
+    with G5kAutoPortForwarder("lyon", "db", 5432, ConnectionParams(), inside=True) as target:
+        assert target == ("db", 5432)
 
 
 def test_without_settings_the_configuration_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
