@@ -163,3 +163,28 @@ def test_convert_execo_is_total_on_deep_nesting(depth: int, opener: str) -> None
     assert isinstance(result, Success | Failure)
     if isinstance(result, Failure):
         assert isinstance(result.failure(), ConfigError)
+
+
+logins = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,15}", fullmatch=True).filter(
+    lambda s: s not in ("null", "Null", "NULL", "y", "Y", "n", "N") and s.lower() not in (
+        "yes", "no", "true", "false", "on", "off"))
+
+
+@given(st.text(alphabet=st.sampled_from(list("username:'\"[]{}#&*!|>- \t\nab1._")), max_size=80))
+def test_python_grid5000_reader_gives_only_login_names(value: str) -> None:
+    result = c.username_from_python_grid5000(value, "y")
+    if isinstance(result, Success):
+        for key, got, origin in result.unwrap().entries:
+            assert key == "g5k.api_username" and isinstance(got, str)
+            assert re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]*", got)
+            assert origin.line is not None and "username" in value.splitlines()[origin.line - 1]
+    else:
+        assert result.failure().line is not None
+
+
+@given(logins, st.sampled_from(["{}", "'{}'", '"{}"', "{}  # comment", "'{}' # c"]), st.integers(0, 3))
+def test_python_grid5000_a_login_in_any_quoting_is_read_back(login: str, form: str, indent: int) -> None:
+    pad = " " * indent
+    text = f"{pad}uri: https://x/\n{pad}username: {form.format(login)}\n{pad}password: p\n"
+    layer = c.username_from_python_grid5000(text, "y").unwrap()
+    assert layer.entries == (("g5k.api_username", login, c.Origin(c.OriginKind.FILE, "y", 2)),)

@@ -411,3 +411,16 @@ def test_doctor_configuration_check_warns_and_lists_every_problem(home: Path) ->
     assert check.verdict is Verdict.FAIL and cfg == core.DEFAULT_CONFIG
     assert "g5k.api_uri" in check.detail and "g5k.poling_interval" in check.detail
     assert f"edit {path} line 2, {path} line 4;" in check.fix
+
+
+def test_show_refuses_a_python_grid5000_username_that_is_not_a_login(home: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    yaml = home / "home" / ".python-grid5000.yaml"
+    yaml.write_text("password: p\nusername: {x: 1}\n")
+    assert main(["config", "show"]) == 1
+    assert f"configuration key 'username' in {yaml} line 2: expected 'username: LOGIN'" in capsys.readouterr().err
+    yaml.write_text("auth:\n  username: carol\n")
+    code, data = run_json(["config", "show"], capsys)
+    assert code == 0 and isinstance(data, dict)
+    assert values(data)["g5k.api_username"]["value"] == "(unset)"
+    assert [(w["where"], w["line"]) for w in data["warnings"]] == [(str(yaml), 2)]

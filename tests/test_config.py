@@ -276,10 +276,13 @@ def test_argument_keys_must_be_dotted() -> None:
     ("text", "expected"),
     [
         ("uri: https://api.grid5000.fr/\nusername: bob\npassword: secret\n", "bob"),
-        ("username: 'o''brien'  # me\n", "o'brien"),
-        ('username: "a\\"b"\n', 'a"b'),
+        ("username: 'o_brien'  # me\n", "o_brien"),
+        ('username: "b\\u006fb"\n', "bob"),
+        ("---\n# mine\nusername: bob # hi\npassword: secret\n...\n", "bob"),
+        ("  username: bob\n  password: secret\n", "bob"),  # the whole mapping may be indented
         ("password: secret\n", None),
         ("username: null\n", None),
+        ("username:\npassword: secret\n", None),
     ],
 )
 def test_python_grid5000_username_only(text: str, expected: str | None) -> None:
@@ -290,6 +293,48 @@ def test_python_grid5000_username_only(text: str, expected: str | None) -> None:
         line = text[: text.index("username")].count("\n") + 1
         assert layer.get("g5k.api_username") == (expected, c.Origin(c.OriginKind.FILE, "y.yaml", line))
     assert all("secret" not in repr(v) for _, v, _ in layer.entries)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        ("username: [a, b\n", 1, "a list or mapping"),
+        ("username: {x: 1}\n", 1, "a list or mapping"),
+        ("username: a b c\n", 1, "got 'a b c'"),
+        ("username: 'a b'\n", 1, "got 'a b'"),
+        ("username: b:ob\n", 1, "got 'b:ob'"),
+        ('username: "a\\"b"\n', 1, "got 'a\"b'"),
+        ("password: x\nusername: yes\n", 2, "YAML boolean yes"),
+        ("username: &a bob\n", 1, "anchor, alias, tag"),
+        ("username: *a\n", 1, "anchor, alias, tag"),
+        ("username: !!str bob\n", 1, "anchor, alias, tag"),
+        ("username: |\n  bob\n", 1, "block scalar"),
+        ("username:\n  - a\n", 1, "continued on the next lines"),
+        ("username:\n  x: 1\n", 1, "continued on the next lines"),
+        ("username: bob\n  more\n", 1, "continued on the next lines"),
+        ("username: 'bob\n", 1, "must close on the same line"),
+        ('username: "bob" x\n', 1, "must close on the same line"),
+        ("username: bob\nx: 1\nusername: al\n", 3, "second top-level 'username' (the first is on line 1)"),
+    ],
+)
+def test_python_grid5000_anything_but_a_login_is_an_error_with_its_line(text: str, line: int, fragment: str) -> None:
+    error = err(c.username_from_python_grid5000(text, "y.yaml"))
+    assert (error.key, error.source, error.line) == ("username", "y.yaml", line)
+    assert fragment in error.reason
+
+
+@pytest.mark.parametrize(("text", "lines"), [
+    ("g5k:\n  username: bob\n", [2]),
+    ("auth: {username: bob}\n", [1]),
+    ("- username: bob\n", [1]),
+    ("a:\n  username: x\nb:\n  username: y\n", [2, 4]),
+])
+def test_python_grid5000_a_nested_username_is_not_read_and_is_reported(text: str, lines: list[int]) -> None:
+    layer = c.username_from_python_grid5000(text, "y.yaml").unwrap()
+    assert layer.entries == ()
+    assert [(w.source, w.line) for w in layer.warnings] == [("y.yaml", n) for n in lines]
+    assert "not a top-level 'username:' entry, so not read" in layer.warnings[0].reason
+    assert ok(c.load(python_grid5000_yaml=text, yaml_source="y.yaml")).warnings == layer.warnings
 
 
 # -- show ------------------------------------------------------------------------------------------------------
