@@ -121,12 +121,14 @@ class HttpPlan:
     username: str | None = None
     verify: bool | str = True
     timeout: float = DEFAULT_TIMEOUT
+    auth_note: str = ""
 
     def describe(self) -> str:
         """One line: method, full URL with parameters, body, authentication, TLS, timeout."""
         query = "&".join(f"{k}={v}" for k, v in self.params)
         url = self.url + (("&" if "?" in self.url else "?") + query if query else "")
         auth = f"basic auth as {self.username}" if self.username else "anonymous"
+        auth += f" ({self.auth_note})" if self.auth_note else ""
         tls = "TLS verified" if self.verify else "TLS NOT verified"
         body = f" body={self.body}" if self.body is not None else ""
         return f"{self.method} {url}{body} [{auth}, {tls}, timeout {self.timeout:g}s]"
@@ -233,6 +235,7 @@ class APIConnection:
         retry: RetryPolicy | None = None,
         use_keyring: bool = True,
         interactive: bool = False,
+        prompt: Callable[[str], str] = getpass.getpass,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -251,19 +254,27 @@ class APIConnection:
         self._password: Secret | None = Secret(password) if isinstance(password, str) else password
         if self.username and self._password is None and use_keyring:
             self._password = password_from_keyring(self.username)
-        if self.username and self._password is None and interactive and sys.stdin.isatty():
-            self._password = ask_password(self.username, self._check_password)
+        # The password is asked (once, checked against the API) just before the first request, never here:
+        # a connection built for --dry-run describes the very requests a real run sends, and asks nothing.
+        self._ask_pending = bool(self.username and self._password is None and interactive and sys.stdin.isatty())
+        self._ask_lock = threading.Lock()
+        self._prompt = prompt
 
     @classmethod
-    def from_config(cls, config: Config, location: Location, interactive: bool = False,
-                    **kwargs: Any) -> APIConnection:
+    def from_config(cls, config: Config, location: Location, interactive: bool = False, *,
+                    uri: str | None = None, username: str | None = None, timeout: float | None = None,
+                    verify: bool | str | None = None, **kwargs: Any) -> APIConnection:
         """A connection as the configuration says: URI, user (none inside Grid'5000 unless configured),
-        additional arguments, timeout and TLS verification."""
+        additional arguments, timeout and TLS verification; explicit ``uri``/``username``/``timeout``/``verify``
+        win over the configuration."""
         access = api_access(config, location)
-        if access.problem:
+        if access.problem and username is None:
             log.warning("%s", access.problem)
-        return cls(access.uri, username=access.username, additional_args=config.api_additional_args,
-                   timeout=config.api_timeout, verify=config.api_verify_ssl_cert, interactive=interactive, **kwargs)
+        return cls(uri or access.uri, username=username or access.username,
+                   additional_args=config.api_additional_args,
+                   timeout=config.api_timeout if timeout is None else timeout,
+                   verify=config.api_verify_ssl_cert if verify is None else verify, interactive=interactive,
+                   **kwargs)
 
     def __repr__(self) -> str:
         auth = f"user {self.username!r}" if self.username else "anonymous"
@@ -281,8 +292,32 @@ class APIConnection:
 
     @property
     def has_credentials(self) -> bool:
-        """True when requests carry basic auth."""
+        """True when requests carry basic auth (a password asked on the first request counts once given)."""
         return bool(self.username and self._password is not None)
+
+    def _auth_plan(self) -> tuple[str | None, str]:
+        """The user requests will authenticate as, and how its password is had (never the password)."""
+        if not self.username:
+            return None, ""
+        if self._password is not None:
+            return self.username, ""
+        if self._ask_pending:
+            return self.username, "password asked and checked before the first request"
+        return None, (f"no password for {self.username}: none in the keyring service {KEYRING_SERVICE} "
+                      "and no terminal to ask")
+
+    def _ensure_password(self) -> G5kError | None:
+        """Ask the pending password (once, whatever the threads); an error when none was given."""
+        with self._ask_lock:
+            if not self._ask_pending:
+                return None
+            self._ask_pending = False
+            assert self.username is not None
+            self._password = ask_password(self.username, self._check_password, prompt=self._prompt)
+            if self._password is None:
+                return AuthError(where=self.base_uri, detail=f"no valid password given for {self.username}; "
+                                 f"store it with `keyring set {KEYRING_SERVICE} {self.username}`")
+            return None
 
     def _auth(self, password: Secret | None = None) -> _BasicAuth | None:
         secret = password or self._password
@@ -306,14 +341,16 @@ class APIConnection:
              body: Any = None) -> HttpPlan:
         """The request ``get``/``post`` would send, without sending it."""
         merged = (*self.additional_args, *((str(k), str(v)) for k, v in (params or {}).items()))
+        user, note = self._auth_plan()
         return HttpPlan(
             method=method,
             url=self.url(relative_uri),
             params=merged,
             body=json.dumps(body, sort_keys=True) if body is not None else None,
-            username=self.username if self.has_credentials else None,
+            username=user,
             verify=self.verify,
             timeout=self.timeout,
+            auth_note=note,
         )
 
     def get(self, relative_uri: str, params: Mapping[str, str] | None = None) -> IOResult[Any, G5kError]:
@@ -326,6 +363,9 @@ class APIConnection:
 
     def perform(self, plan: HttpPlan) -> IOResult[Any, G5kError]:
         """Send a planned request, with retries for GET, and return the decoded JSON or a typed error."""
+        asked = self._ensure_password()
+        if asked is not None:
+            return IOFailure(asked)
         retryable = plan.method == "GET"
         start = self._clock()
         attempt = 0

@@ -8,8 +8,8 @@ The data source is an explicit choice: ``--embedded`` (the default: the snapshot
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from returns.io import IOFailure
 from returns.result import Failure
 from returns.unsafe import unsafe_perform_io
 
+from adapters import config as config_adapter
 from adapters.api import (
     APIConnection,
     HttpPlan,
@@ -30,7 +31,6 @@ from adapters.api import (
 )
 from adapters.cli import EXIT_OK, emit, fail
 from adapters.reference_data import EMBEDDED_FILE, EMBEDDED_PACKAGE
-from g5kpure.config import DEFAULT_API_URI
 from g5kpure.errors import G5kError
 from g5kpure.hosts import format_host_ranges
 
@@ -78,22 +78,55 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _connection_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--api", default=os.environ.get("G5K_API_URI", DEFAULT_API_URI),
-                        help="API base URI (default %(default)s)")
-    parser.add_argument("--user", default=os.environ.get("G5K_API_USERNAME"),
-                        help="API user (password from the keyring service grid5000_api, else asked once)")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default %(default)s)")
+    parser.add_argument("--api", default=None, help="API base URI (default: g5k.api_uri of the configuration)")
+    parser.add_argument("--user", default=None,
+                        help="API user (default: g5k.api_username of the configuration; password from the keyring "
+                        "service grid5000_api, else asked once)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="seconds per request (default: g5k.api_timeout of the configuration)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="cache directory (default: user cache dir)")
     parser.add_argument("--ca-bundle", default=None, help="CA bundle to verify the API's certificate with")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="configuration file (default: $G5K_CONFIG or the user's)")
 
 
-def _conn(args: argparse.Namespace) -> APIConnection:
-    return APIConnection(args.api, username=args.user, timeout=args.timeout,
-                         verify=args.ca_bundle or True, interactive=not args.dry_run)
+def _conn(args: argparse.Namespace) -> APIConnection | G5kError:
+    """The connection a run uses: the configuration (file, environment, where we run), --api/--user/--timeout/
+    --ca-bundle overriding it. A dry run builds the very same one (the password is only asked when sending)."""
+    loaded = config_adapter.performed(config_adapter.runtime(path=args.config))
+    if isinstance(loaded, Failure):
+        error: G5kError = loaded.failure()
+        return error
+    rt = loaded.unwrap()
+    return APIConnection.from_config(rt.config, rt.location, interactive=True, uri=args.api, username=args.user,
+                                     timeout=args.timeout, verify=args.ca_bundle)
 
 
-def _cache(args: argparse.Namespace) -> ReferenceCache:
-    return ReferenceCache(args.cache_dir or default_cache_dir(), args.api.rstrip("/"))
+def _cache(args: argparse.Namespace, api_uri: str) -> ReferenceCache:
+    return ReferenceCache(args.cache_dir or default_cache_dir(), api_uri.rstrip("/"))
+
+
+def _api_uri(args: argparse.Namespace) -> str | G5kError:
+    """The API URI keying the cache, for reads of the cache alone (no connection, no keyring)."""
+    if args.api:
+        return str(args.api)
+    loaded = config_adapter.performed(config_adapter.load_config(path=args.config))
+    if isinstance(loaded, Failure):
+        error: G5kError = loaded.failure()
+        return error
+    return loaded.unwrap().config.api_uri
+
+
+def _setup(args: argparse.Namespace) -> tuple[APIConnection | None, ReferenceCache | None] | G5kError:
+    """The connection (live and auto) and the cache (all but embedded) the chosen source needs."""
+    source: Source = args.source
+    if source is Source.EMBEDDED:
+        return None, None
+    if source is Source.CACHE:
+        uri = _api_uri(args)
+        return uri if isinstance(uri, G5kError) else (None, _cache(args, uri))
+    conn = _conn(args)
+    return conn if isinstance(conn, G5kError) else (conn, _cache(args, conn.base_uri))
 
 
 def _plans(conn: APIConnection) -> list[HttpPlan]:
@@ -103,17 +136,20 @@ def _plans(conn: APIConnection) -> list[HttpPlan]:
 
 def _dry_run(args: argparse.Namespace) -> int:
     source: Source = args.source
+    setup = _setup(args)
+    if isinstance(setup, G5kError):
+        return fail(args, setup)
+    conn, cache = setup
     lines: list[str] = []
     data: dict[str, Any] = {"source": source.value}
-    if source in (Source.LIVE, Source.AUTO):
-        conn = APIConnection(args.api, username=args.user, timeout=args.timeout, verify=args.ca_bundle or True,
-                             interactive=False)
-        plans = _plans(conn)
+    if conn is not None and cache is not None:
+        with conn:
+            plans = _plans(conn)
         lines += [p.describe() + ("   (once per site listed)" if "SITE" in p.url else "") for p in plans]
-        lines.append(f"then write {_cache(args).path} if the version changed")
+        lines.append(f"then write {cache.path} if the version changed")
         data["requests"] = [p.describe() for p in plans]
-    if source in (Source.CACHE, Source.AUTO):
-        lines.append(f"read {_cache(args).path}")
+    if cache is not None and source in (Source.CACHE, Source.AUTO):
+        lines.append(f"read {cache.path}")
     if source in (Source.EMBEDDED, Source.AUTO):
         lines.append(f"read package data {EMBEDDED_PACKAGE}/{EMBEDDED_FILE}")
     data["plan"] = lines
@@ -122,8 +158,12 @@ def _dry_run(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> Loaded | G5kError:
-    conn = _conn(args) if args.source in (Source.LIVE, Source.AUTO) else None
-    result = load_reference(args.source, conn, _cache(args))
+    setup = _setup(args)
+    if isinstance(setup, G5kError):
+        return setup
+    conn, cache = setup
+    with conn or contextlib.nullcontext():
+        result = load_reference(args.source, conn, cache)
     if isinstance(result, IOFailure):
         error: G5kError = unsafe_perform_io(result.failure())
         return error
@@ -201,8 +241,12 @@ def _show(args: argparse.Namespace) -> int:
 def _refresh(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(args)
-    cache = _cache(args)
-    with _conn(args) as conn:
+    setup = _setup(args)
+    if isinstance(setup, G5kError):
+        return fail(args, setup)
+    conn, cache = setup
+    assert conn is not None and cache is not None  # the source of refresh is live
+    with conn:
         result = refresh(conn, cache, force=args.force)
     if isinstance(result, IOFailure):
         return fail(args, unsafe_perform_io(result.failure()))

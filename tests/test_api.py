@@ -537,3 +537,65 @@ def test_a_failed_crawl_keeps_the_previous_cache_whole(server: ApiServer, tmp_pa
     assert cache.path.read_bytes() == before
     assert ok(load_reference(Source.CACHE, cache=cache)).snapshot.version == V1
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")] == []
+
+
+def test_a_pending_password_is_asked_at_the_first_request_and_the_plan_says_basic_auth(
+    server: ApiServer, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.state.auth = ("alice", PASSWORD)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    prompts: list[str] = []
+
+    def prompt(text: str) -> str:
+        prompts.append(text)
+        return PASSWORD
+
+    with APIConnection(server.base_uri, username="alice", interactive=True, prompt=prompt, sleep=Sleeps()) as conn:
+        plan = conn.plan("GET", "sites")
+        assert plan.username == "alice" and prompts == [] and sum(server.state.hits.values()) == 0
+        assert "[basic auth as alice (password asked and checked before the first request)" in plan.describe()
+        assert ok(conn.get("sites"))["total"] == 12
+        assert len(prompts) == 1 and server.state.seen_auth[-1] is not None
+        assert server.state.seen_auth[-1].startswith("Basic ")
+        assert conn.plan("GET", "sites").describe().split("[")[1].startswith("basic auth as alice,")
+        ok(conn.get(""))
+    assert len(prompts) == 1  # asked once
+    assert memory_keyring.get_password("grid5000_api", "alice") == PASSWORD
+
+
+def test_a_refused_prompt_is_an_auth_error_never_an_anonymous_request(
+    server: ApiServer, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+
+    def prompt(text: str) -> str:
+        raise EOFError
+
+    with APIConnection(server.base_uri, username="alice", interactive=True, prompt=prompt, sleep=Sleeps()) as conn:
+        error = err(conn.get("sites"))
+    assert isinstance(error, AuthError) and "keyring set grid5000_api alice" in error.message
+    assert server.state.hits.get("/stable/sites", 0) == 0
+
+
+def test_without_password_nor_terminal_the_plan_says_anonymous_and_why(
+    server: ApiServer, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+    with APIConnection(server.base_uri, username="bob", interactive=True, sleep=Sleeps()) as conn:
+        described = conn.plan("GET", "sites").describe()
+        assert "[anonymous (no password for bob: none in the keyring service grid5000_api" in described
+        ok(conn.get("sites"))
+    assert server.state.seen_auth[-1] is None  # what the plan said
+
+
+def test_from_config_explicit_values_win(server: ApiServer, memory_keyring: MemoryKeyring) -> None:
+    memory_keyring.set_password("grid5000_api", "carol", PASSWORD)
+    config = Config(api_uri="https://api.invalid/3.0/", api_username="alice", api_timeout=5.0)
+    outside = Location(Place.OUTSIDE, None, "test")
+    with APIConnection.from_config(config, outside, uri=server.base_uri, username="carol", timeout=2.0,
+                                   verify="/some/ca.pem") as conn:
+        assert (conn.base_uri, conn.username, conn.timeout, conn.verify) == (
+            server.base_uri.rstrip("/"), "carol", 2.0, "/some/ca.pem")
+        assert conn.has_credentials
+    with APIConnection.from_config(config, outside) as conn:
+        assert (conn.base_uri, conn.username, conn.timeout) == ("https://api.invalid/3.0", "alice", 5.0)

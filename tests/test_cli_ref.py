@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import keyring
+import keyring.backend
 import pytest
 
+from adapters.api import ReferenceCache
 from adapters.cli import main
 from adapters.reference_data import read_embedded_bytes
 from tests.fixtures.g5k_api.api_server import ApiServer, ApiState
@@ -111,3 +115,118 @@ def test_dry_run_prints_the_requests_and_sends_nothing(
     assert f"GET {server.base_uri}sites/SITE?deep=true" in out
     assert sum(server.state.hits.values()) == 0
     assert list(tmp_path.iterdir()) == []
+
+
+# --- the configuration and the credentials: what --dry-run shows is what a run sends -----------------------------
+
+SECRET = "Pa55-w0rd-never-shown"
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A keyring held in memory (the real keyring module, another backend)."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.store: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.store.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.store[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.store.pop((service, username), None)
+
+
+@pytest.fixture
+def ring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+def write_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, uri: str, user: str = "alice") -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[g5k]\nlocation = "outside"\napi_uri = "{uri}"\napi_username = "{user}"\napi_timeout = 7\n')
+    monkeypatch.setenv("G5K_CONFIG", str(path))
+    for var in ("G5K_API_URI", "G5K_API_USERNAME", "G5K_API_TIMEOUT"):
+        monkeypatch.delenv(var, raising=False)
+    return path
+
+
+def dry_requests(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
+    code, out, err = run(capsys, "ref", *argv, "--dry-run", "--json")
+    assert code == 0, err
+    assert SECRET not in out + err
+    data: dict[str, Any] = json.loads(out)
+    return data
+
+
+def test_dry_run_uses_the_configuration_file(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch, ring: MemoryKeyring) -> None:
+    write_config(tmp_path, monkeypatch, "https://api.example.org/3.0/")
+    ring.set_password("grid5000_api", "alice", SECRET)
+    data = dry_requests(capsys, "sites", "--live", "--cache-dir", str(tmp_path))
+    assert data["requests"][1] == ("GET https://api.example.org/3.0/sites "
+                                   "[basic auth as alice, TLS verified, timeout 7s]")
+    cache = ReferenceCache(tmp_path, "https://api.example.org/3.0").path
+    assert f"then write {cache} if the version changed" in data["plan"]
+    data = dry_requests(capsys, "sites", "--cache", "--cache-dir", str(tmp_path))
+    assert data["plan"] == [f"read {cache}"]
+
+
+def test_explicit_options_override_the_configuration(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch, ring: MemoryKeyring) -> None:
+    write_config(tmp_path, monkeypatch, "https://api.example.org/3.0/")
+    ring.set_password("grid5000_api", "bob", SECRET)
+    data = dry_requests(capsys, "refresh", "--api", "https://other.example.net/x", "--user", "bob",
+                        "--timeout", "3", "--ca-bundle", "/etc/ca.pem")
+    assert data["requests"][0] == "GET https://other.example.net/x/ [basic auth as bob, TLS verified, timeout 3s]"
+
+
+def test_dry_run_with_a_user_says_the_password_will_be_asked(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             ring: MemoryKeyring) -> None:
+    write_config(tmp_path, monkeypatch, "https://api.example.org/3.0/")
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    data = dry_requests(capsys, "sites", "--auto", "--user", "LOGIN")
+    assert data["requests"][0] == ("GET https://api.example.org/3.0/ [basic auth as LOGIN (password asked and "
+                                   "checked before the first request), TLS verified, timeout 7s]")
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+    data = dry_requests(capsys, "sites", "--auto", "--user", "LOGIN")
+    assert data["requests"][0].startswith("GET https://api.example.org/3.0/ [anonymous (no password for LOGIN: "
+                                          "none in the keyring service grid5000_api and no terminal to ask)")
+
+
+def test_a_bad_configuration_fails_live_but_not_embedded(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[g5k]\napi_timeout = 'soon'\n")
+    monkeypatch.setenv("G5K_CONFIG", str(path))
+    code, out, err = run(capsys, "ref", "sites", "--live", "--dry-run", "--json")
+    assert code == 1 and json.loads(out)["error"] == "ConfigError" and "api_timeout" in err
+    code, out, _ = run(capsys, "ref", "sites")
+    assert code == 0 and "lyon" in out.split()
+
+
+@pytest.mark.integration
+def test_a_live_run_sends_what_its_dry_run_showed(capsys: pytest.CaptureFixture[str], server: ApiServer,
+                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  ring: MemoryKeyring) -> None:
+    write_config(tmp_path, monkeypatch, server.base_uri)
+    ring.set_password("grid5000_api", "alice", SECRET)
+    server.state.auth = ("alice", SECRET)
+    data = dry_requests(capsys, "sites", "--live", "--cache-dir", str(tmp_path))
+    assert f"GET {server.base_uri}sites [basic auth as alice, TLS verified, timeout 7s]" in data["requests"]
+    assert sum(server.state.hits.values()) == 0
+    code, out, err = run(capsys, "ref", "sites", "--live", "--cache-dir", str(tmp_path))
+    assert code == 0 and "from live" in err and len(out.split()) == 12
+    assert server.state.seen_auth and all(a is not None and a.startswith("Basic ") for a in server.state.seen_auth)
+    assert SECRET not in out + err
