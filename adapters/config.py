@@ -6,7 +6,8 @@ Files read (each optional):
 
 The merge order is the core's: defaults < ~/.python-grid5000.yaml username < config.toml < environment <
 explicit arguments. Files are written atomically (temporary file + rename), never over an existing file
-unless asked.
+unless asked. A host rewrite function given as an explicit argument is run here (never in the core) over the
+known names and becomes rules; what cannot be honoured is an error value.
 """
 
 from __future__ import annotations
@@ -173,7 +174,8 @@ def resolve_arguments(arguments: Mapping[str, object], names: Iterable[str] | No
         if not callable(func):
             continue
         wanted = Success(given) if given is not None else known_names(key, config)
-        rules = wanted.bind(lambda ns, k=key, f=func: tabulate(k, f, ns))  # type: ignore[misc]
+        rules = (Failure(wanted.failure()) if isinstance(wanted, Failure)
+                 else tabulate(key, func, wanted.unwrap()))
         if isinstance(rules, Failure):
             errors.append(rules.failure())
         else:
