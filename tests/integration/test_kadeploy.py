@@ -77,6 +77,12 @@ def node_ssh(testbed, tmp_path_factory) -> Iterator[ConnectionParams]:  # type: 
         os.kill(pid, signal.SIGTERM)
 
 
+@pytest.fixture(autouse=True)
+def testbed_config(g5k_config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calls that leave settings to the configuration read the testbed's, never the user's."""
+    monkeypatch.setenv("G5K_CONFIG", str(g5k_config_file))
+
+
 @pytest.fixture
 def access(frontend_params: ConnectionParams) -> Iterator[FrontendAccess]:
     """Frontend access to the testbed, with the kadeploy3 stand-in reset before and after each test."""
@@ -252,3 +258,28 @@ def test_kadeploy3_refusing_to_start_is_reported_with_its_message(access: Fronte
     reason = result.history_of(PARAVANCE[0])[-1].reason
     assert reason.startswith("kadeploy3 exited with 1") and "unknown option --no-such-option" in reason
     assert [type(e).__name__ for _, e in result.frontend_failures] == ["CommandFailed"]
+
+
+def test_configuration_supplies_frontend_default_frontend_and_kadeploy3_options(
+    access: FrontendAccess, frontend_params: ConnectionParams, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    monkeypatch.setenv("G5K_CONFIG", str(config))
+    config.write_text(to_toml(Config(default_frontend="rennes", location="outside", frontend=frontend_params,
+                                     kadeploy3_options="-k --no-such-option-from-config")))
+    # no access, no settings: the short name goes to the configured frontend, over the configured ssh
+    # parameters, and the real kadeploy3 (stand-in) there receives the configured options
+    result = ok(deploy(Deployment(("paravance-1",), env_name="e"), False))
+    assert result.undeployed == frozenset({"paravance-1"})
+    assert "unknown option --no-such-option-from-config" in result.history_of("paravance-1")[-1].reason
+    assert [frontend for frontend, _ in result.frontend_failures] == ["rennes"]
+    config.write_text(to_toml(Config(default_frontend="rennes", location="outside", frontend=frontend_params,
+                                     kadeploy3_options="-k -V4")))
+    result = ok(deploy(Deployment(PARAVANCE[:2], env_name="e"), False))
+    assert result.deployed == frozenset(PARAVANCE[:2]) and result.frontend_failures == ()
+    assert runs(access) == [list(PARAVANCE[:2])]
+    # outside Grid'5000 with no default frontend, short names are refused before anything runs
+    config.write_text(to_toml(Config(location="outside", frontend=frontend_params)))
+    refused = output_or_failure(deploy(Deployment(("paravance-2", "parasilo-1"), env_name="e"), False))  # type: ignore[arg-type]
+    assert isinstance(refused, G5kError) and "'paravance-2, parasilo-1'" in refused.message
+    assert runs(access) == [list(PARAVANCE[:2])]

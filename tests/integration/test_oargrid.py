@@ -228,3 +228,28 @@ def test_g5k_grid_commands_end_to_end(access: FrontendAccess, frontend_params: C
     grid_jobs.clear()
     assert main(["grid", "info", *base, str(sub["grid_job_id"])]) == 1
     assert "not found" in capsys.readouterr().err
+
+
+def test_library_calls_without_access_use_the_configuration(frontend_params: ConnectionParams, tz: tzinfo,
+                                                            grid_jobs: list[int], tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "config.toml"
+    monkeypatch.setenv("G5K_CONFIG", str(config))
+    config.write_text(to_toml(Config(default_frontend="rennes", location="outside", frontend=frontend_params)))
+    # no frontend_connection_params, no frontend: the configured default frontend over the configured ssh
+    sub = value(oargridsub([(OarSubmission(resources="nodes=1"), "parasilo")], walltime=300, tz=tz))
+    assert isinstance(sub, OargridSubmitted), sub
+    grid_jobs.append(sub.grid_job_id)
+    assert sub.grid_job_id in value(get_current_oargrid_jobs(tz=tz))
+    info = value(get_oargrid_job_info(sub.grid_job_id, tz=tz))
+    assert isinstance(info, OargridJobInfo) and info.user == "alice"
+    # the configured default frontend, with the connection parameters given explicitly
+    assert value(get_oargrid_job_key(sub.grid_job_id, frontend_params)) == sub.ssh_key
+    # outside Grid'5000 with no default frontend: refused before anything runs, nothing deleted
+    config.write_text(to_toml(Config(location="outside", frontend=frontend_params)))
+    refused = value(oargriddel([sub.grid_job_id]))
+    assert isinstance(refused, G5kError) and "default_frontend" in refused.message
+    assert sub.grid_job_id in value(get_current_oargrid_jobs(tz=tz, frontend="nancy"))
+    deleted = value(oargriddel([sub.grid_job_id], frontend="nancy"))  # naming the frontend is enough
+    assert [(d.grid_job_id, d.deleted) for d in deleted] == [(sub.grid_job_id, True)]
+    grid_jobs.clear()
