@@ -588,6 +588,19 @@ def crawl_plan(conn: APIConnection, sites: Sequence[str]) -> tuple[HttpPlan, ...
     )
 
 
+def site_uids(items: Sequence[Any], where: str) -> Result[tuple[str, ...], ParseError]:
+    """The sorted uids of a site collection's items; an item that is no object or has no string uid is a
+    ParseError naming its path (``sites.items[3].uid``), never a site called ``None``."""
+    uids: list[str] = []
+    for i, item in enumerate(items):
+        uid = item.get("uid") if isinstance(item, dict) else None
+        if not isinstance(uid, str) or not uid:
+            return Failure(ParseError(what="site collection", where=f"{where}: sites.items[{i}].uid",
+                                      line=repr(item)[:100], hint="every site needs a non-empty string 'uid'"))
+        uids.append(uid)
+    return Success(tuple(sorted(uids)))
+
+
 def crawl(conn: APIConnection, max_parallel: int = 4) -> IOResult[tuple[str, dict[str, Any]], G5kError]:
     """Fetch the whole reference data in the deep nesting: root version, each site deep (``max_parallel`` at
     a time, first failure reported), the backbone."""
@@ -600,7 +613,10 @@ def crawl(conn: APIConnection, max_parallel: int = 4) -> IOResult[tuple[str, dic
     items = unsafe_perform_io(sites.unwrap())
     if not isinstance(items, dict) or not isinstance(items.get("items"), list):
         return IOFailure(ParseError(what="site collection", where=conn.url("sites"), hint="no 'items' list"))
-    uids = sorted(str(item.get("uid")) for item in items["items"] if isinstance(item, dict))
+    uids_found = site_uids(items["items"], conn.url("sites"))
+    if isinstance(uids_found, Failure):
+        return IOFailure(uids_found.failure())
+    uids = uids_found.unwrap()
     with ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(uids))), thread_name_prefix="g5k-api") as pool:
         answers = list(pool.map(lambda uid: conn.get(f"sites/{uid}", {"deep": "true"}), uids))
     deep: dict[str, Any] = {}

@@ -112,6 +112,8 @@ def _with_address(host: Any, address: str) -> Any:
 def parse_host_name(host: str | HasAddress) -> Result[HostName, ParseError]:
     """Parse a Grid'5000 node name (any variant) into its parts, or say why it is not one."""
     name = address_of(host)
+    if not name.strip():
+        return Failure(ParseError(what="Grid'5000 node name", line=name, hint="the host name is empty"))
     match = _NAME_RE.match(name)
     if match is None:
         return Failure(
@@ -144,7 +146,10 @@ def canonical_host_name(host: str) -> str: ...
 @overload
 def canonical_host_name(host: H) -> H: ...
 def canonical_host_name(host: str | H) -> str | H:
-    """The name without interface, kavlan and ipv6 parts (domain kept); other names are returned unchanged."""
+    """The name without interface, kavlan and ipv6 parts (domain kept); other names are returned unchanged.
+
+    Like execo, this never fails: a name that is not a node name (a frontend, ``''``) comes back as given. For an
+    error value instead, use ``parse_host_name(host).map(lambda n: n.canonical)``."""
     parsed = _parsed(address_of(host))
     if parsed is None:
         return host

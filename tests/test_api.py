@@ -19,6 +19,7 @@ import pytest
 import urllib3
 from attrs import evolve
 from returns.io import IOFailure, IOSuccess
+from returns.result import Failure, Success
 from returns.unsafe import unsafe_perform_io
 
 from adapters.api import (
@@ -29,6 +30,7 @@ from adapters.api import (
     Secret,
     Source,
     ask_password,
+    crawl,
     crawl_plan,
     get_cluster_hosts,
     get_g5k_sites,
@@ -39,6 +41,7 @@ from adapters.api import (
     parse_retry_after,
     refresh,
     retry_delay,
+    site_uids,
 )
 from adapters.reference_data import read_embedded_bytes
 from g5kpure.config import Config, Location, Place
@@ -599,3 +602,20 @@ def test_from_config_explicit_values_win(server: ApiServer, memory_keyring: Memo
         assert conn.has_credentials
     with APIConnection.from_config(config, outside) as conn:
         assert (conn.base_uri, conn.username, conn.timeout) == ("https://api.invalid/3.0", "alice", 5.0)
+
+
+def test_a_site_without_uid_is_a_parse_error_naming_its_path(server: ApiServer, tmp_path: Path) -> None:
+    del server.state.deep["sites"]["lyon"]["uid"]
+    with connect(server) as conn:
+        error = err(crawl(conn))
+        assert isinstance(error, ParseError) and "sites.items[5].uid" in error.message
+        assert isinstance(err(refresh(conn, ReferenceCache(tmp_path, conn.base_uri))), ParseError)
+    assert not ReferenceCache(tmp_path, server.base_uri).path.exists()
+    assert server.state.hits.get("/stable/sites/None", 0) == 0
+
+
+def test_site_uids_sorted_and_total() -> None:
+    assert site_uids([{"uid": "rennes"}, {"uid": "lyon"}], "u") == Success(("lyon", "rennes"))
+    for bad in ([{"uid": None}], [{"uid": 3}], ["lyon"], [{"name": "lyon"}], [{"uid": ""}]):
+        failed = site_uids(bad, "u")
+        assert isinstance(failed, Failure) and "sites.items[0].uid" in failed.failure().message

@@ -134,6 +134,15 @@ def test_parse_host_name_parts_and_errors() -> None:
     assert "frontend.lyon" in bad.failure().message
 
 
+def test_empty_and_non_node_names_canonical_unchanged_parse_is_the_error_value() -> None:
+    assert canonical_host_name("") == ""
+    assert canonical_host_name("frontend.lyon") == "frontend.lyon"
+    empty = parse_host_name("")
+    assert isinstance(empty, Failure) and "the host name is empty" in empty.failure().message
+    assert isinstance(parse_host_name("  "), Failure)
+    assert parse_host_name("nova-1-kavlan-4.lyon").map(lambda n: n.canonical) == Success("nova-1.lyon")
+
+
 def test_short_and_fqdn() -> None:
     assert short_to_fqdn("nova-1", "lyon") == "nova-1.lyon.grid5000.fr"
     assert fqdn_to_short("nova-1.lyon.grid5000.fr") == "nova-1"
