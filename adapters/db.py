@@ -83,6 +83,7 @@ class DbSettings:
 
     ``host_template`` names a site's database host (``{site}`` is replaced); ``site_hosts`` overrides it per
     site. ``tunnel``: None = through the frontend only when outside Grid'5000, False = never, True = always.
+    ``connect_timeout`` is applied by libpq in whole seconds, at least 2 (see ``libpq_connect_timeout``).
     """
 
     dbname: str = "oar2"
@@ -224,6 +225,12 @@ def charter_plans(user: str, day: date, rules: CharterRules = DEFAULT_RULES) -> 
 # Performing plans
 
 
+def libpq_connect_timeout(settings: DbSettings) -> int:
+    """The connect timeout libpq applies: ``connect_timeout`` rounded up to whole seconds, at least 2 (libpq's
+    own minimum); a connection timeout reports this value, the time actually waited."""
+    return max(2, math.ceil(settings.connect_timeout))
+
+
 def _classify(exc: BaseException, target: DbTarget, settings: DbSettings, after_s: float) -> G5kError:
     text = str(exc).strip()
     low = text.lower()
@@ -234,7 +241,7 @@ def _classify(exc: BaseException, target: DbTarget, settings: DbSettings, after_
         if "password authentication failed" in low or "no password supplied" in low or "no pg_hba.conf" in low:
             return AuthError(f"database {target.label}", text.splitlines()[0] if text else "authentication failed")
         if "timeout expired" in low or "timed out" in low:
-            return Timeout(f"connection to {target.label}", settings.connect_timeout, target.host)
+            return Timeout(f"connection to {target.label}", libpq_connect_timeout(settings), target.host)
         if "does not exist" in low and ("database" in low or "role" in low):
             return DbError(text.splitlines()[0], target.label)
         return Unreachable(f"{target.host}:{target.port}", text.splitlines()[0] if text else type(exc).__name__, after)
@@ -258,7 +265,7 @@ def _query(
             dbname=target.dbname,
             user=target.user,
             password=settings.password,
-            connect_timeout=max(2, math.ceil(settings.connect_timeout)),  # libpq: whole seconds, at least 2
+            connect_timeout=libpq_connect_timeout(settings),
             options=f"-c statement_timeout={statement_ms} -c default_transaction_read_only=on",
             application_name="g5kpure",
         )

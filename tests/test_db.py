@@ -358,3 +358,12 @@ def test_cli_db_host_template_and_per_site(capsys: pytest.CaptureFixture[str]) -
     assert main(args) == 0
     data = json.loads(capsys.readouterr().out)
     assert [(d["target"]["host"], d["tunnel"]) for d in data] == [("db.rennes.example", False), ("10.1.2.3", False)]
+
+
+def test_connect_timeout_reports_what_libpq_applies() -> None:
+    for asked, applied in ((0.5, 2), (2.0, 2), (2.1, 3), (10.0, 10)):
+        settings = db.DbSettings(connect_timeout=asked)
+        assert db.libpq_connect_timeout(settings) == applied
+        err = db._classify(psycopg2.OperationalError("timeout expired"), TARGET, settings, 9.9)
+        assert isinstance(err, Timeout)
+        assert (err.after_s, err.host) == (applied, "oardb.rennes.grid5000.fr")

@@ -9,9 +9,12 @@ Every job is deleted at the end (no reservation leaked).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -301,6 +304,65 @@ def test_slow_statement_is_a_timeout(db_settings: DbSettings) -> None:
     err = unsafe_perform_io(got.failure())
     assert isinstance(err, Timeout)
     assert err.after_s == 0.3
+
+
+@pytest.fixture
+def silent_server() -> Iterator[tuple[int, list[socket.socket]]]:
+    """A TCP port on loopback that accepts connections and never says a word (a hung database server)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], accepted
+    finally:
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        listener.close()
+        for conn in accepted:
+            conn.close()
+        thread.join(timeout=5)
+
+
+@pytest.mark.parametrize(("asked", "applied"), [(0.5, 2), (3.0, 3)])
+def test_silent_database_is_a_connect_timeout(db_settings: DbSettings, silent_server: tuple[int, list[socket.socket]],
+                                              asked: float, applied: int) -> None:
+    port, accepted = silent_server
+    settings = evolve(db_settings, host_template="127.0.0.1", port=port, connect_timeout=asked)
+    began = time.monotonic()
+    got = run_plans("rennes", [SqlPlan("one", "SELECT 1")], settings)
+    waited = time.monotonic() - began
+    err = unsafe_perform_io(got.failure())
+    assert isinstance(err, Timeout), err
+    assert accepted, "the connection reached the silent server (a timeout, not a refusal)"
+    assert err.host == "127.0.0.1"
+    assert err.what == f"connection to {db_settings.user}@127.0.0.1:{port}/{db_settings.dbname} (rennes)"
+    assert err.after_s == applied  # what libpq applied (whole seconds, at least 2), not the sub-second request
+    assert waited >= applied - 0.1
+
+
+def test_silent_database_behind_the_frontend_is_a_connect_timeout(
+    db_settings: DbSettings, frontend_params: ConnectionParams, silent_server: tuple[int, list[socket.socket]]
+) -> None:
+    # through the ssh tunnel: the frontend reaches the port (the tunnel is proven), then the server never answers
+    port, accepted = silent_server
+    settings = evolve(db_settings, host_template="127.0.0.1", port=port, connect_timeout=2, tunnel=True,
+                      frontend=frontend_params)
+    err = unsafe_perform_io(run_plans("rennes", [SqlPlan("one", "SELECT 1")], settings).failure())
+    assert isinstance(err, Timeout), err
+    assert err.after_s == 2
+    assert accepted  # reached through the frontend
 
 
 def test_transactions_are_read_only(db_settings: DbSettings) -> None:
