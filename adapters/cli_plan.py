@@ -83,7 +83,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--live", action="store_true", help="read the Grid'5000 API (same as --source api)")
     p.add_argument("--site", action="append", default=[], help="site to read (repeatable; default: wanted sites)")
     p.add_argument("--api", default=None, help="Grid'5000 API base URI (default: configuration's api_uri)")
-    p.add_argument("--api-user", default=None, help="API user name (password from the keyring)")
+    p.add_argument("--api-user", default=None,
+                   help="API user name (default: the configuration's; password from the keyring or asked)")
     p.add_argument("--oarapi", action="append", default=[], metavar="SITE=URL", help="OAR REST API root of a site")
     p.add_argument("--db-host", metavar="TEMPLATE", help="OAR database host; {site} is replaced")
     p.add_argument("--tunnel", choices=("auto", "always", "never"), default="auto",
@@ -197,7 +198,10 @@ def run(args: argparse.Namespace) -> int:
         return fail(args, clusters_r.failure())
     clusters = clusters_r.unwrap()
     sites = args.site or sites_of(snapshot, list(wanted), clusters)
-    api = APIConnection(args.api or conf.api_uri, args.api_user or conf.api_username)
+    # the configuration's API access (no credentials inside Grid'5000, password asked before the first request);
+    # built for the api source only (--api / --api-user win)
+    api = (APIConnection.from_config(conf, context.location, interactive=True, uri=args.api, username=args.api_user)
+           if source == "api" else None)
     oarapi = {site: APIConnection(url, use_keyring=False) for site, url in roots.unwrap().items()}
     overrides: dict[str, Any] = {"tunnel": {"auto": None, "always": True, "never": False}[args.tunnel]}
     if args.db_host:
@@ -205,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
     settings = DbSettings.from_config(conf, **overrides)
     if args.dry_run and source != "embedded":
         plans: list[str] = []
-        if source == "api":
+        if api is not None:
             plans = [p.describe() for site in sites for p in api_plans(api, site)]
         elif source == "oarapi":
             plans = [p.describe() for site in sorted(oarapi) for p in oarapi_plans(oarapi[site])]
@@ -254,7 +258,9 @@ def run(args: argparse.Namespace) -> int:
         "distribution": distribution,
         "jobs": [{"site": s.site, "resources": s.resources, "argv": list(_argv(s)), "command": c}
                  for s, c in zip(specs, commands, strict=True)],
-        "failed_sites": dict(planning.failed_sites), "files": files,
+        "failed_sites": {site: {"error": error.kind, "message": error.message}
+                         for site, error in planning.failed_sites},
+        "files": files,
     }
     emit(args, human, data)
     return EXIT_OK
@@ -300,7 +306,7 @@ def _render(planning: Planning, source: str, wanted: dict[str, int], slots: Slot
         "Request: " + ", ".join(f"{e}:{n}" for e, n in wanted.items()) + f" for {duration}",
     ]
     if planning.failed_sites:
-        lines.append("Sites not read: " + "; ".join(f"{s}: {why}" for s, why in planning.failed_sites))
+        lines.append("Sites not read: " + "; ".join(f"{s}: {e.message}" for s, e in planning.failed_sites))
     columns = list(dict.fromkeys(["grid5000", *wanted, *(s.site for s in specs)]))
     lines += ["", f"Free hosts for {duration} by start time ('>' = chosen):", _table(slots, slot, columns), ""]
     lines.append(f"Chosen slot: {paris_time(slot.start)} to {paris_time(slot.end)}")

@@ -211,9 +211,24 @@ def _get_paged(conn: APIConnection, plan: HttpPlan) -> Result[Any, G5kError]:
             return Success({"items": items, "total": len(items)})
 
 
+def _guarded(read: Callable[[str], Result[Planning, G5kError]]) -> Callable[[str], Result[Planning, G5kError]]:
+    """``read`` with any exception turned into that site's error value, so that one site's surprise is reported
+    as a failed site instead of escaping through the pool and losing every other site."""
+
+    def run(site: str) -> Result[Planning, G5kError]:
+        """One site's planning, or its error value."""
+        try:
+            return read(site)
+        except Exception as exc:  # reported as this site's failure, never silently dropped
+            return Failure(ParseError(f"the planning of site {site}", site, f"{type(exc).__name__}: {exc}",
+                                      "an unexpected error while reading this site; the other sites are kept"))
+
+    return run
+
+
 def _parallel(sites: Sequence[str], read: Callable[[str], Result[Planning, G5kError]]) -> IOResult[Planning, G5kError]:
     with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, max(1, len(sites)))) as pool:
-        results = list(pool.map(read, sites))
+        results = list(pool.map(_guarded(read), sites))
     good = [r.unwrap() for r in results if isinstance(r, Success)]
     failed = [(site, r.failure()) for site, r in zip(sites, results, strict=True) if isinstance(r, Failure)]
     if not good:
@@ -223,7 +238,7 @@ def _parallel(sites: Sequence[str], read: Callable[[str], Result[Planning, G5kEr
         return IOFailure(merged.failure())
     plan = merged.unwrap()
     return IOSuccess(Planning(start=plan.start, end=plan.end, hosts=plan.hosts, resources=plan.resources,
-                              failed_sites=tuple((s, e.message) for s, e in failed)))
+                              failed_sites=tuple(failed)))
 
 
 def sites_of_elements(elements: Sequence[str]) -> list[str]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -173,7 +174,14 @@ class Planning:
     end: int
     hosts: tuple[HostPlanning, ...] = field(converter=_sorted_hosts)
     resources: tuple[ResourcePlanning, ...] = field(default=(), converter=_sorted_resources)
-    failed_sites: tuple[tuple[str, str], ...] = ()
+    failed_sites: tuple[tuple[str, G5kError], ...] = ()
+    _by_name: Mapping[str, HostPlanning] = field(init=False, eq=False, repr=False, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        index: dict[str, HostPlanning] = {h.host: h for h in self.hosts}
+        for h in self.hosts:
+            index.setdefault(h.host.split(".", 1)[0], h)
+        object.__setattr__(self, "_by_name", MappingProxyType(index))
 
     @property
     def sites(self) -> tuple[str, ...]:
@@ -199,10 +207,7 @@ class Planning:
 
     def host(self, name: str) -> HostPlanning | None:
         """The planning of one host by FQDN or short name, or None."""
-        for h in self.hosts:
-            if name in (h.host, h.host.split(".", 1)[0]):
-                return h
-        return None
+        return self._by_name.get(name)
 
 
 def empty_planning(start: int, end: int) -> Result[Planning, InvalidInput]:
@@ -221,7 +226,8 @@ def merge_plannings(plannings: Sequence[Planning]) -> Result[Planning, InvalidIn
         return Failure(InvalidInput("plannings", "different windows", "plannings over the same [start, end]"))
     hosts = {h.host: h for p in plannings for h in p.hosts}
     resources = {(r.site, r.kind, r.name): r for p in plannings for r in p.resources}
-    failed = tuple(sorted({f for p in plannings for f in p.failed_sites}))
+    unique = {(site, error.message): (site, error) for p in plannings for site, error in p.failed_sites}
+    failed = tuple(unique[key] for key in sorted(unique))
     return Success(
         Planning(start=first.start, end=first.end, hosts=hosts.values(), resources=resources.values(),
                  failed_sites=failed)
@@ -300,23 +306,107 @@ def exclude_elements(planning: Planning, excluded: Iterable[str]) -> Planning:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _job_interval(started: Any, scheduled: Any, walltime: Any, end_margin: int) -> Interval | None:
-    start = started if isinstance(started, int | float) and started > 0 else scheduled
-    if not isinstance(start, int | float) or start <= 0 or not isinstance(walltime, int | float):
+class _Malformed(Exception):
+    """Internal: a payload value that is not what the builder expects (turned into a ParseError, never raised out)."""
+
+    def __init__(self, where: str, value: Any, expected: str) -> None:
+        super().__init__(where)
+        self.error = ParseError("planning payload", where, repr(value)[:200], f"expected {expected}")
+
+
+def _mapping(value: Any, where: str) -> Mapping[Any, Any]:
+    if not isinstance(value, Mapping):
+        raise _Malformed(where, value, "an object")
+    return value
+
+
+def _items(value: Any, where: str) -> Sequence[Any]:
+    """A JSON list (None or absent = empty); a string, a number or an object is malformed."""
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        raise _Malformed(where, value, "a list")
+    return value
+
+
+def _list(value: Any, where: str) -> Sequence[Any]:
+    """A JSON list that must be there."""
+    if not isinstance(value, list | tuple):
+        raise _Malformed(where, value, "a list")
+    return value
+
+
+def _text(value: Any, where: str, default: str | None = None) -> str:
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, str):
+        raise _Malformed(where, value, "a string")
+    return value
+
+
+def _texts(value: Any, where: str) -> tuple[str, ...]:
+    return tuple(_text(v, f"{where}[{i}]") for i, v in enumerate(_items(value, where)))
+
+
+def _seconds(value: Any, where: str) -> int | None:
+    """A non-negative whole number of seconds (an integral float is accepted); None when absent."""
+    if value is None:
         return None
-    return int(start), int(start) + int(walltime) + end_margin
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Malformed(where, value, "a number of seconds")
+    if isinstance(value, float) and (not value.is_integer() or not abs(value) < 2**62):
+        raise _Malformed(where, value, "a finite whole number of seconds")
+    if value < 0:
+        raise _Malformed(where, value, "a non-negative number of seconds")
+    return int(value)
+
+
+def _job_interval(
+    state: str, started: int | None, scheduled: int | None, walltime: int | None, end_margin: int, where: str
+) -> Interval | None:
+    """The busy interval of an active job: from its start (``started``, else ``scheduled``) for ``walltime`` plus
+    ``end_margin``. A *waiting* job with no start at all has not been scheduled by OAR yet and holds no resource:
+    None. Any other active job without a start, or without a positive walltime, is malformed (never free)."""
+    if walltime is None or walltime <= 0:
+        raise _Malformed(f"{where}.walltime", walltime, "a positive walltime in seconds")
+    start = started if started else scheduled
+    if not start:
+        if state == "waiting":
+            return None
+        raise _Malformed(where, state, f"a start time for a {state} job")
+    return start, start + walltime + end_margin
 
 
 def _vlan_name(kind: str, uid: str) -> str:
     return f"kavlan-{uid}" if not uid.startswith("kavlan") else uid
 
 
+def _api_interval(job: Any, where: str, ignore_besteffort: bool, end_margin: int) -> Interval | None:
+    """The busy interval of one job of a Grid'5000 API answer, None when it is inactive or ignored."""
+    entry = _mapping(job, where)
+    queue = _text(entry.get("queue"), f"{where}.queue", "")
+    types = _texts(entry.get("types"), f"{where}.types")
+    if ignore_besteffort and (queue == "besteffort" or "besteffort" in types):
+        return None
+    state = _text(entry.get("state"), f"{where}.state").lower()
+    if state not in ACTIVE_JOB_STATES:
+        return None
+    return _job_interval(state, _seconds(entry.get("started_at"), f"{where}.started_at"),
+                         _seconds(entry.get("scheduled_at"), f"{where}.scheduled_at"),
+                         _seconds(entry.get("walltime"), f"{where}.walltime"), end_margin, where)
+
+
+def _api_intervals(reservations: Any, where: str, ignore_besteffort: bool, end_margin: int) -> list[Interval]:
+    return [iv for i, job in enumerate(_items(reservations, where))
+            if (iv := _api_interval(job, f"{where}[{i}]", ignore_besteffort, end_margin)) is not None]
+
+
 def planning_from_api(
     site: str,
-    status: Mapping[str, Any],
+    status: Any,
     start: int,
     end: int,
-    jobs: Mapping[str, Any] | None = None,
+    jobs: Any = None,
     *,
     ignore_besteffort: bool = True,
     end_margin: int = EXECO_END_MARGIN,
@@ -327,78 +417,80 @@ def planning_from_api(
 ) -> Result[Planning, G5kError]:
     """The planning of one site from the Grid'5000 API ``/sites/<site>/status`` answer (and optionally its
     ``/jobs?resources=yes`` answer): each active reservation busies its nodes from ``started_at`` (or
-    ``scheduled_at``) for its walltime plus ``end_margin``; nodes in ``unavailable_states`` are left out."""
+    ``scheduled_at``) for its walltime plus ``end_margin``; nodes in ``unavailable_states`` are left out.
+
+    Total: any malformed value is a ParseError naming its path (e.g. ``rennes.jobs[3].walltime``); a job is never
+    dropped for being malformed (that would report its hosts free). A waiting job with no start at all (OAR has
+    not scheduled it yet) holds nothing and is left out."""
     if end <= start:
         return Failure(InvalidInput("planning window", f"{start}..{end}", "a start before the end"))
-    nodes = status.get("nodes")
-    if not isinstance(nodes, Mapping):
-        return Failure(ParseError("Grid'5000 API status answer", f"site {site}", str(status)[:200],
-                                  "expected a 'nodes' object"))
+    try:
+        return Success(_from_api(site, status, start, end, jobs, ignore_besteffort, end_margin, unavailable_states,
+                                 vlans, subnets, storage))
+    except _Malformed as bad:
+        return Failure(bad.error)
+
+
+def _from_api(
+    site: str, status: Any, start: int, end: int, jobs: Any, ignore_besteffort: bool, end_margin: int,
+    unavailable_states: frozenset[str], vlans: bool, subnets: bool, storage: bool,
+) -> Planning:
+    status = _mapping(status, f"{site}.status")
+    nodes = _mapping(status.get("nodes"), f"{site}.status.nodes")
     busy: dict[str, list[Interval]] = {}
-
-    def keep(job: Mapping[str, Any]) -> Interval | None:
-        """The busy interval of an active, non-ignored reservation, else None."""
-        if ignore_besteffort and (job.get("queue") == "besteffort" or "besteffort" in (job.get("types") or ())):
-            return None
-        if str(job.get("state", "")).lower() not in ACTIVE_JOB_STATES:
-            return None
-        return _job_interval(job.get("started_at"), job.get("scheduled_at"), job.get("walltime"), end_margin)
-
     hosts: dict[str, tuple[str, str]] = {}
     for name, node in nodes.items():
-        if not isinstance(node, Mapping):
-            return Failure(ParseError("node entry of a status answer", f"site {site} node {name}", str(node)[:200]))
-        parts = host_cluster_site(name)
-        if parts is None:
-            return Failure(ParseError("host name in a status answer", f"site {site}", str(name)))
-        if str(node.get("hard", "")).lower() in unavailable_states:
+        where = f"{site}.status.nodes[{name!r}]"
+        if not isinstance(name, str) or (parts := host_cluster_site(name)) is None:
+            raise _Malformed(where, name, "a host name such as nova-1.lyon.grid5000.fr")
+        entry = _mapping(node, where)
+        if _text(entry.get("hard"), f"{where}.hard", "").lower() in unavailable_states:
             continue
         hosts[name] = parts
-        busy[name] = [iv for job in node.get("reservations") or () if (iv := keep(job)) is not None]
+        busy[name] = _api_intervals(entry.get("reservations"), f"{where}.reservations", ignore_besteffort,
+                                    end_margin)
 
     resources: dict[tuple[str, str], list[Interval]] = {}
-    sections = [("vlans", vlans), ("subnets", subnets), ("disks", storage)]
-    for section, wanted in sections:
-        entries = status.get(section) or {}
-        if not wanted or not isinstance(entries, Mapping):
+    for section, wanted in (("vlans", vlans), ("subnets", subnets), ("disks", storage)):
+        if not wanted or status.get(section) is None:
             continue
-        for uid, entry in entries.items():
-            if not isinstance(entry, Mapping) or str(entry.get("hard", "")).lower() in unavailable_states:
+        for uid, raw in _mapping(status.get(section), f"{site}.status.{section}").items():
+            where = f"{site}.status.{section}[{uid!r}]"
+            entry = _mapping(raw, where)
+            if _text(entry.get("hard"), f"{where}.hard", "").lower() in unavailable_states:
                 continue
-            kind = str(entry.get("type", "kavlan")) if section == "vlans" else section[:-1]
+            kind = _text(entry.get("type"), f"{where}.type", "kavlan") if section == "vlans" else section[:-1]
             if section == "vlans" and kind not in VLAN_KINDS:
                 continue
             name = _vlan_name(kind, str(uid)) if section == "vlans" else str(uid)
-            resources[(kind, name)] = [iv for job in entry.get("reservations") or () if (iv := keep(job)) is not None]
+            resources[(kind, name)] = _api_intervals(entry.get("reservations"), f"{where}.reservations",
+                                                     ignore_besteffort, end_margin)
 
     if jobs is not None:
-        items = jobs.get("items")
-        if not isinstance(items, Sequence):
-            return Failure(ParseError("Grid'5000 API jobs answer", f"site {site}", str(jobs)[:200],
-                                      "expected an 'items' list"))
+        items = _list(_mapping(jobs, f"{site}.jobs").get("items"), f"{site}.jobs.items")
         vlan_kind = {name: kind for kind, name in resources}
-        for job in items:
-            if not isinstance(job, Mapping):
-                return Failure(ParseError("job in a jobs answer", f"site {site}", str(job)[:200]))
-            iv = keep(job)
+        for i, job in enumerate(items):
+            where = f"{site}.jobs[{i}]"
+            iv = _api_interval(job, where, ignore_besteffort, end_margin)
             if iv is None:
                 continue
-            for node in job.get("assigned_nodes") or ():
+            for node in _texts(job.get("assigned_nodes"), f"{where}.assigned_nodes"):
                 if node in busy:
                     busy[node].append(iv)
-            by_type = job.get("resources_by_type") or {}
-            for vlan in by_type.get("vlans") or ():
+            by_type = job.get("resources_by_type")
+            by_type = {} if by_type is None else _mapping(by_type, f"{where}.resources_by_type")
+            for j, vlan in enumerate(_items(by_type.get("vlans"), f"{where}.resources_by_type.vlans")):
+                if isinstance(vlan, bool) or not isinstance(vlan, str | int):
+                    raise _Malformed(f"{where}.resources_by_type.vlans[{j}]", vlan, "a vlan number")
                 name = _vlan_name("kavlan", str(vlan))
                 if name in vlan_kind:
                     resources[(vlan_kind[name], name)].append(iv)
 
-    return Success(
-        Planning(
-            start=start,
-            end=end,
-            hosts=(HostPlanning(n, hosts[n][1], hosts[n][0], merge_intervals(b, start, end)) for n, b in busy.items()),
-            resources=(ResourcePlanning(site, k, n, merge_intervals(b, start, end)) for (k, n), b in resources.items()),
-        )
+    return Planning(
+        start=start,
+        end=end,
+        hosts=(HostPlanning(n, hosts[n][1], hosts[n][0], merge_intervals(b, start, end)) for n, b in busy.items()),
+        resources=(ResourcePlanning(site, k, n, merge_intervals(b, start, end)) for (k, n), b in resources.items()),
     )
 
 
@@ -417,7 +509,7 @@ class OarResourceRow:
 
 @frozen
 class OarJobResourceRow:
-    """One (job, resource) pair of an active job, with the job's state, queue, start and walltime."""
+    """One (job, resource) pair of an active job, with the job's state, queue, start (0 = none) and walltime."""
 
     job_id: int
     state: str
@@ -450,9 +542,22 @@ def planning_from_oar_rows(
 ) -> Result[Planning, G5kError]:
     """The planning of one site from OAR database rows (resources, and the resources held by each active job):
     Dead and maintenance resources are left out; ``type='default'`` rows are cores grouped by network address;
-    vlans (``kavlan-local``/``kavlan``/``kavlan-global`` rows) and subnets (``subnet`` rows) when asked."""
+    vlans (``kavlan-local``/``kavlan``/``kavlan-global`` rows) and subnets (``subnet`` rows) when asked.
+    A Waiting job with no start (not scheduled yet) holds nothing; any other active job needs a start and a
+    positive walltime (else a ParseError naming the job)."""
     if end <= start:
         return Failure(InvalidInput("planning window", f"{start}..{end}", "a start before the end"))
+    try:
+        return Success(_from_oar_rows(site, resources, job_resources, start, end, ignore_besteffort, end_margin,
+                                      vlans, subnets))
+    except _Malformed as bad:
+        return Failure(bad.error)
+
+
+def _from_oar_rows(
+    site: str, resources: Sequence[OarResourceRow], job_resources: Sequence[OarJobResourceRow], start: int,
+    end: int, ignore_besteffort: bool, end_margin: int, vlans: bool, subnets: bool,
+) -> Planning:
     by_id: dict[int, OarResourceRow] = {r.resource_id: r for r in resources}
     busy: dict[str, list[Interval]] = {}
     others: dict[tuple[str, str], list[Interval]] = {}
@@ -461,18 +566,22 @@ def planning_from_oar_rows(
             continue
         if r.type == "default":
             if host_cluster_site(r.network_address) is None:
-                return Failure(ParseError("host name in OAR resources", f"site {site}", r.network_address))
+                raise _Malformed(f"{site}.resources[id={r.resource_id}].network_address", r.network_address,
+                                 "a host name such as nova-1.lyon.grid5000.fr")
             busy[r.network_address] = []
         elif (key := _other_key(r, vlans, subnets)) is not None:
             others[key] = []
     for row in job_resources:
         if ignore_besteffort and (row.queue_name == "besteffort" or "besteffort" in row.types):
             continue
-        if row.state.lower() not in ACTIVE_JOB_STATES:
+        state = row.state.lower()
+        if state not in ACTIVE_JOB_STATES:
             continue
-        iv = _job_interval(row.start_time, 0, row.walltime, end_margin)
+        where = f"{site}.jobs[id={row.job_id}]"
+        iv = _job_interval(state, _seconds(row.start_time, f"{where}.start_time"), None,
+                           _seconds(row.walltime, f"{where}.walltime"), end_margin, where)
         res = by_id.get(row.resource_id)
-        if iv is None or res is None:
+        if iv is None or res is None:  # not scheduled yet / a resource this planning does not list
             continue
         if res.type == "default":
             if res.network_address in busy:
@@ -483,19 +592,31 @@ def planning_from_oar_rows(
     for name, b in busy.items():
         cluster, hsite = host_cluster_site(name) or ("", site)
         hosts.append(HostPlanning(name, hsite, cluster, merge_intervals(b, start, end)))
-    return Success(
-        Planning(
-            start=start, end=end, hosts=hosts,
-            resources=(ResourcePlanning(site, kind, name, merge_intervals(b, start, end))
-                       for (kind, name), b in others.items()),
-        )
+    return Planning(
+        start=start, end=end, hosts=hosts,
+        resources=(ResourcePlanning(site, kind, name, merge_intervals(b, start, end))
+                   for (kind, name), b in others.items()),
     )
+
+
+def _rest_id(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _Malformed(where, value, "a resource or job id (a non-negative integer)")
+    return value
+
+
+def _optional_text(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _Malformed(where, value, "a string")
+    return str(value)
 
 
 def planning_from_oar_rest(
     site: str,
-    resources: Mapping[str, Any],
-    jobs: Mapping[str, Any],
+    resources: Any,
+    jobs: Any,
     start: int,
     end: int,
     *,
@@ -505,40 +626,59 @@ def planning_from_oar_rest(
     subnets: bool = False,
 ) -> Result[Planning, G5kError]:
     """The planning of one site from the OAR REST API ``/resources/details.json`` and ``/jobs/details.json``
-    answers (items of each); a job's start is ``start_time`` once started, else ``scheduled_start``."""
-    items = resources.get("items")
-    jitems = jobs.get("items")
-    if not isinstance(items, Sequence) or not isinstance(jitems, Sequence):
-        return Failure(ParseError("OAR REST API answer", f"site {site}", str(resources)[:200],
-                                  "expected resources and jobs objects with an 'items' list"))
-    rows: list[OarResourceRow] = []
-    for it in items:
-        if not isinstance(it, Mapping) or not isinstance(it.get("id"), int):
-            return Failure(ParseError("OAR REST resource", f"site {site}", str(it)[:200]))
-        rows.append(OarResourceRow(
-            resource_id=it["id"], type=str(it.get("type", "default")),
-            network_address=str(it.get("network_address") or ""), state=str(it.get("state", "Alive")),
-            maintenance=str(it.get("maintenance", "NO")),
-            vlan=None if it.get("vlan") is None else str(it.get("vlan")),
-            subnet_address=None if it.get("subnet_address") is None else str(it.get("subnet_address")),
-        ))
-    pairs: list[OarJobResourceRow] = []
-    for job in jitems:
-        if not isinstance(job, Mapping) or not isinstance(job.get("id"), int):
-            return Failure(ParseError("OAR REST job", f"site {site}", str(job)[:200]))
-        started = job.get("start_time") or 0
-        begin = started if started else (job.get("scheduled_start") or 0)
-        walltime = job.get("walltime")
-        if not isinstance(begin, int) or not begin or not isinstance(walltime, int):
-            continue
-        for r in job.get("resources") or ():
-            if isinstance(r, Mapping) and isinstance(r.get("id"), int):
-                pairs.append(OarJobResourceRow(
-                    job_id=job["id"], state=str(job.get("state", "")), queue_name=str(job.get("queue", "")),
-                    start_time=begin, walltime=walltime, resource_id=r["id"], types=tuple(job.get("types") or ()),
-                ))
+    answers (items of each); a job's start is ``start_time`` once started, else ``scheduled_start``.
+    Total: malformed values are ParseErrors naming their path; a Waiting job with no start (not scheduled yet)
+    holds nothing; every other active job needs a start and a walltime."""
+    if end <= start:
+        return Failure(InvalidInput("planning window", f"{start}..{end}", "a start before the end"))
+    try:
+        rows, pairs = _rest_rows(site, resources, jobs, ignore_besteffort)
+    except _Malformed as bad:
+        return Failure(bad.error)
     return planning_from_oar_rows(site, rows, pairs, start, end, ignore_besteffort=ignore_besteffort,
                                   end_margin=end_margin, vlans=vlans, subnets=subnets)
+
+
+def _rest_rows(
+    site: str, resources: Any, jobs: Any, ignore_besteffort: bool
+) -> tuple[list[OarResourceRow], list[OarJobResourceRow]]:
+    items = _list(_mapping(resources, f"{site}.resources").get("items"), f"{site}.resources.items")
+    jitems = _list(_mapping(jobs, f"{site}.jobs").get("items"), f"{site}.jobs.items")
+    rows: list[OarResourceRow] = []
+    for i, raw in enumerate(items):
+        where = f"{site}.resources[{i}]"
+        it = _mapping(raw, where)
+        rows.append(OarResourceRow(
+            resource_id=_rest_id(it.get("id"), f"{where}.id"),
+            type=_text(it.get("type"), f"{where}.type", "default"),
+            network_address=_text(it.get("network_address"), f"{where}.network_address", ""),
+            state=_text(it.get("state"), f"{where}.state", "Alive"),
+            maintenance=_text(it.get("maintenance"), f"{where}.maintenance", "NO"),
+            vlan=_optional_text(it.get("vlan"), f"{where}.vlan"),
+            subnet_address=_optional_text(it.get("subnet_address"), f"{where}.subnet_address"),
+        ))
+    pairs: list[OarJobResourceRow] = []
+    for i, raw in enumerate(jitems):
+        where = f"{site}.jobs[{i}]"
+        job = _mapping(raw, where)
+        job_id = _rest_id(job.get("id"), f"{where}.id")
+        state = _text(job.get("state"), f"{where}.state")
+        queue = _text(job.get("queue"), f"{where}.queue", "")
+        types = _texts(job.get("types"), f"{where}.types")
+        if ignore_besteffort and (queue == "besteffort" or "besteffort" in types):
+            continue
+        if state.lower() not in ACTIVE_JOB_STATES:
+            continue
+        started = _seconds(job.get("start_time"), f"{where}.start_time")
+        scheduled = _seconds(job.get("scheduled_start"), f"{where}.scheduled_start")
+        walltime = _seconds(job.get("walltime"), f"{where}.walltime")
+        begin = started or scheduled or 0
+        _job_interval(state.lower(), begin, None, walltime, 0, where)  # malformed -> ParseError
+        for j, r in enumerate(_items(job.get("resources"), f"{where}.resources")):
+            rid = _rest_id(_mapping(r, f"{where}.resources[{j}]").get("id"), f"{where}.resources[{j}].id")
+            pairs.append(OarJobResourceRow(job_id=job_id, state=state, queue_name=queue, start_time=begin,
+                                           walltime=walltime or 0, resource_id=rid, types=types))
+    return rows, pairs
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import keyring
+import keyring.backend
 import pytest
 
 from adapters.cli import main
@@ -113,3 +117,87 @@ def test_plan_unwritable_out_is_an_error_value(capsys: pytest.CaptureFixture[str
     assert main(["plan", "--out", str(blocker / "sub")]) == 1
     assert "invalid output file" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A keyring in memory, so that no test reads or writes the user's keyring."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.store.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.store[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.store.pop((service, username), None)
+
+
+@pytest.fixture
+def ring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+def write_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    monkeypatch.setenv("G5K_CONFIG", str(path))
+    for var in ("G5K_API_URI", "G5K_API_USERNAME", "G5K_API_TIMEOUT", "G5K_LOCATION"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def live_dry_run(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
+    assert main(["plan", "--live", "--dry-run", "--json", "--site", "lyon", *argv]) == 0
+    requests: list[str] = json.loads(capsys.readouterr().out)["requests"]
+    return requests
+
+
+def test_plan_live_reads_the_api_access_from_the_configuration(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ring: MemoryKeyring
+) -> None:
+    write_config(tmp_path, monkeypatch, '[g5k]\nlocation = "outside"\napi_uri = "https://api.example.org/3.0/"\n'
+                 'api_username = "alice"\napi_timeout = 7\n')
+    ring.set_password("grid5000_api", "alice", "not-shown")
+    status, jobs = live_dry_run(capsys)
+    assert status == "GET https://api.example.org/3.0/sites/lyon/status?disks=no [basic auth as alice, TLS verified, " \
+                     "timeout 7s]"
+    assert jobs.startswith("GET https://api.example.org/3.0/sites/lyon/jobs?state=waiting,launching,running")
+    # explicit --api / --api-user win over the configuration
+    ring.set_password("grid5000_api", "bob", "not-shown-either")
+    status, _ = live_dry_run(capsys, "--api", "https://other.example.net/x", "--api-user", "bob")
+    assert status == "GET https://other.example.net/x/sites/lyon/status?disks=no [basic auth as bob, TLS verified, " \
+                     "timeout 7s]"
+
+
+def test_plan_live_asks_the_password_when_the_keyring_has_none(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ring: MemoryKeyring
+) -> None:
+    write_config(tmp_path, monkeypatch, '[g5k]\nlocation = "outside"\napi_username = "alice"\n')
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    status, _ = live_dry_run(capsys)
+    assert "[basic auth as alice (password asked" in status
+
+
+def test_plan_live_inside_grid5000_sends_no_credentials(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ring: MemoryKeyring,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    write_config(tmp_path, monkeypatch, '[g5k]\nlocation = "frontend:lyon"\napi_uri = "https://api.example.org/3.0/"\n')
+    status, _ = live_dry_run(capsys)
+    assert status.startswith("GET https://api.example.org/3.0/sites/lyon/status?disks=no [anonymous, TLS verified")
+    assert "basic auth" not in caplog.text
+    # from outside, the same configuration is anonymous with a warning saying what to set
+    write_config(tmp_path, monkeypatch, '[g5k]\nlocation = "outside"\napi_uri = "https://api.example.org/3.0/"\n')
+    status, _ = live_dry_run(capsys)
+    assert "[anonymous, TLS verified" in status and "needs basic auth" in caplog.text

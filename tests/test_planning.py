@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from returns.result import Failure, Success
 
-from g5kpure.errors import InvalidInput, NoSlot
+from g5kpure.errors import InvalidInput, NoSlot, ParseError
 from g5kpure.planning import (
     HostPlanning,
     OarJobResourceRow,
@@ -340,3 +340,151 @@ def test_host_busy_is_normalised_on_construction() -> None:
     assert h.busy == ((0, 1200),)
     r = ResourcePlanning("lyon", "kavlan", "kavlan-4", [(30, 40), (10, 20)])  # type: ignore[arg-type]
     assert r.busy == ((10, 20), (30, 40))
+
+
+NOVA1 = f"nova-1.{LYON}"
+
+
+def api_base() -> tuple[dict[str, Any], dict[str, Any]]:
+    """A small well-formed status and jobs answer: one running job on nova-1, a vlan."""
+    job = {"uid": 1, "state": "running", "queue": "default", "types": [], "walltime": 100, "started_at": 1000,
+           "scheduled_at": 1000, "assigned_nodes": [NOVA1], "resources_by_type": {"vlans": ["4"]}}
+    status = {"nodes": {NOVA1: {"hard": "alive", "reservations": [dict(job)]}},
+              "vlans": {"4": {"hard": "alive", "type": "kavlan", "reservations": []}}}
+    return status, {"items": [job], "total": 1}
+
+
+API_MUTATIONS: list[tuple[str, Any, str, Any]] = [
+    # (which payload, path of the changed value, ParseError.where, new value)
+    ("status", ("nodes", NOVA1, "reservations"), f"lyon.status.nodes['{NOVA1}'].reservations", 3),
+    ("status", ("nodes", NOVA1, "reservations", 0), f"lyon.status.nodes['{NOVA1}'].reservations[0]", "job"),
+    ("status", ("nodes", NOVA1, "reservations", 0, "types"),
+     f"lyon.status.nodes['{NOVA1}'].reservations[0].types", 5),
+    ("status", ("nodes", NOVA1, "reservations", 0, "walltime"),
+     f"lyon.status.nodes['{NOVA1}'].reservations[0].walltime", float("inf")),
+    ("status", ("nodes", NOVA1, "reservations", 0, "walltime"),
+     f"lyon.status.nodes['{NOVA1}'].reservations[0].walltime", float("nan")),
+    ("status", ("nodes", NOVA1, "reservations", 0, "walltime"),
+     f"lyon.status.nodes['{NOVA1}'].reservations[0].walltime", "3600"),
+    ("status", ("vlans", "4", "reservations"), "lyon.status.vlans['4'].reservations", 7),
+    ("status", ("vlans", "4"), "lyon.status.vlans['4']", "kavlan"),
+    ("jobs", ("items", 0, "walltime"), "lyon.jobs[0].walltime", float("-inf")),
+    ("jobs", ("items", 0, "started_at"), "lyon.jobs[0].started_at", "soon"),
+    ("jobs", ("items", 0, "resources_by_type"), "lyon.jobs[0].resources_by_type", ["vlans"]),
+    ("jobs", ("items", 0, "assigned_nodes"), "lyon.jobs[0].assigned_nodes", 12),
+    ("jobs", ("items", 0, "assigned_nodes", 0), "lyon.jobs[0].assigned_nodes[0]", 12),
+    ("jobs", ("items", 0, "state"), "lyon.jobs[0].state", None),
+    ("jobs", ("items",), "lyon.jobs.items", {"0": {}}),
+]
+
+
+def mutated(payload: Any, path: tuple[Any, ...], value: Any) -> Any:
+    """A deep copy of ``payload`` with the value at ``path`` replaced."""
+    copy = json.loads(json.dumps(payload))
+    target = copy
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return copy
+
+
+@pytest.mark.parametrize(("which", "path", "where", "value"), API_MUTATIONS)
+def test_planning_from_api_malformed_values_are_parse_errors_naming_the_path(
+    which: str, path: tuple[Any, ...], where: str, value: Any
+) -> None:
+    status, jobs = api_base()
+    assert planning_from_api("lyon", status, 0, 10000, jobs).unwrap().host(NOVA1).busy == ((1000, 1221),)  # type: ignore[union-attr]
+    if which == "status":
+        status = mutated(status, path, value)
+    else:
+        jobs = mutated(jobs, path, value)
+    got = planning_from_api("lyon", status, 0, 10000, jobs)
+    assert isinstance(got, Failure)
+    error = got.failure()
+    assert isinstance(error, ParseError) and error.where == where, error.message
+    assert error.where in error.message
+
+
+def test_planning_from_api_non_objects_and_odd_names_are_parse_errors() -> None:
+    status, _ = api_base()
+    for bad_status in (None, [], "status", {"nodes": [NOVA1]}, {"nodes": {1: {"hard": "alive"}}}):
+        got = planning_from_api("lyon", bad_status, 0, 10000)
+        assert isinstance(got, Failure) and isinstance(got.failure(), ParseError)
+    assert planning_from_api("lyon", {"nodes": {1: {}}}, 0, 10000).failure().where == "lyon.status.nodes[1]"  # type: ignore[union-attr]
+    for bad_jobs in (3, [], "jobs", {"total": 0}):
+        got = planning_from_api("lyon", status, 0, 10000, bad_jobs)
+        assert isinstance(got, Failure) and got.failure().where.startswith("lyon.jobs")  # type: ignore[attr-defined]
+
+
+def test_planning_from_api_running_job_without_start_is_an_error_not_free_time() -> None:
+    status, _ = api_base()
+    running = mutated(status, ("nodes", NOVA1, "reservations", 0), {"state": "running", "walltime": 3600})
+    got = planning_from_api("lyon", running, 0, 10000)
+    assert isinstance(got, Failure)
+    assert got.failure().where == f"lyon.status.nodes['{NOVA1}'].reservations[0]"  # type: ignore[attr-defined]
+    assert "a start time for a running job" in got.failure().message
+    # a waiting job OAR has not scheduled yet (no start at all) holds nothing: the documented rule
+    waiting = mutated(status, ("nodes", NOVA1, "reservations", 0), {"state": "waiting", "walltime": 3600})
+    assert planning_from_api("lyon", waiting, 0, 10000).unwrap().host(NOVA1).busy == ()  # type: ignore[union-attr]
+    # an integral float walltime is read; besteffort and finished jobs are not checked further
+    floats = mutated(status, ("nodes", NOVA1, "reservations", 0, "walltime"), 100.0)
+    assert planning_from_api("lyon", floats, 0, 10000).unwrap().host(NOVA1).busy == ((1000, 1221),)  # type: ignore[union-attr]
+
+
+def oar_rest_base() -> tuple[dict[str, Any], dict[str, Any]]:
+    resources = {"items": [{"id": 1, "type": "default", "network_address": NOVA1, "state": "Alive"},
+                           {"id": 2, "type": "kavlan", "network_address": "", "state": "Alive", "vlan": 4}]}
+    jobs = {"items": [{"id": 9, "state": "Running", "queue": "default", "types": [], "start_time": 1000,
+                       "scheduled_start": 1000, "walltime": 100, "resources": [{"id": 1}, {"id": 2}]}]}
+    return resources, jobs
+
+
+@pytest.mark.parametrize(("which", "path", "where", "value"), [
+    ("jobs", ("items", 0, "start_time"), "rennes.jobs[0].start_time", "1000"),
+    ("jobs", ("items", 0, "walltime"), "rennes.jobs[0].walltime", "3600"),
+    ("jobs", ("items", 0, "walltime"), "rennes.jobs[0].walltime", None),
+    ("jobs", ("items", 0, "resources", 1), "rennes.jobs[0].resources[1]", 2),
+    ("jobs", ("items", 0, "resources", 1, "id"), "rennes.jobs[0].resources[1].id", "2"),
+    ("jobs", ("items", 0, "resources"), "rennes.jobs[0].resources", {"id": 1}),
+    ("jobs", ("items", 0, "types"), "rennes.jobs[0].types", "besteffort"),
+    ("resources", ("items", 0, "id"), "rennes.resources[0].id", None),
+    ("resources", ("items", 0, "state"), "rennes.resources[0].state", 1),
+    ("resources", ("items", 1, "vlan"), "rennes.resources[1].vlan", [4]),
+])
+def test_planning_from_oar_rest_malformed_values_are_parse_errors(
+    which: str, path: tuple[Any, ...], where: str, value: Any
+) -> None:
+    resources, jobs = oar_rest_base()
+    ok = planning_from_oar_rest("rennes", resources, jobs, 0, 10000, end_margin=0).unwrap()
+    assert ok.host(NOVA1).busy == ((1000, 1100),) and ok.resources[0].busy == ((1000, 1100),)  # type: ignore[union-attr]
+    if which == "jobs":
+        jobs = mutated(jobs, path, value)
+    else:
+        resources = mutated(resources, path, value)
+    got = planning_from_oar_rest("rennes", resources, jobs, 0, 10000)
+    assert isinstance(got, Failure)
+    assert isinstance(got.failure(), ParseError) and got.failure().where == where  # type: ignore[attr-defined]
+
+
+def test_planning_from_oar_rest_non_objects_and_unscheduled_jobs() -> None:
+    resources, jobs = oar_rest_base()
+    for bad in (None, [], "x", 3):
+        assert isinstance(planning_from_oar_rest("rennes", bad, jobs, 0, 10), Failure)
+        assert isinstance(planning_from_oar_rest("rennes", resources, bad, 0, 10), Failure)
+    running = mutated(jobs, ("items", 0), {"id": 9, "state": "Running", "walltime": 100, "resources": [{"id": 1}]})
+    assert planning_from_oar_rest("rennes", resources, running, 0, 10000).failure().where == "rennes.jobs[0]"  # type: ignore[union-attr]
+    waiting = mutated(jobs, ("items", 0), {"id": 9, "state": "Waiting", "start_time": 0, "scheduled_start": None,
+                                           "walltime": 100, "resources": []})
+    assert planning_from_oar_rest("rennes", resources, waiting, 0, 10000).unwrap().host(NOVA1).busy == ()  # type: ignore[union-attr]
+
+
+def test_planning_from_oar_rows_started_job_without_start_is_an_error() -> None:
+    resources = [OarResourceRow(1, "default", NOVA1, "Alive")]
+    running = [OarJobResourceRow(10, "Running", "default", 0, 500, 1)]
+    got = planning_from_oar_rows("lyon", resources, running, 0, 10000)
+    assert isinstance(got, Failure) and got.failure().where == "lyon.jobs[id=10]"  # type: ignore[attr-defined]
+    no_walltime = [OarJobResourceRow(10, "Running", "default", 100, 0, 1)]
+    got = planning_from_oar_rows("lyon", resources, no_walltime, 0, 10000)
+    assert isinstance(got, Failure) and got.failure().where == "lyon.jobs[id=10].walltime"  # type: ignore[attr-defined]
+    waiting = [OarJobResourceRow(10, "Waiting", "default", 0, 500, 1)]
+    assert planning_from_oar_rows("lyon", resources, waiting, 0, 10000).unwrap().hosts[0].busy == ()

@@ -14,13 +14,20 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from returns.io import IOFailure
-from returns.result import Failure
+from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
 from adapters.api import APIConnection, RetryPolicy
-from adapters.planning import FOUR_WEEKS, get_planning, load_embedded_planning, oar_rows, sites_of_elements
-from g5kpure.errors import InvalidInput, NotFound, ParseError, Partial
-from g5kpure.planning import planning_from_api
+from adapters.planning import (
+    FOUR_WEEKS,
+    _parallel,
+    get_planning,
+    load_embedded_planning,
+    oar_rows,
+    sites_of_elements,
+)
+from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError, Partial
+from g5kpure.planning import Planning, planning_from_api
 
 FIXTURES = Path(__file__).parent / "fixtures" / "planning"
 T0 = 1774342800
@@ -101,6 +108,10 @@ def api() -> Iterator[tuple[Api, str]]:
             state.requests.append(self.path)
             if url.path == "/stable/sites/lille/status":
                 body: Any = state.status
+            elif url.path == "/stable/sites/broken/status":  # a node whose reservations is a number
+                body = {"nodes": {"chiclet-1.broken.grid5000.fr": {"hard": "alive", "reservations": 3}}}
+            elif url.path == "/stable/sites/broken/jobs":
+                body = {"total": 0, "offset": 0, "items": []}
             elif url.path == "/stable/sites/lille/jobs":
                 offset, limit = int(query.get("offset", 0)), min(int(query.get("limit", 50)), 100)
                 body = {"total": len(state.jobs), "offset": offset, "items": state.jobs[offset:offset + limit],
@@ -136,10 +147,35 @@ def test_api_source_pages_jobs_and_reports_failing_site(api: tuple[Api, str]) ->
     expected = planning_from_api("lille", state.status, T0, T0 + FOUR_WEEKS, {"items": state.jobs}).unwrap()
     assert planning.hosts == expected.hosts and planning.hosts
     assert [site for site, _ in planning.failed_sites] == ["nowhere"]
-    assert "500" in planning.failed_sites[0][1]
+    assert isinstance(planning.failed_sites[0][1], G5kError) and "500" in planning.failed_sites[0][1].message
     pages = [r for r in state.requests if r.startswith("/stable/sites/lille/jobs")]
     assert len(pages) == -(-len(state.jobs) // 100) and "offset=100" in pages[1]
     assert all("state=waiting%2Claunching%2Crunning" in p or "state=waiting,launching,running" in p for p in pages)
+
+
+def test_api_source_malformed_site_is_a_reported_failed_site(api: tuple[Api, str]) -> None:
+    _, base = api
+    conn = APIConnection(base, use_keyring=False, retry=RetryPolicy(max_attempts=1))
+    got = get_planning(["grid5000"], source="api", starttime=T0, sites=["lille", "broken"], api=conn)
+    planning = unsafe_perform_io(got.unwrap())
+    assert planning.sites == ("lille",) and [site for site, _ in planning.failed_sites] == ["broken"]
+    error = planning.failed_sites[0][1]
+    assert isinstance(error, ParseError)
+    assert error.where == "broken.status.nodes['chiclet-1.broken.grid5000.fr'].reservations" and error.line == "3"
+
+
+def test_parallel_turns_a_surprise_into_a_failed_site() -> None:
+    good = unsafe_perform_io(load_embedded_planning(["lille"], T0, T0 + 3600).unwrap())
+
+    def read(site: str) -> Result[Planning, G5kError]:
+        if site == "lille":
+            return Success(good)
+        raise KeyError("surprise")
+
+    planning = unsafe_perform_io(_parallel(["lille", "nancy"], read).unwrap())
+    assert planning.hosts == good.hosts
+    ((site, error),) = planning.failed_sites
+    assert site == "nancy" and isinstance(error, ParseError) and "KeyError: 'surprise'" in error.message
 
 
 def test_api_source_every_site_failing_is_partial(api: tuple[Api, str]) -> None:
