@@ -8,11 +8,13 @@ proves a real ``/bin/sh`` reads back exactly the argv, whatever quotes, ``$()``,
 values hold (execo wraps values in ``"..."`` without escaping).
 
 Differences from execo 2.8.2's ``get_oarsub_commandline`` (named in ``tests/test_oar_argv.py``):
-``-t`` values in a stable order (user types in the given order, then the origin tag) instead of a hash-seed
-dependent set order; ``origin=g5kpure`` instead of ``origin=execo`` (overridable, or ``None``); tuples and sets
-are accepted for ``job_type``; the job key file comes from an argument, never from the environment; a
-walltime under one second is refused (execo emits ``walltime=0:0:0``, which OAR refuses); a NUL byte (which
-no argv can carry) or a value starting with ``-`` (which oarsub would read as an option) is refused.
+``-t`` values in a stable order (user types in the given order, a set's sorted, then the origin tag) instead
+of a hash-seed dependent set order (resources given as a set are sorted too); ``origin=g5kpure`` instead of
+``origin=execo`` (overridable, or ``None``); tuples and sets are accepted for ``job_type``; the job key file
+comes from an argument, never from the environment; a walltime under one second is refused (execo emits
+``walltime=0:0:0``, which OAR refuses), and so is one above OAR's 32-bit limit or a date outside years
+1-9999; a NUL byte (which no argv can carry) or a value starting with ``-`` (which oarsub would read as an
+option) is refused.
 
 The parsers live in :mod:`g5kpure.oarparse` and are re-exported here.
 """
@@ -21,13 +23,24 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import tzinfo
+from typing import cast
 
 from attrs import field, frozen
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, ParseError
-from g5kpure.oardate import PARIS, format_seconds, format_unixts, oar_date_to_unixts, to_seconds, to_unixts
+from g5kpure.oardate import (
+    MAX_UNIXTS,
+    MIN_UNIXTS,
+    PARIS,
+    format_seconds,
+    format_unixts,
+    oar_date_to_unixts,
+    to_seconds,
+    to_unixts,
+)
 from g5kpure.oarparse import (
     G5kSubnetParams,
     OarDelResult,
@@ -95,13 +108,40 @@ DEFAULT_ORIGIN_TAG = "origin=g5kpure"
 """The ``-t`` tag added to every submission so that site admins can tell where jobs come from."""
 
 
+MAX_WALLTIME = 2**31 - 1
+"""The longest walltime OAR can store, in seconds (its ``moldable_walltime`` column is a 32-bit integer)."""
+
+
+def _short(value: object) -> str:
+    """``repr(value)`` cut to 80 characters, or its type when Python refuses the repr (a huge int)."""
+    try:
+        return repr(value)[:80]
+    except Exception:  # any repr may fail (a huge int, a user object); the type still says what it was
+        return f"a value of type {type(value).__name__} too large to print"
+
+
+def _order_key(item: object) -> tuple[int, str, str]:
+    """Sort key putting strings first in their natural order, then other values by type and repr."""
+    if isinstance(item, str):
+        return (0, item, "")
+    return (1, type(item).__name__, _short(item))
+
+
 def _str_tuple(value: object) -> tuple[str, ...]:
-    """None -> (), a string -> (string,), any other iterable -> tuple of its items."""
+    """None -> (), a string -> (string,), a set -> its items sorted, another iterable -> its items in order.
+
+    Anything else becomes a one-item tuple, which validation then refuses as "not a string": the conversion
+    itself never raises, and a set's hash order (which varies with PYTHONHASHSEED) never reaches an argv.
+    """
     if value is None:
         return ()
     if isinstance(value, str):
         return (value,)
-    return tuple(value)  # type: ignore[arg-type]
+    if isinstance(value, AbstractSet):
+        return cast(tuple[str, ...], tuple(sorted(value, key=_order_key)))
+    if isinstance(value, Iterable):
+        return cast(tuple[str, ...], tuple(value))
+    return cast(tuple[str, ...], (value,))
 
 
 @frozen
@@ -185,7 +225,7 @@ def make_submission(
             return Failure(secs.failure())
         wall = int(secs.unwrap())
         if wall < 1:
-            return Failure(InvalidInput("walltime", repr(walltime), "at least 1 second (OAR refuses 0:0:0)"))
+            return Failure(InvalidInput("walltime", _short(walltime), "at least 1 second (OAR refuses 0:0:0)"))
     resa: int | None = None
     if reservation_date is not None:
         ts = to_unixts(reservation_date, tz=tz)
@@ -203,12 +243,12 @@ def make_submission(
                 InvalidInput("additional_options", additional_options, f"shell-like words with balanced quotes ({exc})")
             )
     else:
-        extra = tuple(additional_options)
+        extra = _str_tuple(additional_options)
     res_items = _str_tuple(resources)  # materialised once: an iterator argument is consumed here only
     type_items = _str_tuple(job_type)
     for label, items in (("resources", res_items), ("job_type", type_items)):
         if not all(isinstance(i, str) for i in items):
-            return Failure(InvalidInput(label, repr(items)[:80], "strings"))
+            return Failure(InvalidInput(label, _short(items), "strings"))
     sub = OarSubmission(
         resources=res_items,
         walltime=wall,
@@ -237,17 +277,25 @@ def validate_submission(sub: OarSubmission) -> Result[OarSubmission, G5kError]:
     )
     for label, value in singles:
         if value is not None and not isinstance(value, str):
-            return Failure(InvalidInput(label, repr(value)[:80], "a string or None"))
+            return Failure(InvalidInput(label, _short(value), "a string or None"))
     for label, num in (("walltime", sub.walltime), ("reservation_date", sub.reservation_date)):
         if num is not None and (isinstance(num, bool) or not isinstance(num, int)):
-            return Failure(InvalidInput(label, repr(num)[:80], "an int (use make_submission to convert)"))
-    if sub.walltime is not None and sub.walltime < 1:
-        return Failure(InvalidInput("walltime", str(sub.walltime), "at least 1 second"))
+            return Failure(InvalidInput(label, _short(num), "an int (use make_submission to convert)"))
+    if sub.walltime is not None and not 1 <= sub.walltime <= MAX_WALLTIME:
+        return Failure(
+            InvalidInput(
+                "walltime", _short(sub.walltime), f"at least 1 second and at most {MAX_WALLTIME} (OAR's limit)"
+            )
+        )
+    if sub.reservation_date is not None and not MIN_UNIXTS <= sub.reservation_date <= MAX_UNIXTS:
+        return Failure(
+            InvalidInput("reservation_date", _short(sub.reservation_date), "a date between years 1 and 9999")
+        )
     checked: list[tuple[str, str]] = [(label, v) for label, v in singles if isinstance(v, str)]
     checked += [("resources", r) for r in sub.resources] + [("job_type", t) for t in sub.job_type]
     for label, item in [*checked, *(("additional_options", o) for o in sub.additional_options)]:
         if not isinstance(item, str):
-            return Failure(InvalidInput(label, repr(item)[:80], "a string"))
+            return Failure(InvalidInput(label, _short(item), "a string"))
         if "\0" in item:
             return Failure(InvalidInput(label, item, "text without NUL bytes (an argv cannot carry them)"))
     for label, item in checked:

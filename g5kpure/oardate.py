@@ -48,18 +48,28 @@ PARIS: tzinfo = ZoneInfo("Europe/Paris")  # effect-ok: reads the immutable IANA 
 """The zone of every Grid'5000 OAR server."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MIN_TS = math.floor((datetime(1, 1, 2, tzinfo=UTC) - _EPOCH).total_seconds())
-_MAX_TS = math.floor((datetime(9999, 12, 30, tzinfo=UTC) - _EPOCH).total_seconds())
+MIN_UNIXTS = math.floor((datetime(1, 1, 2, tzinfo=UTC) - _EPOCH).total_seconds())
+"""The earliest unix timestamp formatted as an OAR date (year 1, whatever the zone)."""
+MAX_UNIXTS = math.floor((datetime(9999, 12, 30, tzinfo=UTC) - _EPOCH).total_seconds())
+"""The latest unix timestamp formatted as an OAR date (year 9999, whatever the zone)."""
+_MIN_TS, _MAX_TS = MIN_UNIXTS, MAX_UNIXTS
 
 _DATE_RE = re.compile(
-    r"(?P<year>\d{4}|\d{2})-(?P<month>\d{1,2})-(?P<day>\d{1,2})[Tt ]+"
-    r"(?P<hour>\d{1,2}):(?P<minute>\d{1,2}):(?P<second>\d{1,2})(?P<frac>\.\d+)?"
-    r"\s*(?P<zone>[Zz]|[+-]\d{1,2}:?\d{2})?"
+    r"(?P<year>[0-9]{4}|[0-9]{2})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})[Tt ]+"
+    r"(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{1,2}):(?P<second>[0-9]{1,2})(?P<frac>\.[0-9]+)?"
+    r"\s*(?P<zone>[Zz]|[+-][0-9]{1,2}:?[0-9]{2})?",
+    re.ASCII,
 )
-_NUMBER_RE = re.compile(r"\d+(\.\d+)?|\.\d+")
-_HMS_RE = re.compile(r"(?P<h>\d+):(?P<m>\d+):(?P<s>\d+)(?P<frac>\.\d+)?")
-_HM_RE = re.compile(r"(?P<h>\d+):(?P<m>\d+)")
-_H_RE = re.compile(r"\d+")
+_NUMBER_RE = re.compile(r"(?P<int>[0-9]*)(?:\.(?P<frac>[0-9]+))?", re.ASCII)
+_HMS_RE = re.compile(r"(?P<h>[0-9]+):(?P<m>[0-9]+):(?P<s>[0-9]+)(?P<frac>\.[0-9]+)?", re.ASCII)
+_HM_RE = re.compile(r"(?P<h>[0-9]+):(?P<m>[0-9]+)", re.ASCII)
+_H_RE = re.compile(r"[0-9]+", re.ASCII)
+
+MAX_INT_DIGITS = 18
+"""The most digits :func:`parse_int` reads (a 64-bit integer has 19): longer runs are refused, never converted."""
+
+MAX_SECONDS = 10**14
+"""The longest duration accepted, in seconds (about 3 million years; more than ``timedelta.max``'s 86e12)."""
 
 Seconds = int | float
 DateInput = int | float | datetime | str
@@ -67,8 +77,69 @@ DurationInput = int | float | timedelta | str
 
 
 def _whole(value: float) -> Seconds:
-    """``value`` as an int when it has no fractional part."""
-    return int(value) if value == int(value) else value
+    """``value`` as an int when it has no fractional part (``value`` is finite)."""
+    return int(value) if value.is_integer() else value
+
+
+def _short(value: object) -> str:
+    """``repr(value)`` cut to 80 characters, or its type when Python refuses the repr (a huge int)."""
+    try:
+        return repr(value)[:80]
+    except Exception:  # any repr may fail (a huge int, a user object); the type still says what it was
+        return f"a value of type {type(value).__name__} too large to print"
+
+
+def parse_int(text: str, *, max_digits: int = MAX_INT_DIGITS) -> int | None:
+    """The integer ``text`` writes (optional ``-``, ASCII digits only, at most ``max_digits``), else None."""
+    if not isinstance(text, str):
+        return None
+    s = text.strip()
+    digits = s[1:] if s.startswith("-") else s
+    if not digits or len(digits) > max_digits or not (digits.isascii() and digits.isdigit()):
+        return None
+    return int(s)
+
+
+def int_of(value: object, *, max_digits: int = MAX_INT_DIGITS) -> int | None:
+    """A JSON-ish number as an int: an int or a whole finite float below ``10**max_digits``, or digit text; else None.
+
+    Never raises: ``inf``, ``nan``, ``1e400``, huge ints and thousands-of-digit strings give None.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if -(10**max_digits) < value < 10**max_digits else None
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 10**max_digits:
+            return int(value)
+        return None
+    if isinstance(value, str):
+        return parse_int(value, max_digits=max_digits)
+    return None
+
+
+def _with_fraction(whole: int, digits: str | None) -> Seconds:
+    """``whole`` plus the decimal fraction ``.digits``, kept below ``whole + 1`` (a fraction never rounds up)."""
+    if not digits or not digits.strip("0"):
+        return whole
+    micro = int(digits[:6].ljust(6, "0"))  # microseconds, truncated: the floor is always ``whole``
+    value = whole + micro / 1_000_000
+    if value >= whole + 1:  # float spacing at large magnitudes
+        value = math.nextafter(float(whole + 1), -math.inf)
+    return _whole(value) if math.floor(value) == whole else whole
+
+
+def read_number(text: str, *, max_digits: int = 15) -> Seconds | None:
+    """A non-negative decimal number (``"12"``, ``"12.5"``, ``".5"``; ASCII digits) whose floor is exact; else None.
+
+    Fractions are truncated to microseconds and never round up to the next integer.
+    """
+    if not isinstance(text, str):
+        return None
+    m = _NUMBER_RE.fullmatch(text.strip())
+    if m is None or not (m["int"] or m["frac"]) or len(m["int"]) > max_digits:
+        return None
+    return _with_fraction(int(m["int"] or "0"), m["frac"])
 
 
 # ---------------------------------------------------------------------------------------------- dates
@@ -77,19 +148,19 @@ def _whole(value: float) -> Seconds:
 def to_unixts(value: object, *, tz: tzinfo = PARIS) -> Result[Seconds, G5kError]:
     """Turn what a user may pass for an instant (unix ts, datetime, OAR date text) into a unix timestamp."""
     if isinstance(value, bool):
-        return Failure(InvalidInput("date", repr(value), "a unix timestamp, a datetime or 'YYYY-MM-DD HH:MM:SS'"))
+        return Failure(InvalidInput("date", _short(value), "a unix timestamp, a datetime or 'YYYY-MM-DD HH:MM:SS'"))
     if isinstance(value, int):
         return Success(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            return Failure(InvalidInput("date", repr(value), "a finite unix timestamp"))
+            return Failure(InvalidInput("date", _short(value), "a finite unix timestamp"))
         return Success(_whole(value))
     if isinstance(value, datetime):
         return Success(_whole(_datetime_to_ts(value, tz)))
     if isinstance(value, str):
         return oar_date_to_unixts(value, tz=tz)
     return Failure(
-        InvalidInput("date", repr(value)[:80], "a unix timestamp (int/float), a datetime or 'YYYY-MM-DD HH:MM:SS'")
+        InvalidInput("date", _short(value), "a unix timestamp (int/float), a datetime or 'YYYY-MM-DD HH:MM:SS'")
     )
 
 
@@ -116,7 +187,7 @@ def format_oar_date(ts: DateInput, *, tz: tzinfo = PARIS) -> Result[str, G5kErro
 def _format_checked(ts: Seconds, tz: tzinfo) -> Result[str, G5kError]:
     whole = math.floor(ts)
     if not _MIN_TS <= whole <= _MAX_TS:
-        return Failure(InvalidInput("date", repr(ts), "a unix timestamp between years 1 and 9999"))
+        return Failure(InvalidInput("date", _short(ts), "a unix timestamp between years 1 and 9999"))
     return Success(format_unixts(whole, tz))
 
 
@@ -129,10 +200,13 @@ def format_unixts(ts: int, tz: tzinfo = PARIS) -> str:
 def oar_date_to_unixts(text: str, *, tz: tzinfo = PARIS) -> Result[Seconds, G5kError]:
     """Read an OAR date (``"YYYY-MM-DD HH:MM:SS"``, wall clock in ``tz``) or a numeric unix timestamp."""
     if not isinstance(text, str):
-        return Failure(InvalidInput("date", repr(text)[:80], "a string 'YYYY-MM-DD HH:MM:SS'"))
+        return Failure(InvalidInput("date", _short(text), "a string 'YYYY-MM-DD HH:MM:SS'"))
     s = text.strip()
-    if _NUMBER_RE.fullmatch(s):
-        return Success(_whole(float(s)) if "." in s else int(s))
+    if _NUMBER_RE.fullmatch(s) and s:
+        number = read_number(s)
+        if number is None or not MIN_UNIXTS <= number <= MAX_UNIXTS:
+            return Failure(ParseError("OAR date", line=text[:80], hint="a unix timestamp between years 1 and 9999"))
+        return Success(number)
     m = _DATE_RE.fullmatch(s)
     if m is None:
         return Failure(
@@ -161,8 +235,7 @@ def oar_date_to_unixts(text: str, *, tz: tzinfo = PARIS) -> Result[Seconds, G5kE
             return Failure(ParseError("OAR date", line=text, hint="bad UTC offset"))
         offset = (hours * 3600 + minutes * 60) * (1 if zone[0] == "+" else -1)
         base = (naive.replace(tzinfo=UTC) - _EPOCH).total_seconds() - offset
-    frac = float(m["frac"]) if m["frac"] else 0.0
-    return Success(_whole(int(base) + frac))
+    return Success(_with_fraction(math.floor(base), m["frac"][1:] if m["frac"] else None))
 
 
 # ------------------------------------------------------------------------------------------ durations
@@ -171,20 +244,23 @@ def oar_date_to_unixts(text: str, *, tz: tzinfo = PARIS) -> Result[Seconds, G5kE
 def to_seconds(value: object) -> Result[Seconds, G5kError]:
     """Turn what a user may pass for a duration (seconds, timedelta, OAR duration text) into seconds (>= 0)."""
     if isinstance(value, bool):
-        return Failure(InvalidInput("duration", repr(value), "seconds, a timedelta or 'H:M:S'"))
+        return Failure(InvalidInput("duration", _short(value), "seconds, a timedelta or 'H:M:S'"))
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            return Failure(InvalidInput("duration", repr(value), "a finite number of seconds"))
+        if isinstance(value, float) and not math.isfinite(value):
+            return Failure(InvalidInput("duration", _short(value), "a finite number of seconds"))
         if value < 0:
-            return Failure(InvalidInput("duration", repr(value), "a non-negative number of seconds"))
+            return Failure(InvalidInput("duration", _short(value), "a non-negative number of seconds"))
+        if value > MAX_SECONDS:
+            return Failure(InvalidInput("duration", _short(value), f"at most {MAX_SECONDS} seconds"))
         return Success(_whole(value) if isinstance(value, float) else value)
     if isinstance(value, timedelta):
         if value < timedelta(0):
             return Failure(InvalidInput("duration", str(value), "a non-negative timedelta"))
-        return Success(_whole(value.total_seconds()) if value.microseconds else value.days * 86400 + value.seconds)
+        whole = value.days * 86400 + value.seconds
+        return Success(_with_fraction(whole, f"{value.microseconds:06d}") if value.microseconds else whole)
     if isinstance(value, str):
         return oar_duration_to_seconds(value)
-    return Failure(InvalidInput("duration", repr(value)[:80], "seconds (int/float), a timedelta or 'H:M:S'"))
+    return Failure(InvalidInput("duration", _short(value), "seconds (int/float), a timedelta or 'H:M:S'"))
 
 
 def format_oar_duration(duration: DurationInput) -> Result[str, G5kError]:
@@ -202,17 +278,19 @@ def format_seconds(seconds: int) -> str:
 def oar_duration_to_seconds(text: str) -> Result[Seconds, G5kError]:
     """Read an OAR duration: ``"H:M:S"`` (``"100:5:3"``), ``"H:M"`` (``"1:30"``) or hours alone (``"2"``)."""
     if not isinstance(text, str):
-        return Failure(InvalidInput("duration", repr(text)[:80], "a string 'H:M:S', 'H:M' or 'H'"))
+        return Failure(InvalidInput("duration", _short(text), "a string 'H:M:S', 'H:M' or 'H'"))
     s = text.strip()
-    m = _HMS_RE.fullmatch(s)
+    m = _HMS_RE.fullmatch(s) or _HM_RE.fullmatch(s) or _H_RE.fullmatch(s)
     if m is not None:
-        whole = int(m["h"]) * 3600 + int(m["m"]) * 60 + int(m["s"])
-        return Success(_whole(whole + float(m["frac"])) if m["frac"] else whole)
-    m = _HM_RE.fullmatch(s)
-    if m is not None:
-        return Success(int(m["h"]) * 3600 + int(m["m"]) * 60)
-    if _H_RE.fullmatch(s):
-        return Success(int(s) * 3600)
+        parts = s.split(".", 1)[0].split(":")
+        if any(len(p) > 15 for p in parts):
+            return Failure(ParseError("OAR duration", line=text[:80], hint=f"too long: at most {MAX_SECONDS} seconds"))
+        h, mi, se = (int(p) for p in [*parts, "0", "0"][:3])
+        whole = h * 3600 + mi * 60 + se
+        if whole > MAX_SECONDS:
+            return Failure(ParseError("OAR duration", line=text[:80], hint=f"too long: at most {MAX_SECONDS} seconds"))
+        frac = m.groupdict().get("frac")
+        return Success(_with_fraction(whole, frac[1:] if frac else None))
     hint = "expected 'H:M:S', 'H:M' or a whole number of hours"
     if s.startswith("-"):
         hint = "a duration cannot be negative"

@@ -25,7 +25,7 @@ from attrs import frozen
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import CommandFailed, G5kError, NotFound, ParseError, Partial, Rejected
-from g5kpure.oardate import PARIS, oar_date_to_unixts, oar_duration_to_seconds
+from g5kpure.oardate import PARIS, int_of, oar_date_to_unixts, oar_duration_to_seconds, parse_int
 
 # ------------------------------------------------------------------------------------------------ values
 
@@ -203,15 +203,8 @@ def _failed(command: str, exit_code: int | None, stdout: str, stderr: str) -> Co
 
 
 def _int_or_none(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value == int(value):
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-        return int(value.strip())
-    return None
+    """An int from JSON or text (bounded, finite, ASCII digits), else None: never raises (see ``int_of``)."""
+    return int_of(value)
 
 
 def _ts_or_none(value: object) -> int | None:
@@ -228,7 +221,7 @@ def _str(value: object) -> str:
     return str(value)
 
 
-_MESSAGE_FIELD = re.compile(r"(?:^|,)([A-Z])=([^,()]*)")
+_MESSAGE_FIELD = re.compile(r"(?:^|,)([A-Z])=([^,()]*)", re.ASCII)
 
 
 def _message_fields(message: str) -> dict[str, str]:
@@ -245,7 +238,7 @@ def _walltime_of_message(message: str) -> int | None:
     return int(secs.unwrap()) if isinstance(secs, Success) else None
 
 
-_WANTED_WALLTIME = re.compile(r"walltime=(\d+(?::\d+){0,2})")
+_WANTED_WALLTIME = re.compile(r"walltime=(\d+(?::\d+){0,2})", re.ASCII)
 
 
 def _walltime_of_wanted(wanted: str) -> int | None:
@@ -264,10 +257,10 @@ def _text_date(value: str, tz: tzinfo) -> int | None:
 
 # ------------------------------------------------------------------------------------------------ oarsub
 
-_JOB_ID_LINE = re.compile(r"OAR_JOB_ID=(-?\d+)")
-_ARRAY_ID_LINE = re.compile(r"OAR_ARRAY_ID=(\d+)")
-_RESA_KO = re.compile(r"Reservation not valid --> KO(?: \((?P<why>.*)\))?")
-_COULD_RUN = re.compile(r"could run at (\d{4}-\d\d-\d\d \d\d?:\d\d?:\d\d?)")
+_JOB_ID_LINE = re.compile(r"OAR_JOB_ID=(-?\d+)", re.ASCII)
+_ARRAY_ID_LINE = re.compile(r"OAR_ARRAY_ID=(\d+)", re.ASCII)
+_RESA_KO = re.compile(r"Reservation not valid --> KO(?: \((?P<why>.*)\))?", re.ASCII)
+_COULD_RUN = re.compile(r"could run at (\d{4}-\d\d-\d\d \d\d?:\d\d?:\d\d?)", re.ASCII)
 
 
 def parse_oarsub_output(
@@ -294,13 +287,15 @@ def parse_oarsub_output(
         if in_json:
             json_buf.append(ln)
             continue
-        m = _JOB_ID_LINE.fullmatch(ln)
+        m = _JOB_ID_LINE.fullmatch(ln) or _ARRAY_ID_LINE.fullmatch(ln)
         if m:
-            ids.append(int(m.group(1)))
-            continue
-        m = _ARRAY_ID_LINE.fullmatch(ln)
-        if m:
-            array_id = int(m.group(1))
+            number = parse_int(m.group(1))
+            if number is None:
+                return Failure(ParseError("oarsub output", line=ln[:80], hint="a job id of more than 18 digits"))
+            if ln.startswith("OAR_JOB_ID="):
+                ids.append(number)
+            else:
+                array_id = number
             continue
         if ln.startswith("Reservation valid --> OK"):
             resa_ok = True
@@ -339,7 +334,7 @@ def parse_oarsub_output(
 def _json_job_id(text: str) -> int | None:
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if isinstance(data, Mapping):
         return _int_or_none(data.get("job_id"))
@@ -369,8 +364,8 @@ def _oarsub_reason(exit_code: int | None, out_lines: list[str], err_lines: list[
 
 # ------------------------------------------------------------------------------------------------ oardel
 
-_DEL_LINE = re.compile(r"Deleting the job = (\d+) \.\.\.(\w+)\.?")
-_FRAG_LINE = re.compile(r"Cannot frag (\d+) ; (.*)")
+_DEL_LINE = re.compile(r"Deleting the job = (\d{1,18}) \.\.\.(\w+)\.?", re.ASCII)
+_FRAG_LINE = re.compile(r"Cannot frag (\d{1,18}) ; (.*)", re.ASCII)
 
 
 def parse_oardel_output(exit_code: int | None, stdout: str, stderr: str = "") -> Result[OarDelResult, G5kError]:
@@ -415,10 +410,10 @@ def parse_oardel_output(exit_code: int | None, stdout: str, stderr: str = "") ->
 
 # ---------------------------------------------------------------------------------------- oarstat -f text
 
-_ATTR_LINE = re.compile(r"^ {2,}(\w+) = ?(.*)$")
-_JOB_HEADER = re.compile(r"^\s*(?:Job_Id|id):\s*(\d+)\s*$")
-_EVENT_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)> ([^:]+):(.*)$")
-_EXIT_TEXT = re.compile(r"^(-?\d+)(?:\s*\((-?\d+),(-?\d+),(-?\d+)\))?$")
+_ATTR_LINE = re.compile(r"^ {2,}(\w+) = ?(.*)$", re.ASCII)
+_JOB_HEADER = re.compile(r"^\s*(?:Job_Id|id):\s*(\d{1,18})\s*$", re.ASCII)
+_EVENT_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)> ([^:]+):(.*)$", re.ASCII)
+_EXIT_TEXT = re.compile(r"^(-?\d{1,18})(?:\s*\((-?\d{1,18}),(-?\d{1,18}),(-?\d{1,18})\))?$", re.ASCII)
 
 
 def parse_oarstat_job_text(
@@ -490,7 +485,9 @@ def parse_oarstat_job_text(
     wall_text = get("walltime").strip()
     walltime: int | None = None
     if wall_text.isdigit() and wall_text.isascii():
-        walltime = int(wall_text)  # OAR 3 prints the walltime as seconds (OAR 2.5 prints H:M:S)
+        walltime = parse_int(wall_text)  # OAR 3 prints the walltime as seconds (OAR 2.5 prints H:M:S)
+        if walltime is None:
+            bad.append(f"walltime = {wall_text[:80]}")
     elif wall_text:
         w = oar_duration_to_seconds(wall_text)
         if isinstance(w, Success):
@@ -514,7 +511,7 @@ def parse_oarstat_job_text(
         date("stopTime", "stop_time"),
     )
     resource_words = [r.strip() for r in res_text.split("+") if r.strip()]
-    resource_ids = tuple(int(r) for r in resource_words if r.isdigit() and r.isascii())
+    resource_ids = tuple(n for n in (parse_int(r) for r in resource_words if not r.startswith("-")) if n is not None)
     if len(resource_ids) != len(resource_words):
         bad.append(f"assigned_resources = {res_text}")
     if bad:
@@ -581,7 +578,7 @@ def _json_object(stdout: str) -> Result[dict[str, Any], G5kError]:
         return Failure(ParseError("oarstat JSON", line=text[:200], hint="no JSON object"))
     try:
         data = json.loads(text[start:])
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         return Failure(ParseError("oarstat JSON", hint=str(exc), line=text[:200]))
     if not isinstance(data, dict):
         return Failure(ParseError("oarstat JSON", line=text[:200], hint="expected an object keyed by job id"))
@@ -596,10 +593,10 @@ _JSON_NUMBER_KEYS = (
 
 def _job_of_json(key: str, rec: object) -> Result[OarJobInfo, G5kError]:
     if not isinstance(rec, Mapping):
-        return Failure(ParseError("oarstat JSON job", where=f"key {key!r}", hint="not an object"))
+        return Failure(ParseError("oarstat JSON job", where=f"key {key[:40]!r}", hint="not an object"))
     jid = _int_or_none(rec.get("Job_Id", rec.get("job_id", rec.get("id", key))))
     if jid is None:
-        return Failure(ParseError("oarstat JSON job", where=f"key {key!r}", hint="no job id"))
+        return Failure(ParseError("oarstat JSON job", where=f"key {key[:40]!r}", hint="no job id"))
     state_text = _str(rec.get("state")).strip()
     if not state_text:
         return Failure(ParseError("oarstat JSON job", where=f"job {jid}", hint="no state"))
@@ -710,9 +707,9 @@ def parse_oarstat_job_json(
 
 # ------------------------------------------------------------------------------------------ oarstat lists
 
-_ROW_F2 = re.compile(r"^(\d+)\s+(\S)\s+(\S+)\s+(\d+:\d\d:\d\d)(?: (.*))?$")
-_ROW_F1 = re.compile(r"^(\d+) (.*?)\s+(\S+)\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s+(\S)\s+(\S+)\s*$")
-_ROW_ARRAY = re.compile(r"^(\d+)\s+(\d+)\s+(\d+)\s+(\S)\s+(\S+)\s+(\d+:\d\d:\d\d)(?: (.*))?$")
+_ROW_F2 = re.compile(r"^(\d{1,18})\s+(\S)\s+(\S+)\s+(\d+:\d\d:\d\d)(?: (.*))?$", re.ASCII)
+_ROW_F1 = re.compile(r"^(\d{1,18}) (.*?)\s+(\S+)\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s+(\S)\s+(\S+)\s*$", re.ASCII)
+_ROW_ARRAY = re.compile(r"^(\d{1,18})\s+(\d{1,18})\s+(\d{1,18})\s+(\S)\s+(\S+)\s+(\d+:\d\d:\d\d)(?: (.*))?$", re.ASCII)
 
 
 def _duration(text: str) -> int | None:
@@ -818,7 +815,7 @@ def _summary_of_info(j: OarJobInfo) -> OarJobSummary:
     )
 
 
-_STATE_LINE = re.compile(r"^\s*(\d+):\s*(\w+)\s*$")
+_STATE_LINE = re.compile(r"^\s*(\d{1,18}):\s*(\w+)\s*$", re.ASCII)
 
 
 def parse_oarstat_state(
@@ -845,7 +842,7 @@ def parse_oarstat_state(
     return Failure(ParseError("oarstat -s output", hint="several jobs; pass job_id"))
 
 
-_EVENTS_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)> \[(\d+)\] ([^:]+):(.*)$")
+_EVENTS_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)> \[(\d{1,18})\] ([^:]+):(.*)$", re.ASCII)
 
 
 def parse_oarstat_events(
@@ -870,8 +867,8 @@ def parse_oarstat_events(
 
 # ------------------------------------------------------------------------------------ nodes, subnets, vlans
 
-_NETWORK_ADDRESS = re.compile(r"\bnetwork_address = '([^']*)'")
-_HOST_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_NETWORK_ADDRESS = re.compile(r"\bnetwork_address = '([^']*)'", re.ASCII)
+_HOST_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*", re.ASCII)
 
 
 def parse_job_nodes(exit_code: int | None, stdout: str, stderr: str = "") -> Result[tuple[str, ...], G5kError]:
@@ -944,7 +941,8 @@ def parse_kavlan_ids(exit_code: int | None, stdout: str, stderr: str = "") -> Re
         ln = raw.strip()
         if not ln:
             continue
-        if not ln.isdigit() or not ln.isascii():
-            return Failure(ParseError("kavlan -V output", where=f"line {n}", line=ln, hint="expected a vlan id"))
-        ids.append(int(ln))
+        vlan = parse_int(ln) if ln.isdigit() else None
+        if vlan is None:
+            return Failure(ParseError("kavlan -V output", where=f"line {n}", line=ln[:80], hint="expected a vlan id"))
+        ids.append(vlan)
     return Success(tuple(ids))

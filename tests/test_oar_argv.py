@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -194,3 +197,84 @@ def test_other_argvs() -> None:
             oardel_argv(bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         oardel_argv()
+
+
+# --- refusals are values; sets are sorted; a directly built bad submission never becomes an argv ----------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "label"),
+    [
+        ({"resources": 5}, "resources"),
+        ({"job_type": 7}, "job_type"),
+        ({"additional_options": 5}, "additional_options"),
+        ({"job_type": {"a", 1}}, "job_type"),
+        ({"walltime": 10**400}, "duration"),
+        ({"walltime": 10**5000}, "duration"),
+        ({"walltime": "9" * 5000}, "OAR duration"),
+        ({"walltime": 2**31}, "walltime"),
+        ({"walltime": float("inf")}, "duration"),
+        ({"reservation_date": "9" * 400 + ".5"}, "OAR date"),
+        ({"reservation_date": 10**400}, "reservation_date"),
+        ({"reservation_date": 1e300}, "reservation_date"),
+    ],
+)
+def test_make_submission_refuses_bad_values_as_values(kwargs: dict[str, object], label: str) -> None:
+    r = make_submission(**kwargs)  # type: ignore[arg-type]
+    assert isinstance(r, Failure) and isinstance(r.failure(), InvalidInput | ParseError), kwargs
+    assert label in r.failure().message
+
+
+def test_walltime_limit_is_oars_32_bit_column() -> None:
+    assert make_submission(walltime=2**31 - 1).unwrap().walltime == 2**31 - 1
+    assert isinstance(make_submission(walltime="596523:14:8"), Failure)  # 2**31 s
+
+
+def test_sets_are_sorted_sequences_keep_their_order() -> None:
+    assert make_submission(job_type={"c", "a", "b"}).unwrap().job_type == ("a", "b", "c")
+    assert make_submission(job_type=["c", "a", "b"]).unwrap().job_type == ("c", "a", "b")
+    assert make_submission(resources=frozenset({"nodes=1", "core=2"})).unwrap().resources == ("core=2", "nodes=1")
+    assert make_submission(additional_options={"-O", "-E"}).unwrap().additional_options == ("-E", "-O")
+    assert OarSubmission(job_type={"y", "x"}).job_type == ("x", "y")
+
+
+ARGV_OF_SETS = """
+import sys
+from g5kpure.oar import make_submission, oarsub_argv
+sub = make_submission(resources={"nodes=1", "core=2", "gpu=1", "vlan=3"},
+                      job_type={"deploy", "destructive", "night", "besteffort", "idempotent"}).unwrap()
+print(" ".join(oarsub_argv(sub)))
+"""
+
+
+def test_argv_of_sets_does_not_depend_on_pythonhashseed() -> None:
+    outputs = set()
+    for seed in ("1", "2", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        proc = subprocess.run(
+            [sys.executable, "-c", ARGV_OF_SETS], env=env, capture_output=True, text=True, check=True, timeout=60
+        )
+        outputs.add(proc.stdout.strip())
+    assert outputs == {
+        "oarsub -l core=2+gpu=1+nodes=1+vlan=3 -t besteffort -t deploy -t destructive -t idempotent -t night "
+        "-t origin=g5kpure sleep 31536000"
+    }
+
+
+@pytest.mark.parametrize(
+    "sub",
+    [
+        OarSubmission(walltime=-5),
+        OarSubmission(walltime=0),
+        OarSubmission(name="-x"),
+        OarSubmission(resources=("-l",)),
+        OarSubmission(job_type=(5,)),  # type: ignore[arg-type]
+        OarSubmission(resources=5),  # type: ignore[arg-type]
+        OarSubmission(reservation_date=10**20),
+        OarSubmission(command="a\0b"),
+    ],
+)
+def test_validate_submission_refuses_a_directly_built_invalid_submission(sub: OarSubmission) -> None:
+    assert isinstance(validate_submission(sub), Failure)
+    refused = validate_submission(sub).map(oarsub_argv)  # the refusal as a value
+    assert isinstance(refused, Failure)

@@ -617,3 +617,59 @@ def test_every_parser_on_every_capture_returns_a_result() -> None:
         for parser in PARSERS:
             r = parser(rc, out, err)
             assert isinstance(r, Success | Failure), (name, parser.__name__)
+
+
+# --- totality on huge, infinite and non-ASCII numbers ----------------------------------------------------
+
+HUGE = "9" * 5000  # more digits than Python's int() accepts from text (4300)
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "Infinity", "-Infinity", "NaN", "1e30", "9" * 400])
+@pytest.mark.parametrize("key", ["startTime", "submissionTime", "walltime", "exit_code", "array_id"])
+def test_json_numbers_out_of_range_are_parse_errors_in_every_json_parser(number: str, key: str) -> None:
+    stdout = f'{{"1": {{"state": "Running", "{key}": {number}}}}}'
+    for parse in (parse_oarstat_jobs_json, parse_oarstat_job_json, parse_oarstat_list, parse_job_nodes):
+        r = parse(0, stdout, "")
+        assert isinstance(r, Failure) and isinstance(r.failure(), ParseError), (parse.__name__, key, number)
+        assert key in r.failure().message
+
+
+def test_json_job_ids_out_of_range_are_parse_errors() -> None:
+    for key in (HUGE, "1e400", "١٢"):
+        r = parse_oarstat_jobs_json(0, f'{{"{key}": {{"state": "Running"}}}}')
+        assert isinstance(r, Failure) and "no job id" in r.failure().message, key
+    r2 = parse_oarstat_jobs_json(0, '{"1": {"state": "Running", "job_id": ' + "9" * 400 + "}}")
+    assert isinstance(r2, Failure)
+    deep = parse_oarstat_jobs_json(0, '{"a": ' + "[" * 100_000)
+    assert isinstance(deep, Failure) and isinstance(deep.failure(), ParseError)
+
+
+def test_json_numbers_in_range_still_read() -> None:
+    r = parse_oarstat_jobs_json(0, '{"7": {"state": "Running", "startTime": 1700000000.0, "walltime": "3600"}}')
+    assert r.unwrap()[0].start_time == 1700000000 and r.unwrap()[0].walltime == 3600
+
+
+def test_huge_job_ids_in_text_outputs_are_parse_errors() -> None:
+    sub = parse_oarsub_output(0, f"[ADMISSION RULE] x\nOAR_JOB_ID={HUGE}\n")
+    assert isinstance(sub, Failure) and isinstance(sub.failure(), ParseError)
+    assert "more than 18 digits" in sub.failure().message
+    assert isinstance(parse_oarsub_output(0, f"OAR_JOB_ID=5\nOAR_ARRAY_ID={HUGE}\n"), Failure)
+    text = parse_oarstat_job_text(0, f"Job_Id: {HUGE}\n    state = Running\n")
+    assert isinstance(text, Failure) and isinstance(text.failure(), ParseError)
+    wall = parse_oarstat_job_text(0, f"Job_Id: 3\n    state = Running\n    walltime = {HUGE}\n")
+    assert isinstance(wall, Failure) and "walltime" in wall.failure().message
+    res = parse_oarstat_job_text(0, f"Job_Id: 3\n    state = Running\n    assigned_resources = 1+{HUGE}\n")
+    assert isinstance(res, Failure) and "assigned_resources" in res.failure().message
+    kav = parse_kavlan_ids(0, f"4\n{HUGE}\n")
+    assert isinstance(kav, Failure) and "line 2" in kav.failure().message
+    assert isinstance(parse_kavlan_ids(0, "٤\n"), Failure)
+    for parse in (parse_oarstat_list, parse_oarstat_state, parse_oarstat_events):
+        assert isinstance(parse(0, f"{HUGE}: Running\n", ""), Failure), parse.__name__
+
+
+def test_huge_walltime_in_a_listing_message_is_unknown_not_a_crash() -> None:
+    r = parse_oarstat_list(0, f"12 R bob 0:00:01 R=1,W={HUGE},J=B (Karma=0.000)\n")
+    row = r.unwrap()[0]
+    assert row.job_id == 12 and row.walltime is None and row.duration == 1
+    ok = parse_oarstat_list(0, "12 R bob 0:00:01 R=1,W=2:0:0,J=B (Karma=0.000)\n").unwrap()[0]
+    assert ok.walltime == 7200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -10,13 +11,16 @@ from returns.result import Failure, Success
 
 from g5kpure.errors import InvalidInput, ParseError
 from g5kpure.oardate import (
+    MAX_SECONDS,
     PARIS,
     format_oar_date,
     format_oar_duration,
     format_seconds,
     format_unixts,
+    int_of,
     oar_date_to_unixts,
     oar_duration_to_seconds,
+    parse_int,
     to_seconds,
     to_unixts,
 )
@@ -187,3 +191,72 @@ def test_difference_malformed_inputs_are_values_not_exceptions() -> None:
     assert isinstance(oar_date_to_unixts(1700000000), Failure)  # type: ignore[arg-type]
     assert isinstance(oar_duration_to_seconds(3600), Failure)  # type: ignore[arg-type]
     assert isinstance(oar_date_to_unixts("2023-11-14 23:13:20+25:00"), Failure)
+
+
+# --- totality on huge, infinite and non-ASCII input -------------------------------------------------------
+
+HUGE_DIGITS = "9" * 5000  # more digits than Python's int() accepts from text (4300)
+
+
+@pytest.mark.parametrize("text", ["9" * 400 + ".5", HUGE_DIGITS, HUGE_DIGITS + ".5", "99999999999999999999"])
+def test_huge_numeric_dates_are_parse_errors(text: str) -> None:
+    r = oar_date_to_unixts(text)
+    assert isinstance(r, Failure) and isinstance(r.failure(), ParseError)
+    assert "years 1 and 9999" in r.failure().message
+
+
+@pytest.mark.parametrize("text", [HUGE_DIGITS, "1:" + HUGE_DIGITS, HUGE_DIGITS + ":0:0", "0:0:" + HUGE_DIGITS])
+def test_huge_durations_are_parse_errors(text: str) -> None:
+    r = oar_duration_to_seconds(text)
+    assert isinstance(r, Failure) and isinstance(r.failure(), ParseError)
+    assert "too long" in r.failure().message
+
+
+def test_huge_and_infinite_numbers_are_refused_by_the_formatters() -> None:
+    for value in (10**400, 10**5000, 1e300, float("inf")):
+        r = format_oar_duration(value)
+        assert isinstance(r, Failure) and isinstance(r.failure(), InvalidInput)
+        assert isinstance(format_oar_date(value), Failure)
+    assert "too large to print" in format_oar_date(10**5000).failure().message  # no 5000-digit repr attempted
+    assert format_oar_duration(MAX_SECONDS) == Success(
+        f"{MAX_SECONDS // 3600}:{MAX_SECONDS % 3600 // 60}:{MAX_SECONDS % 60}"
+    )
+    assert isinstance(format_oar_duration(MAX_SECONDS + 1), Failure)
+    assert format_oar_duration(timedelta.max).unwrap().startswith("23999999999:")
+
+
+@pytest.mark.parametrize(
+    "text", ["١٧٠٠٠٠٠٠٠٠", "２０２３-11-14 23:13:20", "2023-11-14 23:13:٢٠", "2023-11-14 23:13:20.٥"]
+)
+def test_non_ascii_digits_are_not_dates(text: str) -> None:
+    assert isinstance(oar_date_to_unixts(text), Failure)
+
+
+@pytest.mark.parametrize("text", ["٢", "١:٣٠", "1:30:٠٠", "1:0:0.٥"])
+def test_non_ascii_digits_are_not_durations(text: str) -> None:
+    assert isinstance(oar_duration_to_seconds(text), Failure)
+
+
+def test_a_fraction_of_nines_floors_to_its_second_never_the_next() -> None:
+    nines = "9" * 30
+    for text, whole in (
+        (f"1700000000.{nines}", 1700000000),
+        (f"2023-11-14 23:13:20.{nines}", 1700000000),
+        (f"253402041600.{nines}", 253402041600),  # large: float spacing there is 3e-5 s
+        (f".{nines}", 0),
+    ):
+        r = oar_date_to_unixts(text).unwrap()
+        assert math.floor(r) == whole and r > whole, text
+    d = oar_duration_to_seconds(f"1:0:0.{nines}").unwrap()
+    assert math.floor(d) == 3600 and d > 3600
+    assert format_oar_duration(f"0:0:59.{nines}") == Success("0:0:59")
+    assert oar_date_to_unixts("1700000000.000") == Success(1700000000)
+
+
+def test_parse_int_and_int_of_are_bounded_and_ascii() -> None:
+    assert parse_int(" -42 ") == -42 and parse_int("0" * 18) == 0
+    for bad in ("", "-", "+1", "1.0", "٣", "1" * 19, HUGE_DIGITS, "1 2"):
+        assert parse_int(bad) is None, bad
+    assert int_of(7) == 7 and int_of(7.0) == 7 and int_of("7") == 7
+    for bad_v in (True, 7.5, float("inf"), float("-inf"), float("nan"), 1e400, 1e30, 10**400, -(10**18), None, [1]):
+        assert int_of(bad_v) is None, bad_v
