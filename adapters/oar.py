@@ -92,10 +92,6 @@ from g5kpure.oarwatch import (
     parse_oarstat_states,
 )
 
-DEFAULT_ACCESS = FrontendAccess()
-"""Frontends reached as ``SITE.grid5000.fr`` with the ssh configuration's user, port and key (the library's
-built-in access; the functions below use the configured one when given none)."""
-
 
 class _Configured(enum.Enum):
     KEY_FILE = "the configured oar_job_key_file"
@@ -116,12 +112,6 @@ ProgressCallback = Callable[[tuple[OarJobInfo | None, ...]], None]
 """Called after each poll with the latest info read for each job (None when it could not be read yet)."""
 
 _TRANSIENT_RETRIES = 3  # consecutive unreachable/timeout polls tolerated while waiting
-
-
-def _access(access: FrontendAccess | None) -> FrontendAccess:
-    """The built-in access when none is given, WITHOUT reading the configuration (kept for callers that
-    predate the configured defaults; new code uses ``resolve_defaults``)."""
-    return DEFAULT_ACCESS if access is None else access
 
 
 @frozen

@@ -23,7 +23,17 @@ from attrs import evolve, frozen
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
-from adapters.oar import TimeoutArg, _access, _perform, oardel, oarsub, oarsubgrid, wait_jobs_final
+from adapters.oar import (
+    CONFIGURED,
+    KeyFileArg,
+    TimeoutArg,
+    _perform,
+    oardel,
+    oarsub,
+    oarsubgrid,
+    resolve_defaults,
+    wait_jobs_final,
+)
 from adapters.ssh import io_to_result, io_value
 from g5kpure.connection import FrontendAccess
 from g5kpure.errors import G5kError, NoCommonDate, Rejected, ReservationTry, SiteAnswer
@@ -84,7 +94,10 @@ def find_jobs_by_name(
     if not isinstance(checked, Success):
         return IOFailure(checked.failure())
     names: list[str | None] = list(dict.fromkeys(frontends)) if frontends is not None else [None]
-    outs = _perform([(oarstat_mine_full_argv(), f) for f in names], _access(access), timeout)
+    resolved = io_to_result(resolve_defaults(access, None))
+    if not isinstance(resolved, Success):
+        return IOFailure(resolved.failure())
+    outs = _perform([(oarstat_mine_full_argv(), f) for f in names], resolved.unwrap().access, timeout)
     found: list[tuple[str | None, tuple[OarJobInfo, ...]]] = []
     failed: list[tuple[str | None, G5kError]] = []
     for frontend, out in zip(names, outs, strict=True):
@@ -109,7 +122,7 @@ def reserve_or_reattach(
     not_after: int | None = None,
     max_tries: int = DEFAULT_MAX_TRIES,
     tz: tzinfo = PARIS,
-    job_key_file: str | None = None,
+    job_key_file: KeyFileArg = CONFIGURED,
     origin_tag: str | None = DEFAULT_ORIGIN_TAG,
     rollback_wait: float = 30.0,
 ) -> IOResult[Reserved, G5kError]:
@@ -120,6 +133,10 @@ def reserve_or_reattach(
     checked = check_job_name(name).bind(lambda _: check_sites([f for _, f in specs])).bind(lambda _: _valid(specs))
     if not isinstance(checked, Success):
         return IOFailure(checked.failure())
+    resolved = io_to_result(resolve_defaults(access, job_key_file))
+    if not isinstance(resolved, Success):
+        return IOFailure(resolved.failure())
+    access, job_key_file = resolved.unwrap().access, resolved.unwrap().job_key_file
     named = io_to_result(find_jobs_by_name(name, [f for _, f in specs], access, timeout))
     decision = named.bind(lambda n: decide_reattach([f for _, f in specs], n))
     if not isinstance(decision, Success):
@@ -166,7 +183,7 @@ def reserve_at_first_common_date(
     timeout: TimeoutArg = False,
     *,
     tz: tzinfo = PARIS,
-    job_key_file: str | None = None,
+    job_key_file: KeyFileArg = CONFIGURED,
     origin_tag: str | None = DEFAULT_ORIGIN_TAG,
     rollback_wait: float = 30.0,
 ) -> IOResult[CommonReservation, G5kError]:
@@ -177,14 +194,17 @@ def reserve_at_first_common_date(
     checked = _valid(specs).bind(lambda _: check_common_request(start, policy, len(specs)))
     if not isinstance(checked, Success):
         return IOFailure(checked.failure())
-    acc = _access(access)
+    resolved = io_to_result(resolve_defaults(access, job_key_file))
+    if not isinstance(resolved, Success):
+        return IOFailure(resolved.failure())
+    acc, key_file = resolved.unwrap().access, resolved.unwrap().job_key_file
     date = checked.unwrap()
     tries: list[ReservationTry] = []
     while True:
         at_date = [(evolve(sub, reservation_date=date), f) for sub, f in specs]
         results = [
             io_to_result(r)
-            for r in oarsub(at_date, acc, timeout, tz=tz, job_key_file=job_key_file, origin_tag=origin_tag)
+            for r in oarsub(at_date, acc, timeout, tz=tz, job_key_file=key_file, origin_tag=origin_tag)
         ]
         answers = tuple(_answer(f, r) for (_, f), r in zip(specs, results, strict=True))
         tries.append(ReservationTry(date, answers))
