@@ -522,6 +522,7 @@ def _best_line(lines: Mapping[str, int], key: str) -> int | None:
     return None
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _KEY_PART = re.compile(r"""\s*(?:([A-Za-z0-9_-]+)|"((?:[^"\\]|\\.)*)"|'([^']*)')\s*""")
 
 
@@ -553,7 +554,7 @@ def key_lines(text: str) -> dict[str, int]:
     lines: dict[str, int] = {}
     table: tuple[str, ...] = ()
     in_multiline: str | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(_LINE_BREAK.split(text), start=1):  # TOML breaks lines at \n only (not at \x85)
         line = raw.strip()
         if in_multiline is not None:
             if line.count(in_multiline) % 2 == 1:
@@ -1254,7 +1255,7 @@ def convert_execo_conf(text: str, source: str = "~/.execo.conf.py") -> Result[Ex
 
 def _statement_text(text: str, stmt: ast.stmt) -> str:
     """The first line of a statement's source, shortened, for a note."""
-    lines = text.splitlines()
+    lines = _LINE_BREAK.split(text)
     first = lines[stmt.lineno - 1].strip() if 0 < stmt.lineno <= len(lines) else type(stmt).__name__
     more = stmt.end_lineno is not None and stmt.end_lineno > stmt.lineno
     return repr(first[:60] + ("..." if len(first) > 60 or more else ""))

@@ -613,3 +613,14 @@ def test_unknown_g5k_variables_are_warnings_with_the_closest_name() -> None:
     assert "did you mean $G5K_API_USERNAME?" in res.warnings[0].reason
     assert "is not a g5kpure variable and is ignored" in res.warnings[1].reason
     assert "did you mean" not in res.warnings[1].reason
+
+
+def test_key_lines_count_only_real_line_breaks() -> None:
+    text = '[g5k]\noar_pgsql_ro_host = "\x85[0\u2028x"\napi_uri = "u"\n'
+    assert c.key_lines(text)["g5k.api_uri"] == 3
+    assert err(c.parse_toml(text + "kadeploy3 = 1\n", "f")).line == 4
+
+
+def test_execo_notes_quote_the_statement_of_their_line() -> None:
+    notes = c.convert_execo_conf("x = '\x85'\r\nprint(1)\ry = 2\n").unwrap().notes
+    assert [n.split(": skipped ")[1].split(":")[0] for n in notes] == ['"x = \'\\x85\'"', "'print(1)'", "'y = 2'"]
