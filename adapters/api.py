@@ -30,15 +30,13 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import platformdirs
 import requests
-from attrs import field, frozen
+from attrs import frozen
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
@@ -53,10 +51,21 @@ from g5kpure.errors import (
     InvalidInput,
     NotFound,
     ParseError,
+    Partial,
     Timeout,
     Unreachable,
 )
 from g5kpure.hosts import HasAddress, address_of, host_shortname
+from g5kpure.metrics import (  # re-exported: adapters.api was their first home
+    MetricPoint,
+    RetryPolicy,
+    check_resolution,
+    iso_utc,
+    parse_kwollect,
+    parse_retry_after,
+    resample,
+    retry_delay,
+)
 from g5kpure.reference import Snapshot, snapshot_from_json
 
 log = logging.getLogger(__name__)
@@ -132,42 +141,6 @@ class HttpPlan:
         tls = "TLS verified" if self.verify else "TLS NOT verified"
         body = f" body={self.body}" if self.body is not None else ""
         return f"{self.method} {url}{body} [{auth}, {tls}, timeout {self.timeout:g}s]"
-
-
-@frozen
-class RetryPolicy:
-    """How often and how long GET requests are retried: attempts, back-off bounds and a total time budget."""
-
-    max_attempts: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-    total_budget: float = 60.0
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta seconds or HTTP date), None if absent or invalid."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
-
-
-def retry_delay(policy: RetryPolicy, attempt: int, elapsed: float, retry_after: float | None) -> float | None:
-    """The wait before attempt ``attempt + 1`` (attempts count from 1), or None when the budget is spent."""
-    if attempt >= policy.max_attempts:
-        return None
-    delay = retry_after if retry_after is not None else min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1))
-    if elapsed + delay > policy.total_budget:
-        return None
-    return delay
 
 
 # --- credentials -----------------------------------------------------------------------------------------------
@@ -869,54 +842,12 @@ def get_resource_attributes(path: str, conn: APIConnection | None = None) -> IOR
 # --- metrics (Kwollect) ----------------------------------------------------------------------------------------
 
 
-@frozen
-class MetricPoint:
-    """One Kwollect measure: unix time, value, labels (label values as tuples of strings)."""
-
-    timestamp: float
-    value: float
-    labels: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-
-
-def parse_kwollect(payload: Any, metric: str) -> Result[dict[str, tuple[MetricPoint, ...]], ParseError]:
-    """Parse a Kwollect answer (a JSON array of measures) into points per device id, in time order."""
-    if not isinstance(payload, list):
-        return Failure(ParseError(what="Kwollect answer", hint="expected a JSON array of measures"))
-    out: dict[str, list[MetricPoint]] = {}
-    for i, item in enumerate(payload):
-        if not isinstance(item, dict):
-            return Failure(ParseError(what="Kwollect measure", where=f"[{i}]", line=repr(item)[:100]))
-        if item.get("metric_id") not in (None, metric):
-            continue
-        device, stamp, value = item.get("device_id"), item.get("timestamp"), item.get("value")
-        if not isinstance(device, str) or not isinstance(stamp, str) or not isinstance(value, int | float):
-            return Failure(ParseError(what="Kwollect measure", where=f"[{i}]", line=repr(item)[:100],
-                                      hint="needs device_id, timestamp and a numeric value"))
-        try:
-            when = datetime.fromisoformat(stamp)
-        except ValueError:
-            return Failure(ParseError(what="Kwollect timestamp", where=f"[{i}]", line=stamp))
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        raw_labels = item.get("labels") or {}
-        labels = tuple(
-            sorted((str(k), (str(v),) if not isinstance(v, list) else tuple(str(x) for x in v))
-                   for k, v in raw_labels.items())
-        ) if isinstance(raw_labels, dict) else ()
-        out.setdefault(device, []).append(MetricPoint(when.timestamp(), float(value), labels))
-    return Success({k: tuple(sorted(v, key=lambda p: p.timestamp)) for k, v in out.items()})
-
-
-def resample(points: Sequence[MetricPoint], start: float, resolution: float) -> tuple[MetricPoint, ...]:
-    """Average points into buckets of ``resolution`` seconds from ``start`` (labels dropped)."""
-    buckets: dict[int, list[float]] = {}
-    for point in points:
-        buckets.setdefault(int((point.timestamp - start) // resolution), []).append(point.value)
-    return tuple(MetricPoint(start + k * resolution, sum(v) / len(v)) for k, v in sorted(buckets.items()))
+def _site_metrics(conn: APIConnection, site: str, shortnames: Sequence[str], metric: str, from_ts: float,
+                  to_ts: float) -> IOResult[dict[str, tuple[MetricPoint, ...]], G5kError]:
+    params = {"nodes": ",".join(shortnames), "metrics": metric, "start_time": iso_utc(from_ts),
+              "end_time": iso_utc(to_ts)}
+    return conn.get(f"sites/{site}/metrics", params).bind(
+        lambda payload: IOResult.from_result(parse_kwollect(payload, metric)))
 
 
 def get_hosts_metric(
@@ -927,14 +858,23 @@ def get_hosts_metric(
     resolution: float | None = None,
     conn: APIConnection | None = None,
     snapshot: Snapshot | None = None,
+    max_parallel: int = 4,
 ) -> IOResult[dict[Any, tuple[MetricPoint, ...]], G5kError]:
-    """Kwollect measures of ``metric`` for hosts between two unix times, keyed by the hosts as given.
+    """Kwollect measures of ``metric`` for hosts between two unix times, keyed by the hosts as given (in their
+    order).
 
-    One request per site (``GET sites/<site>/metrics?nodes=..&metrics=..&start_time=..&end_time=..``); with a
-    ``resolution`` the points are averaged per bucket (Kwollect itself has no resolution parameter)."""
-    the_conn = conn or APIConnection()
-    by_site: dict[str, list[Any]] = {}
-    for host in hosts:
+    One request per site (``GET sites/<site>/metrics?nodes=..&metrics=..&start_time=..&end_time=..``), at most
+    ``max_parallel`` sites at a time; a failing site is reported by name (``Partial`` when several sites were
+    asked). With a ``resolution`` (positive seconds) the points are averaged per bucket (Kwollect itself has no
+    resolution parameter)."""
+    if resolution is not None:
+        checked = check_resolution(resolution)
+        if isinstance(checked, Failure):
+            return IOFailure(checked.failure())
+    items = tuple(hosts)
+    site_of: dict[int, str] = {}
+    by_site: dict[str, set[str]] = {}
+    for i, host in enumerate(items):
         site = hostnames.get_host_site(host)
         if site is None and snapshot is not None:
             found = snapshot.site_of(host)
@@ -942,23 +882,30 @@ def get_hosts_metric(
         if site is None:
             return IOFailure(InvalidInput(name="host", value=address_of(host),
                                           expected="a name with its site (nova-1.lyon) or a snapshot to find it"))
-        by_site.setdefault(site, []).append(host)
-    result: dict[Any, tuple[MetricPoint, ...]] = {}
-    for site, site_hosts in sorted(by_site.items()):
-        params = {
-            "nodes": ",".join(sorted({host_shortname(h) for h in site_hosts})),
-            "metrics": metric,
-            "start_time": _iso(from_ts),
-            "end_time": _iso(to_ts),
-        }
-        answer = the_conn.get(f"sites/{site}/metrics", params)
+        site_of[i] = site
+        by_site.setdefault(site, set()).add(host_shortname(host))
+    sites = sorted(by_site)
+    the_conn = conn or APIConnection()
+    if not sites:
+        return IOSuccess({})
+    with ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(sites))), thread_name_prefix="g5k-kwollect") \
+            as pool:
+        answers = list(pool.map(lambda s: _site_metrics(the_conn, s, sorted(by_site[s]), metric, from_ts, to_ts),
+                                sites))
+    per_site: dict[str, dict[str, tuple[MetricPoint, ...]]] = {}
+    failed: list[tuple[str, G5kError]] = []
+    for site, answer in zip(sites, answers, strict=True):
         if isinstance(answer, IOFailure):
-            return IOFailure(_failure(answer))
-        parsed = parse_kwollect(unsafe_perform_io(answer.unwrap()), metric)
-        if isinstance(parsed, Failure):
-            return IOFailure(parsed.failure())
-        per_device = parsed.unwrap()
-        for host in site_hosts:
-            points = per_device.get(host_shortname(host), ())
-            result[host] = resample(points, from_ts, resolution) if resolution else points
+            failed.append((site, _failure(answer)))
+        else:
+            per_site[site] = unsafe_perform_io(answer.unwrap())
+    if failed:
+        if len(sites) == 1:
+            return IOFailure(failed[0][1])
+        return IOFailure(Partial(what=f"Kwollect {metric} of {len(sites)} sites", succeeded=tuple(per_site),
+                                 failed=tuple(failed)))
+    result: dict[Any, tuple[MetricPoint, ...]] = {}
+    for i, host in enumerate(items):
+        points = per_site[site_of[i]].get(host_shortname(host), ())
+        result[host] = resample(points, from_ts, resolution).unwrap() if resolution is not None else points
     return IOSuccess(result)

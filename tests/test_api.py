@@ -45,7 +45,17 @@ from adapters.api import (
 )
 from adapters.reference_data import read_embedded_bytes
 from g5kpure.config import Config, Location, Place
-from g5kpure.errors import AuthError, G5kError, HttpError, NotFound, ParseError, Timeout, Unreachable
+from g5kpure.errors import (
+    AuthError,
+    G5kError,
+    HttpError,
+    InvalidInput,
+    NotFound,
+    ParseError,
+    Partial,
+    Timeout,
+    Unreachable,
+)
 from tests.fixtures.g5k_api.api_server import ApiServer, ApiState
 
 pytestmark = pytest.mark.integration
@@ -619,3 +629,31 @@ def test_site_uids_sorted_and_total() -> None:
     for bad in ([{"uid": None}], [{"uid": 3}], ["lyon"], [{"name": "lyon"}], [{"uid": ""}]):
         failed = site_uids(bad, "u")
         assert isinstance(failed, Failure) and "sites.items[0].uid" in failed.failure().message
+
+
+def test_get_hosts_metric_sites_in_parallel_input_order_and_a_failing_site_named(server: ApiServer) -> None:
+    start = 1_700_000_000.0
+    hosts = ["paravance-2.rennes", "nova-1.lyon", "gros-3.nancy", "nova-4.lyon.grid5000.fr"]
+    with connect(server, retry=RetryPolicy(max_attempts=1)) as conn:
+        result = ok(get_hosts_metric(hosts, "power", start, start + 20, conn=conn, max_parallel=2))
+        assert list(result) == hosts
+        assert [p.value for p in result["gros-3.nancy"]] == [300.0, 301.0]
+        assert [p.value for p in result["nova-4.lyon.grid5000.fr"]] == [400.0, 401.0]
+        for site in ("rennes", "lyon", "nancy"):
+            assert server.state.hits[f"/stable/sites/{site}/metrics"] == 1
+        server.state.add_fault("/stable/sites/nancy/metrics", "status", 500, None)
+        error = err(get_hosts_metric(hosts, "power", start, start + 20, conn=conn))
+        assert isinstance(error, Partial)
+        assert [site for site, _ in error.failed] == ["nancy"] and sorted(error.succeeded) == ["lyon", "rennes"]
+        assert error.message.startswith("Kwollect power of 3 sites partly failed: nancy: ") and "500" in error.message
+        server.state.add_fault("/stable/sites/lyon/metrics", "status", 503, None)
+        single = err(get_hosts_metric(["nova-1.lyon"], "power", start, start + 20, conn=conn))
+        assert isinstance(single, HttpError) and single.status == 503 and "sites/lyon/metrics" in single.url
+
+
+def test_get_hosts_metric_refuses_a_non_positive_resolution_before_any_request(server: ApiServer) -> None:
+    with connect(server) as conn:
+        for bad in (0, -10, float("nan"), float("inf")):
+            error = err(get_hosts_metric(["nova-1.lyon"], "power", 0, 60, bad, conn=conn))
+            assert isinstance(error, InvalidInput) and error.name == "resolution"
+    assert server.state.hits.get("/stable/sites/lyon/metrics", 0) == 0
