@@ -29,10 +29,12 @@ from g5kpure.oardate import (
     format_oar_duration,
     oar_date_to_unixts,
     oar_duration_to_seconds,
+    read_number,
     to_seconds,
 )
 
-_NUMBER = re.compile(r"\d+(\.\d+)?")
+_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
+_TOO_LONG = "at most 15 digits before the decimal point"
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -84,14 +86,12 @@ def run_argv(args: argparse.Namespace) -> int:
     if isinstance(zone, Failure):
         return fail(args, zone.failure())
     tz = zone.unwrap()
-    resa: object = args.reservation_date
-    if isinstance(resa, str) and _NUMBER.fullmatch(resa.strip()):
-        resa = float(resa)
+    resa: object = args.reservation_date  # text: a unix timestamp or an OAR date, read by oar_date_to_unixts
     wall: object = args.walltime
-    if isinstance(wall, str) and _NUMBER.fullmatch(wall.strip()) and "." in wall:
-        wall = float(wall)
-    elif isinstance(wall, str) and wall.strip().isdigit():
-        wall = int(wall)  # a plain number is seconds on the command line, as for `g5k oar duration`
+    if isinstance(wall, str) and _NUMBER.fullmatch(wall.strip()):
+        wall = read_number(wall)  # a plain number is seconds on the command line, as for `g5k oar duration`
+        if wall is None:
+            return fail(args, InvalidInput("walltime", args.walltime[:80], f"seconds with {_TOO_LONG}"))
     made = make_submission(
         resources=args.resources or None,
         walltime=wall,
@@ -121,8 +121,11 @@ def run_date(args: argparse.Namespace) -> int:
         return fail(args, zone.failure())
     tz = zone.unwrap()
     value = args.value.strip()
-    if _NUMBER.fullmatch(value) or re.fullmatch(r"-\d+(\.\d+)?", value):
-        ts: float = float(value) if "." in value else int(value)
+    if _NUMBER.fullmatch(value.removeprefix("-")):
+        number = read_number(value.removeprefix("-"))
+        if number is None:
+            return fail(args, InvalidInput("date", value[:80], f"a unix timestamp with {_TOO_LONG}"))
+        ts = -number if value.startswith("-") else number
         text = format_oar_date(ts, tz=tz)
         if isinstance(text, Failure):
             return fail(args, text.failure())
@@ -147,12 +150,14 @@ def run_duration(args: argparse.Namespace) -> int:
         emit(args, str(secs.unwrap()), {"seconds": secs.unwrap(), "oar_duration": text})
         return EXIT_OK
     if _NUMBER.fullmatch(value) or value.startswith("-"):
-        number = to_seconds(float(value) if "." in value else int(value)) if _NUMBER.fullmatch(value) else None
-        if number is None:
-            return fail(args, InvalidInput("duration", value, "a non-negative number of seconds"))
+        plain = read_number(value) if _NUMBER.fullmatch(value) else None
+        if plain is None:
+            expected = "a non-negative number of seconds" if value.startswith("-") else f"seconds with {_TOO_LONG}"
+            return fail(args, InvalidInput("duration", value[:80], expected))
+        number = to_seconds(plain)
         text_r = number.bind(format_oar_duration)
         if isinstance(text_r, Failure):
             return fail(args, text_r.failure())
         emit(args, text_r.unwrap(), {"seconds": number.unwrap(), "oar_duration": text_r.unwrap()})
         return EXIT_OK
-    return fail(args, InvalidInput("duration", value, "seconds (e.g. 5400) or an OAR duration (e.g. 1:30:00)"))
+    return fail(args, InvalidInput("duration", value[:80], "seconds (e.g. 5400) or an OAR duration (e.g. 1:30:00)"))

@@ -123,3 +123,50 @@ def test_console_script_in_a_real_process() -> None:
         [sys.executable, "-m", "adapters.cli", "oar", "duration", "1:30"], capture_output=True, text=True, check=False
     )
     assert (proc.returncode, proc.stdout) == (0, "5400\n")
+
+
+NINES_450, NINES_5000 = "9" * 450, "9" * 5000
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (("oar", "duration", NINES_450), "at most 15 digits"),
+        (("oar", "duration", NINES_5000), "at most 15 digits"),
+        (("oar", "duration", "1:" + NINES_5000), "too long"),
+        (("oar", "duration", NINES_450 + ".5"), "at most 15 digits"),
+        (("oar", "date", NINES_5000), "at most 15 digits"),
+        (("oar", "date", "--", "-" + NINES_5000), "at most 15 digits"),
+        (("oar", "date", "9" * 400 + ".5"), "at most 15 digits"),
+        (("oar", "date", "99999999999999"), "years 1 and 9999"),
+        (("oar", "argv", "-w", NINES_5000), "at most 15 digits"),
+        (("oar", "argv", "-w", NINES_450 + ":0:0"), "too long"),
+        (("oar", "argv", "-w", "9999999999"), "OAR's limit"),
+        (("oar", "argv", "-r", "9" * 400 + ".5"), "years 1 and 9999"),
+        (("oar", "duration", "١٢"), "seconds (e.g. 5400)"),
+    ],
+)
+def test_huge_numbers_exit_1_with_the_error_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], words: str
+) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and out == ""
+    assert err.startswith("g5k: error: ") and words in err and len(err) < 400
+
+
+def test_a_fraction_of_nines_floors_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "oar", "duration", "59." + "9" * 30)[:2] == (0, "0:0:59\n")
+    assert run(capsys, "oar", "date", "--tz", "UTC", "1795592636." + "9" * 30)[:2] == (0, "2026-11-25 07:43:56\n")
+    code, out, _ = run(capsys, "oar", "argv", "--json", "--no-origin", "-w", "3600." + "9" * 30)
+    assert code == 0 and json.loads(out)["argv"][1:3] == ["-l", "walltime=1:0:0"]
+
+
+def test_huge_duration_in_a_real_process_prints_no_traceback() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "oar", "duration", NINES_450],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and "g5k: error:" in proc.stderr
