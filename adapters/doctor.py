@@ -284,7 +284,8 @@ def check_keyring(config: core.Config) -> Check:
 
 def check_api(config: core.Config, location: core.Location, opts: Options) -> Check:
     """GET the API's root with the credentials where-we-run calls for."""
-    from adapters.api import APIConnection, RetryPolicy
+    from adapters.api import APIConnection
+    from g5kpure.metrics import RetryPolicy
 
     access = core.api_access(config, location)
     conn = APIConnection(base_uri=access.uri, username=access.username,
