@@ -267,7 +267,7 @@ def window_slots(slots: Slots, until: int) -> Slots:
     end = min(until, slots.planning_end)
     return Slots(walltime=slots.walltime, elements=slots.elements,
                  slots=tuple(s for s in slots.slots if s.start < end), cluster_sites=slots.cluster_sites,
-                 planning_end=end)
+                 planning_end=end, excluded=slots.excluded)
 
 
 def restrict_planning(planning: Planning, elements: Iterable[str]) -> Planning:
@@ -710,14 +710,52 @@ class Slot:
 
 
 @frozen
+class Excluded:
+    """An element left out of the slots, resolved against the planning it was excluded from: ``kind`` is
+    ``site``, ``cluster``, ``host`` (``name`` is then the FQDN) or ``resource`` (a vlan, a subnet, a disk or
+    a vlan kind: ``site`` is empty when it names several)."""
+
+    given: str
+    kind: str
+    name: str
+    site: str
+
+
+def resolve_exclusions(planning: Planning, excluded: Iterable[str]) -> tuple[Excluded, ...]:
+    """The excluded elements that ``planning`` knows (sites, clusters, hosts by FQDN or short name, resources),
+    sorted; hosts named by FQDN but absent (e.g. dead) are kept too, since OAR may still hand them out later."""
+    clusters = {h.cluster: h.site for h in planning.hosts}
+    sites = set(planning.sites)
+    out: list[Excluded] = []
+    for given in sorted(set(excluded)):
+        found = planning.host(given)
+        if given in sites:
+            out.append(Excluded(given, "site", given, given))
+        elif given in clusters:
+            out.append(Excluded(given, "cluster", given, clusters[given]))
+        elif found is not None:
+            out.append(Excluded(given, "host", found.host, found.site))
+        elif (parts := host_cluster_site(given)) is not None:
+            out.append(Excluded(given, "host", given, parts[1]))
+        else:
+            owners = {r.site for r in planning.resources if given in (r.name, r.kind)}
+            if owners:
+                out.append(Excluded(given, "resource", given, owners.pop() if len(owners) == 1 else ""))
+    return tuple(out)
+
+
+@frozen
 class Slots:
-    """All slots of a planning for one walltime, in start order, with the planning's site/cluster hierarchy."""
+    """All slots of a planning for one walltime, in start order, with the planning's site/cluster hierarchy and
+    the elements excluded from them (resolved before they were left out, so that job specs can still filter
+    them out of OAR's choice)."""
 
     walltime: int
     elements: tuple[str, ...]
     slots: tuple[Slot, ...]
     cluster_sites: tuple[tuple[str, str], ...]
     planning_end: int
+    excluded: tuple[Excluded, ...] = ()
 
     def site_of(self, element: str) -> str | None:
         """The site of a site or cluster element."""
@@ -742,7 +780,8 @@ def compute_slots(
     event, and the counts are swept once over the sorted events (O((E + L) log E) for E events and L starts)."""
     if isinstance(walltime, bool) or not isinstance(walltime, int) or walltime <= 0:
         return Failure(InvalidInput("walltime", str(walltime), "a positive number of seconds"))
-    plan = exclude_elements(planning, excluded_elements)
+    excluded = tuple(excluded_elements)
+    plan = exclude_elements(planning, excluded)
     start, end = plan.start, plan.end
     cluster_keys = sorted({(h.site, h.cluster) for h in plan.hosts}, key=lambda sc: (sc[0], _natural_key(sc[1])))
     vlans = [r for r in plan.resources if r.kind in VLAN_KINDS]
@@ -834,6 +873,7 @@ def compute_slots(
             slots=tuple(slots),
             cluster_sites=tuple((c, s) for s, c in cluster_keys),
             planning_end=end,
+            excluded=resolve_exclusions(planning, excluded),
         )
     )
 
@@ -986,8 +1026,12 @@ def distribute_hosts(
     """How many hosts to take from each cluster and site (beyond its listed clusters) to meet ``wanted`` in
     ``slot``: clusters first, then sites, then the rest of grid5000 round-robin over sites in name order (sites
     not wanted by name first, so that ``lyon: 10`` stays 10 while other sites have room).
-    A count of 0 means all available. Failure (NoSlot) when more is wanted than available."""
+    A count of 0 means all available (one for a vlan kind; vlans are counted as :func:`get_jobs_specs` requests
+    them). Failure (NoSlot) when more is wanted than available."""
     excluded = set(excluded_elements)
+    global_count = wanted.get("kavlan-global", 1)
+    if not isinstance(global_count, bool) and isinstance(global_count, int) and global_count > 1:
+        return Failure(InvalidInput("count of kavlan-global", str(global_count), "1 (one global vlan per job)"))
     check = _check_wanted(slots, {k: v for k, v in wanted.items() if k not in excluded})
     if isinstance(check, Failure):
         return Failure(check.failure())
@@ -1077,8 +1121,31 @@ class JobSpec:
     name: str | None = None
 
 
+def _quoted(value: str) -> str:
+    """An OAR SQL string literal (quotes doubled)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def _in_list(values: Iterable[str]) -> str:
-    return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+    return "(" + ", ".join(_quoted(v) for v in values) + ")"
+
+
+def _resolve_for_specs(slots: Slots, element: str) -> Excluded | None:
+    """An excluded element as the slots know it: recorded by compute_slots, else from the slots' hierarchy."""
+    recorded = next((e for e in slots.excluded if e.given == element), None)
+    if recorded is not None:
+        return recorded
+    home = slots.site_of(element)
+    if home is not None:
+        return Excluded(element, "site" if home == element else "cluster", element, home)
+    if (parts := host_cluster_site(element)) is not None:
+        return Excluded(element, "host", element, parts[1])
+    m = _HOST_RE.match(element)
+    if m is not None and m.group("site") is None and (site := slots.site_of(m.group("cluster"))) is not None:
+        return Excluded(element, "host", f"{element}.{site}.grid5000.fr", site)
+    if element in VLAN_KINDS:
+        return Excluded(element, "resource", element, "")
+    return None
 
 
 def get_jobs_specs(
@@ -1089,48 +1156,72 @@ def get_jobs_specs(
     name: str | None = None,
 ) -> Result[tuple[JobSpec, ...], G5kError]:
     """One well-formed OAR resource request per site from a distribution (clusters, sites, FQDN hosts, vlan
-    kinds): explicit hosts first, then clusters, then the site's other nodes, then a vlan; sites in name order."""
-    excluded = set(excluded_elements)
+    kinds): explicit hosts first, then clusters, then the site's other nodes, then the vlans; sites in name order.
+
+    Excluded elements (``excluded_elements`` and those the slots were computed without) are filtered out of
+    OAR's choice on their own site: an excluded host is in a ``host NOT IN`` condition of its cluster's and its
+    site's requests, an excluded cluster in a ``cluster NOT IN`` condition of its site's (execo lost exclusions
+    that the slots no longer knew). Requesting an excluded element, or one inside it, is an InvalidInput."""
     if "grid5000" in resources:
         return Failure(InvalidInput("resources", "grid5000", "per-site counts: call distribute_hosts first"))
-    excl_hosts: dict[str, list[str]] = {}
-    excl_clusters: dict[str, list[str]] = {}
-    for element in excluded:
-        parts = host_cluster_site(element)
-        if parts is not None:
-            excl_hosts.setdefault(parts[1], []).append(element)
-        elif slots.site_of(element) not in (None, element):
-            excl_clusters.setdefault(slots.site_of(element) or "", []).append(element)
+    exclusions: list[Excluded] = []
+    for element in sorted(set(excluded_elements) | {e.given for e in slots.excluded}):
+        found = _resolve_for_specs(slots, element)
+        if found is None:
+            return Failure(InvalidInput("excluded element", element,
+                                        "a site, a cluster or a host of the planning (FQDN or short name)"))
+        exclusions.append(found)
+    out_names = {e.name for e in exclusions} | {e.given for e in exclusions}
+    excl_hosts: dict[str, set[str]] = {}
+    excl_clusters: dict[str, set[str]] = {}
+    for ex in exclusions:
+        if ex.kind == "host":
+            excl_hosts.setdefault(ex.site, set()).add(ex.name)
+        elif ex.kind == "cluster":
+            excl_clusters.setdefault(ex.site, set()).add(ex.name)
     hosts_by_site: dict[str, list[str]] = {}
     clusters_by_site: dict[str, list[tuple[str, int]]] = {}
     site_counts: dict[str, int] = {}
     for element, n in resources.items():
-        if element in excluded or element in VLAN_KINDS:
-            continue
         if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
             return Failure(InvalidInput(f"count of {element}", str(n), "a positive integer"))
+        if element in VLAN_KINDS:
+            if element in out_names:
+                return Failure(InvalidInput("resources", element, "no element that is also excluded"))
+            continue
         parts = host_cluster_site(element)
-        site = slots.site_of(element)
-        if parts is not None:
-            hosts_by_site.setdefault(parts[1], []).append(element)
-        elif site is None:
+        site = parts[1] if parts is not None else slots.site_of(element)
+        if site is None:
             return Failure(InvalidInput("element", element, "a site, a cluster, or a host FQDN of the planning"))
+        lineage = {element, site} | ({parts[0], element.split(".", 1)[0]} if parts is not None else set())
+        if lineage & out_names:
+            inside = sorted(lineage & out_names)[0]
+            return Failure(InvalidInput("resources", element,
+                                        f"no element that is excluded or inside an excluded one ({inside})"))
+        if parts is not None:
+            hosts_by_site.setdefault(site, []).append(element)
         elif site == element:
             site_counts[site] = n
         else:
             clusters_by_site.setdefault(site, []).append((element, n))
     sites = sorted(set(hosts_by_site) | set(clusters_by_site) | set(site_counts))
-    vlan_kind = next((k for k in ("kavlan-global", "kavlan", "kavlan-local") if k in resources), None)
-    vlan_site: str | None = None
-    if vlan_kind == "kavlan-global":
-        candidates = [s for s in sites if slot is None or s in slot.kavlan_global_sites]
-        if not candidates:
-            return Failure(NoSlot("no site of the request has its global kavlan free in this slot"))
-        vlan_site = candidates[0]
-    elif vlan_kind is not None:
-        if len(sites) > 1:
-            return Failure(InvalidInput("resources", vlan_kind, "one site for a local kavlan (use kavlan-global)"))
-        vlan_site = sites[0] if sites else None
+    vlan_sites: dict[str, list[tuple[str, int]]] = {}
+    for kind in ("kavlan-global", "kavlan", "kavlan-local"):
+        if kind not in resources:
+            continue
+        count = resources[kind]
+        if kind == "kavlan-global":
+            if count != 1:
+                return Failure(InvalidInput("count of kavlan-global", str(count), "1 (one global vlan per job)"))
+            candidates = [s for s in sites if slot is None or s in slot.kavlan_global_sites]
+            if not candidates:
+                return Failure(NoSlot("no site of the request has its global kavlan free in this slot"))
+            vlan_sites.setdefault(candidates[0], []).append((kind, count))
+        elif len(sites) != 1:
+            return Failure(InvalidInput("resources", kind, "hosts on exactly one site for a local kavlan "
+                                        "(use kavlan-global across sites)"))
+        else:
+            vlan_sites.setdefault(sites[0], []).append((kind, count))
     specs = []
     for site in sites:
         rdefs = []
@@ -1140,9 +1231,10 @@ def get_jobs_specs(
         ex_hosts = sorted(excl_hosts.get(site, ()), key=host_sort_key)
         ex_clusters = sorted(excl_clusters.get(site, ()), key=_natural_key)
         for cluster, n in sorted(clusters_by_site.get(site, ()), key=lambda cn: _natural_key(cn[0])):
-            cond = f"cluster='{cluster}'"
-            if ex_hosts:
-                cond += f" AND host NOT IN {_in_list(ex_hosts)}"
+            cond = f"cluster={_quoted(cluster)}"
+            mine = [h for h in ex_hosts if (host_cluster_site(h) or ("", ""))[0] == cluster]
+            if mine:
+                cond += f" AND host NOT IN {_in_list(mine)}"
             rdefs.append(f"{{{cond}}}/nodes={n}")
         if site in site_counts:
             conds = []
@@ -1152,8 +1244,8 @@ def get_jobs_specs(
                 conds.append(f"cluster NOT IN {_in_list(ex_clusters)}")
             prefix = "{" + " AND ".join(conds) + "}/" if conds else ""
             rdefs.append(f"{prefix}nodes={site_counts[site]}")
-        if site == vlan_site and vlan_kind is not None:
-            rdefs.append(f"{{type='{vlan_kind}'}}/vlan=1")
+        for kind, count in vlan_sites.get(site, ()):
+            rdefs.append(f"{{type={_quoted(kind)}}}/vlan={count}")
         specs.append(JobSpec(site=site, resources="+".join(rdefs), walltime=slots.walltime,
                              reservation=None if slot is None else slot.start, name=name))
     return Success(tuple(specs))

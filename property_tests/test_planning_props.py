@@ -176,7 +176,8 @@ def test_job_specs_parse_as_oar_requests(data: st.DataObject) -> None:
     resources = {e: data.draw(st.integers(1, 5)) for e in data.draw(
         st.lists(st.sampled_from(hosts + clusters + sites), max_size=4, unique=True))}
     excluded = data.draw(st.lists(st.sampled_from(hosts + clusters), max_size=3, unique=True))
-    resources = {e: n for e, n in resources.items() if e not in excluded}
+    cluster_of = {h: c for h, _, c, _ in raw}
+    resources = {e: n for e, n in resources.items() if e not in excluded and cluster_of.get(e) not in excluded}
     specs = get_jobs_specs(resources, slots, excluded_elements=excluded).unwrap()
     for spec in specs:
         assert RESOURCE_REQUEST.fullmatch(spec.resources), spec.resources
@@ -226,3 +227,31 @@ def test_first_and_max_slot_agree_with_naive(raw: list[RawHost], walltime: int, 
     else:
         assert got_first.unwrap().start == first
         assert got_max.unwrap().start == next(t for t, n in counts if n == best)
+
+
+@given(st.data())
+def test_excluded_hosts_and_clusters_reach_their_sites_filter(data: st.DataObject) -> None:
+    """Whatever is excluded from the slots is filtered out of OAR's choice on its own site, even when the caller
+    of get_jobs_specs does not repeat the exclusions (the slots remember them)."""
+    raw = data.draw(raw_plannings())
+    hosts = [h for h, _, _, _ in raw]
+    clusters = sorted({c for _, _, c, _ in raw})
+    excluded = data.draw(st.lists(st.sampled_from(hosts + clusters), min_size=1, max_size=3, unique=True))
+    slots = compute_slots(build(raw), 10, excluded_elements=excluded).unwrap()
+    left = sorted({s for h, s, c, _ in raw if h not in excluded and c not in excluded})
+    if not left:
+        return
+    site = data.draw(st.sampled_from(left))
+    slot = find_free_slot(slots, {site: 1})
+    if isinstance(slot, Failure):
+        return
+    dist = distribute_hosts(slot.unwrap(), slots, {site: 1}).unwrap()
+    (spec,) = get_jobs_specs(dist, slots, slot.unwrap()).unwrap()
+    assert spec.site == site and RESOURCE_REQUEST.fullmatch(spec.resources)
+    for h, s, c, _ in raw:
+        if s != site:
+            assert f"'{h}'" not in spec.resources and f"'{c}'" not in spec.resources
+        elif c in excluded:
+            assert re.search(rf"cluster NOT IN \([^)]*'{c}'", spec.resources), (c, spec.resources)
+        elif h in excluded:
+            assert re.search(rf"host NOT IN \([^)]*'{re.escape(h)}'", spec.resources), (h, spec.resources)

@@ -201,3 +201,25 @@ def test_plan_live_inside_grid5000_sends_no_credentials(
     write_config(tmp_path, monkeypatch, '[g5k]\nlocation = "outside"\napi_uri = "https://api.example.org/3.0/"\n')
     status, _ = live_dry_run(capsys)
     assert "[anonymous, TLS verified" in status and "needs basic auth" in caplog.text
+
+
+def test_plan_excluded_cluster_reaches_the_oarsub_filter(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--no-plots", "--json", "--want", "lyon:5", "--exclude", "nova"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    (lyon,) = data["jobs"]
+    assert lyon["site"] == "lyon" and lyon["resources"] == "{cluster NOT IN ('nova')}/nodes=5"
+    assert lyon["argv"][:3] == ["oarsub", "-l", "{cluster NOT IN ('nova')}/nodes=5,walltime=2:0:0"]
+    assert data["slot"]["free"]["lyon"] >= 5 and "nova" not in data["slot"]["free"]
+    # a cluster and a host of another cluster, with a count of their own on a cluster of the site
+    assert main(["plan", "--no-plots", "--json", "--want", "lyon:6", "--want", "taurus:2", "--exclude", "nova",
+                 "--exclude", "taurus-1.lyon.grid5000.fr"]) == 0
+    (lyon,) = json.loads(capsys.readouterr().out)["jobs"]
+    assert lyon["resources"] == ("{cluster='taurus' AND host NOT IN ('taurus-1.lyon.grid5000.fr')}/nodes=2"
+                                 "+{host NOT IN ('taurus-1.lyon.grid5000.fr') AND cluster NOT IN ('nova')}/nodes=4")
+
+
+def test_plan_excluded_cluster_human_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--no-plots", "--want", "lyon:5", "--exclude", "nova"]) == 0
+    out = capsys.readouterr().out
+    (line,) = [line for line in out.splitlines() if line.strip().startswith("[lyon] ")]
+    assert "oarsub -l '{cluster NOT IN ('\"'\"'nova'\"'\"')}/nodes=5,walltime=2:0:0'" in line

@@ -488,3 +488,59 @@ def test_planning_from_oar_rows_started_job_without_start_is_an_error() -> None:
     assert isinstance(got, Failure) and got.failure().where == "lyon.jobs[id=10].walltime"  # type: ignore[attr-defined]
     waiting = [OarJobResourceRow(10, "Waiting", "default", 0, 500, 1)]
     assert planning_from_oar_rows("lyon", resources, waiting, 0, 10000).unwrap().hosts[0].busy == ()
+
+
+def test_get_jobs_specs_keeps_exclusions_the_slots_were_computed_without() -> None:
+    planning = execo_example()
+    slots = compute_slots(planning, 600, excluded_elements=["taurus", "nova-1"]).unwrap()
+    assert slots.site_of("taurus") is None  # the slots no longer know taurus: execo lost the exclusion here
+    assert [(e.given, e.kind, e.name, e.site) for e in slots.excluded] == [
+        ("nova-1", "host", f"nova-1.{LYON}", "lyon"), ("taurus", "cluster", "taurus", "lyon")]
+    slot = find_free_slot(slots, {"lyon": 1}).unwrap()
+    dist = distribute_hosts(slot, slots, {"lyon": 1}).unwrap()
+    assert dist == {"lyon": 1}
+    expected = f"{{host NOT IN ('nova-1.{LYON}') AND cluster NOT IN ('taurus')}}/nodes=1"
+    for given in ((), ("taurus", "nova-1")):
+        (spec,) = get_jobs_specs(dist, slots, slot, excluded_elements=given).unwrap()
+        assert spec.site == "lyon" and spec.resources == expected
+    # a cluster request only carries the excluded hosts of that cluster
+    (spec,) = get_jobs_specs({"nova": 1}, slots, slot).unwrap()
+    assert spec.resources == f"{{cluster='nova' AND host NOT IN ('nova-1.{LYON}')}}/nodes=1"
+
+
+def test_get_jobs_specs_refuses_unknown_and_contradictory_exclusions() -> None:
+    slots = compute_slots(execo_example(), 600).unwrap()
+    unknown = get_jobs_specs({"lyon": 1}, slots, excluded_elements=["atlantis"])
+    assert isinstance(unknown, Failure) and "atlantis" in unknown.failure().message
+    for resources, excluded in (({"nova": 1}, "nova"), ({"nova": 1}, "lyon"), ({f"nova-2.{LYON}": 1}, "nova"),
+                                ({f"nova-2.{LYON}": 1}, "nova-2"), ({"lyon": 1, "kavlan": 1}, "kavlan")):
+        got = get_jobs_specs(resources, slots, excluded_elements=[excluded])
+        assert isinstance(got, Failure) and isinstance(got.failure(), InvalidInput), (resources, excluded)
+    # a short host name of a known cluster is filtered by its FQDN
+    (spec,) = get_jobs_specs({"lyon": 1}, slots, excluded_elements=["nova-2"]).unwrap()
+    assert spec.resources == f"{{host NOT IN ('nova-2.{LYON}')}}/nodes=1"
+
+
+def test_get_jobs_specs_quotes_cluster_names_like_every_other_value() -> None:
+    planning = Planning(start=0, end=1000, hosts=[HostPlanning(f"x-1.{LYON}", "lyon", "o'x", ()),
+                                                  HostPlanning(f"y-1.{LYON}", "lyon", "y'z", ())])
+    slots = compute_slots(planning, 60).unwrap()
+    (spec,) = get_jobs_specs({"o'x": 1, "lyon": 1}, slots, excluded_elements=["y'z"]).unwrap()
+    assert spec.resources == "{cluster='o''x'}/nodes=1+{cluster NOT IN ('y''z')}/nodes=1"
+
+
+def test_vlan_counts_agree_between_distribution_and_specs() -> None:
+    slots = compute_slots(execo_example(), 600).unwrap()
+    slot = slots.slots[-1]  # every vlan free
+    dist = distribute_hosts(slot, slots, {"lyon": 1, "kavlan": 2}).unwrap()
+    assert dist == {"lyon": 1, "kavlan": 2}
+    (spec,) = get_jobs_specs(dist, slots, slot).unwrap()
+    assert spec.resources == "nodes=1+{type='kavlan'}/vlan=2"
+    assert distribute_hosts(slot, slots, {"lyon": 1, "kavlan": 0}).unwrap() == {"lyon": 1, "kavlan": 1}
+    both = get_jobs_specs({"lyon": 1, "kavlan": 1, "kavlan-local": 2}, slots).unwrap()
+    assert [s.resources for s in both] == ["nodes=1+{type='kavlan'}/vlan=1+{type='kavlan-local'}/vlan=2"]
+    refused = distribute_hosts(slot, slots, {"lyon": 1, "kavlan-global": 2})
+    assert isinstance(refused, Failure) and "one global vlan per job" in refused.failure().message
+    assert isinstance(get_jobs_specs({"lyon": 1, "kavlan-global": 2}, slots), Failure)
+    alone = get_jobs_specs({"kavlan": 1}, slots)
+    assert isinstance(alone, Failure) and "exactly one site" in alone.failure().message
