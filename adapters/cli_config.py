@@ -66,12 +66,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     width = max(len(r.key) for r in rows)
     warnings = value.resolved.warnings
     lines = [f"# {f.purpose}: {f.path} ({'read' if f.found else 'absent'})" for f in value.files]
-    lines += [f"# warning: {w.message}" for w in warnings]
+    lines += [f"# warning: {core.warning_text(w)}" for w in warnings]
     lines += [f"{r.key:<{width}} = {r.shown:<40} # {r.origin.describe()}" for r in rows]
     data = {
         "files": [{"path": f.path, "found": f.found, "purpose": f.purpose} for f in value.files],
-        "warnings": [{"key": w.key, "reason": w.reason, "where": w.source, "line": w.line, "message": w.message}
-                     for w in warnings],
+        "warnings": [{"key": w.key, "reason": w.reason, "where": w.source, "line": w.line,
+                      "message": core.warning_text(w)} for w in warnings],
         "values": [{"key": r.key, "value": r.shown, "origin": r.origin.kind.value, "where": r.origin.where,
                     "line": r.origin.line, "secret": r.secret} for r in rows],
     }

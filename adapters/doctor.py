@@ -135,7 +135,7 @@ def check_config(opts: Options) -> tuple[Check, core.Config, Result[config_adapt
     detail = seen + (f"; {summary}" if summary else "")
     warnings = value.resolved.warnings
     if warnings:
-        listed = "; ".join(w.message for w in warnings)
+        listed = "; ".join(core.warning_text(w) for w in warnings)
         return (Check("configuration", Verdict.WARN, f"{detail}; {len(warnings)} warning(s): {listed}",
                       "fix or remove what each warning names (a misspelt variable is not read)"),
                 value.config, loaded)

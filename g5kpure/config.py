@@ -773,7 +773,14 @@ def _unknown_variable(var: str, known: list[str]) -> ConfigError:
     tails = {name.removeprefix("G5K_"): name for name in known}
     close = difflib.get_close_matches(var.removeprefix("G5K_"), list(tails), n=1, cutoff=0.75)
     hint = f"did you mean ${tails[close[0]]}?" if close else "`g5k config init` lists the variables read"
-    return ConfigError("(environment)", f"${var} is not a g5kpure variable and is ignored; {hint}", f"${var}")
+    return ConfigError("(environment)", f"not a g5kpure variable, ignored; {hint}", f"${var}")
+
+
+def warning_text(warning: ConfigError) -> str:
+    """One line for a warning: where (variable, or file and line), the key when it says more, and why."""
+    where = warning.source + (f" line {warning.line}" if warning.line is not None else "")
+    key = "" if warning.key.startswith("(") else f"{warning.key}: "
+    return f"{where}: {key}{warning.reason}" if where else f"{key}{warning.reason}"
 
 
 def rules_from_table(key: str, table: Iterable[tuple[str, object]]) -> Result[tuple[tuple[str, str], ...],

@@ -380,7 +380,9 @@ def test_show_reports_unknown_g5k_variables_as_warnings(home: Path, capsys: pyte
     assert values(data)["g5k.polling_interval"]["origin"] == "default"
     assert main(["config", "show"]) == 0
     human = capsys.readouterr().out
-    assert "# warning: configuration key '(environment)' in $G5K_BOGUS: $G5K_BOGUS is not a g5kpure variable" in human
+    assert "# warning: $G5K_BOGUS: not a g5kpure variable, ignored; " in human
+    assert "# warning: $G5K_POLING_INTERVAL: not a g5kpure variable, ignored; did you mean $G5K_POLLING_INTERVAL?" \
+        in human
 
 
 def test_show_reports_every_problem_of_a_file(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -403,7 +405,7 @@ def test_doctor_configuration_check_warns_and_lists_every_problem(home: Path) ->
 
     env = {**_env(home), "G5K_BOGUS": "1"}
     check, _, _ = doctor.check_config(doctor.Options(env=env))
-    assert check.verdict is Verdict.WARN and "$G5K_BOGUS is not a g5kpure variable" in check.detail
+    assert check.verdict is Verdict.WARN and "$G5K_BOGUS: not a g5kpure variable" in check.detail
     path = config_file(home)
     path.parent.mkdir(parents=True)
     path.write_text("[g5k]\napi_uri = 1\n\npoling_interval = 3\n")

@@ -611,7 +611,10 @@ def test_unknown_g5k_variables_are_warnings_with_the_closest_name() -> None:
     assert res.config.api_uri == "https://x/" and res.config.api_username is None
     assert [w.source for w in res.warnings] == ["$G5K_API_USERNAM", "$G5K_BOGUS"]
     assert "did you mean $G5K_API_USERNAME?" in res.warnings[0].reason
-    assert "is not a g5kpure variable and is ignored" in res.warnings[1].reason
+    assert "not a g5kpure variable, ignored" in res.warnings[1].reason
+    assert c.warning_text(res.warnings[1]).startswith("$G5K_BOGUS: not a g5kpure variable, ignored; ")
+    nested = c.load(python_grid5000_yaml="a:\n  username: x\n", yaml_source="y.yaml").unwrap().warnings[0]
+    assert c.warning_text(nested).startswith("y.yaml line 2: username: not a top-level 'username:' entry")
     assert "did you mean" not in res.warnings[1].reason
 
 
