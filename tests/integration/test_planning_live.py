@@ -209,8 +209,8 @@ def test_job_specs_are_accepted_by_real_oar(
     share = distribute_hosts(slot, slots, wanted, excluded_elements=excluded).unwrap()
     assert share == {"parasilo": 2, "rennes": 1}
     (spec,) = get_jobs_specs(share, slots, slot, excluded_elements=excluded, name="planned").unwrap()
-    assert spec.resources == ("{cluster='parasilo' AND host NOT IN ('paravance-1.rennes.grid5000.fr')}/nodes=2"
-                              "+{host NOT IN ('paravance-1.rennes.grid5000.fr')}/nodes=1")
+    # the parasilo request needs no filter: the excluded host is a paravance one
+    assert spec.resources == "{cluster='parasilo'}/nodes=2+{host NOT IN ('paravance-1.rennes.grid5000.fr')}/nodes=1"
     submitted = Submitted()
     try:
         job_id, _ = submitted.submit(
@@ -222,5 +222,34 @@ def test_job_specs_are_accepted_by_real_oar(
         assert len(taken) == 3 and job_id > 0
         assert "paravance-1.rennes.grid5000.fr" not in {h.host for h in taken}
         assert sum(1 for h in taken if h.cluster == "parasilo") >= 2
+    finally:
+        submitted.delete_all()
+
+
+def test_excluded_cluster_is_honoured_by_real_oar(
+    testbed: Testbed, jobs: tuple[int, int, tuple[str, ...], int, int]
+) -> None:
+    """A cluster excluded from the slots is in the ``cluster NOT IN`` filter of its site's request even when the
+    caller does not repeat the exclusion (the slots remember it), and the real OAR honours it."""
+    _, _, _, _, resa_at = jobs
+    start = resa_at + 3 * 86400  # a free day far away: nothing of any test there
+    planning = read(testbed, "oardb", start, start + 86400)
+    clusters = sorted({h.cluster for h in planning.hosts})
+    assert len(clusters) >= 2
+    excluded = clusters[0]
+    slots = compute_slots(planning, 1800, excluded_elements=[excluded]).unwrap()
+    slot = find_free_slot(slots, {"rennes": 2}).unwrap()
+    share = distribute_hosts(slot, slots, {"rennes": 2}).unwrap()
+    (spec,) = get_jobs_specs(share, slots, slot, name="planned-excl").unwrap()
+    assert spec.resources == f"{{cluster NOT IN ('{excluded}')}}/nodes=2"
+    submitted = Submitted()
+    try:
+        submitted.submit(
+            OarSubmission(resources=spec.resources, walltime=spec.walltime, reservation_date=spec.reservation,
+                          name=spec.name),
+            [testbed.frontend, testbed.other_user], testbed.timezone)
+        after = read(testbed, "oardb", start, start + 86400)
+        taken = [h for h in after.hosts if h.busy and h.busy[0][0] == slot.start]
+        assert len(taken) == 2 and all(h.cluster != excluded for h in taken)
     finally:
         submitted.delete_all()
