@@ -273,3 +273,108 @@ def test_json_key_order_never_changes_the_parse(name: str, rnd: Any, indent: int
         first = parser(rc, out, err)
         assert isinstance(first, Success)
         assert parser(rc, again, err) == first
+
+
+# ------------------------------------------------ totality on huge, infinite and non-ASCII numbers
+
+huge_int = st.one_of(
+    st.integers(),
+    st.integers(-(10**40), 10**40),
+    st.builds(lambda k, s: s * 10**k, st.integers(15, 4000), st.sampled_from([1, -1, 7, -9])),
+)
+digit_run = st.one_of(
+    st.text("0123456789", min_size=1, max_size=30),
+    st.builds(lambda d, n: d * n, st.sampled_from("0179"), st.integers(15, 6000)),
+)
+non_ascii_digits = st.text(st.characters(categories=["Nd"], exclude_characters="0123456789"), min_size=1, max_size=8)
+number_text = st.one_of(digit_run, non_ascii_digits, st.builds(lambda a, b: a + "." + b, digit_run, digit_run))
+json_number = st.one_of(
+    huge_int.filter(lambda n: abs(n) < 10**4000),  # json.loads refuses more than 4300 digits (a ParseError)
+    st.floats(),  # inf, -inf and nan become Infinity / NaN, which Python's json reads back
+    st.sampled_from(["1e400", "-1e400", "1E+999", "Infinity", "-Infinity", "NaN", "1e30", "-0.0", "1.5e3"]),
+    number_text,
+)
+NUMBER_KEYS = ["startTime", "submissionTime", "scheduledStart", "stopTime", "walltime", "exit_code", "array_id",
+               "array_index", "resubmit_job_id", "assigned_resources", "Job_Id"]  # fmt: skip
+
+
+def json_value(value: object, raw: bool) -> str:
+    """``value`` as JSON text; a string either quoted or, when ``raw``, written as is (a number literal)."""
+    return value if raw and isinstance(value, str) else json.dumps(value)
+
+
+@given(st.sampled_from(NUMBER_KEYS), json_number, st.booleans(), st.one_of(st.just("1"), digit_run, non_ascii_digits))
+def test_json_parsers_are_total_on_extreme_numbers(key: str, value: object, raw: bool, job_key: str) -> None:
+    out = '{"' + job_key + '": {"state": "Running", "' + key + '": ' + json_value(value, raw) + "}}"
+    for parser in PARSERS:
+        result = parser(0, out, "")
+        assert isinstance(result, Success | Failure)
+    jobs = parse_oarstat_jobs_json(0, out, "")
+    if isinstance(jobs, Success) and jobs.unwrap():
+        job = jobs.unwrap()[0]
+        for n in (job.job_id, job.start_time, job.submission_time, job.walltime, job.array_id, job.exit_status):
+            assert n is None or (isinstance(n, int) and abs(n) < 10**18)
+
+
+@given(number_text, st.sampled_from(NAMES), st.data())
+def test_text_parsers_are_total_when_numbers_are_replaced_by_extreme_ones(
+    number: str, name: str, data: st.DataObject
+) -> None:
+    rc, out, err = load(name)
+    digits = [i for i, c in enumerate(out) if c.isdigit()]
+    variants = [
+        f"OAR_JOB_ID={number}\n",
+        f"OAR_JOB_ID=-{number}\n",
+        f"OAR_ARRAY_ID={number}\nOAR_JOB_ID=1\n",
+        f"Job_Id: {number}\n    state = Running\n    walltime = {number}\n    assigned_resources = {number}+1\n",
+        f"Job_Id: 1\n    state = Running\n    walltime = 1:{number}\n    exit_code = {number} (1,2,3)\n",
+        f"{number}\n",
+        f"{number}: Running\n",
+        f"{number} R bob 0:00:01 W={number}:0:0,R=1\n",
+        f"Deleting the job = {number} ...REGISTERED.\n",
+    ]
+    if digits:
+        at = data.draw(st.sampled_from(digits))
+        variants.append(out[:at] + number + out[at:])  # a real capture with a number made extreme
+    for variant in variants:
+        for parser in PARSERS:
+            assert isinstance(parser(rc if variant is variants[-1] else 0, variant, err), Success | Failure)
+    ids = parse_kavlan_ids(0, f"{number}\n", "")
+    if isinstance(ids, Success):
+        assert number.isascii() and len(number.lstrip("-")) <= 18 and ids.unwrap() == (int(number),)
+
+
+any_value = st.one_of(
+    st.none(),
+    st.booleans(),
+    huge_int,
+    st.floats(),
+    number_text,
+    st.text(max_size=8),
+    st.lists(st.one_of(st.text(max_size=4), huge_int), max_size=3),
+    st.frozensets(st.text(max_size=4), max_size=4),
+    st.sets(st.one_of(st.text(max_size=4), st.integers()), max_size=4),
+    st.builds(lambda s: "1:" + s, digit_run),
+)
+
+
+@given(any_value, any_value, any_value, any_value, any_value)
+def test_make_submission_is_total_and_what_it_accepts_becomes_an_argv(
+    resources: Any, walltime: Any, job_type: Any, resa: Any, extra: Any
+) -> None:
+    made = make_submission(
+        resources=resources, walltime=walltime, job_type=job_type, reservation_date=resa, additional_options=extra
+    )
+    assert isinstance(made, Success | Failure)
+    if isinstance(made, Success):
+        sub = made.unwrap()
+        assert sub.walltime is None or 1 <= sub.walltime < 2**31
+        argv = oarsub_argv(sub, tz=UTC)
+        assert argv[0] == "oarsub" and all(isinstance(w, str) for w in argv)
+
+
+@given(st.sets(st.text(st.characters(codec="utf-8", exclude_characters="\0"), min_size=1, max_size=6)
+               .filter(not_option), max_size=6))  # fmt: skip
+def test_set_valued_types_and_resources_are_sorted(items: set[str]) -> None:
+    sub = make_submission(resources=items, job_type=frozenset(items)).unwrap()
+    assert sub.resources == sub.job_type == tuple(sorted(items))

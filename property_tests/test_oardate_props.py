@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from returns.result import Failure, Success
 
 from g5kpure.oardate import (
+    MAX_SECONDS,
     PARIS,
     format_oar_date,
     format_oar_duration,
@@ -150,3 +151,57 @@ def test_formatters_are_total_on_any_value(value: object) -> None:
 @given(st.integers(MIN_TS, MAX_TS))
 def test_every_in_range_timestamp_formats(value: int) -> None:
     assert isinstance(format_oar_date(value), Success)
+
+
+# ------------------------------------------------ totality on huge, infinite and non-ASCII numbers
+
+huge_int = st.one_of(
+    st.integers(),
+    st.builds(lambda k, s: s * 10**k, st.integers(15, 6000), st.sampled_from([1, -1, 3, -7])),
+)
+digit_run = st.one_of(
+    st.text("0123456789", min_size=1, max_size=30),
+    st.builds(lambda d, n: d * n, st.sampled_from("0159"), st.integers(15, 6000)),
+)
+non_ascii_digits = st.text(st.characters(categories=["Nd"], exclude_characters="0123456789"), min_size=1, max_size=8)
+number_text = st.one_of(digit_run, non_ascii_digits)
+
+
+@given(number_text, number_text)
+def test_text_parsers_are_total_on_long_and_non_ascii_digit_runs(a: str, b: str) -> None:
+    texts = [a, f"{a}.{b}", f".{a}", f"-{a}", f"{a}:{b}", f"1:{a}:{b}", f"{a}:0:0.{b}", f"2023-11-14 23:13:20.{a}",
+             f"{a}-11-14 23:13:20", f"2023-11-14 {a}:13:20", f"2023-11-14 23:13:20+{a}"]  # fmt: skip
+    for text in texts:
+        for parse in (oar_date_to_unixts, oar_duration_to_seconds, format_oar_duration, format_oar_date):
+            r = parse(text)
+            assert isinstance(r, Success | Failure)
+            if isinstance(r, Success) and parse in (oar_date_to_unixts, oar_duration_to_seconds):
+                assert text.isascii(), text  # non-ASCII digits are never read as numbers
+                assert isinstance(r.unwrap(), int | float) and abs(r.unwrap()) < 10**15
+
+
+@given(st.one_of(huge_int, st.floats()))
+def test_formatters_and_converters_are_total_on_huge_and_infinite_numbers(value: float) -> None:
+    for f in (format_oar_date, format_oar_duration, to_seconds, to_unixts):
+        assert isinstance(f(value), Success | Failure)
+    d = to_seconds(value)
+    if isinstance(d, Success):
+        assert 0 <= d.unwrap() <= MAX_SECONDS
+        assert oar_duration_to_seconds(format_oar_duration(value).unwrap()) == Success(math.floor(value))
+
+
+@given(st.integers(MIN_TS, MAX_TS), st.text("0123456789", min_size=1, max_size=40))
+def test_a_date_fraction_never_reaches_the_next_second(t: int, frac: str) -> None:
+    r = oar_date_to_unixts(f"{t}.{frac}") if t >= 0 else Success(t)
+    assert math.floor(r.unwrap()) == t
+    text = format_oar_date(t, tz=UTC).unwrap()
+    back = oar_date_to_unixts(f"{text}.{frac}", tz=UTC).unwrap()
+    assert math.floor(back) == t
+
+
+@given(st.integers(0, 10**9), st.text("0123456789", min_size=1, max_size=40))
+def test_a_duration_fraction_never_reaches_the_next_second(seconds: int, frac: str) -> None:
+    text = format_oar_duration(seconds).unwrap()
+    r = oar_duration_to_seconds(f"{text}.{frac}").unwrap()
+    assert math.floor(r) == seconds
+    assert format_oar_duration(f"{text}.{frac}") == Success(text)
