@@ -17,10 +17,12 @@ Differences from execo_g5k (deliberate):
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NewType, get_args, get_origin
+from types import UnionType
+from typing import Any, NewType, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -415,13 +417,36 @@ def _is_homogeneous_tuple(t: Any) -> bool:
     return get_origin(t) is tuple and len(args) == 2 and any(a is Ellipsis for a in args[1:])
 
 
+def _str_hook(value: Any, _: Any) -> str:
+    if type(value) is str:  # the common case first: most leaves are strings
+        return value
+    if isinstance(value, str):
+        return str(value)
+    raise TypeError(f"expected a string, got {type(value).__name__} {_excerpt(value)}")
+
+
+def _bool_hook(value: Any, _: Any) -> bool:
+    if value is True or value is False:
+        return bool(value)
+    raise TypeError(f"expected a boolean, got {type(value).__name__} {_excerpt(value)}")
+
+
+def _int_hook(value: Any, _: Any) -> int:
+    if type(value) is int or (isinstance(value, int) and not isinstance(value, bool)):
+        return int(value)
+    raise TypeError(f"expected an integer, got {type(value).__name__} {_excerpt(value)}")
+
+
+def _is_optional(t: Any) -> bool:
+    args: tuple[Any, ...] = get_args(t)
+    return get_origin(t) in (Union, UnionType) and len(args) == 2 and type(None) in args
+
+
 def _make_converter(detailed: bool) -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=False)
-    conv.register_structure_hook(str, _strict(str, "a string", lambda v: isinstance(v, str)))
-    conv.register_structure_hook(bool, _strict(bool, "a boolean", lambda v: isinstance(v, bool)))
-    conv.register_structure_hook(
-        int, _strict(int, "an integer", lambda v: isinstance(v, int) and not isinstance(v, bool))
-    )
+    conv.register_structure_hook(str, _str_hook)
+    conv.register_structure_hook(bool, _bool_hook)
+    conv.register_structure_hook(int, _int_hook)
     conv.register_structure_hook(
         float, _strict(float, "a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool))
     )
@@ -431,7 +456,7 @@ def _make_converter(detailed: bool) -> cattrs.Converter:
         inner: Callable[[Any, Any], Any] = make_dict_structure_fn(cls, conv)
 
         def hook(value: Any, _: Any) -> Any:
-            if not isinstance(value, Mapping):
+            if type(value) is not dict and not isinstance(value, Mapping):
                 raise TypeError(f"expected an object for {cls.__name__}, got {type(value).__name__} {_excerpt(value)}")
             return inner(value, cls)
 
@@ -439,16 +464,36 @@ def _make_converter(detailed: bool) -> cattrs.Converter:
 
     conv.register_structure_hook_factory(attrs.has, attrs_factory)
 
+    def optional_factory(optional_type: Any) -> Callable[[Any, Any], Any]:
+        """``X | None``: the hook of X resolved once (cattrs' own looks it up for every value)."""
+        inner_type = next(a for a in get_args(optional_type) if a is not type(None))
+        inner_hook: list[Callable[[Any, Any], Any]] = []
+
+        def hook(value: Any, _: Any) -> Any:
+            if value is None:
+                return None
+            if not inner_hook:
+                inner_hook.append(conv.get_structure_hook(inner_type))
+            return inner_hook[0](value, inner_type)
+
+        return hook
+
+    conv.register_structure_hook_factory(_is_optional, optional_factory)
+
     def tuple_factory(tuple_type: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
         item_type = get_args(tuple_type)[0]
+        item_hook: list[Callable[[Any, Any], Any]] = []  # resolved on first use, then called directly
 
         def hook(value: Any, _: Any) -> tuple[Any, ...]:
             if not isinstance(value, list | tuple):
                 raise TypeError(f"expected a list, got {type(value).__name__} {_excerpt(value)}")
+            if not item_hook:
+                item_hook.append(conv.get_structure_hook(item_type))
+            structure_item = item_hook[0]
             out: list[Any] = []
             for i, item in enumerate(value):
                 try:
-                    out.append(conv.structure(item, item_type))
+                    out.append(structure_item(item, item_type))
                 except Exception as exc:
                     exc.__notes__ = [*getattr(exc, "__notes__", []), IterableValidationNote(str(i), i, item_type)]
                     raise IterableValidationError("while structuring a list", [exc], tuple) from None
@@ -486,16 +531,17 @@ def _make_converter(detailed: bool) -> cattrs.Converter:
         conv.register_structure_hook_func(_is_tuple_of(cls), keyed(cls, "id"))
 
     def kavlan_addresses(value: Any, _: Any) -> tuple[KavlanAddress, ...]:
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             raise TypeError(f"expected an object keyed by device, got {type(value).__name__}")
         out: list[KavlanAddress] = []
         for device, vlans in value.items():
-            if not isinstance(vlans, Mapping):
+            if type(vlans) is not dict and not isinstance(vlans, Mapping):
                 raise TypeError(f"expected {{kavlan-N: ip}} for {device}, got {type(vlans).__name__}")
+            name = str(device)
             for vlan, ip in vlans.items():
-                if not isinstance(ip, str):
+                if type(ip) is not str and not isinstance(ip, str):
                     raise TypeError(f"expected an IP string for {device}.{vlan}, got {type(ip).__name__}")
-                out.append(KavlanAddress(device=str(device), vlan=str(vlan), ip=ip))
+                out.append(KavlanAddress(name, str(vlan), ip))
         return tuple(out)
 
     conv.register_structure_hook_func(_is_tuple_of(KavlanAddress), kavlan_addresses)
@@ -630,7 +676,9 @@ class Snapshot:
     _cluster_by_uid: Mapping[str, Cluster] = field(repr=False)
     _node_by_uid: Mapping[str, Node] = field(repr=False)
     _equipments_by_uid: Mapping[str, tuple[NetworkEquipment, ...]] = field(repr=False)
-    _raw: Mapping[tuple[str, str, str], str] = field(repr=False)  # JSON text: immutable, copied on read
+    # The API's JSON of each element: text (from a caller's objects, frozen at build) or decoded objects that only
+    # this snapshot holds (decoded by snapshot_from_bytes itself); never handed out, copied on every read.
+    _raw: Mapping[tuple[str, str, str], Any] = field(repr=False)
 
     # -- sites --
     def sites(self) -> tuple[str, ...]:
@@ -800,7 +848,8 @@ class Snapshot:
         )
 
     def _copy_raw(self, key: tuple[str, str, str]) -> dict[str, Any]:
-        copied: dict[str, Any] = json.loads(self._raw[key])
+        value = self._raw[key]
+        copied: dict[str, Any] = json.loads(value) if isinstance(value, str) else copy.deepcopy(value)
         return copied
 
 
@@ -826,7 +875,9 @@ def filter_clusters(clusters: Iterable[Cluster], queues: str | Iterable[str] | N
     return tuple(c for c in items if wanted.intersection(c.effective_queues))
 
 
-def _build(data: Mapping[str, Any]) -> Snapshot:
+def _build(data: Mapping[str, Any], owned: bool = False) -> Snapshot:
+    """The snapshot of ``data``; ``owned`` when nobody else holds ``data`` (its parts are then kept as they are,
+    instead of being frozen as JSON text against later changes by the caller)."""
     raw_sites = data.get("sites", {})
     if not isinstance(raw_sites, Mapping):
         raise _Bad(ParseError(what="sites", where="sites", line=_excerpt(raw_sites), hint="expected an object"))
@@ -848,7 +899,8 @@ def _build(data: Mapping[str, Any]) -> Snapshot:
     )
     for e_raw in backbone_raw:
         raw[("equipment", e_raw["uid"], "")] = e_raw
-    frozen_raw = {key: json.dumps(value, separators=(",", ":"), default=str) for key, value in raw.items()}
+    frozen_raw = raw if owned else {key: json.dumps(value, separators=(",", ":"), default=str)
+                                    for key, value in raw.items()}
     clusters = {c.uid: c for s in sites for c in s.clusters}
     nodes = {n.uid: n for c in clusters.values() for n in c.nodes}
     equipments: dict[str, list[NetworkEquipment]] = {}
@@ -872,10 +924,14 @@ def _build(data: Mapping[str, Any]) -> Snapshot:
 
 def snapshot_from_json(data: Any) -> Result[Snapshot, G5kError]:
     """Build a Snapshot from the decoded deep JSON of the Reference API (or the embedded snapshot)."""
+    return _snapshot(data, owned=False)
+
+
+def _snapshot(data: Any, owned: bool) -> Result[Snapshot, G5kError]:
     if not isinstance(data, Mapping):
         return Failure(ParseError(what="Reference API deep JSON", line=_excerpt(data), hint="expected an object"))
     try:
-        return Success(_build(data))
+        return Success(_build(data, owned))
     except _Bad as bad:
         return Failure(bad.error)
 
@@ -886,6 +942,6 @@ def snapshot_from_bytes(payload: bytes) -> Result[Snapshot, G5kError]:
         return Failure(InvalidInput(name="payload", value="gzip data", expected="decompressed JSON bytes"))
     try:
         data = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return Failure(ParseError(what="Reference API JSON", hint=str(exc)))
-    return snapshot_from_json(data)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        return Failure(ParseError(what="Reference API JSON", hint=str(exc)[:200]))
+    return _snapshot(data, owned=True)  # decoded here: no caller holds it, no need to freeze it as text

@@ -352,3 +352,28 @@ def test_snapshot_does_not_share_the_callers_json(raw: dict[str, Any]) -> None:
     assert snap.attributes("nova-1").unwrap()["architecture"]["nb_cores"] == 16
     assert snap.site_attributes("lyon").unwrap()["frontend_ip"] == "172.16.63.101"
     assert snap.node("nova-1").unwrap().architecture.nb_cores == 16
+
+
+def test_bytes_and_json_paths_give_the_same_answers_and_fresh_copies(raw: dict[str, Any]) -> None:
+    from_bytes = snapshot_from_bytes(read_embedded_bytes().unwrap()).unwrap()
+    from_json = snapshot_from_json(copy.deepcopy(raw)).unwrap()
+    sample = (*from_bytes.sites(), *from_bytes.clusters().unwrap()[::10], *from_bytes.hosts().unwrap()[::50],
+              "force10")
+    assert len(sample) > 40
+    for element in sample:
+        assert from_bytes.attributes(element).unwrap() == from_json.attributes(element).unwrap(), element
+    for element in ("lyon", "nova", "nova-1"):
+        first = from_bytes.attributes(element).unwrap()
+        first["uid"] = "changed"
+        first.setdefault("extra", []).append(1)
+        again = from_bytes.attributes(element).unwrap()
+        assert again["uid"] == element and "extra" not in again
+    equipment = from_bytes.equipment_attributes("gw", "lyon").unwrap()
+    equipment["linecards"].clear()
+    assert from_bytes.equipment_attributes("gw", "lyon").unwrap()["linecards"]
+    assert from_bytes.sites() == from_json.sites() and from_bytes.hosts() == from_json.hosts()
+
+
+def test_a_too_deeply_nested_payload_is_a_parse_error() -> None:
+    result = snapshot_from_bytes(b"[" * 100_000 + b"]" * 100_000)
+    assert isinstance(result, Failure) and isinstance(result.failure(), ParseError)
