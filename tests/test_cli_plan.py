@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import keyring
 import keyring.backend
@@ -223,3 +227,51 @@ def test_plan_excluded_cluster_human_output(capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr().out
     (line,) = [line for line in out.splitlines() if line.strip().startswith("[lyon] ")]
     assert "oarsub -l '{cluster NOT IN ('\"'\"'nova'\"'\"')}/nodes=5,walltime=2:0:0'" in line
+
+
+@pytest.fixture
+def oar_rest() -> Iterator[str]:
+    """A real HTTP server on loopback: /good serves the captured OAR REST answers of rennes, /bad a jobs answer
+    whose walltime is a string."""
+    fixtures = Path(__file__).parent / "fixtures" / "planning"
+    resources = json.loads((fixtures / "oarapi_resources_details.json").read_text())
+    jobs = json.loads((fixtures / "oarapi_jobs_details.json").read_text())
+    bad_jobs = json.loads(json.dumps(jobs))
+    bad_jobs["items"][0]["walltime"] = "3600"
+    answers = {"/good/resources/details.json": resources, "/good/jobs/details.json": jobs,
+               "/bad/resources/details.json": resources, "/bad/jobs/details.json": bad_jobs}
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = json.dumps(answers.get(urlsplit(self.path).path, {})).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_plan_shows_the_error_of_a_site_not_read(capsys: pytest.CaptureFixture[str], oar_rest: str) -> None:
+    argv = ["plan", "--no-plots", "--source", "oarapi", "--want", "rennes:1", "--oarapi", f"rennes={oar_rest}/good",
+            "--oarapi", f"nancy={oar_rest}/bad"]
+    assert main([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert list(data["failed_sites"]) == ["nancy"]
+    failure = data["failed_sites"]["nancy"]
+    assert failure["error"] == "ParseError" and "nancy.jobs[0].walltime" in failure["message"]
+    assert "'3600'" in failure["message"] and data["distribution"] == {"rennes": 1}
+    assert main(argv) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Sites not read: ")]
+    assert line.startswith("Sites not read: nancy: could not parse planning payload at nancy.jobs[0].walltime")
