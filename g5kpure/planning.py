@@ -20,7 +20,11 @@ Differences from execo_g5k (each is deliberate and tested):
   nova (execo adds a site's wanted clusters to the site and hands out the grid5000 count on top, so its
   ``distribute_hosts`` could return more hosts than ``find_free_slot`` had checked);
 - :func:`distribute_hosts` answers a ``Failure`` when more is wanted than available (execo raises StopIteration);
-- :func:`get_jobs_specs` emits well-formed OAR resource strings only, hosts in natural order;
+- :func:`get_jobs_specs` emits well-formed OAR resource strings only, hosts in natural order, every value quoted;
+  an element excluded from the slots stays in the ``host NOT IN`` / ``cluster NOT IN`` filter of its site
+  (the slots record their exclusions), and the vlan counts are the ones :func:`distribute_hosts` answered;
+- the builders are total: a malformed payload value is a ParseError naming its path, never a job silently
+  dropped (execo's readers skipped what they could not read, so a busy host looked free);
 - kavlan kinds (``kavlan-local``, ``kavlan``, ``kavlan-global``) come from the data, not from vlan number ranges.
 """
 
