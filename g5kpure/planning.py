@@ -24,7 +24,7 @@ Differences from execo_g5k (each is deliberate and tested):
   an element excluded from the slots stays in the ``host NOT IN`` / ``cluster NOT IN`` filter of its site
   (the slots record their exclusions), and the vlan counts are the ones :func:`distribute_hosts` answered;
 - the builders are total: a malformed payload value is a ParseError naming its path, never a job silently
-  dropped (execo's readers skipped what they could not read, so a busy host looked free);
+  dropped (a dropped job would show its busy hosts as free);
 - kavlan kinds (``kavlan-local``, ``kavlan``, ``kavlan-global``) come from the data, not from vlan number ranges.
 """
 
