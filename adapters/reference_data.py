@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import threading
 import zlib
@@ -33,12 +34,24 @@ def read_embedded_bytes() -> Result[bytes, G5kError]:
         )
 
 
+def _build_without_gc(payload: bytes) -> Result[Snapshot, G5kError]:
+    """``snapshot_from_bytes`` with the cyclic garbage collector paused: building creates some 100,000
+    acyclic objects at once, and the collections they trigger cost about a fifth of a cold load."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return snapshot_from_bytes(payload)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_embedded_snapshot() -> IOResult[Snapshot, G5kError]:
     """The embedded snapshot as a Snapshot, loaded and indexed on first use, then shared."""
     global _cached
     with _lock:
         if _cached is None:
-            _cached = read_embedded_bytes().bind(snapshot_from_bytes)
+            _cached = read_embedded_bytes().bind(_build_without_gc)
         result = _cached
     return IOSuccess(result.unwrap()) if isinstance(result, Success) else IOFailure(result.failure())
 
