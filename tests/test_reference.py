@@ -377,3 +377,20 @@ def test_bytes_and_json_paths_give_the_same_answers_and_fresh_copies(raw: dict[s
 def test_a_too_deeply_nested_payload_is_a_parse_error() -> None:
     result = snapshot_from_bytes(b"[" * 100_000 + b"]" * 100_000)
     assert isinstance(result, Failure) and isinstance(result.failure(), ParseError)
+
+
+def test_the_embedded_build_restores_the_garbage_collector_state() -> None:
+    import gc
+
+    from adapters.reference_data import _build_without_gc
+
+    payload = read_embedded_bytes().unwrap()
+    assert gc.isenabled()
+    assert _build_without_gc(payload).unwrap().hosts() == embedded_snapshot().hosts()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert isinstance(_build_without_gc(b"{"), Failure)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
