@@ -38,7 +38,7 @@ from adapters.reference_data import load_embedded_snapshot
 from g5kpure.charter import charter_periods
 from g5kpure.connection import FrontendAccess
 from g5kpure.errors import G5kError, InvalidInput
-from g5kpure.oar import OarSubmission, oarsub_argv
+from g5kpure.oar import OarSubmission, oarsub_argv, validate_submission
 from g5kpure.oardate import oar_date_to_unixts
 from g5kpure.planning import (
     JobSpec,
@@ -235,6 +235,10 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(outcome, Failure):
         return fail(args, outcome.failure())
     slots, slot, distribution, specs = outcome.unwrap()
+    for spec in specs:  # a bad --name (e.g. '-x') is refused as an error, never written into an argv
+        valid = validate_submission(_submission(spec))
+        if isinstance(valid, Failure):
+            return fail(args, valid.failure())
     commands = _commands(specs, context.access)
     human = _render(planning, source, wanted, slots, slot, distribution, specs, commands)
     files: list[str] = []

@@ -14,7 +14,8 @@ of a hash-seed dependent set order (resources given as a set are sorted too); ``
 comes from an argument, never from the environment; a walltime under one second is refused (execo emits
 ``walltime=0:0:0``, which OAR refuses), and so is one above OAR's 32-bit limit or a date outside years
 1-9999; a NUL byte (which no argv can carry) or a value starting with ``-`` (which oarsub would read as an
-option) is refused.
+option) is refused, also when the submission was built directly (``oarsub_argv`` raises ``ValueError``
+rather than write ``-n -x`` or ``walltime=-1:59:55``).
 
 The parsers live in :mod:`g5kpure.oarparse` and are re-exported here.
 """
@@ -313,7 +314,16 @@ def oarsub_argv(
     origin_tag: str | None = DEFAULT_ORIGIN_TAG,
     tz: tzinfo = PARIS,
 ) -> tuple[str, ...]:
-    """The argv of ``oarsub`` for a submission (deterministic; ``-r`` written as a wall-clock time in ``tz``)."""
+    """The argv of ``oarsub`` for a submission (deterministic; ``-r`` written as a wall-clock time in ``tz``).
+
+    A submission that :func:`validate_submission` refuses (possible only when built directly, not through
+    :func:`make_submission`) is a programming error: ``ValueError`` naming the refusal, never a wrong argv
+    such as ``walltime=-1:59:55`` or ``-n -x``. To get the refusal as a value, validate first:
+    ``validate_submission(sub).map(lambda s: oarsub_argv(s))``.
+    """
+    valid = validate_submission(sub)
+    if isinstance(valid, Failure):
+        raise ValueError(f"oarsub_argv: {valid.failure().message} (build it with make_submission)")
     argv: list[str] = ["oarsub", *sub.additional_options]
     wall = f"walltime={format_seconds(sub.walltime)}" if sub.walltime is not None else None
     if sub.resources:

@@ -170,3 +170,11 @@ def test_huge_duration_in_a_real_process_prints_no_traceback() -> None:
         timeout=60,
     )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and "g5k: error:" in proc.stderr
+
+
+def test_plan_with_a_name_oarsub_would_read_as_an_option_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    # oarsub_argv refuses such a submission (ValueError); `g5k plan` checks its submissions first
+    code, out, _ = run(capsys, "plan", "--name=-x", "--json")
+    assert code == 1
+    data = json.loads(out)
+    assert data["error"] == "InvalidInput" and data["name"] == "name" and "'-'" in data["message"]

@@ -274,7 +274,9 @@ def test_argv_of_sets_does_not_depend_on_pythonhashseed() -> None:
         OarSubmission(command="a\0b"),
     ],
 )
-def test_validate_submission_refuses_a_directly_built_invalid_submission(sub: OarSubmission) -> None:
+def test_oarsub_argv_refuses_a_directly_built_invalid_submission(sub: OarSubmission) -> None:
     assert isinstance(validate_submission(sub), Failure)
+    with pytest.raises(ValueError, match="make_submission"):
+        oarsub_argv(sub)
     refused = validate_submission(sub).map(oarsub_argv)  # the refusal as a value
     assert isinstance(refused, Failure)
