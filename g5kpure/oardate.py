@@ -31,6 +31,11 @@ Deliberate differences from execo 2.8.2 (each named in ``tests/test_oardate.py``
 * whole-second results are ``int`` (``1700000000`` rather than ``1700000000.0``; the two compare equal);
 * timestamps are floored (``math.floor``) rather than truncated toward zero, which differs only before 1970;
 * no fork, so it is safe in threaded programs (execo forks in an always-threaded process).
+
+Every function is total: numbers are read from ASCII digits only (``\\d`` would take Arabic-Indic digits),
+numeric dates outside years 1-9999, durations above :data:`MAX_SECONDS` and digit runs longer than Python's
+``int()`` accepts are refused as values (never ``OverflowError`` / ``ValueError``), and a fraction is truncated
+to microseconds so that ``.999...`` stays in its second instead of rounding up to the next one.
 """
 
 from __future__ import annotations

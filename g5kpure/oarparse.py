@@ -9,7 +9,9 @@ Differences from execo 2.8.2 (named in the tests): ``OAR_JOB_ID=-5`` and "Reserv
 ``Rejected`` (with OAR's "could run at" date when it says one) instead of ``None``; a job that oarstat does not
 know is ``NotFound`` instead of ``{}``; kavlan and g5k-subnets outputs are read line by line whatever the line
 ends, and garbage is a ``ParseError`` instead of a silent ``[]``; job nodes are sorted *and* unique; a value
-that should be a date or a number but is not is a ``ParseError``, never a silently missing field.
+that should be a date or a number but is not is a ``ParseError``, never a silently missing field. Numbers go
+through bounded helpers (``int_of`` / ``parse_int``: ASCII digits, at most 18 of them, finite): a JSON ``1e400``,
+``Infinity`` or ``NaN`` or a 5000-digit job id is a ``ParseError``, never an exception.
 """
 
 from __future__ import annotations
