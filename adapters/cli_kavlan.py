@@ -12,7 +12,7 @@ Hosts may be given as ranges (``parasilo-[1-3].rennes``). ``--dry-run`` prints t
 from __future__ import annotations
 
 import argparse
-import os
+from collections.abc import Callable
 from typing import Any
 
 from returns.io import IOFailure, IOResult
@@ -21,6 +21,7 @@ from returns.unsafe import unsafe_perform_io
 
 from adapters.api import APIConnection
 from adapters.cli import EXIT_OK, emit, fail
+from adapters.cli_ref import api_connection, connection_options
 from adapters.kavlan import (
     get_kavlan_network,
     get_nodes_vlan,
@@ -29,7 +30,6 @@ from adapters.kavlan import (
     set_nodes_vlan,
 )
 from g5kpure import kavlan
-from g5kpure.config import DEFAULT_API_URI
 from g5kpure.errors import G5kError
 from g5kpure.hosts import parse_host_ranges
 
@@ -41,12 +41,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     vlan_sub = vlan.add_subparsers(dest="vlan_command", metavar="SUBCOMMAND")
     vlan_sub.required = True
     conn = argparse.ArgumentParser(add_help=False)
-    conn.add_argument("--api", default=os.environ.get("G5K_API_URI", DEFAULT_API_URI),
-                      help="API base URI (default %(default)s)")
-    conn.add_argument("--user", default=os.environ.get("G5K_API_USERNAME"),
-                      help="API user (password from the keyring service grid5000_api)")
-    conn.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default %(default)s)")
-    conn.add_argument("--ca-bundle", default=None, help="CA bundle to verify the API's certificate with")
+    connection_options(conn)
 
     p = vlan_sub.add_parser("list", parents=[common, conn], help="the vlans of a site and their kinds")
     p.add_argument("site")
@@ -76,11 +71,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=_network)
 
 
-def _conn(args: argparse.Namespace) -> APIConnection:
-    return APIConnection(args.api, username=args.user, timeout=args.timeout, verify=args.ca_bundle or True,
-                         interactive=not args.dry_run)
-
-
 def _hosts(texts: list[str]) -> Result[tuple[str, ...], G5kError]:
     out: list[str] = []
     for text in texts:
@@ -89,6 +79,13 @@ def _hosts(texts: list[str]) -> Result[tuple[str, ...], G5kError]:
             return Failure(parsed.failure())
         out.extend(parsed.unwrap())
     return Success(tuple(out))
+
+
+def _online(args: argparse.Namespace, call: Callable[[APIConnection], IOResult[Any, G5kError]], show: Any) -> int:
+    conn = api_connection(args)
+    if isinstance(conn, G5kError):
+        return fail(args, conn)
+    return _done(args, call(conn), show)
 
 
 def _done(args: argparse.Namespace, result: IOResult[Any, G5kError], show: Any) -> int:
@@ -103,8 +100,9 @@ def _done(args: argparse.Namespace, result: IOResult[Any, G5kError], show: Any) 
 def _dry(args: argparse.Namespace, request: Result[kavlan.VlanRequest, G5kError]) -> int:
     if isinstance(request, Failure):
         return fail(args, request.failure())
-    conn = APIConnection(args.api, username=args.user, timeout=args.timeout, verify=args.ca_bundle or True,
-                         interactive=False)
+    conn = api_connection(args)
+    if isinstance(conn, G5kError):
+        return fail(args, conn)
     req = request.unwrap()
     plan = conn.plan(req.method, req.path, body=req.body_json())
     emit(args, plan.describe(), {"request": plan.describe()})
@@ -114,7 +112,7 @@ def _dry(args: argparse.Namespace, request: Result[kavlan.VlanRequest, G5kError]
 def _list(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry(args, kavlan.vlans_request(args.site))
-    return _done(args, get_vlans(args.site, _conn(args)),
+    return _online(args, lambda c: get_vlans(args.site, c),
                  lambda vlans: ("\n".join(f"{v.uid}\t{v.kind or 'default'}" for v in vlans),
                                 {"site": args.site, "vlans": [{"uid": v.uid, "kind": v.kind} for v in vlans]}))
 
@@ -122,7 +120,7 @@ def _list(args: argparse.Namespace) -> int:
 def _nodes(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry(args, kavlan.vlan_nodes_request(args.site, args.vlan))
-    return _done(args, get_vlan_nodes(args.site, args.vlan, _conn(args)),
+    return _online(args, lambda c: get_vlan_nodes(args.site, args.vlan, c),
                  lambda nodes: ("\n".join(nodes), {"site": args.site, "vlan": args.vlan, "nodes": list(nodes)}))
 
 
@@ -132,7 +130,7 @@ def _where(args: argparse.Namespace) -> int:
         return fail(args, hosts.failure())
     if args.dry_run:
         return _dry(args, kavlan.nodes_vlan_request(args.site, hosts.unwrap(), args.interface))
-    return _done(args, get_nodes_vlan(args.site, hosts.unwrap(), args.interface, _conn(args)),
+    return _online(args, lambda c: get_nodes_vlan(args.site, hosts.unwrap(), args.interface, c),
                  lambda pairs: ("\n".join(f"{n}\t{v}" for n, v in pairs), {n: v for n, v in pairs}))
 
 
@@ -148,7 +146,7 @@ def _set(args: argparse.Namespace) -> int:
         return "\n".join(lines), {"site": change.site, "vlan": change.vlan, "moved": list(change.moved),
                                   "unchanged": list(change.unchanged)}
 
-    return _done(args, set_nodes_vlan(args.site, hosts.unwrap(), args.interface, args.vlan, _conn(args)), show)
+    return _online(args, lambda c: set_nodes_vlan(args.site, hosts.unwrap(), args.interface, args.vlan, c), show)
 
 
 def _network(args: argparse.Namespace) -> int:

@@ -48,7 +48,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         group.add_argument(f"--{name}", dest="source", action="store_const", const=Source(name),
                            help=f"read the {name} data" + (" (default)" if name == "embedded" else ""))
     source.set_defaults(source=Source.EMBEDDED)
-    _connection_options(source)
+    connection_options(source)
 
     p = ref_sub.add_parser("sites", parents=[common, source], help="list the sites")
     p.set_defaults(handler=_sites)
@@ -72,12 +72,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=_show)
 
     p = ref_sub.add_parser("refresh", parents=[common], help="refresh the on-disk cache from the live API")
-    _connection_options(p)
+    connection_options(p)
     p.add_argument("--force", action="store_true", help="crawl even when the cached version is current")
     p.set_defaults(handler=_refresh, source=Source.LIVE)
 
 
-def _connection_options(parser: argparse.ArgumentParser) -> None:
+def connection_options(parser: argparse.ArgumentParser) -> None:
+    """Add the API connection options (--api, --user, --timeout, --cache-dir, --ca-bundle, --config)."""
     parser.add_argument("--api", default=None, help="API base URI (default: g5k.api_uri of the configuration)")
     parser.add_argument("--user", default=None,
                         help="API user (default: g5k.api_username of the configuration; password from the keyring "
@@ -90,7 +91,7 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
                         help="configuration file (default: $G5K_CONFIG or the user's)")
 
 
-def _conn(args: argparse.Namespace) -> APIConnection | G5kError:
+def api_connection(args: argparse.Namespace) -> APIConnection | G5kError:
     """The connection a run uses: the configuration (file, environment, where we run), --api/--user/--timeout/
     --ca-bundle overriding it. A dry run builds the very same one (the password is only asked when sending)."""
     loaded = config_adapter.performed(config_adapter.runtime(path=args.config))
@@ -125,7 +126,7 @@ def _setup(args: argparse.Namespace) -> tuple[APIConnection | None, ReferenceCac
     if source is Source.CACHE:
         uri = _api_uri(args)
         return uri if isinstance(uri, G5kError) else (None, _cache(args, uri))
-    conn = _conn(args)
+    conn = api_connection(args)
     return conn if isinstance(conn, G5kError) else (conn, _cache(args, conn.base_uri))
 
 

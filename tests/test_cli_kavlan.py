@@ -83,3 +83,22 @@ def test_network_from_the_embedded_reference(capsys: pytest.CaptureFixture[str])
     assert code == 0 and out.strip() == "10.27.192.0/18 gateway 10.27.255.254"
     code, _, err = run(capsys, "vlan", "network", "rennes", "99")
     assert code == 1 and "kavlan '99 of rennes' not found" in err
+
+
+def test_dry_run_takes_the_api_from_the_configuration(capsys: pytest.CaptureFixture[str], tmp_path: Any,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # like `g5k ref`: the configured API URI, user and timeout, with the password never shown
+    path = tmp_path / "config.toml"
+    path.write_text('[g5k]\nlocation = "outside"\napi_uri = "https://api.example.org/3.0/"\n'
+                    'api_username = "jdoe"\napi_timeout = 9\n')
+    monkeypatch.setenv("G5K_CONFIG", str(path))
+    for var in ("G5K_API_URI", "G5K_API_USERNAME", "G5K_API_TIMEOUT"):
+        monkeypatch.delenv(var, raising=False)
+    code, out, err = run(capsys, "vlan", "list", "rennes", "--dry-run")
+    assert code == 0, err
+    assert out.startswith("GET https://api.example.org/3.0/sites/rennes/vlans")
+    assert "jdoe" in out and "timeout 9s" in out
+    code, out, err = run(capsys, "vlan", "list", "rennes", "--dry-run",
+                         "--api", "https://other.example/", "--user", "bob")
+    assert code == 0, err
+    assert out.startswith("GET https://other.example/sites/rennes/vlans") and "bob" in out
