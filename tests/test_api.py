@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import keyring
-import keyring.backend
 import pytest
 import urllib3
 from attrs import evolve
@@ -57,6 +55,7 @@ from g5kpure.errors import (
     Unreachable,
 )
 from tests.fixtures.g5k_api.api_server import ApiServer, ApiState
+from tests.keyrings import MemoryKeyring, memory_keyring_installed
 
 pytestmark = pytest.mark.integration
 
@@ -278,34 +277,10 @@ def test_tls_is_verified_by_default(deep: dict[str, Any], certificate: tuple[str
 # --- credentials and secrets -----------------------------------------------------------------------------------
 
 
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A real keyring backend keeping passwords in memory."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.store.pop((service, username), None)
-
-
 @pytest.fixture
 def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
+    with memory_keyring_installed() as backend:
         yield backend
-    finally:
-        keyring.set_keyring(previous)
 
 
 def test_password_comes_from_the_keyring_service_grid5000_api(

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import keyring
-import keyring.backend
 import pytest
 
 from adapters.cli import main
+from tests.keyrings import MemoryKeyring, memory_keyring_installed
 
 
 def test_plan_default_request(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -123,34 +122,10 @@ def test_plan_unwritable_out_is_an_error_value(capsys: pytest.CaptureFixture[str
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring in memory, so that no test reads or writes the user's keyring."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.store.pop((service, username), None)
-
-
 @pytest.fixture
 def ring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
+    with memory_keyring_installed() as backend:
         yield backend
-    finally:
-        keyring.set_keyring(previous)
 
 
 def write_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None:

@@ -9,14 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import keyring
-import keyring.backend
 import pytest
 
 from adapters.api import ReferenceCache
 from adapters.cli import main
 from adapters.reference_data import read_embedded_bytes
 from tests.fixtures.g5k_api.api_server import ApiServer, ApiState
+from tests.keyrings import MemoryKeyring, memory_keyring_installed
 
 V1 = "a" * 40
 
@@ -122,34 +121,10 @@ def test_dry_run_prints_the_requests_and_sends_nothing(
 SECRET = "Pa55-w0rd-never-shown"
 
 
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring held in memory (the real keyring module, another backend)."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.store.pop((service, username), None)
-
-
 @pytest.fixture
 def ring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
+    with memory_keyring_installed() as backend:
         yield backend
-    finally:
-        keyring.set_keyring(previous)
 
 
 def write_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, uri: str, user: str = "alice") -> Path:

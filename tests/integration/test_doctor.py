@@ -22,40 +22,19 @@ from adapters.cli import main
 from adapters.doctor import Options, Report, Verdict, run_doctor
 from g5kpure.config import KEYRING_SERVICE, toml_string
 from tests.conftest import Testbed
+from tests.keyrings import MemoryKeyring, memory_keyring_installed
 
 pytestmark = pytest.mark.integration
 
 LIVE = ("lyon", "nancy", "rennes")
 
 
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring backend keeping passwords in memory."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.store.pop((service, username), None)
-
-
 @pytest.fixture
 def memory_keyring(testbed: Testbed) -> Iterator[MemoryKeyring]:
     """An in-memory keyring holding alice's API password; the previous backend is restored afterwards."""
-    previous = keyring.get_keyring()
-    ring = MemoryKeyring()
-    ring.set_password(KEYRING_SERVICE, "alice", testbed.api_passwords["alice"])
-    keyring.set_keyring(ring)
-    yield ring
-    keyring.set_keyring(previous)
+    with memory_keyring_installed() as ring:
+        ring.set_password(KEYRING_SERVICE, "alice", testbed.api_passwords["alice"])
+        yield ring
 
 
 def toml_for(testbed: Testbed, **changes: str) -> str:
