@@ -18,6 +18,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any
@@ -343,8 +344,8 @@ def _wait(args: argparse.Namespace, c: Context, job_id: int) -> Result[OarJobInf
     return result
 
 
-def run_wait(args: argparse.Namespace) -> int:
-    """`g5k wait ID`: wait until a job runs, printing its predicted start and a progress line."""
+def _when_running(args: argparse.Namespace, show: Callable[[Context, OarJobInfo], int]) -> int:
+    """Wait until the job of ``args`` runs (or plan the oarstat under --dry-run), then ``show`` it."""
     ctx = _context(args)
     if not isinstance(ctx, Success):
         return fail(args, ctx.failure())
@@ -357,27 +358,26 @@ def run_wait(args: argparse.Namespace) -> int:
     got = _wait(args, c, jid.unwrap())
     if not isinstance(got, Success):
         return fail(args, got.failure())
-    info = got.unwrap()
-    since = _when(info.start_time, c.tz)
-    human = f"job {info.job_id} is {info.state.value} since {since} on {len(info.assigned_hosts)} host(s)"
-    emit(args, human, _info_data(info))
-    return EXIT_OK
+    return show(c, got.unwrap())
+
+
+def run_wait(args: argparse.Namespace) -> int:
+    """`g5k wait ID`: wait until a job runs, printing its predicted start and a progress line."""
+
+    def show(c: Context, info: OarJobInfo) -> int:
+        since = _when(info.start_time, c.tz)
+        human = f"job {info.job_id} is {info.state.value} since {since} on {len(info.assigned_hosts)} host(s)"
+        emit(args, human, _info_data(info))
+        return EXIT_OK
+
+    return _when_running(args, show)
 
 
 def run_nodes(args: argparse.Namespace) -> int:
     """`g5k nodes ID`: the hosts of a job, one per line (waits until it runs)."""
-    ctx = _context(args)
-    if not isinstance(ctx, Success):
-        return fail(args, ctx.failure())
-    c = ctx.unwrap()
-    jid = _job_id(args.job_id)
-    if not isinstance(jid, Success):
-        return fail(args, jid.failure())
-    if args.dry_run:
-        return _dry(args, [plan_command(oarstat_job_argv(jid.unwrap()), args.frontend, c.access)])
-    got = _wait(args, c, jid.unwrap())
-    if not isinstance(got, Success):
-        return fail(args, got.failure())
-    hosts = got.unwrap().assigned_hosts
-    emit(args, "\n".join(hosts), list(hosts))
-    return EXIT_OK
+
+    def show(_: Context, info: OarJobInfo) -> int:
+        emit(args, "\n".join(info.assigned_hosts), list(info.assigned_hosts))
+        return EXIT_OK
+
+    return _when_running(args, show)
