@@ -24,9 +24,11 @@ unit: install
 property: install
 	$(BIN)/python -m pytest -q property_tests $(PYTEST_ARGS)
 
+# mypy reads the folder adapters/ under its installed name g5k through a link in .typecheck/.
 check: install
 	$(BIN)/ruff check g5kpure adapters tests property_tests benchmarks
-	$(BIN)/mypy --strict g5kpure adapters
+	mkdir -p .typecheck && ln -sfn ../adapters .typecheck/g5k
+	MYPYPATH=.typecheck $(BIN)/mypy --strict -p g5kpure -p g5k
 
 demo: install
 	$(BIN)/g5k plan --out out

@@ -37,11 +37,11 @@ from urllib.parse import urlsplit
 import platformdirs
 import requests
 from attrs import frozen
+from g5k.reference_data import load_embedded_snapshot
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
-from adapters.reference_data import load_embedded_snapshot
 from g5kpure import hosts as hostnames
 from g5kpure.config import DEFAULT_API_URI, KEYRING_SERVICE, Config, Location, api_access
 from g5kpure.errors import (
@@ -56,17 +56,18 @@ from g5kpure.errors import (
     Unreachable,
 )
 from g5kpure.hosts import HasAddress, address_of, host_shortname
-from g5kpure.metrics import (  # re-exported: adapters.api was their first home
+from g5kpure.reference import (
     MetricPoint,
     RetryPolicy,
-    check_resolution,
+    Snapshot,
     iso_utc,
     parse_kwollect,
     parse_retry_after,
     resample,
     retry_delay,
+    snapshot_from_json,
 )
-from g5kpure.reference import Snapshot, snapshot_from_json
+from g5kpure.reference.metrics import check_resolution
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
-from g5kpure import config as core
-from g5kpure.connection import FrontendAccess
+from g5kpure.config import FrontendAccess
+from g5kpure.config import schema as core
 from g5kpure.errors import ConfigError, G5kError
 
 APP_NAME = "g5kpure"
@@ -124,7 +124,7 @@ def known_names(key: str, config: core.Config) -> Result[tuple[str, ...], Config
     """The names a programmatic host rewrite function is tabulated over when the caller gives none: for
     ``frontend.host_rewrite`` the sites of the embedded reference snapshot and the configured frontends, for
     ``oarsh.host_rewrite`` the node host names (FQDNs) of the snapshot."""
-    from adapters.reference_data import load_embedded_snapshot
+    from g5k.reference_data import load_embedded_snapshot
 
     snapshot = performed(load_embedded_snapshot())
     if isinstance(snapshot, Failure):
@@ -252,7 +252,7 @@ def _resolv_domain(text: str) -> str:
 
 
 def gather_facts(env: Mapping[str, str] | None = None, resolv_conf: Path = Path("/etc/resolv.conf")) -> Facts:
-    """The facts ``g5kpure.config.locate`` decides from (no DNS query: host name and resolv.conf only)."""
+    """The facts ``g5kpure.config.schema.locate`` decides from (no DNS query: host name and resolv.conf only)."""
     environ = _env(env)
     hostname = socket.gethostname()
     domain = ""

@@ -7,7 +7,7 @@ read-only session), has a connect timeout and a statement timeout, and every fai
 statement too slow) or ``DbError`` (anything the database itself refused).
 
 ``g5k_charter_remaining(sites, day, user)`` is the seed's function on top: the sites are queried in parallel
-(through ``adapters.forward`` when outside Grid'5000), and a failing site is reported in the result, never
+(through ``g5k.forward`` when outside Grid'5000), and a failing site is reported in the result, never
 dropped. Differences from execo: parameters instead of ``%`` interpolation (a user name such as
 ``x' OR '1'='1`` is just a name); one query per site instead of two per cluster; each job counted once
 (see ``g5kpure.charter``); a failing site is an error value in the report, not a warning and a missing key.
@@ -27,12 +27,12 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 from attrs import field, frozen
+from g5k.config import load_config
+from g5k.forward import DEFAULT_FRONTEND_PARAMS, open_forward
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
-from adapters.config import load_config
-from adapters.forward import DEFAULT_FRONTEND_PARAMS, open_forward
 from g5kpure.charter import (
     DEFAULT_RULES,
     JOB_ROW_COLUMNS,
@@ -43,8 +43,7 @@ from g5kpure.charter import (
     parse_core_counts,
     parse_job_rows,
 )
-from g5kpure.config import Config, frontend_params
-from g5kpure.connection import ConnectionParams
+from g5kpure.config import Config, ConnectionParams, frontend_params
 from g5kpure.errors import AuthError, DbError, G5kError, InvalidInput, Partial, Timeout, Unreachable
 
 Param = str | int | float | bool | None | tuple[str, ...]

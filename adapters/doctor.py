@@ -15,12 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from attrs import evolve, frozen
+from g5k import config as config_adapter
 from returns.io import IOFailure, IOResult
 from returns.result import Failure, Result, Success
 
-from adapters import config as config_adapter
-from g5kpure import config as core
-from g5kpure.connection import CommandOutput, CommandPlan, plan_command
+from g5kpure.config import CommandOutput, CommandPlan, plan_command
+from g5kpure.config import schema as core
 from g5kpure.errors import AuthError, ConfigError, G5kError, HttpError, NotFound, Timeout, Unreachable
 
 OAR_COMMANDS = ("oarsub", "oarstat", "oardel", "oarnodes")
@@ -180,7 +180,7 @@ def check_outside_access(config: core.Config, location: core.Location, names: Se
 
 
 def _resolves_into_grid5000(config: core.Config, name: str) -> bool:
-    from g5kpure.connection import resolve_frontend
+    from g5kpure.config import resolve_frontend
 
     got = resolve_frontend(name, core.frontend_params(config, name))
     return isinstance(got, Success) and got.unwrap().host.rstrip(".").endswith("grid5000.fr")
@@ -240,7 +240,7 @@ def _frontend_checks(name: str, planned: Result[CommandPlan, G5kError],
 def check_frontends(config: core.Config, location: core.Location, names: Sequence[str],
                     opts: Options) -> tuple[Check, ...]:
     """ssh to every frontend in parallel and look for the OAR commands there."""
-    from adapters import ssh
+    from g5k import ssh
 
     if not names:
         return (Check("frontends", Verdict.WARN, "no frontend configured: every command needs --frontend",
@@ -284,8 +284,9 @@ def check_keyring(config: core.Config) -> Check:
 
 def check_api(config: core.Config, location: core.Location, opts: Options) -> Check:
     """GET the API's root with the credentials where-we-run calls for."""
-    from adapters.api import APIConnection
-    from g5kpure.metrics import RetryPolicy
+    from g5k.api import APIConnection
+
+    from g5kpure.reference import RetryPolicy
 
     access = core.api_access(config, location)
     conn = APIConnection(base_uri=access.uri, username=access.username,
@@ -316,7 +317,7 @@ def check_api(config: core.Config, location: core.Location, opts: Options) -> Ch
 def check_databases(config: core.Config, location: core.Location, names: Sequence[str],
                     opts: Options) -> tuple[Check, ...]:
     """Read one row from each frontend's OAR database, through the forwarder when outside."""
-    from adapters import db
+    from g5k import db
 
     if not names:
         return (Check("OAR database", Verdict.SKIP, "no frontend configured"),)
@@ -355,7 +356,7 @@ def check_databases(config: core.Config, location: core.Location, names: Sequenc
 
 def check_cache(config: core.Config, opts: Options) -> Check:
     """The on-disk cache of the reference data: present and whole?"""
-    from adapters.api import ReferenceCache, default_cache_dir
+    from g5k.api import ReferenceCache, default_cache_dir
 
     cache = ReferenceCache(opts.cache_dir or default_cache_dir(), config.api_uri)
     got = config_adapter.performed(cache.read())

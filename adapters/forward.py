@@ -5,7 +5,7 @@ connect to, and ``close()``. Outside Grid'5000 it is a local port on 127.0.0.1 f
 connection to the site's frontend (paramiko ``direct-tcpip`` channels over one fabric connection); the
 tunnel is proven before it is returned (a channel to the target is opened and closed through the frontend).
 
-The ssh connection is the one ``adapters.ssh`` builds (an explicit key is the only identity offered, to
+The ssh connection is the one ``g5k.ssh`` builds (an explicit key is the only identity offered, to
 the frontend and to its jump host alike; ``~/.ssh/config`` is honoured).
 
 ``G5kAutoPortForwarder(site, host, port)`` is the seed's context manager on top of it: it reads the
@@ -30,15 +30,14 @@ from types import TracebackType
 
 import fabric
 import paramiko
+from g5k.config import Facts, gather_facts, load_config
+from g5k.ssh import _connection as ssh_connection  # one connection builder: key, jump host, ~/.ssh/config
+from g5k.ssh import _is_auth_problem
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure
 from returns.unsafe import unsafe_perform_io
 
-from adapters.config import Facts, gather_facts, load_config
-from adapters.ssh import _connection as ssh_connection  # one connection builder: key, jump host, ~/.ssh/config
-from adapters.ssh import _is_auth_problem
-from g5kpure.config import Config, Place, frontend_params, locate
-from g5kpure.connection import ConnectionParams, Endpoint, resolve_frontend
+from g5kpure.config import Config, ConnectionParams, Endpoint, Place, frontend_params, locate, resolve_frontend
 from g5kpure.errors import AuthError, G5kError, InvalidInput, Timeout, Unreachable
 
 DEFAULT_FRONTEND_PARAMS = ConnectionParams(host_suffix=".grid5000.fr")

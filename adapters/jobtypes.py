@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from g5k.api import APIConnection, ReferenceCache, Source, load_reference
 from returns.io import IOFailure, IOResult
 from returns.unsafe import unsafe_perform_io
 
-from adapters.api import APIConnection, ReferenceCache, Source, load_reference
 from g5kpure.errors import G5kError
-from g5kpure.jobtypes import ClusterJobTypes, cluster_job_types
+from g5kpure.reference import ClusterJobTypes, cluster_job_types
 
 
 def get_cluster_job_types(cluster: str, source: Source = Source.EMBEDDED, conn: APIConnection | None = None,

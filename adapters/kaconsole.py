@@ -1,5 +1,5 @@
 """A node's serial console: ``kaconsole3`` on the node's frontend over ssh with a terminal (execo's
-``KaconsoleProcess``). The dialogue (banner, login, password, prompt, command output) is ``g5kpure.kaconsole``;
+``KaconsoleProcess``). The dialogue (banner, login, password, prompt, command output) is ``g5kpure.deploy.kaconsole``;
 this class only moves bytes between it and the ssh channel, within time limits.
 
     with KaconsoleProcess("nova-1.lyon.grid5000.fr", access=access) as console:
@@ -18,14 +18,12 @@ from collections.abc import Callable
 from types import TracebackType
 
 import paramiko
+from g5k.ssh import _connection  # the same ssh settings as every frontend command
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure
 
-from adapters.ssh import _connection  # the same ssh settings as every frontend command
-from g5kpure.connection import FrontendAccess, plan_command
-from g5kpure.errors import AuthError, G5kError, InvalidInput, Timeout, Unreachable
-from g5kpure.hosts import get_host_site
-from g5kpure.kaconsole import (
+from g5kpure.config import FrontendAccess, plan_command
+from g5kpure.deploy import (
     CLOSE,
     DEFAULT_PASSWORD,
     DEFAULT_PROMPT,
@@ -36,6 +34,8 @@ from g5kpure.kaconsole import (
     kaconsole_argv,
     type_command,
 )
+from g5kpure.errors import AuthError, G5kError, InvalidInput, Timeout, Unreachable
+from g5kpure.hosts import get_host_site
 
 
 class KaconsoleProcess:

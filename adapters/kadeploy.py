@@ -1,13 +1,13 @@
-"""Deploy with kadeploy3 on the frontends, check nodes over ssh, retry: the effects around ``g5kpure.kadeploy``.
+"""Deploy with kadeploy3 on the frontends, check nodes over ssh, retry: the effects around ``g5kpure.deploy.kadeploy``.
 
 ``Kadeployer`` runs one kadeploy3 per involved frontend, all at once, with ``deploy_timeout`` really
 enforced (execo's is ignored), and reads kadeploy3's ok/ko node files. ``deploy`` is the seed's
 ``execo_g5k.kadeploy.deploy``: it checks which hosts are already deployed (in parallel, bounded pool,
 ``check_timeout`` each; under their kavlan names in a kavlan), deploys only the others, retries, and stops
 early when ``check_enough_func`` says so. Decisions are taken by the pure step function of
-``g5kpure.kadeploy``; this module only performs them.
+``g5kpure.deploy.kadeploy``; this module only performs them.
 
-Defaults come from the effective configuration (``adapters.config``), as execo's come from
+Defaults come from the effective configuration (``g5k.config``), as execo's come from
 ``g5k_configuration``: when a caller passes no ``settings`` (or no frontend access), the configured kadeploy3
 command and options, default environments and check command (or the configured frontend parameters, default
 frontend and ``no_ssh_for_local_frontend``) are used. Explicit arguments win. A configuration that cannot be
@@ -22,16 +22,14 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from attrs import evolve, frozen
+from g5k import config as config_adapter
+from g5k.ssh import DEFAULT_MAX_PARALLEL, output_or_failure, run_plans
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
-from adapters import config as config_adapter
-from adapters.ssh import DEFAULT_MAX_PARALLEL, output_or_failure, run_plans
-from g5kpure.config import Config
-from g5kpure.connection import CommandOutput, CommandPlan, ConnectionParams, FrontendAccess, plan_command
-from g5kpure.errors import CommandFailed, G5kError, InvalidInput, Timeout
-from g5kpure.kadeploy import (
+from g5kpure.config import CommandOutput, CommandPlan, Config, ConnectionParams, FrontendAccess, plan_command
+from g5kpure.deploy import (
     DEFAULT_CHECK_DEPLOYED_COMMAND,
     EXECO_CHECK_DEPLOYED_COMMAND,
     Attempt,
@@ -54,6 +52,7 @@ from g5kpure.kadeploy import (
     plan_deployment,
     start_retry,
 )
+from g5kpure.errors import CommandFailed, G5kError, InvalidInput, Timeout
 
 __all__ = [
     "DEFAULT_NODE_CONNECTION_PARAMS",
@@ -97,7 +96,7 @@ def settings_from_config(config: Config) -> KadeploySettings:
     """The kadeploy settings of a configuration (kadeploy3 command and options, default environments, check).
 
     A configuration still holding execo's default check command gets ours instead: execo's cannot recognise
-    a node on an NVMe disk (see ``g5kpure.kadeploy.DEFAULT_CHECK_DEPLOYED_COMMAND``).
+    a node on an NVMe disk (see ``g5kpure.deploy.kadeploy.DEFAULT_CHECK_DEPLOYED_COMMAND``).
     """
     check = config.check_deployed_command
     if check is None or check == EXECO_CHECK_DEPLOYED_COMMAND:
@@ -126,7 +125,7 @@ def configured_defaults(
 
     A ``FrontendAccess`` is used as given; ``ConnectionParams`` replace the configured connection parameters but
     keep the configured default frontend (execo's ``frontend_connection_params``); ``None`` means the configured
-    access (``adapters.config.runtime``). ``settings=None`` means ``settings_from_config`` of the configuration.
+    access (``g5k.config.runtime``). ``settings=None`` means ``settings_from_config`` of the configuration.
     The configuration is read only when something is missing; when it cannot be loaded, its error is returned.
     """
     if isinstance(access, FrontendAccess) and settings is not None:

@@ -1,6 +1,6 @@
 """KaVLAN operations over the Grid'5000 API: list vlans, read which nodes are where, switch nodes between vlans.
 
-Each function builds its ``VlanRequest`` with ``g5kpure.kavlan``, sends it once through an ``APIConnection``
+Each function builds its ``VlanRequest`` with ``g5kpure.reference.kavlan``, sends it once through an ``APIConnection``
 (GET retried on transient failures, POST never), and parses the answer; errors come back as values
 (``HttpError``, ``AuthError``, ``NotFound``, ``ParseError``, ``Partial`` for nodes the API refused to switch).
 ``plan_*`` functions give the exact HTTP request without sending it (``--dry-run``).
@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from g5k.api import APIConnection, HttpPlan, ReferenceCache, Source, load_reference
 from returns.io import IOFailure, IOResult
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
-from adapters.api import APIConnection, HttpPlan, ReferenceCache, Source, load_reference
-from g5kpure import kavlan
 from g5kpure.errors import G5kError
 from g5kpure.hosts import HasAddress
-from g5kpure.kavlan import KavlanNetwork, VlanChange, VlanInfo, VlanRequest
+from g5kpure.reference import KavlanNetwork, VlanChange, VlanInfo, VlanRequest, kavlan
 
 _T = TypeVar("_T")
 

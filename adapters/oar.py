@@ -1,12 +1,12 @@
 """Live OAR: submit, delete, list, inspect, wait for and watch jobs on frontends (execo_g5k.oar's functions).
 
-Each function builds argvs with ``g5kpure.oar`` / ``g5kpure.oarwatch``, runs them with ``adapters.ssh``
+Each function builds argvs with ``g5kpure.oar.submission`` / ``g5kpure.oar.watch``, runs them with ``g5k.ssh``
 (in parallel across frontends) and parses the outputs with the core. Calling conventions follow execo where
 they are sound: job specs are ``(submission, frontend)`` / ``(job_id, frontend)`` pairs, ``frontend=None`` is
 the default frontend of ``access``, a missing job id is read from ``$OAR_JOB_ID``, ``timeout=False`` means the
 default timeout of the connection parameters and ``None`` no timeout. Results are typed values, never None.
 
-Defaults come from the effective configuration (``adapters.config.runtime``), as execo's come from
+Defaults come from the effective configuration (``g5k.config.runtime``), as execo's come from
 ``g5k_configuration``: ``access=None`` means the configured frontend access (connection parameters, per-site
 overrides, default frontend, ``no_ssh_for_local_frontend``), and a ``job_key_file`` left out means the
 configured ``oar_job_key_file`` (``$OAR_JOB_KEY_FILE``), given to OAR as ``oarsub -k -i KEY``. Pass
@@ -40,40 +40,26 @@ from datetime import tzinfo
 from typing import Final, Literal
 
 from attrs import evolve, frozen
+from g5k import config as config_adapter
+from g5k.ssh import DEFAULT_MAX_PARALLEL, io_to_result, io_value, run_plans, to_ioresult
 from returns.io import IO, IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
-from adapters import config as config_adapter
-from adapters.ssh import DEFAULT_MAX_PARALLEL, io_to_result, io_value, run_plans, to_ioresult
-from g5kpure.connection import CommandOutput, CommandPlan, FrontendAccess, effective_timeout, plan_command
+from g5kpure.config import CommandOutput, CommandPlan, FrontendAccess, effective_timeout, plan_command
 from g5kpure.errors import G5kError, NotFound, Partial, Rejected, Timeout, Unreachable
 from g5kpure.oar import (
     DEFAULT_ORIGIN_TAG,
-    G5kSubnetParams,
-    OarJobInfo,
-    OarState,
-    OarSubmission,
-    g5k_subnets_argvs,
-    kavlan_argv,
-    oardel_argv,
-    oarstat_job_argv,
-    oarsub_argv,
-    parse_g5k_subnet_params,
-    parse_g5k_subnets,
-    parse_kavlan_ids,
-    parse_oarstat_job_json,
-    parse_oarstat_jobs_json,
-    parse_oarsub_output,
-    validate_submission,
-)
-from g5kpure.oardate import PARIS
-from g5kpure.oarwatch import (
+    PARIS,
+    DeadlinePassed,
     DelOutcome,
     DelStatus,
     Ended,
-    GiveUp,
+    G5kSubnetParams,
     GridOverrides,
     OarJob,
+    OarJobInfo,
+    OarState,
+    OarSubmission,
     PollPolicy,
     Sleep,
     Started,
@@ -81,15 +67,27 @@ from g5kpure.oarwatch import (
     check_job_id,
     classify_deletions,
     decide_grid,
+    g5k_subnets_argvs,
     grid_failure,
     group_by_frontend,
     in_window,
     job_id_from_env,
+    kavlan_argv,
     next_wait_step,
+    oardel_argv,
+    oarstat_job_argv,
     oarstat_jobs_argv,
     oarstat_mine_full_argv,
     oarstat_states_argv,
+    oarsub_argv,
+    parse_g5k_subnet_params,
+    parse_g5k_subnets,
+    parse_kavlan_ids,
+    parse_oarstat_job_json,
+    parse_oarstat_jobs_json,
     parse_oarstat_states,
+    parse_oarsub_output,
+    validate_submission,
 )
 
 
@@ -501,7 +499,7 @@ def wait_jobs_start(
             elif isinstance(step, Ended):
                 final[job] = Failure(_ended(job, step.info))
                 pending.remove(job)
-            elif isinstance(step, GiveUp):
+            elif isinstance(step, DeadlinePassed):
                 final[job] = Failure(Timeout(f"waiting for OAR job {job} to start", round(step.waited, 1)))
                 pending.remove(job)
             elif isinstance(step, Sleep):

@@ -1,13 +1,13 @@
 """OARGRID on a frontend: the seed's ``execo_g5k.oargrid`` functions over the ssh adapter.
 
-Every function builds its argv with ``g5kpure.oargrid``, runs it on the default frontend (or ``frontend``)
+Every function builds its argv with ``g5kpure.oar.grid``, runs it on the default frontend (or ``frontend``)
 and parses the answer; failures are values (``Rejected`` when oargridsub refuses, ``CommandFailed``,
 ``Unreachable``, ``Timeout``...). Dates are read and written in ``tz`` (Europe/Paris on Grid'5000).
 Differences from execo: ``oargriddel`` reports each deletion instead of ignoring errors;
 ``get_current_oargrid_jobs`` passes its timeout as a timeout (execo passes it as connection parameters) and
 fetches the job details in parallel; ``wait_oargrid_job_start`` returns the start date it waited for.
 
-Like execo's, these functions read their defaults from the configuration (``adapters.config``, execo's
+Like execo's, these functions read their defaults from the configuration (``g5k.config``, execo's
 ``g5k_configuration``): with no ``frontend_connection_params`` they use the configured frontend parameters,
 default frontend and ``no_ssh_for_local_frontend``; ``ConnectionParams`` replace the configured connection
 parameters but keep the configured default frontend; a ``FrontendAccess`` is used as given. A configuration that
@@ -24,19 +24,19 @@ from datetime import tzinfo
 from typing import TypeVar
 
 from attrs import evolve, frozen
+from g5k import config as config_adapter
+from g5k.ssh import output_or_failure, run_plans
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
-from adapters import config as config_adapter
-from adapters.ssh import output_or_failure, run_plans
-from g5kpure.connection import CommandOutput, CommandPlan, ConnectionParams, FrontendAccess, plan_command
+from g5kpure.config import CommandOutput, CommandPlan, ConnectionParams, FrontendAccess, plan_command
 from g5kpure.errors import CommandFailed, G5kError, InvalidInput, NotFound, Rejected
-from g5kpure.oar import OarSubmission
-from g5kpure.oardate import PARIS, to_unixts
-from g5kpure.oargrid import (
+from g5kpure.oar import (
+    PARIS,
     OargridJobInfo,
     OargridSubmitted,
+    OarSubmission,
     oar_jobs_by_site,
     oargrid_job_key_path,
     oargriddel_argv,
@@ -48,6 +48,7 @@ from g5kpure.oargrid import (
     parse_oargridstat_list,
     parse_oargridstat_nodes,
     parse_oargridsub_output,
+    to_unixts,
 )
 
 __all__ = [
@@ -305,7 +306,7 @@ def get_current_oargrid_jobs(
 
 
 def _default_site_of(alias: str) -> str | None:
-    from adapters.reference_data import load_embedded_snapshot
+    from g5k.reference_data import load_embedded_snapshot
 
     snap = _value(load_embedded_snapshot())
     if isinstance(snap, G5kError):

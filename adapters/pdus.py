@@ -1,19 +1,19 @@
-"""PDUs from the embedded snapshot or the live API (``GET sites/<site>/pdus``), structured by ``g5kpure.pdus``."""
+"""PDUs from the embedded snapshot or the live API (``GET sites/<site>/pdus``), structured by ``g5kpure.reference``."""
 
 from __future__ import annotations
 
 import json
 import threading
 
+from g5k.api import APIConnection
+from g5k.reference_data import load_embedded_snapshot, read_embedded_bytes
 from returns.io import IOFailure, IOResult
 from returns.result import Failure, Result
 from returns.unsafe import unsafe_perform_io
 
-from adapters.api import APIConnection
-from adapters.reference_data import load_embedded_snapshot, read_embedded_bytes
 from g5kpure.errors import G5kError, ParseError
 from g5kpure.hosts import HasAddress
-from g5kpure.pdus import Pdu, PduIndex, PowerFeed, host_feeds, parse_pdus, parse_site_pdus
+from g5kpure.reference import Pdu, PduIndex, PowerFeed, host_feeds, parse_pdus, parse_site_pdus
 
 _lock = threading.Lock()
 _cached: Result[PduIndex, G5kError] | None = None

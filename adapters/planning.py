@@ -3,7 +3,7 @@ an OAR REST API. The source is an explicit argument; sites are read in parallel 
 is reported in ``Planning.failed_sites``, never silently dropped.
 
 Each source has a plan value first (HTTP requests or SQL with parameters) that ``--dry-run`` prints; the same plan
-is what gets executed; the payloads are turned into a :class:`g5kpure.planning.Planning` by the pure core.
+is what gets executed; the payloads are turned into a :class:`g5kpure.planning.slots.Planning` by the pure core.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from attrs import evolve
+from g5k.api import APIConnection, HttpPlan
+from g5k.db import DbSettings, SqlPlan, run_plans
+from g5k.reference_data import load_embedded_snapshot
+from g5k.ssh import io_to_result
 from matplotlib.figure import Figure
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
-from adapters.api import APIConnection, HttpPlan
-from adapters.db import DbSettings, SqlPlan, run_plans
-from adapters.reference_data import load_embedded_snapshot
-from adapters.ssh import io_to_result
 from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError, Partial
 from g5kpure.planning import (
     OarJobResourceRow,
@@ -283,7 +283,7 @@ def get_planning(
     ``sites`` are the sites to read (default: the sites holding ``elements`` per the embedded reference snapshot,
     every site with clusters for grid5000).
     The api source reads through ``api``, the oarapi source through one connection per site (``oarapi``, site ->
-    connection to its OAR REST API root), the oardb source through ``db_settings`` (adapters.db). ``queues``
+    connection to its OAR REST API root), the oardb source through ``db_settings`` (g5k.db). ``queues``
     keeps the clusters of those OAR queues (from the embedded reference snapshot); None keeps every cluster
     (execo's default was ``"default"``)."""
     if source not in SOURCES:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from g5k.oar import TimeoutArg, get_current_oar_jobs
 from returns.io import IOFailure, IOResult
 from returns.result import Failure
 from returns.unsafe import unsafe_perform_io
 
-from adapters.oar import TimeoutArg, get_current_oar_jobs
-from g5kpure.connection import FrontendAccess
+from g5kpure.config import FrontendAccess
 from g5kpure.errors import G5kError
-from g5kpure.oarwatch import OarJob
-from g5kpure.planning_extras import find_job_by_name
+from g5kpure.oar import OarJob
+from g5kpure.planning import find_job_by_name
 
 
 def get_job_by_name(job_name: str, frontends: Sequence[str | None] | None = None,

@@ -8,7 +8,7 @@
   refuse with OAR's suggested date, delete what the others accepted (and wait until OAR shows it ended), move
   to the latest suggestion and try again, within ``max_tries`` and ``not_after``.
 
-The decisions are pure (``g5kpure.reserve``); this module only runs oarstat / oarsub / oardel.
+The decisions are pure (``g5kpure.oar.reserve``); this module only runs oarstat / oarsub / oardel.
 
 Limit: reattach is a read followed by a submission, not a lock: two runs started at the same instant may
 both find nothing and both submit.
@@ -20,10 +20,7 @@ from collections.abc import Sequence
 from datetime import tzinfo
 
 from attrs import evolve, frozen
-from returns.io import IOFailure, IOResult, IOSuccess
-from returns.result import Failure, Result, Success
-
-from adapters.oar import (
+from g5k.oar import (
     CONFIGURED,
     KeyFileArg,
     TimeoutArg,
@@ -34,18 +31,24 @@ from adapters.oar import (
     resolve_defaults,
     wait_jobs_final,
 )
-from adapters.ssh import io_to_result, io_value
-from g5kpure.connection import FrontendAccess
+from g5k.ssh import io_to_result, io_value
+from returns.io import IOFailure, IOResult, IOSuccess
+from returns.result import Failure, Result, Success
+
+from g5kpure.config import FrontendAccess
 from g5kpure.errors import G5kError, NoCommonDate, Rejected, ReservationTry, SiteAnswer
-from g5kpure.oar import DEFAULT_ORIGIN_TAG, OarJobInfo, OarSubmission, parse_oarstat_jobs_json, validate_submission
-from g5kpure.oardate import PARIS
-from g5kpure.oarwatch import DelStatus, OarJob, oarstat_mine_full_argv
-from g5kpure.reserve import (
+from g5kpure.oar import (
     DEFAULT_MAX_TRIES,
+    DEFAULT_ORIGIN_TAG,
+    PARIS,
     AllAccepted,
     CommonDatePolicy,
+    DelStatus,
     GiveUp,
     NamedJobs,
+    OarJob,
+    OarJobInfo,
+    OarSubmission,
     Reattach,
     check_common_request,
     check_job_name,
@@ -53,7 +56,10 @@ from g5kpure.reserve import (
     decide_reattach,
     live_jobs_named,
     next_common_date,
+    oarstat_mine_full_argv,
+    parse_oarstat_jobs_json,
     site_label,
+    validate_submission,
 )
 
 Specs = Sequence[tuple[OarSubmission, str | None]]

@@ -1,6 +1,6 @@
 """Run commands on frontends: through ssh (fabric, honouring ~/.ssh/config) or locally (subprocess).
 
-A command is planned first by ``g5kpure.connection.plan_command`` (pure); this module only performs plans.
+A command is planned first by ``g5kpure.config.connection.plan_command`` (pure); this module only performs plans.
 A command that runs and exits non-zero is a success here (a ``CommandOutput`` carrying its exit code):
 callers parse OAR's own messages. Failures are the cases where no exit code exists: ``Unreachable``
 (refused, unknown host, connection lost mid-command), ``AuthError`` (key refused, host key mismatch) and
@@ -27,7 +27,7 @@ from paramiko.message import Message
 from returns.io import IO, IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
-from g5kpure.connection import CommandOutput, CommandPlan, Endpoint, FrontendAccess, plan_command
+from g5kpure.config import CommandOutput, CommandPlan, Endpoint, FrontendAccess, plan_command
 from g5kpure.errors import AuthError, CommandFailed, G5kError, Timeout, Unreachable
 
 DEFAULT_MAX_PARALLEL = 16

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from g5kpure.oardate import format_oar_date, oar_date_to_unixts
+from g5kpure.oar import format_oar_date, oar_date_to_unixts
 
 START = 1700000000
 STEP = 3607  # crosses hours, days and DST transitions

@@ -16,15 +16,14 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from g5k import config as config_adapter
+from g5k.oar import get_oar_job_info, oardel, oarsub, oarsubgrid, poll_jobs
+from g5k.ssh import io_to_result, io_value
 from returns.result import Success
 
-from adapters import config as config_adapter
-from adapters.oar import get_oar_job_info, oardel, oarsub, oarsubgrid, poll_jobs
-from adapters.ssh import io_to_result, io_value
-from g5kpure import config as core
-from g5kpure.connection import FrontendAccess
-from g5kpure.oar import OarSubmission
-from g5kpure.oarwatch import OarJob
+from g5kpure.config import FrontendAccess
+from g5kpure.config import schema as core
+from g5kpure.oar import OarJob, OarSubmission
 
 ROUNDS = 3
 SITES = ("rennes", "nancy", "lyon")

@@ -23,9 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from g5k.planning import load_embedded_planning
 from returns.unsafe import unsafe_perform_io
 
-from adapters.planning import load_embedded_planning
 from g5kpure.planning import Planning, compute_slots
 
 SITE_SETS = {1: ("lyon",), 3: ("lyon", "nancy", "rennes"), 11: None}

@@ -15,9 +15,10 @@ from typing import Any
 
 import networkx as nx
 
-from g5kpure import topology as T
-from g5kpure.plots.topology import layout_positions, treemap
+from g5kpure.plots import treemap
+from g5kpure.plots.topology import layout_positions
 from g5kpure.reference import Snapshot, snapshot_from_bytes
+from g5kpure.reference import topology as T
 
 
 def best_of(fn: Callable[[], Any], repeat: int = 5) -> float:

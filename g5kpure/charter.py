@@ -30,7 +30,7 @@ from attrs import field, frozen
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, ParseError
-from g5kpure.oardate import to_unixts
+from g5kpure.oar.dates import to_unixts
 
 Instant = float | int | datetime
 Period = tuple[float, float]
@@ -150,11 +150,11 @@ def is_work_day(day: date, rules: CharterRules = DEFAULT_RULES) -> bool:
 def to_timestamp(t: Instant, rules: CharterRules = DEFAULT_RULES) -> float:
     """Unix time of ``t``; a naive datetime is a wall time of the charter's zone (never the process's zone).
 
-    In a repeated hour (autumn DST change) a naive time is its second occurrence, like g5kpure.oardate.
+    In a repeated hour (autumn DST change) a naive time is its second occurrence, like g5kpure.oar.dates.
     """
     if isinstance(t, datetime):
         if t.tzinfo is None or t.utcoffset() is None:
-            # one policy for the whole project (g5kpure.oardate): a gap time moves forward, a repeated time
+            # one policy for the whole project (g5kpure.oar.dates): a gap time moves forward, a repeated time
             # is its second occurrence; a datetime always converts, so the Result is always a Success
             return float(to_unixts(t, tz=_zone(rules.timezone)).value_or(t.replace(tzinfo=UTC).timestamp()))
         return t.timestamp()

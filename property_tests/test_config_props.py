@@ -1,4 +1,4 @@
-"""Property tests of g5kpure.config: TOML round trips, totality of the parsers, merge order."""
+"""Property tests of g5kpure.config.schema: TOML round trips, totality of the parsers, merge order."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
-from g5kpure import config as c
-from g5kpure.connection import ConnectionParams
+from g5kpure.config import ConnectionParams
+from g5kpure.config import schema as c
 from g5kpure.errors import ConfigError
 
 text = st.text(max_size=40)
@@ -137,12 +137,12 @@ def test_key_lines_point_at_each_written_key(cfg: c.Config) -> None:
 @given(st.lists(names, min_size=1, max_size=5, unique=True), st.text(
     alphabet=st.characters(whitelist_categories=("Ll", "Nd"), whitelist_characters=".-\\"), min_size=1, max_size=8))
 def test_a_rewrite_function_tabulated_gives_the_same_hosts(sites: list[str], tail: str) -> None:
-    from g5kpure.connection import resolve_frontend
+    from g5kpure.config import resolve_frontend
 
     def func(site: str) -> str:
         return f"{site}.{tail}"
 
-    from adapters.config import tabulate
+    from g5k.config import tabulate
 
     rules = tabulate("frontend.host_rewrite", func, sites).unwrap()
     cfg = c.load(arguments={"frontend.host_rewrite": rules}).unwrap().config

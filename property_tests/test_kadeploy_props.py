@@ -1,4 +1,4 @@
-"""Property tests of g5kpure.kadeploy: parser totality, argv shape, retry step invariants."""
+"""Property tests of g5kpure.deploy.kadeploy: parser totality, argv shape, retry step invariants."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
-from g5kpure.kadeploy import (
+from g5kpure.deploy import (
     DeployHosts,
     Deployment,
     Done,

@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from returns.result import Failure, Result, Success
 
-from g5kpure import kavlan, pdus
 from g5kpure.hosts import parse_host_name
+from g5kpure.reference import kavlan, pdus
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),

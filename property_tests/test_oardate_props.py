@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
-from g5kpure.oardate import (
+from g5kpure.oar import (
     MAX_SECONDS,
     PARIS,
     format_oar_date,

@@ -1,4 +1,4 @@
-"""Property tests of g5kpure.oargrid: parser totality, rdef encoding round trip, argv through a real /bin/sh."""
+"""Property tests of g5kpure.oar.grid: parser totality, rdef encoding round trip, argv through a real /bin/sh."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
-from g5kpure.oar import OarSubmission
-from g5kpure.oargrid import (
+from g5kpure.oar import (
     BRACE_CLOSE,
     BRACE_OPEN,
+    OarSubmission,
     oargridsub_argv,
     parse_oargridstat_info,
     parse_oargridstat_jobs,

@@ -6,12 +6,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
-from g5kpure.connection import ConnectionParams, FrontendAccess, plan_command, resolve_frontend
-from g5kpure.oar import OarJobInfo, OarState
-from g5kpure.oarwatch import (
+from g5kpure.config import ConnectionParams, FrontendAccess, plan_command, resolve_frontend
+from g5kpure.oar import (
+    DeadlinePassed,
     Ended,
-    GiveUp,
     OarJob,
+    OarJobInfo,
+    OarState,
     PollPolicy,
     Sleep,
     Started,
@@ -46,7 +47,7 @@ def test_wait_step_is_total_and_bounded(state, start, scheduled, now, budget, po
         if deadline is not None:
             assert now + step.seconds <= deadline
         assert not state.is_final
-    if isinstance(step, GiveUp):
+    if isinstance(step, DeadlinePassed):
         assert deadline is not None and now >= deadline
     if isinstance(step, Ended):
         assert state.is_final

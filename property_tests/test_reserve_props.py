@@ -6,12 +6,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from g5kpure.errors import ReattachConflict, Rejected, SiteAnswer, Unreachable
-from g5kpure.oar import OarJobInfo, OarState
-from g5kpure.reserve import (
+from g5kpure.oar import (
     AllAccepted,
     CommonDatePolicy,
     GiveUp,
     NamedJobs,
+    OarJobInfo,
+    OarState,
     Reattach,
     RetryAt,
     SubmitAll,

@@ -1,4 +1,4 @@
-"""Property tests of g5kpure.topology on the embedded snapshot, for random sets of sites, clusters and hosts.
+"""Property tests of g5kpure.reference.topology on the embedded snapshot, for random sets of sites, clusters and hosts.
 
 - the graph of a subset is a subgraph of the whole grid's (same node and edge attributes, same edge keys);
 - the order and repetition of the elements do not matter;
@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 import networkx as nx
+from g5k.reference_data import embedded_snapshot
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from adapters.reference_data import embedded_snapshot
-from g5kpure import topology as T
+from g5kpure.reference import topology as T
 
 SNAP = embedded_snapshot()
 SITES = SNAP.sites()

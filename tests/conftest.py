@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from attrs import frozen
 
-from g5kpure.connection import ConnectionParams
+from g5kpure.config import ConnectionParams
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 STATE_ENV = "G5KPURE_TESTBED_STATE"

@@ -1,4 +1,4 @@
-"""adapters.api against a real HTTP server on loopback: shapes, faults, retries, TLS, cache, secrets, metrics."""
+"""g5k.api against a real HTTP server on loopback: shapes, faults, retries, TLS, cache, secrets, metrics."""
 
 from __future__ import annotations
 
@@ -16,11 +16,7 @@ from typing import Any
 import pytest
 import urllib3
 from attrs import evolve
-from returns.io import IOFailure, IOSuccess
-from returns.result import Failure, Success
-from returns.unsafe import unsafe_perform_io
-
-from adapters.api import (
+from g5k.api import (
     APIConnection,
     Loaded,
     ReferenceCache,
@@ -41,7 +37,11 @@ from adapters.api import (
     retry_delay,
     site_uids,
 )
-from adapters.reference_data import read_embedded_bytes
+from g5k.reference_data import read_embedded_bytes
+from returns.io import IOFailure, IOSuccess
+from returns.result import Failure, Success
+from returns.unsafe import unsafe_perform_io
+
 from g5kpure.config import Config, Location, Place
 from g5kpure.errors import (
     AuthError,
@@ -383,7 +383,7 @@ def test_eight_processes_refreshing_at_once_leave_a_valid_cache(server: ApiServe
     script = textwrap.dedent(
         f"""
         from returns.unsafe import unsafe_perform_io
-        from adapters.api import APIConnection, ReferenceCache, refresh
+        from g5k.api import APIConnection, ReferenceCache, refresh
         from pathlib import Path
         conn = APIConnection({server.base_uri!r}, use_keyring=False)
         result = refresh(conn, ReferenceCache(Path({str(tmp_path)!r}), conn.base_uri))

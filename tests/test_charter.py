@@ -504,7 +504,7 @@ def test_day_charter_period() -> None:
 
 
 def test_naive_datetime_in_dst_change_hours(process_tz: str) -> None:
-    # same policy as g5kpure.oardate (and execo): a repeated time is its second occurrence, a gap moves forward
+    # same policy as g5kpure.oar.dates (and execo): a repeated time is its second occurrence, a gap moves forward
     assert to_timestamp(datetime(2024, 10, 27, 2, 30)) == 1729992600.0
     assert to_timestamp(datetime(2024, 3, 31, 2, 30)) == 1711848600.0
 

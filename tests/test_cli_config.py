@@ -8,12 +8,12 @@ import stat
 from pathlib import Path
 
 import pytest
+from g5k import config as config_adapter
+from g5k.cli.main import main
+from g5k.doctor import Check, Report, Verdict, guarded
 from returns.result import Failure, Success
 
-from adapters import config as config_adapter
-from adapters.cli import main
-from adapters.doctor import Check, Report, Verdict, guarded
-from g5kpure import config as core
+from g5kpure.config import schema as core
 from g5kpure.errors import ConfigError
 
 
@@ -233,7 +233,7 @@ def test_write_atomic_creates_directories(tmp_path: Path) -> None:
 
 
 def test_outside_access_needs_a_jump_host(tmp_path: Path) -> None:
-    from adapters.doctor import Options, check_outside_access
+    from g5k.doctor import Options, check_outside_access
 
     outside = core.Location(core.Place.OUTSIDE)
     opts = Options(env={"HOME": str(tmp_path)})
@@ -251,10 +251,10 @@ def test_outside_access_needs_a_jump_host(tmp_path: Path) -> None:
 
 
 def test_probe_output_verdicts() -> None:
+    from g5k.doctor import _frontend_checks, probe_plans
     from returns.result import Success as Ok
 
-    from adapters.doctor import _frontend_checks, probe_plans
-    from g5kpure.connection import CommandOutput
+    from g5kpure.config import CommandOutput
 
     (plan,) = probe_plans(core.DEFAULT_CONFIG, core.Location(core.Place.OUTSIDE), ("lyon",), 30.0)
     assert plan.unwrap().argv[:2] == ("sh", "-c") and plan.unwrap().argv[-1] == "kadeploy3"
@@ -307,7 +307,7 @@ def _env(home: Path) -> dict[str, str]:
 
 
 def test_a_rewrite_function_is_tabulated_over_the_known_sites_and_configured_frontends(home: Path) -> None:
-    from g5kpure.connection import resolve_frontend
+    from g5kpure.config import resolve_frontend
 
     path = config_file(home)
     path.parent.mkdir(parents=True)
@@ -322,7 +322,7 @@ def test_a_rewrite_function_is_tabulated_over_the_known_sites_and_configured_fro
 
 
 def test_a_rewrite_function_over_explicit_names(home: Path) -> None:
-    from g5kpure.connection import resolve_frontend
+    from g5kpure.config import resolve_frontend
 
     loaded = config_adapter.performed(config_adapter.load_config(
         _env(home), arguments={"frontend.host_rewrite": lambda h: f"fe-{h}.example"}, names=["rennes", "lyon"]))
@@ -332,7 +332,7 @@ def test_a_rewrite_function_over_explicit_names(home: Path) -> None:
 
 
 def test_a_node_rewrite_function_is_tabulated_over_the_snapshot_hosts(home: Path) -> None:
-    from g5kpure.connection import resolve_frontend
+    from g5kpure.config import resolve_frontend
 
     loaded = config_adapter.performed(config_adapter.load_config(
         _env(home), arguments={"oarsh.host_rewrite": lambda h: h.replace(".grid5000.fr", ".g5k")}))
@@ -401,7 +401,7 @@ def test_show_reports_every_problem_of_a_file(home: Path, capsys: pytest.Capture
 
 
 def test_doctor_configuration_check_warns_and_lists_every_problem(home: Path) -> None:
-    from adapters import doctor
+    from g5k import doctor
 
     env = {**_env(home), "G5K_BOGUS": "1"}
     check, _, _ = doctor.check_config(doctor.Options(env=env))

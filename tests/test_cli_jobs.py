@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from adapters.cli import main
+from g5k.cli.main import main
 
 CONFIG = """
 [g5k]

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from g5k.cli.main import main
+from g5k.reference_data import read_embedded_bytes
 
-from adapters.cli import main
-from adapters.reference_data import read_embedded_bytes
 from tests.fixtures.g5k_api.api_server import ApiServer
 from tests.fixtures.g5k_api.kavlan_state import KavlanState
 

@@ -8,8 +8,7 @@ import subprocess
 import sys
 
 import pytest
-
-from adapters.cli import main
+from g5k.cli.main import main
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -120,7 +119,7 @@ def test_demo_prints_argv_and_conversions(capsys: pytest.CaptureFixture[str]) ->
 
 def test_console_script_in_a_real_process() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "adapters.cli", "oar", "duration", "1:30"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "g5k.cli.main", "oar", "duration", "1:30"], capture_output=True, text=True, check=False
     )
     assert (proc.returncode, proc.stdout) == (0, "5400\n")
 
@@ -163,7 +162,7 @@ def test_a_fraction_of_nines_floors_on_the_command_line(capsys: pytest.CaptureFi
 
 def test_huge_duration_in_a_real_process_prints_no_traceback() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "adapters.cli", "oar", "duration", NINES_450],
+        [sys.executable, "-m", "g5k.cli.main", "oar", "duration", NINES_450],
         capture_output=True,
         text=True,
         check=False,

@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from g5k.cli.main import main
 
-from adapters.cli import main
 from tests.keyrings import MemoryKeyring, memory_keyring_installed
 
 

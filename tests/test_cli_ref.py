@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from g5k.api import ReferenceCache
+from g5k.cli.main import main
+from g5k.reference_data import read_embedded_bytes
 
-from adapters.api import ReferenceCache
-from adapters.cli import main
-from adapters.reference_data import read_embedded_bytes
 from tests.fixtures.g5k_api.api_server import ApiServer, ApiState
 from tests.keyrings import MemoryKeyring, memory_keyring_installed
 

@@ -7,8 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-from adapters.cli import main
+from g5k.cli.main import main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

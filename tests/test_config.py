@@ -1,4 +1,4 @@
-"""Unit tests of g5kpure.config: defaults, TOML parsing with lines, merge order, environment, where-we-run."""
+"""Unit tests of g5kpure.config.schema: defaults, TOML parsing with lines, merge order, environment, where-we-run."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import re
 import pytest
 from returns.result import Failure, Success
 
-from g5kpure import config as c
-from g5kpure.connection import resolve_frontend
+from g5kpure.config import resolve_frontend
+from g5kpure.config import schema as c
 from g5kpure.errors import ConfigError
 
 
@@ -241,7 +241,7 @@ def test_unrelated_environment_is_ignored() -> None:
 def test_the_core_refuses_a_rewrite_function_instead_of_dropping_it() -> None:
     for key in ("frontend.host_rewrite", "oarsh.host_rewrite"):
         error = err(c.layer_from_arguments({key: lambda h: h + ".g5k"}))
-        assert error.key == key and "adapters.config.load_config" in error.reason
+        assert error.key == key and "g5k.config.load_config" in error.reason
     error = err(c.load(arguments={"frontend.host_rewrite": lambda h: h, "g5k.api_uri": 3}))
     assert [p.key for p in error.problems] == ["frontend.host_rewrite", "g5k.api_uri"]
 
@@ -524,7 +524,7 @@ def test_execo_syntax_error_is_a_value() -> None:
 
 
 def test_frontend_access_places_commands() -> None:
-    from g5kpure.connection import plan_command
+    from g5kpure.config import plan_command
 
     cfg = ok(c.load(toml_text="[g5k]\nno_ssh_for_local_frontend = true\n[frontends.nancy]\nport = 2200\n")).config
     on_lyon = c.frontend_access(cfg, c.Location(c.Place.FRONTEND, "lyon"))

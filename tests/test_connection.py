@@ -6,7 +6,7 @@ import shlex
 
 from returns.result import Failure, Success
 
-from g5kpure.connection import (
+from g5kpure.config import (
     LOCAL,
     ConnectionParams,
     Endpoint,

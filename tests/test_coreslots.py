@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from g5k.reference_data import embedded_snapshot
 from returns.result import Failure
 
-from adapters.reference_data import embedded_snapshot
-from g5kpure.coreslots import compute_core_slots, find_core_slot
 from g5kpure.errors import InvalidInput, NoSlot, NotFound
-from g5kpure.planning import HostPlanning, Planning
+from g5kpure.planning import HostPlanning, Planning, compute_core_slots, find_core_slot
 
 T0 = 1_800_000_000
 H = 3600

@@ -1,4 +1,4 @@
-"""docs/execo_coverage.md names only things that exist: every `g5kpure.x.y` / `adapters.x.y` it cites resolves."""
+"""docs/execo_coverage.md names only things that exist: every `g5kpure.x.y` / `g5k.x.y` it cites resolves."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Unit tests of adapters.db (plans, settings, error classification, the report) and of `g5k charter`."""
+"""Unit tests of g5k.db (plans, settings, error classification, the report) and of `g5k charter`."""
 
 from __future__ import annotations
 
@@ -11,18 +11,17 @@ from pathlib import Path
 import psycopg2
 import psycopg2.errors
 import pytest
+from g5k import db
+from g5k.cli.charter import parse_day, parse_instant
+from g5k.cli.main import main
+from g5k.config import Facts
+from g5k.forward import ForwardFailed, G5kAutoPortForwarder, inside_grid5000, open_forward
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Success
 from returns.unsafe import unsafe_perform_io
 
-from adapters import db
-from adapters.cli import main
-from adapters.cli_charter import parse_day, parse_instant
-from adapters.config import Facts
-from adapters.forward import ForwardFailed, G5kAutoPortForwarder, inside_grid5000, open_forward
 from g5kpure.charter import DEFAULT_RULES, JOB_ROW_COLUMNS, CharterRules, ClusterRemaining, day_bounds
-from g5kpure.config import Config, SiteOverride
-from g5kpure.connection import ConnectionParams
+from g5kpure.config import Config, ConnectionParams, SiteOverride
 from g5kpure.errors import AuthError, DbError, G5kError, InvalidInput, Partial, Timeout, Unreachable
 
 INJECTION = "x' OR '1'='1"

@@ -6,14 +6,13 @@ import copy
 import json
 from typing import Any
 
+from g5k.jobtypes import get_cluster_job_types, get_cluster_jobtypes
+from g5k.reference_data import embedded_snapshot, read_embedded_bytes
 from returns.io import IOFailure, IOSuccess
 from returns.unsafe import unsafe_perform_io
 
-from adapters.jobtypes import get_cluster_job_types, get_cluster_jobtypes
-from adapters.reference_data import embedded_snapshot, read_embedded_bytes
 from g5kpure.errors import NotFound
-from g5kpure.jobtypes import ClusterJobTypes, cluster_job_types
-from g5kpure.reference import snapshot_from_json
+from g5kpure.reference import ClusterJobTypes, cluster_job_types, snapshot_from_json
 
 
 def test_a_regular_cluster_accepts_besteffort_and_deploy() -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from g5k.kaconsole import KaconsoleProcess
 from returns.io import IOFailure, IOSuccess
 from returns.result import Failure
 from returns.unsafe import unsafe_perform_io
 
-from adapters.kaconsole import KaconsoleProcess
-from g5kpure.connection import ConnectionParams, FrontendAccess
+from g5kpure.config import ConnectionParams, FrontendAccess
+from g5kpure.deploy import POKE, Console, Phase, feed, kaconsole_argv, type_command
 from g5kpure.errors import AuthError, InvalidInput, Timeout
-from g5kpure.kaconsole import POKE, Console, Phase, feed, kaconsole_argv, type_command
 
 STANDIN = Path(__file__).parent / "fixtures" / "kaconsole" / "kaconsole3_standin.py"
 

@@ -1,4 +1,4 @@
-"""Unit tests of g5kpure.kadeploy: argv, environment rules, parsers, report interpretation, retry steps."""
+"""Unit tests of g5kpure.deploy.kadeploy: argv, environment rules, parsers, report interpretation, retry steps."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from returns.result import Failure, Success
 
-from g5kpure.errors import InvalidInput, ParseError
-from g5kpure.kadeploy import (
+from g5kpure.deploy import (
     DEFAULT_CHECK_DEPLOYED_COMMAND,
     EXECO_CHECK_DEPLOYED_COMMAND,
     Attempt,
@@ -40,6 +39,7 @@ from g5kpure.kadeploy import (
     resolve_environment,
     start_retry,
 )
+from g5kpure.errors import InvalidInput, ParseError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kadeploy"
 

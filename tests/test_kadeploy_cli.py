@@ -7,18 +7,12 @@ import shlex
 from pathlib import Path
 
 import pytest
+from g5k.cli.main import main
+from g5k.kadeploy import node_params, plan_kadeploy, settings_from_config
 from returns.result import Failure
 
-from adapters.cli import main
-from adapters.kadeploy import node_params, plan_kadeploy, settings_from_config
-from g5kpure.config import Config, to_toml
-from g5kpure.connection import ConnectionParams, FrontendAccess
-from g5kpure.kadeploy import (
-    DEFAULT_CHECK_DEPLOYED_COMMAND,
-    EXECO_CHECK_DEPLOYED_COMMAND,
-    Deployment,
-    KadeploySettings,
-)
+from g5kpure.config import Config, ConnectionParams, FrontendAccess, to_toml
+from g5kpure.deploy import DEFAULT_CHECK_DEPLOYED_COMMAND, EXECO_CHECK_DEPLOYED_COMMAND, Deployment, KadeploySettings
 
 
 @pytest.fixture

@@ -9,14 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from g5k.cli.main import main
+from g5k.kadeploy import Kadeployer, configured_defaults, deploy, plan_kadeploy
+from g5k.ssh import io_to_result
 from returns.result import Failure, Success
 
-from adapters.cli import main
-from adapters.kadeploy import Kadeployer, configured_defaults, deploy, plan_kadeploy
-from adapters.ssh import io_to_result
-from g5kpure.connection import ConnectionParams, FrontendAccess
+from g5kpure.config import ConnectionParams, FrontendAccess
+from g5kpure.deploy import Deployment, KadeploySettings
 from g5kpure.errors import ConfigError, InvalidInput
-from g5kpure.kadeploy import Deployment, KadeploySettings
 
 WriteConfig = Callable[[str], Path]
 

@@ -1,4 +1,4 @@
-"""g5kpure.kavlan on the g5k-api kavlan fixtures, and adapters.kavlan against a real HTTP server on loopback."""
+"""g5kpure.reference.kavlan on the g5k-api kavlan fixtures, and g5k.kavlan against a real HTTP server on loopback."""
 
 from __future__ import annotations
 
@@ -9,12 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from returns.io import IOFailure, IOSuccess
-from returns.result import Failure, Success
-from returns.unsafe import unsafe_perform_io
-
-from adapters.api import APIConnection, RetryPolicy, Source
-from adapters.kavlan import (
+from g5k.api import APIConnection, RetryPolicy, Source
+from g5k.kavlan import (
     get_kavlan_ip_mac,
     get_kavlan_network,
     get_nodes_vlan,
@@ -27,9 +23,13 @@ from adapters.kavlan import (
     set_nodes_vlan,
     set_vlan_dhcpd,
 )
-from adapters.reference_data import embedded_snapshot, read_embedded_bytes
-from g5kpure import kavlan
+from g5k.reference_data import embedded_snapshot, read_embedded_bytes
+from returns.io import IOFailure, IOSuccess
+from returns.result import Failure, Success
+from returns.unsafe import unsafe_perform_io
+
 from g5kpure.errors import AuthError, G5kError, HttpError, InvalidInput, NotFound, ParseError, Partial, Rejected
+from g5kpure.reference import kavlan
 from tests.fixtures.g5k_api.api_server import ApiServer
 from tests.fixtures.g5k_api.kavlan_state import KavlanState
 

@@ -1,13 +1,20 @@
-"""g5kpure.metrics: Kwollect answers, resampling, Retry-After and retry timing (pure)."""
+"""g5kpure.reference.metrics: Kwollect answers, resampling, Retry-After and retry timing (pure)."""
 
 from __future__ import annotations
 
+import g5k.api
 from returns.result import Failure, Success
 
-import adapters.api
-from g5kpure import metrics
 from g5kpure.errors import InvalidInput, ParseError
-from g5kpure.metrics import MetricPoint, RetryPolicy, parse_kwollect, parse_retry_after, resample, retry_delay
+from g5kpure.reference import (
+    MetricPoint,
+    RetryPolicy,
+    metrics,
+    parse_kwollect,
+    parse_retry_after,
+    resample,
+    retry_delay,
+)
 
 
 def measure(device: str, stamp: str, value: object, metric: str = "power") -> dict[str, object]:
@@ -59,4 +66,4 @@ def test_retry_after_and_delays() -> None:
 
 def test_adapters_api_keeps_the_names() -> None:
     for name in metrics.__all__:
-        assert getattr(adapters.api, name) is getattr(metrics, name)
+        assert getattr(g5k.api, name) is getattr(metrics, name)

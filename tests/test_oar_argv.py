@@ -240,7 +240,7 @@ def test_sets_are_sorted_sequences_keep_their_order() -> None:
 
 ARGV_OF_SETS = """
 import sys
-from g5kpure.oar import make_submission, oarsub_argv
+from g5kpure.oar.submission import make_submission, oarsub_argv
 sub = make_submission(resources={"nodes=1", "core=2", "gpu=1", "vlan=3"},
                       job_type={"deploy", "destructive", "night", "besteffort", "idempotent"}).unwrap()
 print(" ".join(oarsub_argv(sub)))

@@ -1,4 +1,4 @@
-"""adapters.oar with no access / no job key given: the effective configuration (G5K_CONFIG) supplies them, as
+"""g5k.oar with no access / no job key given: the effective configuration (G5K_CONFIG) supplies them, as
 execo's ``g5k_configuration`` does; a configuration that cannot be loaded is the error value (nothing runs)."""
 
 from __future__ import annotations
@@ -6,11 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from returns.io import IOFailure, IOSuccess
-from returns.result import Failure, Success
-from returns.unsafe import unsafe_perform_io
-
-from adapters.oar import (
+from g5k.oar import (
     CONFIGURED,
     get_current_oar_jobs,
     get_oar_job_info,
@@ -27,11 +23,14 @@ from adapters.oar import (
     wait_jobs_start,
     wait_oar_job_start,
 )
-from adapters.ssh import io_value
-from g5kpure.connection import CommandPlan, ConnectionParams, FrontendAccess
+from g5k.ssh import io_value
+from returns.io import IOFailure, IOSuccess
+from returns.result import Failure, Success
+from returns.unsafe import unsafe_perform_io
+
+from g5kpure.config import CommandPlan, ConnectionParams, FrontendAccess
 from g5kpure.errors import ConfigError
-from g5kpure.oar import OarSubmission
-from g5kpure.oarwatch import DelStatus, OarJob
+from g5kpure.oar import DelStatus, OarJob, OarSubmission
 
 CONFIG = """
 [g5k]

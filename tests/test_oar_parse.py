@@ -48,7 +48,7 @@ def load(name: str) -> tuple[int, str, str]:
 
 def ts(text: str) -> int:
     """A UTC wall-clock time of the testbed as a unix timestamp."""
-    from g5kpure.oardate import oar_date_to_unixts
+    from g5kpure.oar import oar_date_to_unixts
 
     return int(oar_date_to_unixts(text, tz=UTC).unwrap())
 

@@ -10,7 +10,7 @@ import pytest
 from returns.result import Failure, Success
 
 from g5kpure.errors import InvalidInput, ParseError
-from g5kpure.oardate import (
+from g5kpure.oar import (
     MAX_SECONDS,
     PARIS,
     format_oar_date,

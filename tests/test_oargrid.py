@@ -1,4 +1,4 @@
-"""Unit tests of g5kpure.oargrid: oargridsub / oargriddel / oargridstat argv and parsers."""
+"""Unit tests of g5kpure.oar.grid: oargridsub / oargriddel / oargridstat argv and parsers."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from returns.result import Failure, Success
 
 from g5kpure.errors import InvalidInput, NotFound, ParseError
-from g5kpure.oar import OarSubmission
-from g5kpure.oargrid import (
+from g5kpure.oar import (
     OargridSubmitted,
+    OarSubmission,
     cluster_rdef,
     oar_jobs_by_site,
     oargrid_job_key_path,

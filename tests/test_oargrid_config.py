@@ -9,11 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from returns.io import IOResult
-from returns.result import Failure
-
-from adapters.cli import main
-from adapters.oargrid import (
+from g5k.cli.main import main
+from g5k.oargrid import (
     get_current_oargrid_jobs,
     get_oargrid_job_info,
     get_oargrid_job_key,
@@ -25,11 +22,13 @@ from adapters.oargrid import (
     plan_oargridsub,
     wait_oargrid_job_start,
 )
-from adapters.ssh import io_to_result
-from g5kpure.connection import ConnectionParams, FrontendAccess
+from g5k.ssh import io_to_result
+from returns.io import IOResult
+from returns.result import Failure
+
+from g5kpure.config import ConnectionParams, FrontendAccess
 from g5kpure.errors import ConfigError, G5kError, InvalidInput
-from g5kpure.oar import OarSubmission
-from g5kpure.oargrid import oargridstat_info_argv
+from g5kpure.oar import OarSubmission, oargridstat_info_argv
 
 WriteConfig = Callable[[str], Path]
 

@@ -6,14 +6,16 @@ import pytest
 from returns.result import Failure, Success
 
 from g5kpure.errors import InvalidInput, NotFound, ParseError, Partial, Rejected, Unreachable
-from g5kpure.oar import OarJobInfo, OarState, OarSubmission
-from g5kpure.oarwatch import (
+from g5kpure.oar import (
+    DeadlinePassed,
     DelOutcome,
     DelStatus,
     Ended,
-    GiveUp,
     GridOverrides,
     OarJob,
+    OarJobInfo,
+    OarState,
+    OarSubmission,
     PollPolicy,
     Sleep,
     Started,
@@ -93,7 +95,7 @@ def test_wait_is_bounded_by_the_deadline() -> None:
     now = 1_000_000.0
     waiting = info(OarState.WAITING, scheduled=int(now) + 3600)
     assert next_wait_step(waiting, now, now + 7, POLICY, started_at=now - 3) == Sleep(7)
-    assert next_wait_step(waiting, now + 7, now + 7, POLICY, started_at=now - 3) == GiveUp(10)
+    assert next_wait_step(waiting, now + 7, now + 7, POLICY, started_at=now - 3) == DeadlinePassed(10)
     # a running job wins over an expired deadline
     assert isinstance(next_wait_step(info(OarState.RUNNING), now + 9, now, POLICY), Started)
 

@@ -8,15 +8,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from g5k.api import APIConnection, RetryPolicy
+from g5k.pdus import get_host_power_feeds, get_site_pdus, load_embedded_pdus
+from g5k.reference_data import read_embedded_bytes
 from returns.io import IOFailure, IOSuccess
 from returns.result import Failure
 from returns.unsafe import unsafe_perform_io
 
-from adapters.api import APIConnection, RetryPolicy
-from adapters.pdus import get_host_power_feeds, get_site_pdus, load_embedded_pdus
-from adapters.reference_data import read_embedded_bytes
 from g5kpure.errors import G5kError, NotFound, ParseError
-from g5kpure.pdus import Outlet, PduIndex, PowerFeed, parse_pdu, parse_pdus, parse_site_pdus
+from g5kpure.reference import Outlet, PduIndex, PowerFeed, parse_pdu, parse_pdus, parse_site_pdus
 from tests.fixtures.g5k_api.api_server import ApiServer
 from tests.fixtures.g5k_api.pdu_state import PduState
 

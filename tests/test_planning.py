@@ -1,4 +1,4 @@
-"""Unit tests of g5kpure.planning: builders, the slot sweep, finders, distribution and job specs."""
+"""Unit tests of g5kpure.planning.slots: builders, the slot sweep, finders, distribution and job specs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""adapters.planning: the embedded data, and the Grid'5000 API source against a real HTTP server on loopback
+"""g5k.planning: the embedded data, and the Grid'5000 API source against a real HTTP server on loopback
 serving the captured status and jobs answers (paged like the API, with a failing site)."""
 
 from __future__ import annotations
@@ -13,12 +13,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from returns.io import IOFailure
-from returns.result import Failure, Result, Success
-from returns.unsafe import unsafe_perform_io
-
-from adapters.api import APIConnection, RetryPolicy
-from adapters.planning import (
+from g5k.api import APIConnection, RetryPolicy
+from g5k.planning import (
     FOUR_WEEKS,
     _parallel,
     get_planning,
@@ -26,6 +22,10 @@ from adapters.planning import (
     oar_rows,
     sites_of_elements,
 )
+from returns.io import IOFailure
+from returns.result import Failure, Result, Success
+from returns.unsafe import unsafe_perform_io
+
 from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError, Partial
 from g5kpure.planning import Planning, planning_from_api
 
@@ -195,9 +195,8 @@ def test_get_planning_queues_from_the_reference() -> None:
 
 
 def test_save_figure_atomic(tmp_path: Path) -> None:
+    from g5k.planning import save_figure
     from matplotlib.figure import Figure
-
-    from adapters.planning import save_figure
 
     fig = Figure()
     fig.add_subplot(1, 1, 1).plot([0, 1], [1, 0])

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from g5k.reference_data import embedded_snapshot
 from returns.result import Failure
 
-from adapters.reference_data import embedded_snapshot
 from g5kpure.errors import NoSlot, NotFound
-from g5kpure.oarparse import OarJobInfo, OarState
-from g5kpure.planning import HostPlanning, JobSpec, Planning
-from g5kpure.planning_extras import (
+from g5kpure.oar import OarJobInfo, OarState
+from g5kpure.planning import (
+    HostPlanning,
+    JobSpec,
+    Planning,
     find_job_by_name,
     get_fastest_host,
     get_hosts_jobs,

@@ -10,20 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from g5k.reference_data import embedded_snapshot, load_embedded_snapshot, read_embedded_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
-from adapters.reference_data import embedded_snapshot, load_embedded_snapshot, read_embedded_bytes
 from g5kpure.errors import InvalidInput, NotFound, ParseError
-from g5kpure.reference import (
-    Cluster,
-    Snapshot,
-    filter_clusters,
-    natural_key,
-    snapshot_from_bytes,
-    snapshot_from_json,
-)
+from g5kpure.reference import Cluster, Snapshot, filter_clusters, natural_key, snapshot_from_bytes, snapshot_from_json
 
 FIXTURES = Path(__file__).parent / "fixtures" / "g5k_api" / "reference_api_derived"
 
@@ -382,7 +375,7 @@ def test_a_too_deeply_nested_payload_is_a_parse_error() -> None:
 def test_the_embedded_build_restores_the_garbage_collector_state() -> None:
     import gc
 
-    from adapters.reference_data import _build_without_gc
+    from g5k.reference_data import _build_without_gc
 
     payload = read_embedded_bytes().unwrap()
     assert gc.isenabled()

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from g5k.cli.main import main
 from returns.result import Failure, Success
 
-from adapters.cli import main
 from g5kpure.errors import (
     InvalidInput,
     NoCommonDate,
@@ -18,13 +18,14 @@ from g5kpure.errors import (
     SiteAnswer,
     Unreachable,
 )
-from g5kpure.oar import OarJobInfo, OarState
-from g5kpure.oarwatch import OarJob
-from g5kpure.reserve import (
+from g5kpure.oar import (
     AllAccepted,
     CommonDatePolicy,
     GiveUp,
     NamedJobs,
+    OarJob,
+    OarJobInfo,
+    OarState,
     Reattach,
     RetryAt,
     SubmitAll,
@@ -264,8 +265,9 @@ def test_cli_bad_input_is_reported_not_raised(cli_config, capsys, extra: list[st
 
 
 def test_adapters_refuse_bad_input_before_submitting_anything() -> None:
-    from adapters.reserve import reserve_at_first_common_date, reserve_or_reattach
-    from adapters.ssh import io_to_result
+    from g5k.reserve import reserve_at_first_common_date, reserve_or_reattach
+    from g5k.ssh import io_to_result
+
     from g5kpure.oar import OarSubmission
 
     good = OarSubmission(resources=("core=1",), walltime=60)

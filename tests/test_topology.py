@@ -10,12 +10,12 @@ from typing import Any
 
 import networkx as nx
 import pytest
+from g5k.reference_data import embedded_snapshot
 from returns.result import Failure, Success
 
-from adapters.reference_data import embedded_snapshot
-from g5kpure import topology as T
 from g5kpure.errors import NotFound
 from g5kpure.reference import Snapshot
+from g5kpure.reference import topology as T
 
 # Sites whose router the reference data links to the Renater backbone (bordeaux names a renater node that does not
 # exist; louvain and strasbourg have no backbone link at all).
@@ -25,7 +25,7 @@ ISOLATED_SITES = ("bordeaux", "louvain", "strasbourg")
 
 @pytest.fixture(scope="module")
 def raw() -> dict[str, Any]:
-    """The embedded snapshot's JSON, read directly (independent of g5kpure.reference and g5kpure.topology)."""
+    """The embedded snapshot's JSON, read directly (independent of the reference models and topology)."""
     data = resources.files("g5kpure.data").joinpath("reference_compact.json.gz").read_bytes()
     loaded: dict[str, Any] = json.loads(gzip.decompress(data))
     return loaded

@@ -9,14 +9,15 @@ import sys
 
 import networkx as nx
 import pytest
+from g5k.reference_data import embedded_snapshot
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 
-from adapters.reference_data import embedded_snapshot
-from g5kpure import topology as T
+from g5kpure.plots import treemap
 from g5kpure.plots import treemap as reexported
-from g5kpure.plots.topology import layout_positions, rate_label, treemap
+from g5kpure.plots.topology import layout_positions, rate_label
+from g5kpure.reference import topology as T
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +111,7 @@ def test_empty_graph_and_rate_labels() -> None:
 
 
 def test_drawing_needs_neither_pyplot_nor_a_display() -> None:
-    code = ("import sys\nfrom adapters.reference_data import embedded_snapshot\nfrom g5kpure import topology\n"
+    code = ("import sys\nfrom g5k.reference_data import embedded_snapshot\nfrom g5kpure.reference import topology\n"
             "from g5kpure.plots.topology import treemap\n"
             "fig = treemap(topology.g5k_graph(embedded_snapshot(), ['nova']).unwrap(), compact=True)\n"
             "import io; fig.savefig(io.BytesIO(), format='png')\n"

@@ -6,8 +6,8 @@ import pytest
 from returns.result import Failure
 
 from g5kpure.errors import InvalidInput
-from g5kpure.kavlan import check_vlan_id
 from g5kpure.planning import parse_walltime
+from g5kpure.reference import check_vlan_id
 
 
 @pytest.mark.parametrize("text", ["²", "٣", "1²", "¹:30"])

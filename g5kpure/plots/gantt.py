@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from g5kpure.planning import Planning, Slots, paris_time
+from g5kpure.planning.slots import Planning, Slots, paris_time
 
 PARIS = ZoneInfo("Europe/Paris")
 BUSY_COLOUR = "#666666"

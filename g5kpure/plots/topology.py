@@ -4,8 +4,8 @@ The layout comes from networkx itself, with no graphviz program: ``"radial"`` (d
 tree of networkx (``nx.bfs_tree`` from the backbone, or from each site router) on concentric circles, each node
 getting an angle proportional to the hosts below it; ``"tree"`` is ``nx.bfs_layout`` (layers as rows);
 ``"spring"`` is ``nx.spring_layout`` with a fixed seed (small graphs only: networkx needs scipy beyond 500 nodes).
-``compact=True`` draws one node per cluster (:func:`g5kpure.topology.compact_graph`). Legends name the node kinds
-and the link rates. execo's ``treemap`` needed the graphviz ``neato`` program and its compact mode crashed.
+``compact=True`` draws one node per cluster (:func:`g5kpure.reference.topology.compact_graph`). Legends name the
+node kinds and the link rates. execo's ``treemap`` needed the graphviz ``neato`` program and its compact mode crashed.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from g5kpure.reference import natural_key
-from g5kpure.topology import CLUSTER_KIND, HOST_KIND, RENATER_KIND, ROUTER_KIND, compact_graph
+from g5kpure.reference.models import natural_key
+from g5kpure.reference.topology import CLUSTER_KIND, HOST_KIND, RENATER_KIND, ROUTER_KIND, compact_graph
 
 Layout = Literal["radial", "tree", "spring"]
 Position = tuple[float, float]

@@ -23,11 +23,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from attrs import evolve
-from returns.io import IOFailure, IOResult
-from returns.unsafe import unsafe_perform_io
-
-from adapters.cli import main
-from adapters.db import (
+from g5k.cli.main import main
+from g5k.db import (
     CharterReport,
     DbSettings,
     SqlPlan,
@@ -36,9 +33,12 @@ from adapters.db import (
     run_plans,
     site_remaining,
 )
-from adapters.ssh import output_or_failure, run
+from g5k.ssh import output_or_failure, run
+from returns.io import IOFailure, IOResult
+from returns.unsafe import unsafe_perform_io
+
 from g5kpure.charter import CharterRules, charter_remaining, is_work_day, parse_core_counts, parse_job_rows
-from g5kpure.connection import CommandOutput, ConnectionParams, FrontendAccess
+from g5kpure.config import CommandOutput, ConnectionParams, FrontendAccess
 from g5kpure.errors import AuthError, DbError, G5kError, Timeout, Unreachable
 from tests import conftest
 

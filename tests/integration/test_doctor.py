@@ -15,11 +15,11 @@ from pathlib import Path
 import keyring
 import keyring.backend
 import pytest
+from g5k import config as config_adapter
+from g5k.api import ReferenceCache
+from g5k.cli.main import main
+from g5k.doctor import Options, Report, Verdict, run_doctor
 
-from adapters import config as config_adapter
-from adapters.api import ReferenceCache
-from adapters.cli import main
-from adapters.doctor import Options, Report, Verdict, run_doctor
 from g5kpure.config import KEYRING_SERVICE, toml_string
 from tests.conftest import Testbed
 from tests.keyrings import MemoryKeyring, memory_keyring_installed

@@ -12,11 +12,11 @@ from pathlib import Path
 import psycopg2
 import pytest
 from attrs import evolve
+from g5k.forward import ForwardFailed, G5kAutoPortForwarder, open_forward
 from returns.io import IOFailure
 from returns.unsafe import unsafe_perform_io
 
-from adapters.forward import ForwardFailed, G5kAutoPortForwarder, open_forward
-from g5kpure.connection import ConnectionParams
+from g5kpure.config import ConnectionParams
 from g5kpure.errors import AuthError, ConfigError, Unreachable
 from tests.conftest import OarDb
 

@@ -18,14 +18,13 @@ from pathlib import Path
 
 import pytest
 from attrs import evolve
+from g5k.cli.main import main
+from g5k.kadeploy import DeployResult, Kadeployer, deploy
+from g5k.ssh import output_or_failure, run
 
-from adapters.cli import main
-from adapters.kadeploy import DeployResult, Kadeployer, deploy
-from adapters.ssh import output_or_failure, run
-from g5kpure.config import Config, to_toml
-from g5kpure.connection import CommandOutput, ConnectionParams, FrontendAccess
+from g5kpure.config import CommandOutput, Config, ConnectionParams, FrontendAccess, to_toml
+from g5kpure.deploy import Attempt, Deployment, KadeploySettings
 from g5kpure.errors import G5kError, Timeout
-from g5kpure.kadeploy import Attempt, Deployment, KadeploySettings
 
 pytestmark = pytest.mark.integration
 

@@ -8,9 +8,7 @@ from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
-from returns.result import Success
-
-from adapters.oar import (
+from g5k.oar import (
     get_current_oar_jobs,
     get_oar_job_info,
     get_oar_job_nodes,
@@ -21,18 +19,22 @@ from adapters.oar import (
     wait_jobs_start,
     wait_oar_job_start,
 )
-from adapters.ssh import io_to_result, io_value, output_or_failure, run
-from g5kpure.connection import CommandOutput, ConnectionParams, FrontendAccess
+from g5k.ssh import io_to_result, io_value, output_or_failure, run
+from returns.result import Success
+
+from g5kpure.config import CommandOutput, ConnectionParams, FrontendAccess
 from g5kpure.errors import InvalidInput, NotFound, Partial, Rejected, Timeout, Unreachable
 from g5kpure.oar import (
+    DelStatus,
+    OarJob,
     OarJobInfo,
     OarState,
     OarSubmission,
+    PollPolicy,
     parse_job_nodes,
     parse_oarstat_job_text,
     parse_oarstat_jobs_json,
 )
-from g5kpure.oarwatch import DelStatus, OarJob, PollPolicy
 from tests.conftest import Testbed
 
 pytestmark = pytest.mark.integration

@@ -9,11 +9,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from g5k.cli.main import main
+from g5k.oar import get_current_oar_jobs
+from g5k.ssh import io_to_result
 
-from adapters.cli import main
-from adapters.oar import get_current_oar_jobs
-from adapters.ssh import io_to_result
-from g5kpure.connection import ConnectionParams, FrontendAccess
+from g5kpure.config import ConnectionParams, FrontendAccess
 from tests.conftest import Testbed
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,4 @@
-"""adapters.oar with no access and no job key given, against the testbed's real OAR site: the configuration
+"""g5k.oar with no access and no job key given, against the testbed's real OAR site: the configuration
 named by G5K_CONFIG (the testbed's generated g5k.toml: default frontend rennes, user, port, key) is what reaches
 the frontend, and its ``oar_job_key_file`` reaches the real oarsub as ``-k -i KEY``."""
 
@@ -9,14 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from g5k.oar import get_oar_job_info, oardel, oarsub, wait_jobs_final
+from g5k.ssh import io_to_result, io_value, output_or_failure, run
 from returns.result import Success
 
-from adapters.oar import get_oar_job_info, oardel, oarsub, wait_jobs_final
-from adapters.ssh import io_to_result, io_value, output_or_failure, run
-from g5kpure.connection import CommandOutput, FrontendAccess
+from g5kpure.config import CommandOutput, FrontendAccess
 from g5kpure.errors import Rejected
-from g5kpure.oar import OarJobInfo, OarSubmission, parse_oarstat_jobs_json
-from g5kpure.oarwatch import OarJob
+from g5kpure.oar import OarJob, OarJobInfo, OarSubmission, parse_oarstat_jobs_json
 from tests.conftest import Testbed
 
 pytestmark = pytest.mark.integration

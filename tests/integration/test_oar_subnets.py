@@ -14,14 +14,13 @@ from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 import pytest
+from g5k.oar import get_oar_job_kavlan, get_oar_job_subnets, oardel, oarsub
+from g5k.reference_data import embedded_snapshot
+from g5k.ssh import io_to_result, io_value, run
 
-from adapters.oar import get_oar_job_kavlan, get_oar_job_subnets, oardel, oarsub
-from adapters.reference_data import embedded_snapshot
-from adapters.ssh import io_to_result, io_value, run
-from g5kpure.connection import ConnectionParams, FrontendAccess
+from g5kpure.config import ConnectionParams, FrontendAccess
 from g5kpure.errors import NotFound
-from g5kpure.oar import OarSubmission
-from g5kpure.oarwatch import OarJob, PollPolicy
+from g5kpure.oar import OarJob, OarSubmission, PollPolicy
 
 pytestmark = pytest.mark.integration
 

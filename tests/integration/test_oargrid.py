@@ -13,12 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from returns.io import IOResult
-from returns.result import Success
-from returns.unsafe import unsafe_perform_io
-
-from adapters.cli import main
-from adapters.oargrid import (
+from g5k.cli.main import main
+from g5k.oargrid import (
     OargridDeleted,
     get_current_oargrid_jobs,
     get_oargrid_job_info,
@@ -29,12 +25,14 @@ from adapters.oargrid import (
     oargridsub,
     wait_oargrid_job_start,
 )
-from adapters.ssh import output_or_failure, run
-from g5kpure.config import Config, to_toml
-from g5kpure.connection import CommandOutput, ConnectionParams, FrontendAccess
+from g5k.ssh import output_or_failure, run
+from returns.io import IOResult
+from returns.result import Success
+from returns.unsafe import unsafe_perform_io
+
+from g5kpure.config import CommandOutput, Config, ConnectionParams, FrontendAccess, to_toml
 from g5kpure.errors import G5kError, NotFound, Rejected
-from g5kpure.oar import OarSubmission
-from g5kpure.oargrid import OargridJobInfo, OargridSubmitted
+from g5kpure.oar import OargridJobInfo, OargridSubmitted, OarSubmission
 
 pytestmark = pytest.mark.integration
 

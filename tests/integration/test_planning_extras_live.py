@@ -6,16 +6,15 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from g5k.oar import oardel, oarsub
+from g5k.planning_extras import get_job_by_name
+from g5k.ssh import io_value
 from returns.io import IOFailure, IOSuccess
 from returns.unsafe import unsafe_perform_io
 
-from adapters.oar import oardel, oarsub
-from adapters.planning_extras import get_job_by_name
-from adapters.ssh import io_value
-from g5kpure.connection import ConnectionParams, FrontendAccess
+from g5kpure.config import ConnectionParams, FrontendAccess
 from g5kpure.errors import NotFound
-from g5kpure.oar import OarSubmission
-from g5kpure.oarwatch import OarJob
+from g5kpure.oar import OarJob, OarSubmission
 
 pytestmark = pytest.mark.integration
 

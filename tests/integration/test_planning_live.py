@@ -14,25 +14,18 @@ from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
+from g5k.api import APIConnection
+from g5k.cli.main import main
+from g5k.db import DbSettings
+from g5k.oar import get_oar_job_info, oardel, oarsub, wait_oar_job_start
+from g5k.planning import get_planning
 from returns.io import IOSuccess
 from returns.unsafe import unsafe_perform_io
 
-from adapters.api import APIConnection
-from adapters.cli import main
-from adapters.db import DbSettings
-from adapters.oar import get_oar_job_info, oardel, oarsub, wait_oar_job_start
-from adapters.planning import get_planning
-from g5kpure.connection import ConnectionParams, FrontendAccess
+from g5kpure.config import ConnectionParams, FrontendAccess
 from g5kpure.errors import Rejected
 from g5kpure.oar import OarSubmission
-from g5kpure.planning import (
-    EXECO_END_MARGIN,
-    Planning,
-    compute_slots,
-    distribute_hosts,
-    find_free_slot,
-    get_jobs_specs,
-)
+from g5kpure.planning import EXECO_END_MARGIN, Planning, compute_slots, distribute_hosts, find_free_slot, get_jobs_specs
 from tests.conftest import Testbed
 
 pytestmark = pytest.mark.integration

@@ -15,16 +15,15 @@ from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
+from g5k.cli.main import main
+from g5k.oar import get_oar_job_info, oardel, oarsub
+from g5k.reserve import find_jobs_by_name, reserve_at_first_common_date, reserve_or_reattach
+from g5k.ssh import io_to_result, io_value, output_or_failure, run
 from returns.result import Success
 
-from adapters.cli import main
-from adapters.oar import get_oar_job_info, oardel, oarsub
-from adapters.reserve import find_jobs_by_name, reserve_at_first_common_date, reserve_or_reattach
-from adapters.ssh import io_to_result, io_value, output_or_failure, run
-from g5kpure.connection import CommandOutput, ConnectionParams, FrontendAccess
+from g5kpure.config import CommandOutput, ConnectionParams, FrontendAccess
 from g5kpure.errors import NoCommonDate, ReattachConflict, Unreachable
-from g5kpure.oar import OarJobInfo, OarState, OarSubmission, parse_oarstat_jobs_json
-from g5kpure.oarwatch import OarJob
+from g5kpure.oar import OarJob, OarJobInfo, OarState, OarSubmission, parse_oarstat_jobs_json
 
 pytestmark = pytest.mark.integration
 

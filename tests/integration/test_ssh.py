@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 from attrs import evolve
+from g5k.ssh import output_or_failure, run, run_plans
 
-from adapters.ssh import output_or_failure, run, run_plans
-from g5kpure.connection import CommandOutput, ConnectionParams, FrontendAccess, plan_command
+from g5kpure.config import CommandOutput, ConnectionParams, FrontendAccess, plan_command
 from g5kpure.errors import AuthError, CommandFailed, Timeout, Unreachable
 
 pytestmark = pytest.mark.integration

@@ -1,0 +1,172 @@
+"""`g5k charter`: is it charter time, when is the next period; `g5k charter remaining`: allowance left per cluster."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from g5k.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, fail
+from g5k.config import load_config, performed
+from g5k.db import DbSettings, charter_plans, default_user, g5k_charter_remaining, target_of
+from returns.io import IOFailure
+from returns.result import Failure, Result, Success
+from returns.unsafe import unsafe_perform_io
+
+from g5kpure.charter import DEFAULT_RULES, g5k_charter_time, get_next_charter_period
+from g5kpure.config import Config
+from g5kpure.errors import G5kError, InvalidInput
+from g5kpure.oar import oar_date_to_unixts
+
+SEARCH_DAYS = 31
+"""How far ahead `g5k charter` looks for the next charter period."""
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register the `charter` command group."""
+    p = sub.add_parser(
+        "charter", parents=[common], help="usage charter: charter time now or at --at, remaining allowance"
+    )
+    p.add_argument("--at", metavar="T", help="instant to check: 'YYYY-MM-DD HH:MM:SS' (Paris time) or unix time")
+    p.set_defaults(handler=run_time)
+    csub = p.add_subparsers(dest="charter_command", metavar="SUBCOMMAND")
+    r = csub.add_parser("remaining", parents=[common], help="charter allowance left per cluster (OAR database)")
+    r.add_argument("--site", action="append", required=True, metavar="S", help="site to read (repeatable)")
+    r.add_argument("--day", metavar="D", help="day YYYY-MM-DD (default: today, Paris time)")
+    r.add_argument("--user", metavar="U", help="user charged (default: api_username, else the login name)")
+    r.add_argument(
+        "--db-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="database host: a template where {site} is replaced (default: the oar_pgsql_ro_host setting,"
+        " oardb.{site}.grid5000.fr unless configured), or SITE=HOST for one site (repeatable)",
+    )
+    r.add_argument(
+        "--tunnel",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="reach the database through the frontend: auto = only from outside Grid'5000",
+    )
+    r.set_defaults(handler=run_remaining)
+
+
+def _paris(ts: float) -> str:
+    return datetime.fromtimestamp(ts, ZoneInfo(DEFAULT_RULES.timezone)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def parse_instant(text: str) -> Result[float, G5kError]:
+    """An instant from the command line: unix time, or an OAR date in Paris time."""
+    stripped = text.strip()
+    try:
+        return Success(float(stripped))
+    except ValueError:
+        pass
+    return oar_date_to_unixts(stripped).map(float)
+
+
+def parse_day(text: str) -> Result[date, G5kError]:
+    """A day from the command line (YYYY-MM-DD)."""
+    try:
+        return Success(date.fromisoformat(text.strip()))
+    except ValueError:
+        return Failure(InvalidInput("--day", text, "a date YYYY-MM-DD"))
+
+
+def run_time(args: argparse.Namespace) -> int:
+    """Say whether --at (default now) is charter time and when the next charter period starts and ends."""
+    if args.at is None:
+        at: float = time.time()
+    else:
+        parsed = parse_instant(args.at)
+        if isinstance(parsed, Failure):
+            fail(args, parsed.failure())
+            return EXIT_USAGE
+        at = parsed.unwrap()
+    inside = g5k_charter_time(at)
+    period = get_next_charter_period(at, at + SEARCH_DAYS * 86400)
+    data: dict[str, Any] = {"at": at, "at_paris": _paris(at), "charter_time": inside, "next_period": None}
+    lines = [f"{_paris(at)} (Europe/Paris): {'charter time' if inside else 'outside charter time'}"]
+    if period is not None:
+        start, end = period
+        data["next_period"] = {"start": start, "end": end, "start_paris": _paris(start), "end_paris": _paris(end)}
+        label = "current period" if inside else "next period"
+        lines.append(f"{label}: {_paris(start)} -> {_paris(end)}")
+    else:
+        lines.append(f"no charter period in the next {SEARCH_DAYS} days")
+    emit(args, "\n".join(lines), data)
+    return EXIT_OK
+
+
+def _config() -> Result[Config, G5kError]:
+    return performed(load_config()).map(lambda loaded: loaded.config)
+
+
+def run_remaining(args: argparse.Namespace) -> int:
+    """Print the remaining charter allowance per cluster of the sites (or the plan under --dry-run)."""
+    config = _config()
+    if isinstance(config, Failure):
+        return fail(args, config.failure())
+    conf = config.unwrap()
+    overrides: dict[str, Any] = {"tunnel": {"auto": None, "always": True, "never": False}[args.tunnel]}
+    for entry in args.db_host:
+        site, sep, host = entry.partition("=")
+        if sep:
+            overrides["site_hosts"] = (*overrides.get("site_hosts", ()), (site, host))
+        else:
+            overrides["host_template"] = entry
+    settings = DbSettings.from_config(conf, **overrides)
+    if args.day is None:
+        day = datetime.fromtimestamp(time.time(), ZoneInfo(DEFAULT_RULES.timezone)).date()
+    else:
+        parsed = parse_day(args.day)
+        if isinstance(parsed, Failure):
+            fail(args, parsed.failure())
+            return EXIT_USAGE
+        day = parsed.unwrap()
+    user = args.user if args.user is not None else default_user(conf)
+    if args.dry_run:
+        return _dry_run(args, settings, day, user)
+    got = g5k_charter_remaining(args.site, day, user, settings=settings)
+    if isinstance(got, IOFailure):
+        return fail(args, unsafe_perform_io(got.failure()))
+    report = unsafe_perform_io(got.unwrap())
+    lines = [f"charter allowance left to {report.user} on {report.day.isoformat()} (core-hours):"]
+    for site in report.sites:
+        if site.error is not None:
+            lines.append(f"  {site.site}: FAILED: {site.error.message}")
+            continue
+        for c in site.clusters:
+            lines.append(
+                f"  {site.site}/{c.cluster}: {c.remaining / 3600:.2f} left of {c.quota / 3600:.2f}"
+                f" ({c.cores} cores, used {c.used / 3600:.2f}, jobs {list(c.job_ids) or '-'})"
+            )
+    emit(args, "\n".join(lines), report)
+    partial = report.to_result()
+    if isinstance(partial, Failure):
+        print(f"g5k: error: {partial.failure().message}", file=sys.stderr)  # the report is on stdout already
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _dry_run(args: argparse.Namespace, settings: DbSettings, day: date, user: str) -> int:
+    plans = charter_plans(user, day)
+    out: list[dict[str, Any]] = []
+    lines: list[str] = []
+    for site in dict.fromkeys(args.site):
+        target = target_of(site, settings)
+        if isinstance(target, Failure):
+            return fail(args, target.failure())
+        t = target.unwrap()
+        how = {None: "direct inside Grid'5000, else through the frontend", True: "through the frontend",
+               False: "direct"}[settings.tunnel]
+        lines.append(f"-- site {site}: database {t.label}, {how}; read-only transaction")
+        lines.extend(p.describe() for p in plans)
+        out.append({"site": site, "target": t, "tunnel": settings.tunnel,
+                    "plans": [{"purpose": p.purpose, "statement": p.statement.strip(), "params": dict(p.params)}
+                              for p in plans]})
+    emit(args, "\n".join(lines), out)
+    return EXIT_OK

@@ -1,0 +1,393 @@
+"""`g5k sub | del | jobs | info | wait | nodes`: OAR jobs on the frontends of the configuration.
+
+    g5k sub -l nodes=2 -w 1:00:00 -- "sleep 3600"           # on the default frontend
+    g5k sub -l nodes=1 -w 2 --frontend rennes --frontend lyon  # one job per site, all or nothing
+    g5k jobs --frontend rennes --frontend lyon
+    g5k info 1234 --frontend rennes
+    g5k wait 1234 --frontend rennes --timeout 600            # predicted start and a progress line
+    g5k nodes 1234 --frontend rennes
+    g5k del 1234 1235 --frontend rennes
+
+Every command takes --frontend, --json and --dry-run (print the ssh commands and do nothing); a missing job id
+is read from $OAR_JOB_ID. The configuration (``g5k config show``) says how frontends are reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from attrs import frozen
+from g5k import config as config_adapter
+from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail, to_jsonable
+from g5k.oar import (
+    get_current_oar_jobs,
+    get_oar_job_info,
+    oardel,
+    oarsub,
+    oarsub_plans,
+    oarsubgrid,
+    wait_jobs_start,
+)
+from g5k.ssh import io_to_result, io_value
+from returns.result import Failure, Result, Success
+
+from g5kpure.config import FrontendAccess, plan_command
+from g5kpure.config import schema as core
+from g5kpure.errors import G5kError, InvalidInput
+from g5kpure.oar import (
+    PARIS,
+    OarJob,
+    OarJobInfo,
+    PollPolicy,
+    format_unixts,
+    job_id_from_env,
+    make_submission,
+    oardel_argv,
+    oarstat_job_argv,
+    oarstat_mine_full_argv,
+    oarstat_states_argv,
+)
+
+
+@frozen
+class Context:
+    """What every job command needs: how to reach frontends, the polling policy and the OAR server's zone."""
+
+    access: FrontendAccess
+    policy: PollPolicy
+    tz: tzinfo
+    job_key_file: str | None = None
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register the job commands: sub, del, jobs, info, wait, nodes."""
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("--config", type=Path, help="configuration file (default: $G5K_CONFIG or the user's)")
+    shared.add_argument("--tz", default="Europe/Paris", help="zone of the OAR server (default Europe/Paris)")
+
+    p = sub.add_parser("sub", parents=[common, shared], help="submit a job (one per --frontend, all or nothing)")
+    p.add_argument("--frontend", action="append", default=[], help="frontend (site); repeat for one job per site")
+    p.add_argument("-l", "--resources", action="append", default=[], help="resource request (repeat to join with +)")
+    p.add_argument("-w", "--walltime", help="seconds (a plain number) or OAR duration (H:M:S, H:M)")
+    p.add_argument("-t", "--type", dest="job_type", action="append", default=[], help="job type (repeatable)")
+    p.add_argument("-p", "--properties", dest="sql_properties", help="SQL properties (oarsub -p)")
+    p.add_argument("-q", "--queue")
+    p.add_argument("-r", "--reservation", dest="reservation_date", help="unix ts or 'YYYY-MM-DD HH:MM:SS' (in --tz)")
+    p.add_argument("-d", "--directory")
+    p.add_argument("--project")
+    p.add_argument("-n", "--name")
+    p.add_argument("--options", dest="additional_options", help="more oarsub options, as one shell-like string")
+    p.add_argument("command", nargs="?", help="the job's command (default: sleep until the walltime ends)")
+    p.set_defaults(handler=run_sub)
+
+    d = sub.add_parser("del", parents=[common, shared], help="delete jobs (per job: deleted, already finished...)")
+    d.add_argument("job_ids", nargs="*", help="job ids (default: $OAR_JOB_ID)")
+    d.add_argument("--frontend", help="frontend of the jobs (default: the default frontend)")
+    d.set_defaults(handler=run_del)
+
+    j = sub.add_parser("jobs", parents=[common, shared], help="my current jobs (one oarstat per frontend)")
+    j.add_argument("--frontend", action="append", default=[], help="frontend (repeatable; default: the default one)")
+    j.set_defaults(handler=run_jobs)
+
+    for name, handler, what in (
+        ("info", run_info, "everything OAR says about a job"),
+        ("wait", run_wait, "wait until a job runs, showing its predicted start"),
+        ("nodes", run_nodes, "the hosts of a job (waits until it runs)"),
+    ):
+        c = sub.add_parser(name, parents=[common, shared], help=what)
+        c.add_argument("job_id", nargs="?", help="job id (default: $OAR_JOB_ID)")
+        c.add_argument("--frontend", help="frontend of the job (default: the default frontend)")
+        if name != "info":
+            c.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
+        c.set_defaults(handler=handler)
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def _context(args: argparse.Namespace) -> Result[Context, G5kError]:
+    try:
+        tz: tzinfo = PARIS if args.tz == "Europe/Paris" else ZoneInfo(args.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        return Failure(InvalidInput("--tz", args.tz, "an IANA zone name such as Europe/Paris or UTC"))
+    loaded = config_adapter.performed(config_adapter.load_config(path=args.config))
+    if not isinstance(loaded, Success):
+        return Failure(loaded.failure())
+    config = loaded.unwrap().config
+    located = config_adapter.performed(config_adapter.where_we_run(config))
+    if not isinstance(located, Success):
+        return Failure(located.failure())
+    near = min(config.tiny_polling_interval, config.polling_interval)
+    policy = PollPolicy(config.polling_interval, near, max(300.0, config.polling_interval))
+    access = core.frontend_access(config, located.unwrap())
+    return Success(Context(access, policy, tz, config.oar_job_key_file))
+
+
+def _job_id(text: str | None) -> Result[int, G5kError]:
+    if text is None:
+        return job_id_from_env(os.environ.get("OAR_JOB_ID"))
+    return job_id_from_env(text).alt(lambda _: InvalidInput("job id", text, "a positive integer"))
+
+
+def _when(ts: int | None, tz: tzinfo) -> str:
+    return "unknown" if ts is None else format_unixts(ts, tz)
+
+
+def _dry(args: argparse.Namespace, plans: list[Result[Any, G5kError]]) -> int:
+    lines: list[str] = []
+    for plan in plans:
+        if not isinstance(plan, Success):
+            return fail(args, plan.failure())
+        lines.append(plan.unwrap().describe())
+    emit(args, "\n".join(lines), {"plan": [p.unwrap().describe() for p in plans]})
+    return EXIT_OK
+
+
+def _describe(info: OarJobInfo, tz: tzinfo) -> str:
+    rows = [
+        ("job", str(info.job_id)),
+        ("state", info.state_text or info.state.value),
+        ("owner", info.owner),
+        ("name", info.name or ""),
+        ("queue", info.queue),
+        ("project", info.project),
+        ("types", ", ".join(info.types)),
+        ("walltime", str(info.walltime)),
+        ("submitted", _when(info.submission_time, tz)),
+        ("start", _when(info.predicted_start, tz) + ("" if info.start_time is not None else " (predicted)")),
+        ("reservation", info.reservation),
+        ("hosts", " ".join(info.assigned_hosts)),
+        ("command", info.command),
+        ("message", info.message),
+    ]
+    return "\n".join(f"{k:12} {v}" for k, v in rows)
+
+
+# ----------------------------------------------------------------------------------------------- handlers
+
+
+def run_sub(args: argparse.Namespace) -> int:
+    """`g5k sub`: submit one job (or one per --frontend, all or nothing)."""
+    ctx = _context(args)
+    if not isinstance(ctx, Success):
+        return fail(args, ctx.failure())
+    c = ctx.unwrap()
+    wall: object = args.walltime
+    if isinstance(wall, str) and wall.strip().isdigit():
+        wall = int(wall)  # a plain number is seconds on the command line (OAR itself would read hours)
+    resa: object = args.reservation_date
+    if isinstance(resa, str) and resa.strip().isdigit():
+        resa = int(resa)  # a unix timestamp
+    made = make_submission(
+        args.resources or None,
+        wall,
+        args.job_type or None,
+        args.sql_properties,
+        args.queue,
+        resa,
+        args.directory,
+        args.project,
+        args.name,
+        args.additional_options,
+        args.command,
+        tz=c.tz,
+    )
+    if not isinstance(made, Success):
+        return fail(args, made.failure())
+    frontends: list[str | None] = list(args.frontend) or [None]
+    specs = [(made.unwrap(), f) for f in frontends]
+    if args.dry_run:
+        return _dry(args, list(oarsub_plans(specs, c.access, tz=c.tz, job_key_file=c.job_key_file)))
+    got: Result[tuple[OarJob, ...], G5kError]
+    if len(specs) == 1:
+        submitted = oarsub(specs, c.access, tz=c.tz, job_key_file=c.job_key_file)[0]
+        got = io_to_result(submitted).map(lambda job: tuple[OarJob, ...]((job,)))
+    else:
+        got = io_to_result(oarsubgrid(specs, access=c.access, tz=c.tz, job_key_file=c.job_key_file))
+    if not isinstance(got, Success):
+        return fail(args, got.failure())
+    jobs = got.unwrap()
+    human = "\n".join(f"OAR job {j.job_id} submitted on {j.frontend or 'the default frontend'}" for j in jobs)
+    emit(args, human, [{"job_id": j.job_id, "frontend": j.frontend} for j in jobs])
+    return EXIT_OK
+
+
+def run_del(args: argparse.Namespace) -> int:
+    """`g5k del`: delete jobs and report, per job, what happened."""
+    ctx = _context(args)
+    if not isinstance(ctx, Success):
+        return fail(args, ctx.failure())
+    c = ctx.unwrap()
+    ids: list[int] = []
+    for text in args.job_ids or [None]:
+        jid = _job_id(text)
+        if not isinstance(jid, Success):
+            return fail(args, jid.failure())
+        ids.append(jid.unwrap())
+    if args.dry_run:
+        return _dry(
+            args,
+            [
+                plan_command(oarstat_states_argv(ids), args.frontend, c.access),
+                plan_command(oardel_argv(*ids), args.frontend, c.access),
+            ],
+        )
+    outcomes = io_value(oardel([(j, args.frontend) for j in ids], c.access))
+    lines = [
+        f"job {o.job.job_id}: {o.status.value}" + (f" ({o.error.message})" if o.error is not None else "")
+        for o in outcomes
+    ]
+    data = [
+        {
+            "job_id": o.job.job_id,
+            "frontend": o.job.frontend,
+            "status": o.status.value,
+            "state_before": o.state_before.value if o.state_before else None,
+            "error": o.error.message if o.error is not None else None,
+        }
+        for o in outcomes
+    ]
+    emit(args, "\n".join(lines), data)
+    return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAILURE
+
+
+def run_jobs(args: argparse.Namespace) -> int:
+    """`g5k jobs`: my current jobs on the given frontends."""
+    ctx = _context(args)
+    if not isinstance(ctx, Success):
+        return fail(args, ctx.failure())
+    c = ctx.unwrap()
+    frontends: list[str | None] = list(args.frontend) or [None]
+    if args.dry_run:
+        return _dry(args, [plan_command(oarstat_mine_full_argv(), f, c.access) for f in frontends])
+    got = io_to_result(get_current_oar_jobs(frontends, access=c.access))
+    if not isinstance(got, Success):
+        return fail(args, got.failure())
+    current = got.unwrap()
+    lines = [f"{'frontend':10} {'job':>8} {'state':10} {'start':19} {'walltime':>8} name"]
+    for job, info in zip(current.jobs, current.infos, strict=True):
+        lines.append(
+            f"{job.frontend or '-':10} {job.job_id:>8} {info.state.value:10} {_when(info.predicted_start, c.tz):19} "
+            f"{info.walltime if info.walltime is not None else '?':>8} {info.name or ''}"
+        )
+    for frontend, err in current.failed:
+        print(f"g5k: warning: {frontend}: {err.message}", file=sys.stderr)
+    data = {
+        "jobs": [{"frontend": j.frontend, **_info_data(i)} for j, i in zip(current.jobs, current.infos, strict=True)],
+        "failed": [{"frontend": f, "error": e.message} for f, e in current.failed],
+    }
+    emit(args, "\n".join(lines), data)
+    return EXIT_FAILURE if current.failed else EXIT_OK
+
+
+def _info_data(info: OarJobInfo) -> dict[str, Any]:
+    data: dict[str, Any] = to_jsonable(info)
+    return data
+
+
+def run_info(args: argparse.Namespace) -> int:
+    """`g5k info ID`: everything OAR says about a job."""
+    ctx = _context(args)
+    if not isinstance(ctx, Success):
+        return fail(args, ctx.failure())
+    c = ctx.unwrap()
+    jid = _job_id(args.job_id)
+    if not isinstance(jid, Success):
+        return fail(args, jid.failure())
+    if args.dry_run:
+        return _dry(args, [plan_command(oarstat_job_argv(jid.unwrap()), args.frontend, c.access)])
+    got = io_to_result(get_oar_job_info(jid.unwrap(), args.frontend, c.access))
+    if not isinstance(got, Success):
+        return fail(args, got.failure())
+    emit(args, _describe(got.unwrap(), c.tz), _info_data(got.unwrap()))
+    return EXIT_OK
+
+
+def _wait(args: argparse.Namespace, c: Context, job_id: int) -> Result[OarJobInfo, G5kError]:
+    """Wait for the job; on a terminal, a progress line (state, predicted start, time waited) ticks each second."""
+    began = time.monotonic()
+    show = sys.stderr.isatty() and not args.json
+    job = OarJob(job_id, args.frontend)
+    last: list[OarJobInfo] = []
+
+    def line() -> None:
+        if show and last:
+            info = last[-1]
+            text = f"job {job}: {info.state.value}, start {_when(info.predicted_start, c.tz)}"
+            print(f"\r{text}, waited {time.monotonic() - began:.0f}s ", end="", file=sys.stderr, flush=True)
+
+    def predicted(_job: OarJob, ts: int | None) -> None:
+        print(("\n" if show and last else "") + f"job {job}: predicted start {_when(ts, c.tz)}", file=sys.stderr)
+
+    def progress(infos: tuple[OarJobInfo | None, ...]) -> None:
+        if infos[0] is not None:
+            last.append(infos[0])
+        line()
+
+    def ticking_sleep(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            time.sleep(min(1.0, left))
+            line()
+
+    (result,) = io_value(
+        wait_jobs_start(
+            [job],
+            c.access,
+            args.timeout,
+            policy=c.policy,
+            sleep=ticking_sleep,
+            on_prediction=predicted,
+            on_progress=progress,
+        )
+    )
+    if show:
+        print(file=sys.stderr)
+    return result
+
+
+def _when_running(args: argparse.Namespace, show: Callable[[Context, OarJobInfo], int]) -> int:
+    """Wait until the job of ``args`` runs (or plan the oarstat under --dry-run), then ``show`` it."""
+    ctx = _context(args)
+    if not isinstance(ctx, Success):
+        return fail(args, ctx.failure())
+    c = ctx.unwrap()
+    jid = _job_id(args.job_id)
+    if not isinstance(jid, Success):
+        return fail(args, jid.failure())
+    if args.dry_run:
+        return _dry(args, [plan_command(oarstat_job_argv(jid.unwrap()), args.frontend, c.access)])
+    got = _wait(args, c, jid.unwrap())
+    if not isinstance(got, Success):
+        return fail(args, got.failure())
+    return show(c, got.unwrap())
+
+
+def run_wait(args: argparse.Namespace) -> int:
+    """`g5k wait ID`: wait until a job runs, printing its predicted start and a progress line."""
+
+    def show(c: Context, info: OarJobInfo) -> int:
+        since = _when(info.start_time, c.tz)
+        human = f"job {info.job_id} is {info.state.value} since {since} on {len(info.assigned_hosts)} host(s)"
+        emit(args, human, _info_data(info))
+        return EXIT_OK
+
+    return _when_running(args, show)
+
+
+def run_nodes(args: argparse.Namespace) -> int:
+    """`g5k nodes ID`: the hosts of a job, one per line (waits until it runs)."""
+
+    def show(_: Context, info: OarJobInfo) -> int:
+        emit(args, "\n".join(info.assigned_hosts), list(info.assigned_hosts))
+        return EXIT_OK
+
+    return _when_running(args, show)
