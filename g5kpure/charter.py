@@ -22,15 +22,14 @@ import calendar
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from attrs import field, frozen
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, ParseError
-from g5kpure.oar.dates import to_unixts
+from g5kpure.oar.dates import to_unixts, zone_named
 
 Instant = float | int | datetime
 Period = tuple[float, float]
@@ -42,9 +41,11 @@ _FIXED_FRENCH_HOLIDAYS: frozenset[tuple[int, int]] = frozenset(
 _EASTER_OFFSETS: frozenset[int] = frozenset({1, 39, 50})
 
 
-@lru_cache(maxsize=16)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
+def _zone(name: str) -> tzinfo:
+    zone = zone_named(name)
+    if isinstance(zone, Failure):
+        raise ValueError(zone.failure().message)
+    return zone.unwrap()
 
 
 def _str_set(value: Iterable[str]) -> frozenset[str]:

@@ -350,8 +350,12 @@ def _format_numbers(numbers: list[int]) -> str:
     return ",".join(parts)
 
 
-def _natural(text: str) -> tuple[Any, ...]:
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text))
+_DIGIT_RUNS = re.compile(r"([0-9]+)", re.ASCII)
+
+
+def natural_key(text: str) -> tuple[Any, ...]:
+    """Sort key putting ``dahu-2`` before ``dahu-10`` (digit runs compare as numbers; total on any text)."""
+    return tuple((0, int(p), "") if p.isascii() and p.isdigit() else (1, 0, p) for p in _DIGIT_RUNS.split(text))
 
 
 def format_host_ranges(hosts: Iterable[str | HasAddress]) -> Result[str, InvalidInput]:
@@ -374,9 +378,9 @@ def format_host_ranges(hosts: Iterable[str | HasAddress]) -> Result[str, Invalid
         text = f"{prefix}{ordered[0]}{suffix}" if len(ordered) == 1 else (
             f"{prefix}[{_format_numbers(ordered)}]{suffix}"
         )
-        items.append((_natural(f"{prefix}{ordered[0]}{suffix}"), text))
+        items.append((natural_key(f"{prefix}{ordered[0]}{suffix}"), text))
     for name in literals:
-        items.append((_natural(name), name))
+        items.append((natural_key(name), name))
     return Success(",".join(text for _, text in sorted(items)))
 
 

@@ -36,9 +36,9 @@ def dry(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
 
 
 def test_sub_plan_on_the_default_frontend(capsys) -> None:
-    (line,) = dry(capsys, "sub", "-l", "nodes=2", "-w", "3600", "-n", "my run", "--", "sleep 10")
+    (line,) = dry(capsys, "sub", "-l", "nodes=2", "-w", "3600s", "-n", "my run", "--", "sleep 10")
     assert line == (
-        "[rennes] ssh jdoe@rennes.example.org:2200: oarsub -l nodes=2,walltime=1:0:0 -t origin=g5kpure "
+        "[rennes] ssh jdoe@rennes.example.org:2200: oarsub -l nodes=2,walltime=1:00:00 -t origin=g5kpure "
         "-n 'my run' 'sleep 10' (timeout 120s)"
     )
 
@@ -61,7 +61,7 @@ def test_sub_plan_per_frontend_and_reservation_in_the_server_zone(capsys) -> Non
         "UTC",
     )
     assert [ln.split("]")[0] for ln in lines] == ["[lyon", "[nancy"]
-    assert all("-r '2023-11-14 22:13:20'" in ln and "walltime=1:30:0" in ln for ln in lines)
+    assert all("-r '2023-11-14 22:13:20'" in ln and "walltime=1:30:00" in ln for ln in lines)
 
 
 def test_other_commands_plan_their_oarstat_and_oardel(capsys) -> None:
@@ -94,5 +94,11 @@ def test_refusals_are_errors_not_plans(capsys) -> None:
 def test_sub_plan_gives_the_configured_job_key_to_oar(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     # as execo: a configured oar_job_key_file (here from $OAR_JOB_KEY_FILE) becomes `-k -i KEY`
     monkeypatch.setenv("OAR_JOB_KEY_FILE", "/home/jdoe/.ssh/job key")
-    (line,) = dry(capsys, "sub", "-l", "nodes=1", "-w", "600", "--", "true")
-    assert "oarsub -l nodes=1,walltime=0:10:0 -k -i '/home/jdoe/.ssh/job key' -t origin=g5kpure true" in line
+    (line,) = dry(capsys, "sub", "-l", "nodes=1", "-w", "600s", "--", "true")
+    assert "oarsub -l nodes=1,walltime=0:10:00 -k -i '/home/jdoe/.ssh/job key' -t origin=g5kpure true" in line
+
+
+def test_a_bare_walltime_is_hours_as_oar_reads_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sub", "-l", "nodes=1", "-w", "2", "--frontend", "rennes", "--dry-run"]) == 0
+    captured = capsys.readouterr()
+    assert "walltime=2:00:00" in captured.out and "g5k: walltime 2:00:00 (2 h)" in captured.err

@@ -24,7 +24,7 @@ def test_plan_default_request(capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert "Chosen slot: 2026-03-24 11:40 to 2026-03-24 13:40" in out
     assert "(total 40 hosts)" in out and "lyon 13 (nova 10)" in out
     lyon = next(line for line in out.splitlines() if line.strip().startswith("[lyon] "))
-    assert "oarsub -l '{cluster='\"'\"'nova'\"'\"'}/nodes=10+nodes=3,walltime=2:0:0'" in lyon
+    assert "oarsub -l '{cluster='\"'\"'nova'\"'\"'}/nodes=10+nodes=3,walltime=2:00:00'" in lyon
     assert "-r '2026-03-24 11:40:45'" in out
     for name in ("gantt.png", "slots.png"):
         data = (tmp_path / name).read_bytes()
@@ -40,8 +40,8 @@ def test_plan_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert sum(data["distribution"].values()) == 50 and data["distribution"]["lyon"] == 10
     assert data["slot"]["free"]["grid5000"] >= 50 and data["slot"]["free"]["lyon"] >= 10
     lyon = next(j for j in data["jobs"] if j["site"] == "lyon")
-    assert lyon["argv"][:3] == ["oarsub", "-l", "nodes=10,walltime=4:0:0"]
-    assert lyon["command"].startswith("[lyon] ") and "oarsub -l nodes=10,walltime=4:0:0" in lyon["command"]
+    assert lyon["argv"][:3] == ["oarsub", "-l", "nodes=10,walltime=4:00:00"]
+    assert lyon["command"].startswith("[lyon] ") and "oarsub -l nodes=10,walltime=4:00:00" in lyon["command"]
     assert data["files"] == []
 
 
@@ -187,7 +187,7 @@ def test_plan_excluded_cluster_reaches_the_oarsub_filter(capsys: pytest.CaptureF
     data = json.loads(capsys.readouterr().out)
     (lyon,) = data["jobs"]
     assert lyon["site"] == "lyon" and lyon["resources"] == "{cluster NOT IN ('nova')}/nodes=5"
-    assert lyon["argv"][:3] == ["oarsub", "-l", "{cluster NOT IN ('nova')}/nodes=5,walltime=2:0:0"]
+    assert lyon["argv"][:3] == ["oarsub", "-l", "{cluster NOT IN ('nova')}/nodes=5,walltime=2:00:00"]
     assert data["slot"]["free"]["lyon"] >= 5 and "nova" not in data["slot"]["free"]
     # a cluster and a host of another cluster, with a count of their own on a cluster of the site
     assert main(["plan", "--no-plots", "--json", "--want", "lyon:6", "--want", "taurus:2", "--exclude", "nova",
@@ -201,7 +201,7 @@ def test_plan_excluded_cluster_human_output(capsys: pytest.CaptureFixture[str]) 
     assert main(["plan", "--no-plots", "--want", "lyon:5", "--exclude", "nova"]) == 0
     out = capsys.readouterr().out
     (line,) = [line for line in out.splitlines() if line.strip().startswith("[lyon] ")]
-    assert "oarsub -l '{cluster NOT IN ('\"'\"'nova'\"'\"')}/nodes=5,walltime=2:0:0'" in line
+    assert "oarsub -l '{cluster NOT IN ('\"'\"'nova'\"'\"')}/nodes=5,walltime=2:00:00'" in line
 
 
 @pytest.fixture

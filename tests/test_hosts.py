@@ -21,6 +21,7 @@ from g5kpure.hosts import (
     host_shortname,
     interface_host_name,
     ipv6_host_name,
+    natural_key,
     parse_host_name,
     parse_host_ranges,
     short_to_fqdn,
@@ -185,3 +186,8 @@ def test_format_host_ranges() -> None:
     bad = format_host_ranges(["a b"])
     assert isinstance(bad, Failure)
     assert isinstance(bad.failure(), InvalidInput)
+
+
+def test_one_natural_sort_key() -> None:
+    names = ["nova-10", "nova-2", "nova-1", "dahu-3", "x", "nova-2-eth1", "١٢"]
+    assert sorted(names, key=natural_key) == ["dahu-3", "nova-1", "nova-2", "nova-2-eth1", "nova-10", "x", "١٢"]

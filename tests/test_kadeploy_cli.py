@@ -76,7 +76,7 @@ def test_bad_input_is_an_error_value(config: Path, capsys: pytest.CaptureFixture
 
 def test_grid_dry_runs(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["grid", "sub", "--config", str(config), "rennes:{cluster='nova'}/nodes=2", "lyon:nodes=1",
-                 "-w", "3600", "-t", "deploy", "--dry-run"]) == 0
+                 "-w", "3600s", "-t", "deploy", "--dry-run"]) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith("[rennes] ssh me@rennes.example.org: ")
     argv = shlex.split(line.split(": ", 1)[1].rsplit(" (", 1)[0])

@@ -53,7 +53,7 @@ def test_full_submission_matches_execo_words() -> None:
     #        -p "cluster='nova'" -q "default" -r "2023-11-14 23:13:20" -d "/tmp" --project "proj" -n "myjob" "sleep 10"
     assert oarsub_argv(full_submission(), origin_tag="origin=execo") == (
         "oarsub", "-O", "/dev/null",
-        "-l", "{cluster='nova'}/nodes=2,walltime=2:0:0",
+        "-l", "{cluster='nova'}/nodes=2,walltime=2:00:00",
         "-t", "deploy", "-t", "origin=execo",
         "-p", "cluster='nova'", "-q", "default", "-r", "2023-11-14 23:13:20",
         "-d", "/tmp", "--project", "proj", "-n", "myjob", "sleep 10",
@@ -63,7 +63,7 @@ def test_full_submission_matches_execo_words() -> None:
 def test_empty_submission_and_walltime_only() -> None:
     assert oarsub_argv(OarSubmission()) == ("oarsub", "-t", "origin=g5kpure", "sleep 31536000")
     sub = make_submission(walltime=3600).unwrap()
-    assert oarsub_argv(sub) == ("oarsub", "-l", "walltime=1:0:0", "-t", "origin=g5kpure", DEFAULT_COMMAND)
+    assert oarsub_argv(sub) == ("oarsub", "-l", "walltime=1:00:00", "-t", "origin=g5kpure", DEFAULT_COMMAND)
 
 
 def test_resources_joined_with_plus_and_key_file() -> None:
@@ -71,7 +71,7 @@ def test_resources_joined_with_plus_and_key_file() -> None:
         resources=["nodes=1", "{type='kavlan'}/vlan=1"], walltime=3600, job_type=["deploy", "destructive"]
     ).unwrap()
     assert oarsub_argv(sub, job_key_file="/home/u/.ssh/id_rsa") == (
-        "oarsub", "-l", "nodes=1+{type='kavlan'}/vlan=1,walltime=1:0:0", "-k", "-i", "/home/u/.ssh/id_rsa",
+        "oarsub", "-l", "nodes=1+{type='kavlan'}/vlan=1,walltime=1:00:00", "-k", "-i", "/home/u/.ssh/id_rsa",
         "-t", "deploy", "-t", "destructive", "-t", "origin=g5kpure", DEFAULT_COMMAND,
     )  # fmt: skip
 

@@ -85,9 +85,9 @@ def test_configured_default_frontend_user_port_suffix_timeout_and_key_reach_the_
     assert plan.endpoint is not None
     assert (plan.endpoint.host, plan.endpoint.user, plan.endpoint.port) == ("rennes.example.org", "jdoe", 2200)
     assert plan.timeout == 120.0
-    assert plan.argv == ("oarsub", "-l", "nodes=1,walltime=0:10:0", "-k", "-i", "/home/jdoe/.ssh/job key", "true")
+    assert plan.argv == ("oarsub", "-l", "nodes=1,walltime=0:10:00", "-k", "-i", "/home/jdoe/.ssh/job key", "true")
     assert plan.describe() == (
-        "[rennes] ssh jdoe@rennes.example.org:2200: oarsub -l nodes=1,walltime=0:10:0 "
+        "[rennes] ssh jdoe@rennes.example.org:2200: oarsub -l nodes=1,walltime=0:10:00 "
         "-k -i '/home/jdoe/.ssh/job key' true (timeout 120s)"
     )
 
@@ -114,7 +114,7 @@ def test_explicit_none_asks_for_no_key_and_an_explicit_path_wins(
 ) -> None:
     use_config(tmp_path, monkeypatch, CONFIG)
     (none,) = oarsub_plans([(SUB, None)], job_key_file=None, origin_tag=None)
-    assert plan_of(none).argv == ("oarsub", "-l", "nodes=1,walltime=0:10:0", "true")
+    assert plan_of(none).argv == ("oarsub", "-l", "nodes=1,walltime=0:10:00", "true")
     (mine,) = oarsub_plans([(SUB, None)], job_key_file="/mine", origin_tag=None)
     assert plan_of(mine).argv[3:6] == ("-k", "-i", "/mine")
     (configured,) = oarsub_plans([(SUB, None)], job_key_file=CONFIGURED, origin_tag=None)
@@ -217,7 +217,7 @@ def test_a_broken_configuration_is_not_read_when_everything_is_given(
     mine = FrontendAccess(ConnectionParams(user="me", host_suffix=".mine"))
     (result,) = oarsub_plans([(SUB, "lyon")], mine, job_key_file=None, origin_tag=None)
     assert plan_of(result).describe() == (
-        "[lyon] ssh me@lyon.mine: oarsub -l nodes=1,walltime=0:10:0 true (timeout 900s)"
+        "[lyon] ssh me@lyon.mine: oarsub -l nodes=1,walltime=0:10:00 true (timeout 900s)"
     )
     (needs_key,) = oarsub_plans([(SUB, "lyon")], mine, origin_tag=None)
     assert isinstance(needs_key, Failure) and isinstance(needs_key.failure(), ConfigError)

@@ -13,16 +13,20 @@ from g5kpure.errors import InvalidInput, ParseError
 from g5kpure.oar import (
     MAX_SECONDS,
     PARIS,
+    describe_duration,
     format_oar_date,
     format_oar_duration,
     format_seconds,
     format_unixts,
+    format_walltime,
     int_of,
     oar_date_to_unixts,
     oar_duration_to_seconds,
     parse_int,
+    parse_walltime,
     to_seconds,
     to_unixts,
+    zone_named,
 )
 
 # --- execo 2.8.2 vectors (execo_behaviour.md §4 and §14): same answers --------------------------------
@@ -260,3 +264,53 @@ def test_parse_int_and_int_of_are_bounded_and_ascii() -> None:
     assert int_of(7) == 7 and int_of(7.0) == 7 and int_of("7") == 7
     for bad_v in (True, 7.5, float("inf"), float("-inf"), float("nan"), 1e400, 1e30, 10**400, -(10**18), None, [1]):
         assert int_of(bad_v) is None, bad_v
+
+
+# ------------------------------------------------------------------ the one duration grammar, zones, natural sort
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("2", 7200), ("1:30", 5400), ("1:30:15", 5415), ("90s", 90), ("45m", 2700), ("2h", 7200), ("1d", 86400),
+     ("1h30m", 5400), ("1.5h", 5400), ("168", 168 * 3600)],
+)
+def test_one_duration_grammar_for_text(text: str, seconds: int) -> None:
+    assert to_seconds(text).unwrap() == seconds
+    assert parse_walltime(text).unwrap() == seconds
+
+
+def test_numbers_are_seconds_and_text_is_oar() -> None:
+    assert to_seconds(2).unwrap() == 2 and to_seconds("2").unwrap() == 7200
+    assert parse_walltime(2).unwrap() == 2 and parse_walltime(timedelta(hours=2)).unwrap() == 7200
+
+
+def test_a_bare_number_over_a_week_of_hours_asks_for_units() -> None:
+    error = parse_walltime("3600").failure()
+    assert isinstance(error, InvalidInput) and error.name == "walltime" and error.value == "3600"
+    assert "'3600s'" in error.expected and "more than a week" in error.expected
+    assert isinstance(to_seconds("169").failure(), InvalidInput)
+
+
+@pytest.mark.parametrize("bad", ["0", "0s", "-5", "2x", "h", "", "1:xx", 0, -1])
+def test_walltime_refusals_name_the_walltime(bad: object) -> None:
+    error = parse_walltime(bad).failure()
+    assert isinstance(error, InvalidInput) and error.name == "walltime"
+
+
+def test_walltime_over_oar_limit_is_refused() -> None:
+    error = parse_walltime(f"{2**31}s").failure()
+    assert isinstance(error, InvalidInput) and "OAR's limit" in error.expected
+
+
+def test_walltimes_print_padded() -> None:
+    assert format_walltime(7200) == "2:00:00" and format_walltime(90061) == "25:01:01"
+    assert describe_duration(7200) == "2:00:00 (2 h)" and describe_duration(90) == "0:01:30 (90 s)"
+    assert describe_duration(5400) == "1:30:00 (90 min)" and describe_duration(172800) == "48:00:00 (2 d)"
+
+
+def test_zone_named() -> None:
+    assert zone_named("Europe/Paris").unwrap() is PARIS and zone_named("").unwrap() is PARIS
+    assert str(zone_named("UTC").unwrap()) == "UTC"
+    for bad in ("Mars/Olympus", "x" * 5000, "../../etc/passwd", "é"):
+        error = zone_named(bad).failure()
+        assert isinstance(error, InvalidInput) and error.name == "time zone"

@@ -11,6 +11,7 @@ import pytest
 from returns.result import Failure, Success
 
 from g5kpure.errors import InvalidInput, NoSlot, ParseError
+from g5kpure.oar import parse_walltime
 from g5kpure.planning import (
     HostPlanning,
     OarJobResourceRow,
@@ -28,7 +29,6 @@ from g5kpure.planning import (
     free_intervals,
     get_jobs_specs,
     merge_intervals,
-    parse_walltime,
     planning_from_api,
     planning_from_oar_rest,
     planning_from_oar_rows,
@@ -225,7 +225,12 @@ def test_parse_walltime() -> None:
     assert parse_walltime("2:00").unwrap() == 7200
     assert parse_walltime("1:30:15").unwrap() == 5415
     assert parse_walltime(60).unwrap() == 60
-    assert isinstance(parse_walltime("2h"), Failure)
+    assert parse_walltime("2h").unwrap() == 7200
+    assert parse_walltime("2").unwrap() == 7200  # a bare number of hours, as OAR reads it
+    assert parse_walltime("90s").unwrap() == 90 and parse_walltime("45m").unwrap() == 2700
+    assert parse_walltime("1d").unwrap() == 86400 and parse_walltime("1h30m").unwrap() == 5400
+    week = parse_walltime("200").failure()
+    assert isinstance(week, InvalidInput) and week.name == "walltime" and "'200m'" in week.expected
     assert isinstance(parse_walltime("0:00"), Failure)
 
 

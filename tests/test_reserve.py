@@ -226,16 +226,16 @@ def cli_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_cli_dry_run_prints_lookup_then_reservations(cli_config, capsys) -> None:
-    argv = ["reserve", "--dry-run", "--json", "--name", "exp 1", "-l", "nodes=2", "-w", "3600"]
+    argv = ["reserve", "--dry-run", "--json", "--name", "exp 1", "-l", "nodes=2", "-w", "3600s"]
     argv += ["--frontend", "rennes", "--frontend", "lyon", "--at", "2026-12-01 10:00:00", "--tz", "UTC"]
     assert main(argv) == 0
     plan = json.loads(capsys.readouterr().out)["plan"]
     assert plan == [
         "[rennes] ssh jdoe@rennes.example.org:2200: oarstat -u -f -J (timeout 120s)",
         "[lyon] ssh jdoe@lyon.example.org:2200: oarstat -u -f -J (timeout 120s)",
-        "[rennes] ssh jdoe@rennes.example.org:2200: oarsub -l nodes=2,walltime=1:0:0 -t origin=g5kpure "
+        "[rennes] ssh jdoe@rennes.example.org:2200: oarsub -l nodes=2,walltime=1:00:00 -t origin=g5kpure "
         "-r '2026-12-01 10:00:00' -n 'exp 1' 'sleep 31536000' (timeout 120s)",
-        "[lyon] ssh jdoe@lyon.example.org:2200: oarsub -l nodes=2,walltime=1:0:0 -t origin=g5kpure "
+        "[lyon] ssh jdoe@lyon.example.org:2200: oarsub -l nodes=2,walltime=1:00:00 -t origin=g5kpure "
         "-r '2026-12-01 10:00:00' -n 'exp 1' 'sleep 31536000' (timeout 120s)",
     ]
 

@@ -6,7 +6,7 @@ import pytest
 from returns.result import Failure
 
 from g5kpure.errors import InvalidInput
-from g5kpure.planning import parse_walltime
+from g5kpure.oar import parse_walltime
 from g5kpure.reference import check_vlan_id
 
 

@@ -14,11 +14,11 @@ import argparse
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from attrs import evolve
 from g5k import config as config_adapter
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail
+from g5k.cli.options import add_walltime, walltime_of
 from g5k.kadeploy import DeployResult, deploy, plan_kadeploy, settings_from_config
 from g5k.oargrid import (
     get_oargrid_job_info,
@@ -36,7 +36,6 @@ from g5kpure.deploy import Deployment, KadeploySettings
 from g5kpure.errors import G5kError, InvalidInput
 from g5kpure.hosts import parse_host_ranges
 from g5kpure.oar import (
-    PARIS,
     OargridJobInfo,
     OarSubmission,
     format_unixts,
@@ -44,6 +43,7 @@ from g5kpure.oar import (
     oargridstat_info_argv,
     oargridstat_nodes_argvs,
 )
+from g5kpure.oar.dates import zone_named
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -79,7 +79,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     s = gsub.add_parser("sub", parents=[common, grid_shared], help="submit an oargrid job")
     s.add_argument("specs", nargs="+", metavar="ALIAS:RESOURCES",
                    help="e.g. rennes:nodes=2 or lyon:{cluster='nova'}/nodes=1")
-    s.add_argument("-w", "--walltime", help="seconds or H:M:S")
+    add_walltime(s)
     s.add_argument("-r", "--reservation", help="start: unix ts or 'YYYY-MM-DD HH:MM:SS' (in --tz)")
     s.add_argument("-t", "--type", dest="job_type", action="append", default=[], help="job type (repeatable)")
     s.add_argument("-p", "--properties", help="SQL properties for every cluster")
@@ -110,10 +110,7 @@ def _runtime(args: argparse.Namespace) -> Result[tuple[FrontendAccess, KadeployS
 
 
 def _tz(args: argparse.Namespace) -> Result[tzinfo, G5kError]:
-    try:
-        return Success(PARIS if args.tz == "Europe/Paris" else ZoneInfo(args.tz))
-    except (ZoneInfoNotFoundError, ValueError):
-        return Failure(InvalidInput("--tz", args.tz, "an IANA zone name such as Europe/Paris or UTC"))
+    return zone_named(args.tz)
 
 
 def _hosts(words: list[str]) -> Result[tuple[str, ...], G5kError]:
@@ -201,24 +198,21 @@ def _grid_specs(args: argparse.Namespace) -> Result[list[tuple[OarSubmission, st
     return Success(specs)
 
 
-def _when(args: argparse.Namespace) -> tuple[object, object]:
-    wall: object = args.walltime
-    if isinstance(wall, str) and wall.strip().isdigit():
-        wall = int(wall)
+def _reservation(args: argparse.Namespace) -> object:
     resa: object = args.reservation
     if isinstance(resa, str) and resa.strip().isdigit():
         resa = int(resa)
-    return wall, resa
+    return resa
 
 
 def run_grid_sub(args: argparse.Namespace) -> int:
     """`g5k grid sub`: one oargrid job over several clusters / sites."""
-    rt, tz, specs = _runtime(args), _tz(args), _grid_specs(args)
-    for got in (rt, tz, specs):
+    rt, tz, specs, wall_r = _runtime(args), _tz(args), _grid_specs(args), walltime_of(args)
+    for got in (rt, tz, specs, wall_r):
         if isinstance(got, Failure):
             return fail(args, got.failure())
     access = rt.unwrap()[0]
-    wall, resa = _when(args)
+    wall, resa = wall_r.unwrap(), _reservation(args)
     common = (specs.unwrap(), resa, wall, args.job_type or None, args.queue, args.directory, args.options, access)
     if args.dry_run:
         plan = plan_oargridsub(*common, tz=tz.unwrap())

@@ -22,11 +22,11 @@ from collections.abc import Callable
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from attrs import frozen
 from g5k import config as config_adapter
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail, to_jsonable
+from g5k.cli.options import add_walltime, walltime_of
 from g5k.oar import (
     get_current_oar_jobs,
     get_oar_job_info,
@@ -43,7 +43,6 @@ from g5kpure.config import FrontendAccess, plan_command
 from g5kpure.config import schema as core
 from g5kpure.errors import G5kError, InvalidInput
 from g5kpure.oar import (
-    PARIS,
     OarJob,
     OarJobInfo,
     PollPolicy,
@@ -55,6 +54,7 @@ from g5kpure.oar import (
     oarstat_mine_full_argv,
     oarstat_states_argv,
 )
+from g5kpure.oar.dates import zone_named
 
 
 @frozen
@@ -76,7 +76,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("sub", parents=[common, shared], help="submit a job (one per --frontend, all or nothing)")
     p.add_argument("--frontend", action="append", default=[], help="frontend (site); repeat for one job per site")
     p.add_argument("-l", "--resources", action="append", default=[], help="resource request (repeat to join with +)")
-    p.add_argument("-w", "--walltime", help="seconds (a plain number) or OAR duration (H:M:S, H:M)")
+    add_walltime(p)
     p.add_argument("-t", "--type", dest="job_type", action="append", default=[], help="job type (repeatable)")
     p.add_argument("-p", "--properties", dest="sql_properties", help="SQL properties (oarsub -p)")
     p.add_argument("-q", "--queue")
@@ -114,10 +114,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _context(args: argparse.Namespace) -> Result[Context, G5kError]:
-    try:
-        tz: tzinfo = PARIS if args.tz == "Europe/Paris" else ZoneInfo(args.tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        return Failure(InvalidInput("--tz", args.tz, "an IANA zone name such as Europe/Paris or UTC"))
+    zone = zone_named(args.tz)
+    if isinstance(zone, Failure):
+        return Failure(zone.failure())
+    tz = zone.unwrap()
     loaded = config_adapter.performed(config_adapter.load_config(path=args.config))
     if not isinstance(loaded, Success):
         return Failure(loaded.failure())
@@ -180,15 +180,15 @@ def run_sub(args: argparse.Namespace) -> int:
     if not isinstance(ctx, Success):
         return fail(args, ctx.failure())
     c = ctx.unwrap()
-    wall: object = args.walltime
-    if isinstance(wall, str) and wall.strip().isdigit():
-        wall = int(wall)  # a plain number is seconds on the command line (OAR itself would read hours)
+    wall = walltime_of(args)
+    if isinstance(wall, Failure):
+        return fail(args, wall.failure())
     resa: object = args.reservation_date
     if isinstance(resa, str) and resa.strip().isdigit():
         resa = int(resa)  # a unix timestamp
     made = make_submission(
         args.resources or None,
-        wall,
+        wall.unwrap(),
         args.job_type or None,
         args.sql_properties,
         args.queue,

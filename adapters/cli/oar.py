@@ -16,14 +16,13 @@ import re
 import shlex
 from datetime import tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from g5k.cli.main import EXIT_OK, emit, fail
-from returns.result import Failure, Result, Success
+from g5k.cli.options import add_walltime, walltime_of
+from returns.result import Failure, Result
 
 from g5kpure.errors import G5kError, InvalidInput
 from g5kpure.oar import (
-    PARIS,
     format_oar_date,
     format_oar_duration,
     make_submission,
@@ -33,6 +32,7 @@ from g5kpure.oar import (
     read_number,
     to_seconds,
 )
+from g5kpure.oar.dates import zone_named
 
 _NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
 _TOO_LONG = "at most 15 digits before the decimal point"
@@ -46,7 +46,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
     a = oar_sub.add_parser("argv", parents=[common], help="print the oarsub argv of a submission")
     a.add_argument("-l", "--resources", action="append", default=[], help="a resource request (repeat to join with +)")
-    a.add_argument("-w", "--walltime", help="seconds or OAR duration (H:M:S, H:M, H)")
+    add_walltime(a)
     a.add_argument("-t", "--type", dest="job_type", action="append", default=[], help="a job type (repeatable)")
     a.add_argument("-p", "--properties", dest="sql_properties", help="SQL properties (oarsub -p)")
     a.add_argument("-q", "--queue")
@@ -73,12 +73,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _zone(name: str) -> Result[tzinfo, G5kError]:
-    if name in ("Europe/Paris", ""):
-        return Success(PARIS)
-    try:
-        return Success(ZoneInfo(name))
-    except (ZoneInfoNotFoundError, ValueError):
-        return Failure(InvalidInput("--tz", name, "an IANA zone name such as Europe/Paris or UTC"))
+    return zone_named(name)
 
 
 def run_argv(args: argparse.Namespace) -> int:
@@ -88,14 +83,12 @@ def run_argv(args: argparse.Namespace) -> int:
         return fail(args, zone.failure())
     tz = zone.unwrap()
     resa: object = args.reservation_date  # text: a unix timestamp or an OAR date, read by oar_date_to_unixts
-    wall: object = args.walltime
-    if isinstance(wall, str) and _NUMBER.fullmatch(wall.strip()):
-        wall = read_number(wall)  # a plain number is seconds on the command line, as for `g5k oar duration`
-        if wall is None:
-            return fail(args, InvalidInput("walltime", args.walltime[:80], f"seconds with {_TOO_LONG}"))
+    wall = walltime_of(args)
+    if isinstance(wall, Failure):
+        return fail(args, wall.failure())
     made = make_submission(
         resources=args.resources or None,
-        walltime=wall,
+        walltime=wall.unwrap(),
         job_type=args.job_type or None,
         sql_properties=args.sql_properties,
         queue=args.queue,

@@ -16,6 +16,7 @@ from typing import Any
 
 from g5k.api import APIConnection
 from g5k.cli.main import EXIT_OK, EXIT_USAGE, emit, fail
+from g5k.cli.options import add_walltime, walltime_of
 from g5k.config import runtime
 from g5k.db import DbSettings, target_of
 from g5k.oar import oarsub_plans
@@ -38,7 +39,7 @@ from returns.unsafe import unsafe_perform_io
 from g5kpure.charter import charter_periods
 from g5kpure.config import FrontendAccess
 from g5kpure.errors import G5kError, InvalidInput
-from g5kpure.oar import OarSubmission, oar_date_to_unixts, oarsub_argv, validate_submission
+from g5kpure.oar import OarSubmission, format_walltime, oar_date_to_unixts, oarsub_argv, validate_submission
 from g5kpure.planning import (
     JobSpec,
     Planning,
@@ -48,11 +49,9 @@ from g5kpure.planning import (
     compute_slots,
     distribute_hosts,
     find_free_slot,
-    format_duration,
     get_jobs_specs,
     host_cluster_site,
     paris_time,
-    parse_walltime,
     window_slots,
 )
 from g5kpure.reference import Snapshot
@@ -70,7 +69,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         description="Find the first slot where the wanted hosts are free and print the per-site oarsub commands. "
         "Counts are inclusive: grid5000:40 with nova:10 means 40 hosts in total, 10 of them on nova.",
     )
-    p.add_argument("--walltime", default=DEFAULT_WALLTIME, help="duration H:MM[:SS] (default %(default)s)")
+    add_walltime(p, default=DEFAULT_WALLTIME)
     p.add_argument("--want", action="append", metavar="ELEMENT:N",
                    help="grid5000, a site, a cluster, kavlan or kavlan-global with a count (0 = all); repeatable; "
                    f"default {' '.join(DEFAULT_WANT)}")
@@ -155,14 +154,14 @@ def _argv(spec: JobSpec) -> tuple[str, ...]:
 def run(args: argparse.Namespace) -> int:
     """Plan a request and print the slot, the distribution and the oarsub argv per site."""
     wanted_r = _parse_want(args.want or list(DEFAULT_WANT))
-    walltime_r = parse_walltime(args.walltime)
     if isinstance(wanted_r, Failure):
         fail(args, wanted_r.failure())
         return EXIT_USAGE
+    walltime_r = walltime_of(args)
     if isinstance(walltime_r, Failure):
         fail(args, walltime_r.failure())
         return EXIT_USAGE
-    wanted, walltime = wanted_r.unwrap(), walltime_r.unwrap()
+    wanted, walltime = wanted_r.unwrap(), walltime_r.unwrap() or 0
     source: Source = "api" if args.live else (args.source or "embedded")
     start: int
     if args.at:
@@ -302,7 +301,7 @@ def _render(planning: Planning, source: str, wanted: dict[str, int], slots: Slot
             distribution: dict[str, int], specs: tuple[JobSpec, ...], commands: list[str]) -> str:
     what = {"embedded": "embedded synthetic planning", "api": "Grid'5000 API", "oardb": "OAR database",
             "oarapi": "OAR REST API"}[source]
-    duration = format_duration(slots.walltime)
+    duration = format_walltime(slots.walltime)
     lines = [
         f"Planning: {what}, {len(planning.sites)} sites, {len(planning.hosts)} usable hosts, "
         f"{paris_time(planning.start)} to {paris_time(planning.end)} (Paris time)",

@@ -22,6 +22,7 @@ from typing import Any
 from attrs import evolve
 from g5k.cli.jobs import _context
 from g5k.cli.main import EXIT_OK, emit, fail, to_jsonable
+from g5k.cli.options import add_walltime, walltime_of
 from g5k.oar import oarsub_plans, oarsubgrid
 from g5k.reserve import Reserved, reserve_at_first_common_date, reserve_or_reattach
 from g5k.ssh import io_to_result
@@ -49,7 +50,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="job name: reattach to the jobs of this name when every site holds one")
     p.add_argument("--frontend", action="append", default=[], help="frontend (site); repeat for one job per site")
     p.add_argument("-l", "--resources", action="append", default=[], help="resource request (repeat to join with +)")
-    p.add_argument("-w", "--walltime", help="seconds (a plain number) or OAR duration (H:M:S, H:M)")
+    add_walltime(p)
     p.add_argument("--at", help="advance reservation at this common date: unix ts or 'YYYY-MM-DD HH:MM:SS' (--tz)")
     p.add_argument("--not-after", help="latest acceptable common date (with --at)")
     p.add_argument("--tries", type=int, default=DEFAULT_MAX_TRIES, help="how many common dates to try (with --at)")
@@ -86,8 +87,10 @@ def run_reserve(args: argparse.Namespace) -> int:
     c = ctx.unwrap()
     if args.name is not None and isinstance(named := check_job_name(args.name), Failure):
         return fail(args, named.failure())
-    wall: object = int(args.walltime) if args.walltime and args.walltime.strip().isdigit() else args.walltime
-    made = make_submission(args.resources or None, wall, name=args.name, command=args.command, tz=c.tz)
+    wall = walltime_of(args)
+    if isinstance(wall, Failure):
+        return fail(args, wall.failure())
+    made = make_submission(args.resources or None, wall.unwrap(), name=args.name, command=args.command, tz=c.tz)
     if not isinstance(made, Success):
         return fail(args, made.failure())
     at, not_after = _date("--at", args.at, c.tz), _date("--not-after", args.not_after, c.tz)

@@ -43,14 +43,36 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import attrs
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, ParseError
 
 PARIS: tzinfo = ZoneInfo("Europe/Paris")  # effect-ok: reads the immutable IANA tz database once, at import
 """The zone of every Grid'5000 OAR server."""
+
+ZONE_FORMS = "an IANA zone name such as Europe/Paris or UTC"
+
+
+@lru_cache(maxsize=32)
+def _zone_info(name: str) -> tzinfo:
+    return ZoneInfo(name)  # effect-ok: the immutable IANA tz database, read once per name
+
+
+def zone_named(name: str) -> Result[tzinfo, InvalidInput]:
+    """The time zone called ``name`` (``"Europe/Paris"``, ``"UTC"``), or the refusal naming what was wrong."""
+    if name in ("Europe/Paris", ""):
+        return Success(PARIS)
+    if not isinstance(name, str) or len(name) > 255 or not name.isascii():
+        return Failure(InvalidInput("time zone", _short(name), ZONE_FORMS))
+    try:
+        return Success(_zone_info(name))
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return Failure(InvalidInput("time zone", name, ZONE_FORMS))
+
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MIN_UNIXTS = math.floor((datetime(1, 1, 2, tzinfo=UTC) - _EPOCH).total_seconds())
@@ -246,10 +268,44 @@ def oar_date_to_unixts(text: str, *, tz: tzinfo = PARIS) -> Result[Seconds, G5kE
 # ------------------------------------------------------------------------------------------ durations
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_UNIT_RE = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?[smhd])+", re.ASCII)
+_UNIT_PART = re.compile(r"([0-9]+)(?:\.([0-9]+))?([smhd])", re.ASCII)
+
+MAX_WALLTIME = 2**31 - 1
+"""The longest walltime OAR accepts, in seconds."""
+
+_OAR_LIMIT = f"at least 1 second and at most {MAX_WALLTIME} (OAR's limit)"
+
+MAX_BARE_HOURS = 168
+"""The most hours a bare number written as text may mean (a week): more is refused, asking for units."""
+
+DURATION_FORMS = "seconds as a number, '90s', '45m', '2h', '1d', 'H:M:S', 'H:M' or whole hours ('2' is 2 hours)"
+"""The forms of a duration, as error messages and help texts name them."""
+
+
+def _units_to_seconds(text: str) -> Result[Seconds, G5kError]:
+    """``"90s"``, ``"45m"``, ``"2h"``, ``"1d"`` and their sums (``"1h30m"``) in seconds."""
+    total: Seconds = 0
+    for whole, frac, unit in _UNIT_PART.findall(text):
+        if len(whole) > 15:
+            return Failure(InvalidInput("duration", text[:80], f"at most {MAX_SECONDS} seconds"))
+        total += _with_fraction(int(whole), frac or None) * _UNITS[unit]
+    if total > MAX_SECONDS:
+        return Failure(InvalidInput("duration", text[:80], f"at most {MAX_SECONDS} seconds"))
+    return Success(_whole(float(total)) if isinstance(total, float) else total)
+
+
 def to_seconds(value: object) -> Result[Seconds, G5kError]:
-    """Turn what a user may pass for a duration (seconds, timedelta, OAR duration text) into seconds (>= 0)."""
+    """Read a duration as users write it: a number is seconds; text is OAR's forms (``"2"`` = 2 h) or units.
+
+    The one duration grammar of the library, the command line, the configuration and the planning. Text reads
+    ``"H:M:S"``, ``"H:M"`` and whole hours as OAR does, and explicit units ``"90s"``, ``"45m"``, ``"2h"``,
+    ``"1d"`` (summable: ``"1h30m"``); a bare number of hours over :data:`MAX_BARE_HOURS` is refused as
+    implausible with a hint to write units. Results are ``>= 0``.
+    """
     if isinstance(value, bool):
-        return Failure(InvalidInput("duration", _short(value), "seconds, a timedelta or 'H:M:S'"))
+        return Failure(InvalidInput("duration", _short(value), DURATION_FORMS))
     if isinstance(value, int | float):
         if isinstance(value, float) and not math.isfinite(value):
             return Failure(InvalidInput("duration", _short(value), "a finite number of seconds"))
@@ -264,8 +320,68 @@ def to_seconds(value: object) -> Result[Seconds, G5kError]:
         whole = value.days * 86400 + value.seconds
         return Success(_with_fraction(whole, f"{value.microseconds:06d}") if value.microseconds else whole)
     if isinstance(value, str):
-        return oar_duration_to_seconds(value)
-    return Failure(InvalidInput("duration", _short(value), "seconds (int/float), a timedelta or 'H:M:S'"))
+        text = value.strip()
+        if _UNIT_RE.fullmatch(text):
+            return _units_to_seconds(text)
+        if _H_RE.fullmatch(text) and len(text) <= 15 and int(text) > MAX_BARE_HOURS:
+            return Failure(
+                InvalidInput(
+                    "duration",
+                    value[:80],
+                    f"a unit ('{text}s', '{text}m', '{text}h'): a bare number is hours, as OAR reads it, "
+                    f"and {int(text)} hours is more than a week",
+                )
+            )
+        return oar_duration_to_seconds(value).alt(_name_every_form)
+    return Failure(InvalidInput("duration", _short(value), DURATION_FORMS))
+
+
+def _name_every_form(error: G5kError) -> G5kError:
+    """OAR's refusal of a duration, its hint widened to every form :func:`to_seconds` reads."""
+    if isinstance(error, ParseError) and error.hint.startswith("expected"):
+        return attrs.evolve(error, hint="expected " + DURATION_FORMS)
+    return error
+
+
+def parse_walltime(value: object) -> Result[int, InvalidInput]:
+    """A job's walltime in whole seconds (> 0), read with the one duration grammar (:func:`to_seconds`)."""
+    shown = value[:80] if isinstance(value, str) else _short(value)
+
+    def refused(error: G5kError) -> InvalidInput:
+        if isinstance(error, InvalidInput):
+            return InvalidInput("walltime", shown, error.expected)
+        if isinstance(error, ParseError) and error.hint.startswith("too long"):
+            return InvalidInput("walltime", shown, _OAR_LIMIT)
+        return InvalidInput("walltime", shown, DURATION_FORMS)
+
+    def positive(secs: Seconds) -> Result[int, InvalidInput]:
+        whole = math.floor(secs)
+        if whole <= 0:
+            return Failure(InvalidInput("walltime", shown, "a positive duration: " + DURATION_FORMS))
+        if whole > MAX_WALLTIME:
+            return Failure(InvalidInput("walltime", shown, _OAR_LIMIT))
+        return Success(whole)
+
+    return to_seconds(value).alt(refused).bind(positive)
+
+
+def format_walltime(seconds: int) -> str:
+    """Whole seconds as ``H:MM:SS``: how walltimes are sent to OAR and printed."""
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def describe_duration(seconds: int) -> str:
+    """A walltime as the commands echo it: ``"2:00:00 (2 h)"``, ``"0:01:30 (90 s)"``."""
+    h = seconds // 3600
+    if seconds % 86400 == 0 and seconds >= 86400:
+        human = f"{seconds // 86400} d"
+    elif seconds % 3600 == 0:
+        human = f"{h} h"
+    elif seconds % 60 == 0:
+        human = f"{seconds // 60} min"
+    else:
+        human = f"{seconds} s"
+    return f"{format_walltime(seconds)} ({human})"
 
 
 def format_oar_duration(duration: DurationInput) -> Result[str, G5kError]:

@@ -34,10 +34,11 @@ from returns.result import Failure, Result, Success
 from g5kpure.errors import G5kError, InvalidInput, ParseError
 from g5kpure.oar.dates import (
     MAX_UNIXTS,
+    MAX_WALLTIME,
     MIN_UNIXTS,
     PARIS,
-    format_seconds,
     format_unixts,
+    format_walltime,
     oar_date_to_unixts,
     to_seconds,
     to_unixts,
@@ -69,8 +70,6 @@ DEFAULT_ORIGIN_TAG = "origin=g5kpure"
 """The ``-t`` tag added to every submission so that site admins can tell where jobs come from."""
 
 
-MAX_WALLTIME = 2**31 - 1
-"""The longest walltime OAR can store, in seconds (its ``moldable_walltime`` column is a 32-bit integer)."""
 
 
 def _short(value: object) -> str:
@@ -285,7 +284,7 @@ def oarsub_argv(
     if isinstance(valid, Failure):
         raise ValueError(f"oarsub_argv: {valid.failure().message} (build it with make_submission)")
     argv: list[str] = ["oarsub", *sub.additional_options]
-    wall = f"walltime={format_seconds(sub.walltime)}" if sub.walltime is not None else None
+    wall = f"walltime={format_walltime(sub.walltime)}" if sub.walltime is not None else None
     if sub.resources:
         argv += ["-l", "+".join(sub.resources) + (f",{wall}" if wall else "")]
     elif wall:

@@ -21,10 +21,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, NoSlot, NotFound
-from g5kpure.hosts import HasAddress, address_of, canonical_host_name, host_longname
+from g5kpure.hosts import HasAddress, address_of, canonical_host_name, host_longname, natural_key
+from g5kpure.oar.dates import format_walltime
 from g5kpure.oar.parse import OarJobInfo
-from g5kpure.planning.slots import JobSpec, Planning, compute_slots, format_duration, get_jobs_specs, paris_time
-from g5kpure.reference.models import Snapshot, natural_key
+from g5kpure.planning.slots import JobSpec, Planning, compute_slots, get_jobs_specs, paris_time
+from g5kpure.reference.models import Snapshot
 
 
 def max_resources(planning: Planning) -> dict[str, int]:
@@ -56,7 +57,7 @@ def get_hosts_jobs(planning: Planning, hosts: Iterable[str | HasAddress], wallti
     all_slots = slots.unwrap()
     chosen = next((s for s in all_slots.slots if s.hosts is not None and set(wanted) <= s.hosts), None)
     if chosen is None:
-        return Failure(NoSlot(f"the {len(wanted)} hosts are never all free for {format_duration(walltime)} "
+        return Failure(NoSlot(f"the {len(wanted)} hosts are never all free for {format_walltime(walltime)} "
                               f"before {paris_time(planning.end)}"))
     return get_jobs_specs(dict.fromkeys(wanted, 1), all_slots, chosen, name=name)
 

@@ -35,12 +35,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from attrs import field, frozen
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, NoSlot, ParseError
+from g5kpure.hosts import natural_key
+from g5kpure.oar.dates import PARIS, format_walltime
 
 Interval = tuple[int, int]
 
@@ -55,7 +56,6 @@ ACTIVE_JOB_STATES = frozenset(
 #: Node states that make a node unusable by default (execo keeps Absent and Suspected nodes).
 DEFAULT_UNAVAILABLE_STATES = frozenset({"dead"})
 
-_PARIS = ZoneInfo("Europe/Paris")
 _HOST_RE = re.compile(
     r"^(?P<short>(?P<cluster>[a-z][a-z0-9]*?)-(?P<num>\d+))(?:\.(?P<site>[a-z]+))?(?:\.grid5000\.fr)?$"
 )
@@ -64,36 +64,7 @@ _HOST_RE = re.compile(
 def paris_time(ts: int | float, seconds: bool = False) -> str:
     """A unix timestamp as ``YYYY-MM-DD HH:MM`` (``:SS`` with ``seconds``) in Europe/Paris time."""
     fmt = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
-    return datetime.fromtimestamp(ts, tz=UTC).astimezone(_PARIS).strftime(fmt)
-
-
-def format_duration(seconds: int) -> str:
-    """Seconds as ``H:MM:SS``."""
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
-def parse_walltime(text: str | int) -> Result[int, InvalidInput]:
-    """A walltime (``"H:MM"``, ``"H:MM:SS"`` or seconds) as a positive number of seconds."""
-    if isinstance(text, int) and not isinstance(text, bool):
-        return Success(text) if text > 0 else Failure(InvalidInput("walltime", str(text), "a positive duration"))
-    parts = str(text).strip().split(":")
-    expected = "a positive duration as H:MM, H:MM:SS or seconds"
-    if not 1 <= len(parts) <= 3 or not all(p.isdigit() and p.isascii() for p in parts):
-        return Failure(InvalidInput("walltime", str(text), expected))
-    numbers = [int(p) for p in parts]
-    if len(numbers) == 1:
-        seconds = numbers[0]
-    else:
-        numbers += [0] * (3 - len(numbers))
-        seconds = numbers[0] * 3600 + numbers[1] * 60 + numbers[2]
-    return Success(seconds) if seconds > 0 else Failure(InvalidInput("walltime", str(text), expected))
-
-
-_DIGITS = re.compile(r"(\d+)")
-
-
-def _natural_key(name: str) -> tuple[Any, ...]:
-    return tuple(int(p) if p.isdigit() else p for p in _DIGITS.split(name))
+    return datetime.fromtimestamp(ts, tz=UTC).astimezone(PARIS).strftime(fmt)
 
 
 def host_cluster_site(host: str) -> tuple[str, str] | None:
@@ -108,7 +79,7 @@ def host_sort_key(host: str) -> tuple[Any, ...]:
     """Sort key putting ``nova-2`` before ``nova-10`` (site, cluster, number)."""
     m = _HOST_RE.match(host)
     if m is None:
-        return ("", "", _natural_key(host))
+        return ("", "", natural_key(host))
     return (m.group("site") or "", m.group("cluster"), int(m.group("num")))
 
 
@@ -167,7 +138,7 @@ def _sorted_hosts(hosts: Iterable[HostPlanning]) -> tuple[HostPlanning, ...]:
 
 
 def _sorted_resources(resources: Iterable[ResourcePlanning]) -> tuple[ResourcePlanning, ...]:
-    return tuple(sorted(resources, key=lambda r: (r.site, r.kind, _natural_key(r.name))))
+    return tuple(sorted(resources, key=lambda r: (r.site, r.kind, natural_key(r.name))))
 
 
 @frozen
@@ -195,7 +166,7 @@ class Planning:
     @property
     def clusters(self) -> tuple[tuple[str, str], ...]:
         """(site, cluster) pairs with at least one host, sorted by site then cluster name."""
-        return tuple(sorted({(h.site, h.cluster) for h in self.hosts}, key=lambda sc: (sc[0], _natural_key(sc[1]))))
+        return tuple(sorted({(h.site, h.cluster) for h in self.hosts}, key=lambda sc: (sc[0], natural_key(sc[1]))))
 
     def cluster_sites(self) -> dict[str, str]:
         """A fresh mapping cluster -> site."""
@@ -787,7 +758,7 @@ def compute_slots(
     excluded = tuple(excluded_elements)
     plan = exclude_elements(planning, excluded)
     start, end = plan.start, plan.end
-    cluster_keys = sorted({(h.site, h.cluster) for h in plan.hosts}, key=lambda sc: (sc[0], _natural_key(sc[1])))
+    cluster_keys = sorted({(h.site, h.cluster) for h in plan.hosts}, key=lambda sc: (sc[0], natural_key(sc[1])))
     vlans = [r for r in plan.resources if r.kind in VLAN_KINDS]
     sites = tuple(sorted({s for s, _ in cluster_keys} | {r.site for r in vlans}))
     kinds = tuple(k for k in VLAN_KINDS if any(k == r.kind for r in vlans))
@@ -931,7 +902,7 @@ def find_first_slot(slots: Slots, wanted: Wanted) -> Result[Slot, G5kError]:
     for slot in slots.slots:
         if (not host_elements or _sum_wanted(slot, wanted) > 0) and _vlans_ok(slot, wanted):
             return Success(slot)
-    return Failure(NoSlot(f"no slot of {format_duration(slots.walltime)} has any free host among "
+    return Failure(NoSlot(f"no slot of {format_walltime(slots.walltime)} has any free host among "
                           f"{', '.join(sorted(wanted))} before {paris_time(slots.planning_end)}"))
 
 
@@ -949,7 +920,7 @@ def find_max_slot(slots: Slots, wanted: Wanted) -> Result[Slot, G5kError]:
         if total > best_sum:
             best, best_sum = slot, total
     if best is None:
-        return Failure(NoSlot(f"no slot of {format_duration(slots.walltime)} has any free host among "
+        return Failure(NoSlot(f"no slot of {format_walltime(slots.walltime)} has any free host among "
                               f"{', '.join(sorted(wanted))} before {paris_time(slots.planning_end)}"))
     return Success(best)
 
@@ -998,7 +969,7 @@ def find_free_slot(slots: Slots, wanted: Wanted) -> Result[Slot, G5kError]:
 
 def _why_no_slot(slots: Slots, wanted: Wanted) -> str:
     until = paris_time(slots.planning_end)
-    duration = format_duration(slots.walltime)
+    duration = format_walltime(slots.walltime)
     if not slots.slots:
         return "the planning is empty (no host left after exclusions)"
     reasons = []
@@ -1233,8 +1204,8 @@ def get_jobs_specs(
         if hosts:
             rdefs.append(f"{{host IN {_in_list(hosts)}}}/nodes={len(hosts)}")
         ex_hosts = sorted(excl_hosts.get(site, ()), key=host_sort_key)
-        ex_clusters = sorted(excl_clusters.get(site, ()), key=_natural_key)
-        for cluster, n in sorted(clusters_by_site.get(site, ()), key=lambda cn: _natural_key(cn[0])):
+        ex_clusters = sorted(excl_clusters.get(site, ()), key=natural_key)
+        for cluster, n in sorted(clusters_by_site.get(site, ()), key=lambda cn: natural_key(cn[0])):
             cond = f"cluster={_quoted(cluster)}"
             mine = [h for h in ex_hosts if (host_cluster_site(h) or ("", ""))[0] == cluster]
             if mine:

@@ -13,14 +13,13 @@ import itertools
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from g5kpure.oar.dates import PARIS
 from g5kpure.planning.slots import Planning, Slots, paris_time
 
-PARIS = ZoneInfo("Europe/Paris")
 BUSY_COLOUR = "#666666"
 RGB = tuple[float, float, float]
 

@@ -19,7 +19,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from g5kpure.reference.models import natural_key
+from g5kpure.hosts import natural_key
 from g5kpure.reference.topology import CLUSTER_KIND, HOST_KIND, RENATER_KIND, ROUTER_KIND, compact_graph
 
 Layout = Literal["radial", "tree", "spring"]

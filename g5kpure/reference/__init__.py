@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from g5kpure.hosts import natural_key
 from g5kpure.reference.jobtypes import (
     ClusterJobTypes,
     cluster_job_types,
@@ -75,7 +76,6 @@ from g5kpure.reference.models import (
     SupportedJobTypes,
     Vlan,
     filter_clusters,
-    natural_key,
     snapshot_from_bytes,
     snapshot_from_json,
 )

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import UnionType
 from typing import Any, NewType, Union, get_args, get_origin
@@ -37,7 +36,7 @@ from cattrs.gen import make_dict_structure_fn
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError
-from g5kpure.hosts import HasAddress, address_of, parse_host_name, short_to_fqdn
+from g5kpure.hosts import HasAddress, address_of, natural_key, parse_host_name, short_to_fqdn
 
 # A scalar the API serves as a string or a number depending on the element (``processor.version``,
 # ``cluster.priority``, ``gpu.power_default_limit``): kept as its string form.
@@ -597,14 +596,6 @@ class _Bad(Exception):
     def __init__(self, error: ParseError) -> None:
         super().__init__(error.message)
         self.error = error
-
-
-_NUMBER_RE = re.compile(r"(\d+)")
-
-
-def natural_key(uid: str) -> tuple[Any, ...]:
-    """Sort key putting ``dahu-2`` before ``dahu-10``."""
-    return tuple(int(p) if p.isdigit() else p for p in _NUMBER_RE.split(uid))
 
 
 _SITE_SKIP = ("clusters", "network_equipments", "pdus", "servers")

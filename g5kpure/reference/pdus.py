@@ -18,8 +18,8 @@ from attrs import frozen
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import NotFound, ParseError
-from g5kpure.hosts import HasAddress, address_of, host_shortname
-from g5kpure.reference.models import Snapshot, natural_key
+from g5kpure.hosts import HasAddress, address_of, host_shortname, natural_key
+from g5kpure.reference.models import Snapshot
 
 DEFAULT_KIND = "pdu"
 

@@ -47,7 +47,8 @@ from attrs import frozen
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, NotFound
-from g5kpure.reference.models import Linecard, NetworkEquipment, Node, Site, Snapshot, natural_key
+from g5kpure.hosts import natural_key
+from g5kpure.reference.models import Linecard, NetworkEquipment, Node, Site, Snapshot
 
 BACKBONE_LATENCY = 2.25e-3
 """Latency (seconds) given to backbone links: the reference data has none (execo used this constant)."""

@@ -39,7 +39,7 @@ def my_job_names(params: ConnectionParams, frontend: str) -> list[str | None]:
 def test_sub_wait_nodes_info_jobs_del(capsys, testbed: Testbed, frontend_params: ConnectionParams) -> None:
     name = f"cli-{uuid.uuid4().hex[:8]}"
     code, data, _ = g5k(
-        capsys, "sub", "-l", "nodes=1", "-w", "300", "-n", name, "--json", "--tz", testbed.timezone, "--", "sleep 300"
+        capsys, "sub", "-l", "nodes=1", "-w", "300s", "-n", name, "--json", "--tz", testbed.timezone, "--", "sleep 300"
     )
     assert code == 0
     [submitted] = data  # type: ignore[misc]
@@ -67,9 +67,9 @@ def test_sub_wait_nodes_info_jobs_del(capsys, testbed: Testbed, frontend_params:
 
 def test_dry_run_performs_nothing(capsys, frontend_params: ConnectionParams) -> None:
     name = f"dry-{uuid.uuid4().hex[:8]}"
-    code, text, _ = g5k(capsys, "sub", "-l", "core=1", "-w", "60", "-n", name, "--frontend", "lyon", "--dry-run")
+    code, text, _ = g5k(capsys, "sub", "-l", "core=1", "-w", "60s", "-n", name, "--frontend", "lyon", "--dry-run")
     assert code == 0
-    assert "[lyon] ssh alice@lyon.frontend.g5kpure.test:2222: oarsub -l core=1,walltime=0:1:0" in str(text)
+    assert "[lyon] ssh alice@lyon.frontend.g5kpure.test:2222: oarsub -l core=1,walltime=0:01:00" in str(text)
     assert name in str(text)
     assert name not in my_job_names(frontend_params, "lyon")
     code, text, _ = g5k(capsys, "del", "12345", "--dry-run")
@@ -79,7 +79,7 @@ def test_dry_run_performs_nothing(capsys, frontend_params: ConnectionParams) -> 
 def test_sub_on_several_frontends_is_all_or_nothing(capsys, frontend_params: ConnectionParams) -> None:
     name = f"grid-{uuid.uuid4().hex[:8]}"
     code, data, err = g5k(
-        capsys, "sub", "-l", "core=1", "-w", "60", "-n", name, "--frontend", "rennes", "--frontend", "lille", "--json"
+        capsys, "sub", "-l", "core=1", "-w", "60s", "-n", name, "--frontend", "rennes", "--frontend", "lille", "--json"
     )
     assert code == 1
     assert data["error"] == "Partial" and len(data["undone"]) == 1  # type: ignore[index]

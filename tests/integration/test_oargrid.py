@@ -210,7 +210,7 @@ def test_g5k_grid_commands_end_to_end(access: FrontendAccess, frontend_params: C
     config = tmp_path / "config.toml"
     config.write_text(to_toml(Config(default_frontend="rennes", frontend=frontend_params)))
     base = ["--config", str(config), "--tz", oar_tz]
-    assert main(["grid", "sub", *base, "parasilo:nodes=1", "-w", "300", "--json"]) == 0
+    assert main(["grid", "sub", *base, "parasilo:nodes=1", "-w", "300s", "--json"]) == 0
     sub = json.loads(capsys.readouterr().out)
     grid_jobs.append(sub["grid_job_id"])
     assert [alias for alias, _ in sub["oar_jobs"]] == ["parasilo"]

@@ -183,7 +183,7 @@ def test_cli_plan_reads_the_live_site(
     assert data["slot"]["start"] >= data["start"] and data["slot"]["free"]["rennes"] >= 2
     assert data["slot"]["start"] < resa_at  # a 30-minute slot for 2 of 8 nodes exists long before the reservation
     (job,) = data["jobs"]
-    assert job["site"] == "rennes" and job["argv"][:3] == ["oarsub", "-l", "nodes=2,walltime=0:30:0"]
+    assert job["site"] == "rennes" and job["argv"][:3] == ["oarsub", "-l", "nodes=2,walltime=0:30:00"]
 
 
 def test_job_specs_are_accepted_by_real_oar(

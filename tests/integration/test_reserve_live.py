@@ -195,7 +195,7 @@ def test_cli_reserve_twice_reattaches(
 ) -> None:
     monkeypatch.setenv("G5K_CONFIG", str(g5k_config_file))
     name = f"cli-reserve-{uuid.uuid4().hex[:8]}"
-    argv = ["reserve", "--json", "--name", name, "-l", "core=1", "-w", "300", "--frontend", "rennes", "--tz", "UTC"]
+    argv = ["reserve", "--json", "--name", name, "-l", "core=1", "-w", "300s", "--frontend", "rennes", "--tz", "UTC"]
     assert main(argv) == 0
     first = json.loads(capsys.readouterr().out)
     created.extend(OarJob(j["job_id"], j["frontend"]) for j in first["jobs"])
