@@ -29,6 +29,7 @@ check: install
 	$(BIN)/ruff check g5kpure adapters tests property_tests benchmarks
 	mkdir -p .typecheck && ln -sfn ../adapters .typecheck/g5k
 	MYPYPATH=.typecheck $(BIN)/mypy --strict -p g5kpure -p g5k
+	$(BIN)/lint-imports
 
 demo: install
 	$(BIN)/g5k plan --out out

@@ -18,6 +18,7 @@ from typing import Any
 
 from attrs import asdict, has
 
+from g5kpure import __version__
 from g5kpure.errors import G5kError
 
 EXIT_OK = 0
@@ -87,6 +88,7 @@ def fail(args: argparse.Namespace, error: G5kError) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser of the `g5k` command."""
     parser = argparse.ArgumentParser(prog="g5k", description="Grid'5000 experiments, done right.")
+    parser.add_argument("--version", action="version", version=f"g5k (g5kpure) {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     common = common_options()
