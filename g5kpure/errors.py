@@ -1,14 +1,22 @@
 """The one error type of g5kpure: frozen values, each with a human message and the data a program needs.
 
-Every function of the core or the adapters that can fail returns ``Result[T, G5kError]`` (or
-``IOResult``); a caller matches on the subclass to act on the data, or prints ``err.message``.
+Every function of the core or the adapters that can fail returns ``Result[T, G5kError]`` (or ``IOResult``); a
+caller matches on the subclass to act on the data, or prints ``err.message``. Each error is also an exception
+whose ``str()`` is its message: :func:`value_or_raise` turns a ``Result`` into its value or raises the error, and a
+failed ``.unwrap()`` shows the error's message as its cause. :class:`SiteAnswer` and :class:`ReservationTry` are
+the data :class:`NoCommonDate` carries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, TypeVar
 
-from attrs import field, frozen
+from attrs import field, fields, frozen
+from returns.result import Failure, Result
+
+_T = TypeVar("_T")
+_E = TypeVar("_E", bound="G5kError")
 
 
 def _tuple_of_str(value: object) -> tuple[str, ...]:
@@ -24,8 +32,8 @@ def _pairs(value: object) -> tuple[tuple[str, G5kError], ...]:
     return tuple((str(k), v) for k, v in items)  # type: ignore[attr-defined]
 
 
-@frozen
-class G5kError:
+@frozen(auto_exc=False)
+class G5kError(Exception):
     """Base of every error value; ``message`` says what happened and what to do."""
 
     @property
@@ -41,8 +49,22 @@ class G5kError:
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), {a.name: getattr(self, a.name) for a in fields(type(self))}))
 
-@frozen
+
+def _rebuild(cls: type[_E], values: dict[str, Any]) -> _E:
+    return cls(**values)
+
+
+def value_or_raise(result: Result[_T, G5kError]) -> _T:
+    """The value of a successful ``result``; else raise its error (an exception whose ``str()`` is its message)."""
+    if isinstance(result, Failure):
+        raise result.failure()
+    return result.unwrap()
+
+
+@frozen(auto_exc=False)
 class ParseError(G5kError):
     """Some text or value could not be understood: ``what`` was expected, ``where`` it was, ``line`` itself."""
 
@@ -65,7 +87,7 @@ class ParseError(G5kError):
         return msg
 
 
-@frozen
+@frozen(auto_exc=False)
 class InvalidInput(G5kError):
     """An argument was refused before anything was done: which one, the value, and what would be accepted."""
 
@@ -79,7 +101,7 @@ class InvalidInput(G5kError):
         return f"invalid {self.name} {self.value!r}: expected {self.expected}"
 
 
-@frozen
+@frozen(auto_exc=False)
 class Rejected(G5kError):
     """OAR (or another scheduler) refused a request: its reason, exit code and suggested start if any."""
 
@@ -101,7 +123,7 @@ class Rejected(G5kError):
         return msg
 
 
-@frozen
+@frozen(auto_exc=False)
 class CommandFailed(G5kError):
     """A command ran but failed: its argv, where, exit code and an excerpt of stderr."""
 
@@ -120,7 +142,7 @@ class CommandFailed(G5kError):
         return f"command {' '.join(self.argv)[:200]!r} failed{where} with exit code {self.exit_code}{tail}"
 
 
-@frozen
+@frozen(auto_exc=False)
 class Unreachable(G5kError):
     """A host could not be reached: which, after how long, and the underlying reason."""
 
@@ -136,7 +158,7 @@ class Unreachable(G5kError):
         return f"{self.host} is unreachable{after}{detail}; check the host name, port and network (or ProxyJump)"
 
 
-@frozen
+@frozen(auto_exc=False)
 class Timeout(G5kError):
     """An operation did not finish in time: what, where, after how long."""
 
@@ -152,7 +174,7 @@ class Timeout(G5kError):
         return f"{self.what}{where} timed out after {after}; raise the timeout or check the remote side"
 
 
-@frozen
+@frozen(auto_exc=False)
 class HttpError(G5kError):
     """An HTTP request got an error status: status, method, URL and an excerpt of the body."""
 
@@ -168,7 +190,7 @@ class HttpError(G5kError):
         return f"{self.method} {self.url} answered HTTP {self.status}" + (f": {body}" if body else "")
 
 
-@frozen
+@frozen(auto_exc=False)
 class AuthError(G5kError):
     """Authentication was refused: where, and what to check."""
 
@@ -182,7 +204,7 @@ class AuthError(G5kError):
         return f"authentication refused by {self.where}{detail}; check the user name, key or password"
 
 
-@frozen
+@frozen(auto_exc=False)
 class NotFound(G5kError):
     """Something asked for does not exist: what kind of thing and its key."""
 
@@ -197,7 +219,7 @@ class NotFound(G5kError):
         return msg + (f" ({self.hint})" if self.hint else "")
 
 
-@frozen
+@frozen(auto_exc=False)
 class NoSlot(G5kError):
     """No slot satisfies a request: why, in words, with the numbers."""
 
@@ -209,7 +231,7 @@ class NoSlot(G5kError):
         return f"no slot found: {self.why}"
 
 
-@frozen
+@frozen(auto_exc=False)
 class Partial(G5kError):
     """A multi-part operation partly failed: what succeeded and what failed, per key (site, host, job)."""
 
@@ -230,7 +252,7 @@ class Partial(G5kError):
         return msg
 
 
-@frozen
+@frozen(auto_exc=False)
 class DbError(G5kError):
     """A database operation failed: where and the database's own message."""
 
@@ -244,7 +266,7 @@ class DbError(G5kError):
         return f"database error{where}: {self.detail}"
 
 
-@frozen
+@frozen(auto_exc=False)
 class ConfigError(G5kError):
     """A configuration value is wrong: the key, where it came from (file and line), and why."""
 
@@ -267,7 +289,7 @@ class ConfigError(G5kError):
         return f"configuration key {self.key!r}{src}: {self.reason}"
 
 
-@frozen
+@frozen(auto_exc=False)
 class ReattachConflict(G5kError):
     """Jobs of a name are on some sites only (or twice on one, or a site could not be read): nothing was done."""
 
@@ -315,7 +337,7 @@ class ReservationTry:
     answers: tuple[SiteAnswer, ...]
 
 
-@frozen
+@frozen(auto_exc=False)
 class NoCommonDate(G5kError):
     """No common start was reserved on every site: why, the bounds, what each site answered at each try and any
     job that could not be deleted afterwards."""

@@ -1,0 +1,34 @@
+"""Leaving the IO world: the one escape from ``IOResult`` of the adapters, and the value-or-raise call for scripts."""
+
+from __future__ import annotations
+
+from typing import TypeVar, overload
+
+from returns.io import IOFailure, IOResult
+from returns.result import Failure, Result, Success
+from returns.unsafe import unsafe_perform_io
+
+from g5kpure.errors import G5kError, value_or_raise
+
+_T = TypeVar("_T")
+_E = TypeVar("_E")
+
+
+def performed(value: IOResult[_T, _E]) -> Result[_T, _E]:
+    """The plain ``Result`` of an effect that has been performed."""
+    if isinstance(value, IOFailure):
+        return Failure(unsafe_perform_io(value.failure()))
+    return Success(unsafe_perform_io(value.unwrap()))
+
+
+@overload
+def value_of(result: IOResult[_T, G5kError]) -> _T: ...
+
+
+@overload
+def value_of(result: Result[_T, G5kError]) -> _T: ...
+
+
+def value_of(result: IOResult[_T, G5kError] | Result[_T, G5kError]) -> _T:
+    """The value of a ``Result`` or ``IOResult``; else raise its ``G5kError`` (``str()`` is the error's message)."""
+    return value_or_raise(performed(result) if isinstance(result, IOResult) else result)
