@@ -18,7 +18,7 @@ from typing import Any
 from attrs import evolve
 from g5k import config as config_adapter
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail
-from g5k.cli.options import add_walltime, walltime_of
+from g5k.cli.options import add_walltime, walltime_of, zone_option
 from g5k.kadeploy import DeployResult, deploy, plan_kadeploy, settings_from_config
 from g5k.oargrid import (
     get_oargrid_job_info,
@@ -43,7 +43,6 @@ from g5kpure.oar import (
     oargridstat_info_argv,
     oargridstat_nodes_argvs,
 )
-from g5kpure.oar.dates import zone_named
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -110,7 +109,7 @@ def _runtime(args: argparse.Namespace) -> Result[tuple[FrontendAccess, KadeployS
 
 
 def _tz(args: argparse.Namespace) -> Result[tzinfo, G5kError]:
-    return zone_named(args.tz)
+    return zone_option(args.tz)
 
 
 def _hosts(words: list[str]) -> Result[tuple[str, ...], G5kError]:

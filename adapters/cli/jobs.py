@@ -26,7 +26,7 @@ from typing import Any
 from attrs import frozen
 from g5k import config as config_adapter
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail, to_jsonable
-from g5k.cli.options import add_walltime, walltime_of
+from g5k.cli.options import add_walltime, walltime_of, zone_option
 from g5k.oar import (
     get_current_oar_jobs,
     get_oar_job_info,
@@ -54,7 +54,6 @@ from g5kpure.oar import (
     oarstat_mine_full_argv,
     oarstat_states_argv,
 )
-from g5kpure.oar.dates import zone_named
 
 
 @frozen
@@ -114,7 +113,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _context(args: argparse.Namespace) -> Result[Context, G5kError]:
-    zone = zone_named(args.tz)
+    zone = zone_option(args.tz)
     if isinstance(zone, Failure):
         return Failure(zone.failure())
     tz = zone.unwrap()

@@ -18,7 +18,7 @@ from datetime import tzinfo
 from typing import Any
 
 from g5k.cli.main import EXIT_OK, emit, fail
-from g5k.cli.options import add_walltime, walltime_of
+from g5k.cli.options import add_walltime, walltime_of, zone_option
 from returns.result import Failure, Result
 
 from g5kpure.errors import G5kError, InvalidInput
@@ -32,7 +32,6 @@ from g5kpure.oar import (
     read_number,
     to_seconds,
 )
-from g5kpure.oar.dates import zone_named
 
 _NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
 _TOO_LONG = "at most 15 digits before the decimal point"
@@ -73,7 +72,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _zone(name: str) -> Result[tzinfo, G5kError]:
-    return zone_named(name)
+    return zone_option(name)
 
 
 def run_argv(args: argparse.Namespace) -> int:

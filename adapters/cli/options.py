@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import tzinfo
 
+import attrs
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import InvalidInput
-from g5kpure.oar.dates import DURATION_FORMS, describe_duration, parse_walltime
+from g5kpure.oar.dates import DURATION_FORMS, describe_duration, parse_walltime, zone_named
 
 
 def add_walltime(parser: argparse.ArgumentParser, *, default: str | None = None) -> None:
@@ -34,3 +36,8 @@ def walltime_of(args: argparse.Namespace) -> Result[int | None, InvalidInput]:
     if not getattr(args, "json", False):  # under --json, stdout and stderr stay machine-readable
         print(f"g5k: walltime {describe_duration(seconds)}", file=sys.stderr)
     return Success(seconds)
+
+
+def zone_option(text: str) -> Result[tzinfo, InvalidInput]:
+    """The zone ``--tz`` names, or the refusal quoting the option and what the user typed."""
+    return zone_named(text).alt(lambda error: attrs.evolve(error, name="--tz"))

@@ -66,8 +66,10 @@ def zone_named(name: str) -> Result[tzinfo, InvalidInput]:
     """The time zone called ``name`` (``"Europe/Paris"``, ``"UTC"``), or the refusal naming what was wrong."""
     if name in ("Europe/Paris", ""):
         return Success(PARIS)
-    if not isinstance(name, str) or len(name) > 255 or not name.isascii():
+    if not isinstance(name, str):
         return Failure(InvalidInput("time zone", _short(name), ZONE_FORMS))
+    if len(name) > 255 or not name.isascii():
+        return Failure(InvalidInput("time zone", name[:80], ZONE_FORMS))
     try:
         return Success(_zone_info(name))
     except (ZoneInfoNotFoundError, ValueError, OSError):
