@@ -10,13 +10,18 @@ the data :class:`NoCommonDate` carries.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from attrs import field, fields, frozen
 from returns.result import Failure, Result
 
 _T = TypeVar("_T")
 _E = TypeVar("_E", bound="G5kError")
+
+
+def _opt(template: str, value: object) -> str:
+    """``template`` filled with ``value``, or ``""`` when there is no value (None or empty text)."""
+    return "" if value is None or value == "" else template.format(value)
 
 
 def _tuple_of_str(value: object) -> tuple[str, ...]:
@@ -36,9 +41,14 @@ def _pairs(value: object) -> tuple[tuple[str, G5kError], ...]:
 class G5kError(Exception):
     """Base of every error value; ``message`` says what happened and what to do."""
 
+    _template: ClassVar[str] = ""
+    """The message with the fields in braces, for kinds whose message needs no logic."""
+
     @property
     def message(self) -> str:
-        """Human-readable description of the error."""
+        """What happened and what to do, in one human sentence (each error kind words its own)."""
+        if self._template:
+            return self._template.format_map({a.name: getattr(self, a.name) for a in fields(type(self))})
         return type(self).__name__
 
     @property
@@ -75,16 +85,9 @@ class ParseError(G5kError):
 
     @property
     def message(self) -> str:
-        """Human-readable description of the error."""
-        msg = f"could not parse {self.what}"
-        if self.where:
-            msg += f" at {self.where}"
-        if self.line:
-            shown = self.line if len(self.line) <= 200 else self.line[:200] + "…"
-            msg += f": {shown!r}"
-        if self.hint:
-            msg += f" ({self.hint})"
-        return msg
+        shown = self.line if len(self.line) <= 200 else self.line[:200] + "…"
+        where, line, hint = _opt(" at {}", self.where), _opt(": {!r}", shown), _opt(" ({})", self.hint)
+        return f"could not parse {self.what}{where}{line}{hint}"
 
 
 @frozen(auto_exc=False)
@@ -94,11 +97,7 @@ class InvalidInput(G5kError):
     name: str
     value: str
     expected: str
-
-    @property
-    def message(self) -> str:
-        """Human-readable description of the error."""
-        return f"invalid {self.name} {self.value!r}: expected {self.expected}"
+    _template: ClassVar[str] = "invalid {name} {value!r}: expected {expected}"
 
 
 @frozen(auto_exc=False)
@@ -113,7 +112,6 @@ class Rejected(G5kError):
 
     @property
     def message(self) -> str:
-        """Human-readable description of the error."""
         where = f" on {self.frontend}" if self.frontend else ""
         msg = f"request rejected{where}: {self.reason}"
         if self.exit_code is not None:
@@ -135,10 +133,7 @@ class CommandFailed(G5kError):
 
     @property
     def message(self) -> str:
-        """Human-readable description of the error."""
-        where = f" on {self.host}" if self.host else ""
-        excerpt = self.stderr.strip().splitlines()[-3:] if self.stderr.strip() else []
-        tail = (": " + " | ".join(excerpt)) if excerpt else ""
+        where, tail = _opt(" on {}", self.host), _opt(": {}", " | ".join(self.stderr.strip().splitlines()[-3:]))
         return f"command {' '.join(self.argv)[:200]!r} failed{where} with exit code {self.exit_code}{tail}"
 
 
@@ -152,9 +147,7 @@ class Unreachable(G5kError):
 
     @property
     def message(self) -> str:
-        """Human-readable description of the error."""
-        after = f" after {self.after_s:.1f}s" if self.after_s is not None else ""
-        detail = f": {self.detail}" if self.detail else ""
+        after, detail = _opt(" after {:.1f}s", self.after_s), _opt(": {}", self.detail)
         return f"{self.host} is unreachable{after}{detail}; check the host name, port and network (or ProxyJump)"
 
 
@@ -168,9 +161,7 @@ class Timeout(G5kError):
 
     @property
     def message(self) -> str:
-        """Human-readable description of the error."""
-        where = f" on {self.host}" if self.host else ""
-        after = f"{self.after_s:g}s" if self.after_s is not None else "the time limit"
+        where, after = _opt(" on {}", self.host), _opt("{:g}s", self.after_s) or "the time limit"
         return f"{self.what}{where} timed out after {after}; raise the timeout or check the remote side"
 
 
@@ -185,9 +176,7 @@ class HttpError(G5kError):
 
     @property
     def message(self) -> str:
-        """Human-readable description of the error."""
-        body = self.body.strip()[:200]
-        return f"{self.method} {self.url} answered HTTP {self.status}" + (f": {body}" if body else "")
+        return f"{self.method} {self.url} answered HTTP {self.status}" + _opt(": {}", self.body.strip()[:200])
 
 
 @frozen(auto_exc=False)
@@ -199,8 +188,7 @@ class AuthError(G5kError):
 
     @property
     def message(self) -> str:
-        """Human-readable description of the error."""
-        detail = f": {self.detail}" if self.detail else ""
+        detail = _opt(": {}", self.detail)
         return f"authentication refused by {self.where}{detail}; check the user name, key or password"
 
 
@@ -214,9 +202,7 @@ class NotFound(G5kError):
 
     @property
     def message(self) -> str:
-        """Human-readable description of the error."""
-        msg = f"{self.what} {self.key!r} not found"
-        return msg + (f" ({self.hint})" if self.hint else "")
+        return f"{self.what} {self.key!r} not found" + _opt(" ({})", self.hint)
 
 
 @frozen(auto_exc=False)
@@ -224,11 +210,7 @@ class NoSlot(G5kError):
     """No slot satisfies a request: why, in words, with the numbers."""
 
     why: str
-
-    @property
-    def message(self) -> str:
-        """Human-readable description of the error."""
-        return f"no slot found: {self.why}"
+    _template: ClassVar[str] = "no slot found: {why}"
 
 
 @frozen(auto_exc=False)
@@ -242,14 +224,10 @@ class Partial(G5kError):
 
     @property
     def message(self) -> str:
-        """Human-readable description of the error."""
         fails = "; ".join(f"{k}: {v.message}" for k, v in self.failed)
-        msg = f"{self.what} partly failed: {fails}"
-        if self.succeeded:
-            msg += f"; succeeded: {', '.join(self.succeeded)}"
-        if self.undone:
-            msg += f"; undone (rolled back): {', '.join(self.undone)}"
-        return msg
+        done = _opt("; succeeded: {}", ", ".join(self.succeeded))
+        undone = _opt("; undone (rolled back): {}", ", ".join(self.undone))
+        return f"{self.what} partly failed: {fails}{done}{undone}"
 
 
 @frozen(auto_exc=False)
@@ -261,9 +239,7 @@ class DbError(G5kError):
 
     @property
     def message(self) -> str:
-        """Human-readable description of the error."""
-        where = f" on {self.where}" if self.where else ""
-        return f"database error{where}: {self.detail}"
+        return f"database error{_opt(' on {}', self.where)}: {self.detail}"
 
 
 @frozen(auto_exc=False)
@@ -279,7 +255,6 @@ class ConfigError(G5kError):
 
     @property
     def message(self) -> str:
-        """Human-readable description of the error."""
         if self.problems:
             return f"{len(self.problems)} configuration problems:\n" + "\n".join(
                 f"  - {p.message}" for p in self.problems)
@@ -300,7 +275,6 @@ class ReattachConflict(G5kError):
 
     @property
     def message(self) -> str:
-        """Human-readable description of the error."""
         have = ", ".join(f"{s} (job {', '.join(map(str, ids))})" for s, ids in self.present) or "no site"
         parts = [f"jobs named {self.name!r} are on {have}"]
         if self.absent:
@@ -350,7 +324,6 @@ class NoCommonDate(G5kError):
 
     @property
     def message(self) -> str:
-        """Human-readable description of the error."""
         lines = [f"no common reservation date from unix time {self.start}: {self.why}"]
         for n, t in enumerate(self.tries, start=1):
             said = "; ".join(
