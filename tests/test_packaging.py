@@ -3,6 +3,7 @@ metadata carries the SPDX license, the licence file and the `g5k` entry point.""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,9 +16,16 @@ from tests.conftest import REPO_DIR
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
-    out = tmp_path_factory.mktemp("wheel")
+    # built from a copy of the tracked files: a build/ folder left in the clone never leaks stale modules in
+    out, source = tmp_path_factory.mktemp("wheel"), tmp_path_factory.mktemp("source")
+    tracked = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO_DIR, check=True,
+                             capture_output=True, text=True).stdout.split("\n")
+    for name in filter(None, tracked):
+        if (REPO_DIR / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_DIR / name, source / name)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO_DIR)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)],
         check=True, capture_output=True, text=True, timeout=600,
     )
     (path,) = out.glob("g5kpure-*.whl")
@@ -49,7 +57,7 @@ def test_metadata_license_and_entry_point(wheel: zipfile.ZipFile) -> None:
     assert "License-Expression: MIT" in meta and "Classifier: Typing :: Typed" in meta
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in _names(wheel))
     entry = wheel.read(next(n for n in _names(wheel) if n.endswith("entry_points.txt"))).decode()
-    assert "g5k = g5k.cli:main" in entry
+    assert "g5k = g5k.cli.main:main" in entry
 
 
 def test_version_option() -> None:

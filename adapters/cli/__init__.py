@@ -1,7 +1,1 @@
-"""The `g5k` command: one module per command group, dispatched by :func:`main`."""
-
-from __future__ import annotations
-
-from g5k.cli.main import main
-
-__all__ = ["main"]
+"""The `g5k` command: one module per command group, dispatched by :func:`g5k.cli.main.main`."""

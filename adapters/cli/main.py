@@ -25,19 +25,28 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
-# Each module listed here exposes ``register(subparsers, common)``; adding a command group is one line.
-COMMAND_MODULES: tuple[str, ...] = (
-    "g5k.cli.oar",
-    "g5k.cli.demo",
-    "g5k.cli.plan",
-    "g5k.cli.charter",
-    "g5k.cli.config",
-    "g5k.cli.ref",
-    "g5k.cli.jobs",
-    "g5k.cli.deploy",
-    "g5k.cli.topo",
-    "g5k.cli.kavlan",
-    "g5k.cli.reserve",
+# Each command and the module of g5k.cli that registers it with ``register(subparsers, common)``. Only the module
+# of the command being run is imported, so that `g5k --help` and every command start without the libraries other
+# commands need (a test checks this table against what the modules register).
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("oar", "oar", "OAR helpers: argv builders, dates and durations"),
+    ("demo", "demo", "offline demo on the embedded data"),
+    ("plan", "plan", "find a slot for a request and print the oarsub commands (offline by default)"),
+    ("charter", "charter", "usage charter: charter time now or at --at, remaining allowance"),
+    ("config", "config", "show, create or import the configuration"),
+    ("doctor", "config", "check configuration, ssh, OAR, API, keyring, database and cache, with fixes"),
+    ("ref", "ref", "read the Reference API (sites, clusters, hosts, elements)"),
+    ("sub", "jobs", "submit a job (one per --frontend, all or nothing)"),
+    ("del", "jobs", "delete jobs (per job: deleted, already finished...)"),
+    ("jobs", "jobs", "my current jobs (one oarstat per frontend)"),
+    ("info", "jobs", "everything OAR says about a job"),
+    ("wait", "jobs", "wait until a job runs, showing its predicted start"),
+    ("nodes", "jobs", "the hosts of a job (waits until it runs)"),
+    ("deploy", "deploy", "deploy an environment with kadeploy3 (retries)"),
+    ("grid", "deploy", "OARGRID multi-site jobs (legacy)"),
+    ("topo", "topo", "network topology of sites, clusters or hosts (graph, figure, JSON)"),
+    ("vlan", "kavlan", "KaVLAN: list vlans, see and move nodes"),
+    ("reserve", "reserve", "one job per site: reattach by --name, or submit (optionally at --at)"),
 )
 
 Handler = Callable[[argparse.Namespace], int]
@@ -85,23 +94,45 @@ def fail(args: argparse.Namespace, error: G5kError) -> int:
     return EXIT_FAILURE
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser of the `g5k` command."""
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The command word of ``argv`` (its first word that is not an option), if it names a command."""
+    known = {name for name, _, _ in COMMANDS}
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in known else None
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the `g5k` command, with the full options of the command ``argv`` names.
+
+    Without ``argv`` every command module is loaded (the whole parser); with it, only the module of the command
+    it names, the others being listed by name and help line.
+    """
     parser = argparse.ArgumentParser(prog="g5k", description="Grid'5000 experiments, done right.")
     parser.add_argument("--version", action="version", version=f"g5k (g5kpure) {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     common = common_options()
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(name)
-        module.register(sub, common)
+    wanted = None if argv is None else _command_of(argv)
+    wanted_module = next((module for name, module, _ in COMMANDS if name == wanted), None)
+    loaded: set[str] = set()
+    for name, module, help_text in COMMANDS:
+        if module in loaded:
+            continue
+        if argv is None or module == wanted_module:
+            importlib.import_module(f"g5k.cli.{module}").register(sub, common)
+            loaded.add(module)
+        else:
+            sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `g5k` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words)
+    args = parser.parse_args(words)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_usage(sys.stderr)
