@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
+from g5kpure import config as c
 from g5kpure.config import ConnectionParams
-from g5kpure.config import schema as c
 from g5kpure.errors import ConfigError
 
 text = st.text(max_size=40)

@@ -13,7 +13,7 @@ from g5k.cli.main import main
 from g5k.doctor import Check, Report, Verdict, guarded
 from returns.result import Failure, Success
 
-from g5kpure.config import schema as core
+from g5kpure import config as core
 from g5kpure.errors import ConfigError
 
 

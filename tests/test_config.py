@@ -7,8 +7,8 @@ import re
 import pytest
 from returns.result import Failure, Success
 
+from g5kpure import config as c
 from g5kpure.config import resolve_frontend
-from g5kpure.config import schema as c
 from g5kpure.errors import ConfigError
 
 
