@@ -1,4 +1,4 @@
-"""Property tests of g5kpure.config.schema: TOML round trips, totality of the parsers, merge order."""
+"""Property tests of g5kpure.config: TOML round trips, totality of the parsers, merge order."""
 
 from __future__ import annotations
 

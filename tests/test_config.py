@@ -1,4 +1,4 @@
-"""Unit tests of g5kpure.config.schema: defaults, TOML parsing with lines, merge order, environment, where-we-run."""
+"""Unit tests of g5kpure.config: defaults, TOML parsing with lines, merge order, environment, where-we-run."""
 
 from __future__ import annotations
 
@@ -627,3 +627,31 @@ def test_key_lines_count_only_real_line_breaks() -> None:
 def test_execo_notes_quote_the_statement_of_their_line() -> None:
     notes = c.convert_execo_conf("x = '\x85'\r\nprint(1)\ry = 2\n").unwrap().notes
     assert [n.split(": skipped ")[1].split(":")[0] for n in notes] == ['"x = \'\\x85\'"', "'print(1)'", "'y = 2'"]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        ("x: &a bob\nusername: *a\n", 2, "anchor, alias, tag"),
+        ("username: bob\npassword: [a\n", 2, "not valid YAML (while parsing a flow sequence"),
+        ("username: bob\n---\nusername: al\n", 1, "expected a single document in the stream"),
+        ("username: bob\n\x07\n", 2, "not valid YAML: special characters are not allowed (U+0007)"),
+        ("username:\n  bob\n", 1, "continued on the next lines"),
+    ],
+)
+def test_python_grid5000_files_are_read_by_pyyaml_and_errors_have_their_line(text: str, line: int,
+                                                                              fragment: str) -> None:
+    error = err(c.username_from_python_grid5000(text, "y.yaml"))
+    assert (error.key, error.source, error.line) == ("username", "y.yaml", line)
+    assert fragment in error.reason
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("username: 0123\n", "0123"),  # a login that YAML reads as a number is taken as written
+    ("username: 2024-01-02\n", "2024-01-02"),
+    ("\ufeff%YAML 1.1\n---\nusername: 'bob'\n", "bob"),
+    ("<<: {x: 1}\nusername: bob\n", "bob"),
+])
+def test_python_grid5000_a_login_is_the_text_written(text: str, expected: str) -> None:
+    assert c.username_from_python_grid5000(text, "y.yaml").unwrap().get("g5k.api_username") == (
+        expected, c.Origin(c.OriginKind.FILE, "y.yaml", text[: text.index("username")].count("\n") + 1))
