@@ -5,6 +5,7 @@ and the execo import. These tests go over every key of the schema, so that a new
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import attrs
 import pytest
@@ -14,7 +15,8 @@ from returns.result import Failure, Success
 from g5kpure import config as c
 from g5kpure.config.kinds import METADATA, Setting
 from g5kpure.errors import ConfigError
-from tests.test_cli_config import home, run_json, values  # noqa: F401 (home is a fixture)
+from tests.config_files import isolate
+from tests.test_cli_config import run_json, values
 
 # A value of each kind that differs from every default: (environment text, TOML text, the value read).
 SAMPLES: dict[c.Kind, tuple[str, str, object]] = {
@@ -133,7 +135,9 @@ def test_show_lists_every_key_with_its_origin() -> None:
     assert [r.key for r in res.rows() if r.secret] == [k.name for k in c.KEYS if k.secret]
 
 
-def test_g5k_config_show_prints_every_key(home, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+def test_g5k_config_show_prints_every_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    isolate(tmp_path, monkeypatch)
     code, data = run_json(["config", "show"], capsys)
     assert code == 0
     assert list(values(data)) == [k.name for k in c.KEYS]

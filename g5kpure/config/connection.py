@@ -110,17 +110,8 @@ def resolve_frontend(name: str, params: ConnectionParams) -> Result[Endpoint, G5
 def _endpoint(name: str, host: str, params: ConnectionParams) -> Result[Endpoint, G5kError]:
     if not host or host.startswith("-") or any(c.isspace() for c in host):
         return Failure(InvalidInput("rewritten frontend host", host, f"a host name (rewritten from {name!r})"))
-    return Success(
-        Endpoint(
-            frontend=name,
-            host=host,
-            port=params.port,
-            user=params.user,
-            key_filename=params.key_filename,
-            proxy_jump=params.proxy_jump,
-            connect_timeout=params.connect_timeout,
-        )
-    )
+    return Success(Endpoint(name, host, params.port, params.user, params.key_filename, params.proxy_jump,
+                            params.connect_timeout))
 
 
 def effective_timeout(timeout: float | bool | None, params: ConnectionParams) -> float | None:
