@@ -192,6 +192,7 @@ KEYS: Final[tuple[Key, ...]] = tuple(_all_keys())
 
 KEYS_BY_NAME: Final[Mapping[str, Key]] = {k.name: k for k in KEYS}
 
+
 def _per_site() -> PerSite:
     return next(meta for section, meta in _sections() if section == SITES and isinstance(meta, PerSite))
 
