@@ -26,8 +26,8 @@ from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
+from g5kpure import config as core
 from g5kpure.config import FrontendAccess
-from g5kpure.config import schema as core
 from g5kpure.errors import ConfigError, G5kError
 
 APP_NAME = "g5kpure"
@@ -252,7 +252,7 @@ def _resolv_domain(text: str) -> str:
 
 
 def gather_facts(env: Mapping[str, str] | None = None, resolv_conf: Path = Path("/etc/resolv.conf")) -> Facts:
-    """The facts ``g5kpure.config.schema.locate`` decides from (no DNS query: host name and resolv.conf only)."""
+    """The facts ``g5kpure.config.locate`` decides from (no DNS query: host name and resolv.conf only)."""
     environ = _env(env)
     hostname = socket.gethostname()
     domain = ""

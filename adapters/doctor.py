@@ -19,8 +19,8 @@ from g5k import config as config_adapter
 from returns.io import IOFailure, IOResult
 from returns.result import Failure, Result, Success
 
+from g5kpure import config as core
 from g5kpure.config import CommandOutput, CommandPlan, plan_command
-from g5kpure.config import schema as core
 from g5kpure.errors import AuthError, ConfigError, G5kError, HttpError, NotFound, Timeout, Unreachable
 
 OAR_COMMANDS = ("oarsub", "oarstat", "oardel", "oarnodes")

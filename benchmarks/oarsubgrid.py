@@ -21,8 +21,8 @@ from g5k.oar import get_oar_job_info, oardel, oarsub, oarsubgrid, poll_jobs
 from g5k.ssh import io_to_result, io_value
 from returns.result import Success
 
+from g5kpure import config as core
 from g5kpure.config import FrontendAccess
-from g5kpure.config import schema as core
 from g5kpure.oar import OarJob, OarSubmission
 
 ROUNDS = 3

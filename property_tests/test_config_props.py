@@ -1,4 +1,4 @@
-"""Property tests of g5kpure.config.schema: TOML round trips, totality of the parsers, merge order."""
+"""Property tests of g5kpure.config: TOML round trips, totality of the parsers, merge order."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
+from g5kpure import config as c
 from g5kpure.config import ConnectionParams
-from g5kpure.config import schema as c
 from g5kpure.errors import ConfigError
 
 text = st.text(max_size=40)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
 from pathlib import Path
 
@@ -13,23 +12,32 @@ from g5k.cli.main import main
 from g5k.doctor import Check, Report, Verdict, guarded
 from returns.result import Failure, Success
 
-from g5kpure.config import schema as core
+from g5kpure import config as core
 from g5kpure.errors import ConfigError
+from tests.config_files import isolate
 
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh HOME and XDG_CONFIG_HOME, with none of our variables set."""
-    for var in [v for v in os.environ if v.startswith("G5K_") or v == "OAR_JOB_KEY_FILE"]:
-        monkeypatch.delenv(var)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    isolate(tmp_path, monkeypatch)
     (tmp_path / "home").mkdir()
     return tmp_path
 
 
 def config_file(home: Path) -> Path:
     return home / "xdg" / "g5kpure" / "config.toml"
+
+
+def write_config(home: Path, text: str | bytes) -> Path:
+    """Write the configuration file of the user ``home`` stands for."""
+    path = config_file(home)
+    path.parent.mkdir(parents=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return path
 
 
 def run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, object]:
@@ -64,9 +72,8 @@ def test_show_defaults_without_any_file(home: Path, capsys: pytest.CaptureFixtur
 
 def test_show_origins_and_masked_password(home: Path, capsys: pytest.CaptureFixture[str],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    path = config_file(home)
-    path.parent.mkdir(parents=True)
-    path.write_text("[g5k]\napi_username = 'alice'\noar_pgsql_ro_password = 'hunter2'\npolling_interval = 3\n")
+    path = write_config(home, "[g5k]\napi_username = 'alice'\noar_pgsql_ro_password = 'hunter2'\n"
+                              "polling_interval = 3\n")
     monkeypatch.setenv("G5K_POLLING_INTERVAL", "4")
     code, data = run_json(["config", "show"], capsys)
     assert code == 0
@@ -84,9 +91,7 @@ def test_show_origins_and_masked_password(home: Path, capsys: pytest.CaptureFixt
 
 
 def test_show_reports_a_bad_file_with_its_line(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = config_file(home)
-    path.parent.mkdir(parents=True)
-    path.write_text("[g5k]\n\npoling_interval = 3\n")
+    path = write_config(home, "[g5k]\n\npoling_interval = 3\n")
     assert main(["config", "show"]) == 1
     err = capsys.readouterr().err
     assert "g5k.poling_interval" in err and f"{path} line 3" in err and "did you mean 'g5k.polling_interval'" in err
@@ -113,9 +118,7 @@ def test_init_writes_a_commented_file_that_parses_to_defaults(home: Path) -> Non
 
 
 def test_init_refuses_to_overwrite_without_force(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = config_file(home)
-    path.parent.mkdir(parents=True)
-    path.write_text("[g5k]\napi_username = 'mine'\n")
+    path = write_config(home, "[g5k]\napi_username = 'mine'\n")
     assert main(["config", "init"]) == 1
     assert "use --force" in capsys.readouterr().err
     assert path.read_text() == "[g5k]\napi_username = 'mine'\n"
@@ -164,9 +167,7 @@ def test_import_execo_refuses_overwrite_and_missing_source(home: Path, capsys: p
     assert main(["config", "import-execo"]) == 1
     assert "not found" in capsys.readouterr().err
     (home / "home" / ".execo.conf.py").write_text("g5k_configuration = {'api_username': 'x'}\n")
-    path = config_file(home)
-    path.parent.mkdir(parents=True)
-    path.write_text("# mine\n")
+    path = write_config(home, "# mine\n")
     assert main(["config", "import-execo"]) == 1
     assert path.read_text() == "# mine\n"
     assert main(["config", "import-execo", "--stdout"]) == 0
@@ -182,9 +183,7 @@ def test_import_execo_syntax_error_is_reported(home: Path, capsys: pytest.Captur
 
 
 def test_load_config_layers_files_and_environment(home: Path) -> None:
-    path = config_file(home)
-    path.parent.mkdir(parents=True)
-    path.write_text("[g5k]\napi_username = 'file'\n")
+    write_config(home, "[g5k]\napi_username = 'file'\n")
     (home / "home" / ".python-grid5000.yaml").write_text("username: yaml\n")
     env = {"HOME": str(home / "home"), "XDG_CONFIG_HOME": str(home / "xdg"), "OAR_JOB_KEY_FILE": "/k"}
     loaded = config_adapter.performed(config_adapter.load_config(env)).unwrap()
@@ -194,9 +193,7 @@ def test_load_config_layers_files_and_environment(home: Path) -> None:
 
 
 def test_unreadable_file_is_an_error_value(home: Path) -> None:
-    path = config_file(home)
-    path.parent.mkdir(parents=True)
-    path.write_bytes(b"\xff\xfe not utf-8")
+    path = write_config(home, b"\xff\xfe not utf-8")
     got = config_adapter.performed(config_adapter.load_config())
     assert isinstance(got, Failure) and isinstance(got.failure(), ConfigError)
     assert got.failure().source == str(path)
@@ -276,9 +273,7 @@ def test_probe_output_verdicts() -> None:
 
 
 def test_doctor_dry_run_prints_the_plan_and_does_nothing(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = config_file(home)
-    path.parent.mkdir(parents=True)
-    path.write_text("[g5k]\ndefault_frontend = 'rennes'\nlocation = 'outside'\n[frontends.lyon]\nport = 2200\n")
+    write_config(home, "[g5k]\ndefault_frontend = 'rennes'\nlocation = 'outside'\n[frontends.lyon]\nport = 2200\n")
     assert main(["doctor", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "[rennes] ssh rennes.grid5000.fr: sh -c" in out
@@ -288,9 +283,7 @@ def test_doctor_dry_run_prints_the_plan_and_does_nothing(home: Path, capsys: pyt
 
 
 def test_runtime_gives_config_location_and_access(home: Path) -> None:
-    path = config_file(home)
-    path.parent.mkdir(parents=True)
-    path.write_text("[g5k]\nno_ssh_for_local_frontend = true\n")
+    path = write_config(home, "[g5k]\nno_ssh_for_local_frontend = true\n")
     facts = config_adapter.Facts("frennes.rennes.grid5000.fr", "", ())
     rt = config_adapter.performed(config_adapter.runtime(facts=facts)).unwrap()
     assert rt.location == core.Location(core.Place.FRONTEND, "rennes", rt.location.reason)
@@ -309,9 +302,7 @@ def _env(home: Path) -> dict[str, str]:
 def test_a_rewrite_function_is_tabulated_over_the_known_sites_and_configured_frontends(home: Path) -> None:
     from g5kpure.config import resolve_frontend
 
-    path = config_file(home)
-    path.parent.mkdir(parents=True)
-    path.write_text("[g5k]\ndefault_frontend = 'mysite'\n[frontends.other]\nport = 2222\n")
+    write_config(home, "[g5k]\ndefault_frontend = 'mysite'\n[frontends.other]\nport = 2222\n")
     loaded = config_adapter.performed(config_adapter.load_config(
         _env(home), arguments={"frontend.host_rewrite": lambda h: h + ".g5k"})).unwrap()
     frontend = loaded.config.frontend
@@ -386,9 +377,7 @@ def test_show_reports_unknown_g5k_variables_as_warnings(home: Path, capsys: pyte
 
 
 def test_show_reports_every_problem_of_a_file(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = config_file(home)
-    path.parent.mkdir(parents=True)
-    path.write_text("[g5k]\napi_uri = 1\n\npoling_interval = 3\n[frontend]\nport = 0\n")
+    path = write_config(home, "[g5k]\napi_uri = 1\n\npoling_interval = 3\n[frontend]\nport = 0\n")
     assert main(["config", "show"]) == 1
     err = capsys.readouterr().err
     assert "3 configuration problems" in err
@@ -406,9 +395,7 @@ def test_doctor_configuration_check_warns_and_lists_every_problem(home: Path) ->
     env = {**_env(home), "G5K_BOGUS": "1"}
     check, _, _ = doctor.check_config(doctor.Options(env=env))
     assert check.verdict is Verdict.WARN and "$G5K_BOGUS: not a g5kpure variable" in check.detail
-    path = config_file(home)
-    path.parent.mkdir(parents=True)
-    path.write_text("[g5k]\napi_uri = 1\n\npoling_interval = 3\n")
+    path = write_config(home, "[g5k]\napi_uri = 1\n\npoling_interval = 3\n")
     check, cfg, _ = doctor.check_config(doctor.Options(env=env))
     assert check.verdict is Verdict.FAIL and cfg == core.DEFAULT_CONFIG
     assert "g5k.api_uri" in check.detail and "g5k.poling_interval" in check.detail

@@ -1,29 +1,23 @@
-"""Unit tests of g5kpure.config.schema: defaults, TOML parsing with lines, merge order, environment, where-we-run."""
+"""Unit tests of g5kpure.config: defaults, TOML parsing with lines, merge order, environment, where-we-run."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from returns.result import Failure, Success
 
+from g5kpure import config as c
 from g5kpure.config import resolve_frontend
-from g5kpure.config import schema as c
 from g5kpure.errors import ConfigError
+from tests.config_files import failure_of, success_of
 
 
 def ok(result: object) -> c.Resolved:
-    assert isinstance(result, Success), result
-    value = result.unwrap()
-    assert isinstance(value, c.Resolved)
-    return value
+    return success_of(result, c.Resolved)
 
 
 def err(result: object) -> ConfigError:
-    assert isinstance(result, Failure), result
-    error = result.failure()
-    assert isinstance(error, ConfigError)
-    return error
+    return failure_of(result, ConfigError)
 
 
 # -- defaults -------------------------------------------------------------------------------------------------
@@ -283,6 +277,10 @@ def test_argument_keys_must_be_dotted() -> None:
         ("password: secret\n", None),
         ("username: null\n", None),
         ("username:\npassword: secret\n", None),
+        ("username: 0123\n", "0123"),  # a login that YAML reads as a number or a date is taken as written
+        ("username: 2024-01-02\n", "2024-01-02"),
+        ("\ufeff%YAML 1.1\n---\nusername: 'bob'\n", "bob"),
+        ("<<: {x: 1}\nusername: bob\n", "bob"),
     ],
 )
 def test_python_grid5000_username_only(text: str, expected: str | None) -> None:
@@ -315,6 +313,11 @@ def test_python_grid5000_username_only(text: str, expected: str | None) -> None:
         ("username: 'bob\n", 1, "must close on the same line"),
         ('username: "bob" x\n', 1, "must close on the same line"),
         ("username: bob\nx: 1\nusername: al\n", 3, "second top-level 'username' (the first is on line 1)"),
+        ("x: &a bob\nusername: *a\n", 2, "anchor, alias, tag"),
+        ("username: bob\npassword: [a\n", 2, "not valid YAML (while parsing a flow sequence"),
+        ("username: bob\n---\nusername: al\n", 1, "expected a single document in the stream"),
+        ("username: bob\n\x07\n", 2, "not valid YAML: special characters are not allowed (U+0007)"),
+        ("username:\n  bob\n", 1, "continued on the next lines"),
     ],
 )
 def test_python_grid5000_anything_but_a_login_is_an_error_with_its_line(text: str, line: int, fragment: str) -> None:
@@ -627,3 +630,4 @@ def test_key_lines_count_only_real_line_breaks() -> None:
 def test_execo_notes_quote_the_statement_of_their_line() -> None:
     notes = c.convert_execo_conf("x = '\x85'\r\nprint(1)\ry = 2\n").unwrap().notes
     assert [n.split(": skipped ")[1].split(":")[0] for n in notes] == ['"x = \'\\x85\'"', "'print(1)'", "'y = 2'"]
+

@@ -3,9 +3,7 @@ g5k_configuration); explicit arguments win; short host names with no default fro
 
 from __future__ import annotations
 
-import os
 import shlex
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,8 +15,7 @@ from returns.result import Failure, Success
 from g5kpure.config import ConnectionParams, FrontendAccess
 from g5kpure.deploy import Deployment, KadeploySettings
 from g5kpure.errors import ConfigError, InvalidInput
-
-WriteConfig = Callable[[str], Path]
+from tests.config_files import OUTSIDE_NO_DEFAULT, WriteConfig, config_writer
 
 CONFIGURED = """\
 [g5k]
@@ -37,31 +34,11 @@ host_suffix = ".example.org"
 port = 2222
 """
 
-OUTSIDE_NO_DEFAULT = """\
-[g5k]
-location = "outside"
-
-[frontend]
-user = "me"
-host_suffix = ".example.org"
-"""
-
 
 @pytest.fixture
 def use_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WriteConfig:
     """Point G5K_CONFIG at a file holding the given text; no other configuration source is visible."""
-    for var in [v for v in os.environ if v.startswith("G5K_") or v in ("OAR_JOB_ID", "OAR_NODEFILE")]:
-        monkeypatch.delenv(var)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-
-    def write(text: str) -> Path:
-        path = tmp_path / "config.toml"
-        path.write_text(text)
-        monkeypatch.setenv("G5K_CONFIG", str(path))
-        return path
-
-    return write
+    return config_writer(tmp_path, monkeypatch)
 
 
 def argv_of(described: str) -> list[str]:

@@ -25,12 +25,13 @@ from g5k.oar import (
 )
 from g5k.ssh import io_value
 from returns.io import IOFailure, IOSuccess
-from returns.result import Failure, Success
+from returns.result import Failure
 from returns.unsafe import unsafe_perform_io
 
 from g5kpure.config import CommandPlan, ConnectionParams, FrontendAccess
 from g5kpure.errors import ConfigError
 from g5kpure.oar import DelStatus, OarJob, OarSubmission
+from tests.config_files import success_of
 
 CONFIG = """
 [g5k]
@@ -69,10 +70,7 @@ def use_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> Pa
 
 
 def plan_of(result: object) -> CommandPlan:
-    assert isinstance(result, Success), result
-    plan = result.unwrap()
-    assert isinstance(plan, CommandPlan)
-    return plan
+    return success_of(result, CommandPlan)
 
 
 def test_configured_default_frontend_user_port_suffix_timeout_and_key_reach_the_plan(

@@ -3,9 +3,7 @@ explicit arguments win; with no frontend at all they refuse instead of running o
 
 from __future__ import annotations
 
-import os
 import shlex
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,8 +27,7 @@ from returns.result import Failure
 from g5kpure.config import ConnectionParams, FrontendAccess
 from g5kpure.errors import ConfigError, G5kError, InvalidInput
 from g5kpure.oar import OarSubmission, oargridstat_info_argv
-
-WriteConfig = Callable[[str], Path]
+from tests.config_files import OUTSIDE_NO_DEFAULT, WriteConfig, config_writer
 
 CONFIGURED = """\
 [g5k]
@@ -46,33 +43,13 @@ host_suffix = ".example.org"
 port = 2222
 """
 
-OUTSIDE_NO_DEFAULT = """\
-[g5k]
-location = "outside"
-
-[frontend]
-user = "me"
-host_suffix = ".example.org"
-"""
-
 SPECS = [(OarSubmission(resources="nodes=2"), "rennes"), (OarSubmission(resources="nodes=1"), "nova")]
 
 
 @pytest.fixture
 def use_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WriteConfig:
     """Point G5K_CONFIG at a file holding the given text; no other configuration source is visible."""
-    for var in [v for v in os.environ if v.startswith("G5K_") or v in ("OAR_JOB_ID", "OAR_NODEFILE")]:
-        monkeypatch.delenv(var)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-
-    def write(text: str) -> Path:
-        path = tmp_path / "config.toml"
-        path.write_text(text)
-        monkeypatch.setenv("G5K_CONFIG", str(path))
-        return path
-
-    return write
+    return config_writer(tmp_path, monkeypatch)
 
 
 def failure_of(result: IOResult[object, G5kError]) -> G5kError:

@@ -11,7 +11,7 @@ from g5k import doctor
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, fail
 from returns.result import Failure
 
-from g5kpure.config import schema as core
+from g5kpure import config as core
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:

@@ -39,8 +39,8 @@ from g5k.oar import (
 from g5k.ssh import io_to_result, io_value
 from returns.result import Failure, Result, Success
 
+from g5kpure import config as core
 from g5kpure.config import FrontendAccess, plan_command
-from g5kpure.config import schema as core
 from g5kpure.errors import G5kError, InvalidInput
 from g5kpure.oar import (
     OarJob,

@@ -1,33 +1,42 @@
-"""How to reach a frontend: connection parameters as data, and the pure resolution of a frontend name.
+"""How to reach a frontend: connection parameters as data, and the pure resolution of a frontend name to an ssh
+endpoint and of a command to a plan (where it runs, with which timeout).
 
-``ConnectionParams`` replaces execo's ``default_frontend_connection_params`` dict. Where execo holds a
-``host_rewrite_func`` (a lambda, not inspectable, not serialisable), the rewrite here is data: ordered
-``(regex, replacement)`` rules, the first that matches the whole name wins, and otherwise a suffix is appended.
+A host rewrite is data: ordered ``(regex, replacement)`` rules, the first that matches the whole name wins, and
+otherwise a suffix is appended. The fields of ``ConnectionParams`` that are configuration keys (``[frontend]``,
+``[oarsh]``) carry their schema in their metadata (``g5kpure.config.kinds.Setting``).
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Final
 
 from attrs import evolve, field, frozen
 from returns.result import Failure, Result, Success
 
+from g5kpure.config.kinds import Kind, Setting, setting, shared
 from g5kpure.errors import G5kError, InvalidInput
 
 DEFAULT_COMMAND_TIMEOUT = 900.0
-"""Seconds allowed to a frontend command when the caller says ``timeout=False`` (execo's default_timeout)."""
+"""Seconds allowed to a frontend command when the caller says ``timeout=False`` (``g5k.default_timeout``)."""
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 """Seconds allowed to open an ssh connection."""
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 
+SSH_USER: Final = Setting(Kind.OPT_STR, "ssh user (unset: ~/.ssh/config or the local user)")
+SSH_PORT: Final = Setting(Kind.OPT_PORT, "ssh port (unset: ~/.ssh/config or 22)")
+SSH_KEYFILE: Final = Setting(Kind.OPT_STR, "private key file (unset: ssh agent / ~/.ssh/config)", name="keyfile")
+SSH_PROXY_JUMP: Final = Setting(Kind.OPT_STR, "ssh jump host, e.g. access.grid5000.fr from outside (unset: "
+                                "~/.ssh/config)", execo=False)
 
-def _rules(value: object) -> tuple[tuple[str, str], ...]:
-    if isinstance(value, dict):
-        value = tuple(value.items())
-    return tuple((str(p), str(r)) for p, r in value)  # type: ignore[attr-defined]
+
+def _rules(value: Mapping[str, str] | Iterable[Sequence[str]]) -> tuple[tuple[str, str], ...]:
+    pairs = value.items() if isinstance(value, Mapping) else value
+    return tuple((str(p), str(r)) for p, r in pairs)
 
 
 @frozen
@@ -40,14 +49,17 @@ class ConnectionParams:
     name followed by ``host_suffix``.
     """
 
-    user: str | None = None
-    port: int | None = None
-    key_filename: str | None = None
-    host_suffix: str = ""
-    host_rewrite: tuple[tuple[str, str], ...] = field(default=(), converter=_rules)
-    proxy_jump: str | None = None
+    user: str | None = field(default=None, metadata=shared(SSH_USER))
+    port: int | None = field(default=None, metadata=shared(SSH_PORT))
+    key_filename: str | None = field(default=None, metadata=shared(SSH_KEYFILE))
+    host_suffix: str = field(default="", metadata=setting(
+        Kind.STR, "appended to a name no host_rewrite rule matches", execo=False))
+    host_rewrite: tuple[tuple[str, str], ...] = field(default=(), converter=_rules, metadata=setting(
+        Kind.RULES, "[regex, replacement] rules on the whole name; first match wins", execo=False))
+    proxy_jump: str | None = field(default=None, metadata=shared(SSH_PROXY_JUMP))
     timeout: float | None = DEFAULT_COMMAND_TIMEOUT
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    connect_timeout: float = field(default=DEFAULT_CONNECT_TIMEOUT, metadata=setting(
+        Kind.SECONDS, "seconds allowed to open an ssh connection", execo=False))
 
 
 @frozen
@@ -98,21 +110,12 @@ def resolve_frontend(name: str, params: ConnectionParams) -> Result[Endpoint, G5
 def _endpoint(name: str, host: str, params: ConnectionParams) -> Result[Endpoint, G5kError]:
     if not host or host.startswith("-") or any(c.isspace() for c in host):
         return Failure(InvalidInput("rewritten frontend host", host, f"a host name (rewritten from {name!r})"))
-    return Success(
-        Endpoint(
-            frontend=name,
-            host=host,
-            port=params.port,
-            user=params.user,
-            key_filename=params.key_filename,
-            proxy_jump=params.proxy_jump,
-            connect_timeout=params.connect_timeout,
-        )
-    )
+    return Success(Endpoint(name, host, params.port, params.user, params.key_filename, params.proxy_jump,
+                            params.connect_timeout))
 
 
 def effective_timeout(timeout: float | bool | None, params: ConnectionParams) -> float | None:
-    """The timeout of one call with execo's convention: False = the default of ``params``, None = no timeout."""
+    """The timeout of one call: a number of seconds, False (or True) = the default of ``params``, None = none."""
     if timeout is None:
         return None
     if timeout is False or timeout is True:
@@ -125,17 +128,17 @@ def with_user(params: ConnectionParams, user: str | None, key_filename: str | No
     return evolve(params, user=user, key_filename=key_filename if key_filename is not None else params.key_filename)
 
 
-def _site_params(value: object) -> tuple[tuple[str, ConnectionParams], ...]:
-    if isinstance(value, dict):
-        value = tuple(value.items())
-    return tuple((str(k), v) for k, v in value)  # type: ignore[attr-defined]
+def _site_params(value: Mapping[str, ConnectionParams] | Iterable[tuple[str, ConnectionParams]]) -> tuple[
+        tuple[str, ConnectionParams], ...]:
+    pairs = value.items() if isinstance(value, Mapping) else value
+    return tuple((str(k), v) for k, v in pairs)
 
 
 @frozen
 class FrontendAccess:
     """Everything needed to place a frontend command: common and per-frontend connection parameters, the
     default frontend (used when a call names none) and the frontend on which commands run locally, without
-    ssh (execo's ``no_ssh_for_local_frontend``, decided by the caller from where the code runs)."""
+    ssh (``g5k.no_ssh_for_local_frontend``, decided by the caller from where the code runs)."""
 
     params: ConnectionParams = ConnectionParams(host_suffix=".grid5000.fr")
     per_frontend: tuple[tuple[str, ConnectionParams], ...] = field(default=(), converter=_site_params)
