@@ -3,7 +3,7 @@ an OAR REST API. The source is an explicit argument; sites are read in parallel 
 is reported in ``Planning.failed_sites``, never silently dropped.
 
 Each source has a plan value first (HTTP requests or SQL with parameters) that ``--dry-run`` prints; the same plan
-is what gets executed; the payloads are turned into a :class:`g5kpure.planning.slots.Planning` by the pure core.
+is what gets executed; the payloads are turned into a :class:`g5kpure.planning.Planning` by the pure core.
 """
 
 from __future__ import annotations
@@ -34,13 +34,13 @@ from g5kpure.planning import (
     OarResourceRow,
     Planning,
     add_busy_periods,
-    host_cluster_site,
     merge_plannings,
     planning_from_api,
     planning_from_oar_rest,
     planning_from_oar_rows,
     restrict_planning,
 )
+from g5kpure.planning import sites_of_elements as snapshot_sites_of
 
 Source = Literal["embedded", "api", "oardb", "oarapi"]
 SOURCES: tuple[str, ...] = ("embedded", "api", "oardb", "oarapi")
@@ -236,9 +236,7 @@ def _parallel(sites: Sequence[str], read: Callable[[str], Result[Planning, G5kEr
     merged = merge_plannings(good)
     if isinstance(merged, Failure):
         return IOFailure(merged.failure())
-    plan = merged.unwrap()
-    return IOSuccess(Planning(start=plan.start, end=plan.end, hosts=plan.hosts, resources=plan.resources,
-                              failed_sites=tuple(failed)))
+    return IOSuccess(evolve(merged.unwrap(), failed_sites=tuple(failed)))
 
 
 def sites_of_elements(elements: Sequence[str]) -> list[str]:
@@ -246,18 +244,7 @@ def sites_of_elements(elements: Sequence[str]) -> list[str]:
     loaded = load_embedded_snapshot()
     if isinstance(loaded, IOFailure):
         return [e for e in elements if e.isalpha() and e != "grid5000"]
-    snap = unsafe_perform_io(loaded.unwrap())
-    sites: set[str] = set()
-    for element in elements:
-        if element == "grid5000":
-            sites |= {s for s in snap.sites() if snap.clusters(s).value_or(())}
-        elif element in snap.sites():
-            sites.add(element)
-        elif isinstance(found := snap.cluster(element), Success):
-            sites.add(found.unwrap().site)
-        elif (parts := host_cluster_site(element)) is not None:
-            sites.add(parts[1])
-    return sorted(sites)
+    return list(snapshot_sites_of(unsafe_perform_io(loaded.unwrap()), elements))
 
 
 def get_planning(

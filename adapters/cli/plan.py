@@ -50,11 +50,11 @@ from g5kpure.planning import (
     distribute_hosts,
     find_free_slot,
     get_jobs_specs,
-    host_cluster_site,
     paris_time,
+    sites_of_elements,
     window_slots,
+    with_host_fqdns,
 )
-from g5kpure.reference import Snapshot
 
 DEFAULT_WANT = ("grid5000:40", "nova:10")
 DEFAULT_WALLTIME = "2:00"
@@ -73,7 +73,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--want", action="append", metavar="ELEMENT:N",
                    help="grid5000, a site, a cluster, kavlan or kavlan-global with a count (0 = all); repeatable; "
                    f"default {' '.join(DEFAULT_WANT)}")
-    p.add_argument("--exclude", action="append", default=[], metavar="ELEMENT", help="site, cluster or host to avoid")
+    p.add_argument("--exclude", action="append", default=[], metavar="ELEMENT",
+                   help="site, cluster or host to avoid (a host in any form: nova-1, nova-1.lyon, its FQDN...)")
     p.add_argument("--at", help="earliest start, 'YYYY-MM-DD HH:MM[:SS]' Paris time (default: the data's time)")
     p.add_argument("--queues", default="default",
                    help="comma list of OAR queues whose clusters are planned, or 'all' (default %(default)s, as execo)")
@@ -113,21 +114,6 @@ def _pairs(items: list[str], what: str) -> Result[dict[str, str], G5kError]:
             return Failure(InvalidInput(what, item, "SITE=VALUE"))
         out[site] = value
     return Success(out)
-
-
-def sites_of(snapshot: Snapshot, elements: list[str], clusters: tuple[str, ...]) -> list[str]:
-    """The sites holding the wanted elements (grid5000: every site with a planned cluster)."""
-    sites: set[str] = set()
-    for element in elements:
-        if element == "grid5000":
-            sites |= {s for c in clusters if isinstance(cl := snapshot.cluster(c), Success) for s in [cl.unwrap().site]}
-        elif element in snapshot.sites():
-            sites.add(element)
-        elif isinstance(found := snapshot.cluster(element), Success):
-            sites.add(found.unwrap().site)
-        elif (parts := host_cluster_site(element)) is not None:
-            sites.add(parts[1])
-    return sorted(sites)
 
 
 def _table(slots: Slots, chosen: Slot, columns: list[str]) -> str:
@@ -195,7 +181,8 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(clusters_r, Failure):
         return fail(args, clusters_r.failure())
     clusters = clusters_r.unwrap()
-    sites = args.site or sites_of(snapshot, list(wanted), clusters)
+    sites = args.site or list(sites_of_elements(snapshot, wanted, clusters))
+    excluded = with_host_fqdns(args.exclude, snapshot)
     # the configuration's API access (no credentials inside Grid'5000, password asked before the first request);
     # built for the api source only (--api / --api-user win)
     api = (APIConnection.from_config(conf, context.location, interactive=True, uri=args.api, username=args.api_user)
@@ -229,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(planning_io, IOFailure):
         return fail(args, unsafe_perform_io(planning_io.failure()))
     planning: Planning = unsafe_perform_io(planning_io.unwrap())
-    outcome = plan_request(planning, wanted, walltime, tuple(args.exclude), args.name)
+    outcome = plan_request(planning, wanted, walltime, excluded, args.name)
     if isinstance(outcome, Failure):
         return fail(args, outcome.failure())
     slots, slot, distribution, specs = outcome.unwrap()
