@@ -1,6 +1,7 @@
 """Read the planning of Grid'5000 sites: from the embedded synthetic data, the Grid'5000 API, an OAR database or
 an OAR REST API. The source is an explicit argument; sites are read in parallel (bounded pool) and a failing site
-is reported in ``Planning.failed_sites``, never silently dropped.
+is reported in ``Planning.failed_sites``, never silently dropped. The clusters planned are those of the OAR queues
+asked for (the default queue unless told otherwise), per the embedded reference snapshot.
 
 Each source has a plan value first (HTTP requests or SQL with parameters) that ``--dry-run`` prints; the same plan
 is what gets executed; the payloads are turned into a :class:`g5kpure.planning.Planning` by the pure core.
@@ -30,15 +31,18 @@ from returns.unsafe import unsafe_perform_io
 
 from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError, Partial
 from g5kpure.planning import (
+    DEFAULT_QUEUES,
     OarJobResourceRow,
     OarResourceRow,
     Planning,
+    Queues,
     add_busy_periods,
     merge_plannings,
     planning_from_api,
     planning_from_oar_rest,
     planning_from_oar_rows,
     restrict_planning,
+    restrict_to_queues,
 )
 from g5kpure.planning import sites_of_elements as snapshot_sites_of
 
@@ -93,9 +97,11 @@ def load_embedded_planning(
     *,
     ignore_besteffort: bool = True,
     vlans: bool = True,
+    queues: Queues = DEFAULT_QUEUES,
 ) -> IOResult[Planning, G5kError]:
-    """The embedded synthetic full-grid planning (API status + jobs answers), by default over four weeks from its
-    reference time (2026-03-24 10:00 Paris)."""
+    """The embedded synthetic full-grid planning (API status + jobs answers) of the clusters of ``queues`` (the
+    default queue unless told otherwise; None for every queue), by default over four weeks from its reference time
+    (2026-03-24 10:00 Paris)."""
     summary = _summary()
     if isinstance(summary, Failure):
         return IOFailure(summary.failure())
@@ -121,7 +127,13 @@ def load_embedded_planning(
         if isinstance(one, Failure):
             return IOFailure(one.failure())
         plannings.append(one.unwrap())
-    return IOResult.from_result(merge_plannings(plannings))
+    return _of_queues(IOResult.from_result(merge_plannings(plannings)), queues)
+
+
+def _of_queues(planning: IOResult[Planning, G5kError], queues: Queues) -> IOResult[Planning, G5kError]:
+    """The planning restricted to the clusters of ``queues``, with the queue of each cluster outside the default
+    one recorded, per the embedded reference snapshot."""
+    return planning.bind(lambda p: load_embedded_snapshot().map(lambda snap: restrict_to_queues(p, snap, queues)))
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -262,7 +274,7 @@ def get_planning(
     api: APIConnection | None = None,
     oarapi: Mapping[str, APIConnection] | None = None,
     db_settings: DbSettings | None = None,
-    queues: str | Iterable[str] | None = None,
+    queues: Queues = DEFAULT_QUEUES,
 ) -> IOResult[Planning, G5kError]:
     """The planning of ``elements`` (grid5000, sites, clusters, hosts) over [starttime, endtime] (default four
     weeks) from ``source``; ``out_of_chart`` periods are busy everywhere; failed sites are listed in the result.
@@ -271,8 +283,9 @@ def get_planning(
     every site with clusters for grid5000).
     The api source reads through ``api``, the oarapi source through one connection per site (``oarapi``, site ->
     connection to its OAR REST API root), the oardb source through ``db_settings`` (g5k.db). ``queues``
-    keeps the clusters of those OAR queues (from the embedded reference snapshot); None keeps every cluster
-    (execo's default was ``"default"``)."""
+    keeps the clusters of those OAR queues (default: the default queue; None: every queue) per the embedded
+    reference snapshot, which also gives the queue of the jobs on the clusters kept (clusters it does not know are
+    kept, in the default queue)."""
     if source not in SOURCES:
         return IOFailure(InvalidInput("source", str(source), " | ".join(SOURCES)))
     end = starttime + FOUR_WEEKS if endtime is None else endtime
@@ -281,7 +294,8 @@ def get_planning(
     wanted = tuple(elements)
     named = list(sites) if sites is not None else sites_of_elements(wanted)
     if source == "embedded":
-        result = load_embedded_planning(sites, starttime, end, ignore_besteffort=ignore_besteffort, vlans=vlan)
+        result = load_embedded_planning(sites, starttime, end, ignore_besteffort=ignore_besteffort, vlans=vlan,
+                                        queues=queues)
     elif source == "api":
         if not named:
             return IOFailure(InvalidInput("sites", "()", "the sites to read (the Reference API lists them)"))
@@ -324,9 +338,8 @@ def get_planning(
                                                               subnets=subnet))
 
         result = _parallel(sorted(named), read_db)
-    if queues is not None:
-        kept = load_embedded_snapshot().bind(lambda snap: IOResult.from_result(snap.clusters(queues=queues)))
-        result = result.bind(lambda p: kept.map(lambda clusters: restrict_planning(p, clusters)))
+    if source != "embedded":
+        result = _of_queues(result, queues)
     periods = tuple(out_of_chart)
     return result.map(lambda p: add_busy_periods(restrict_planning(p, wanted), periods) if periods
                       else restrict_planning(p, wanted))

@@ -187,11 +187,21 @@ def test_api_source_every_site_failing_is_partial(api: tuple[Api, str]) -> None:
 
 def test_get_planning_queues_from_the_reference() -> None:
     default = unsafe_perform_io(get_planning(source="embedded", starttime=T0, queues="default").unwrap())
-    every = unsafe_perform_io(get_planning(source="embedded", starttime=T0).unwrap())
+    every = unsafe_perform_io(get_planning(source="embedded", starttime=T0, queues=None).unwrap())
     clusters = {h.cluster for h in default.hosts}
     assert "nova" in clusters and "abacus1" not in clusters
     assert {h.cluster for h in every.hosts} > clusters
     assert len(default.hosts) == 528 and len(every.hosts) == 923
+    # the library plans the default queue unless told otherwise, as `g5k plan` does
+    assert unsafe_perform_io(get_planning(source="embedded", starttime=T0).unwrap()) == default
+    assert unsafe_perform_io(load_embedded_planning(vlans=False).unwrap()) == default
+    # the queue of the jobs on clusters outside the default queue is recorded; none with the default queue
+    assert default.cluster_queues == ()
+    queues = dict(every.cluster_queues)
+    assert queues["abacus1"] == queues["grele"] == "production" and queues["ramstein"] == "testing"
+    assert "nova" not in queues
+    production = unsafe_perform_io(get_planning(source="embedded", starttime=T0, queues="production").unwrap())
+    assert {h.cluster for h in production.hosts} == {c for c, q in every.cluster_queues if q == "production"}
 
 
 def test_save_figure_atomic(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ from returns.unsafe import unsafe_perform_io
 from g5kpure.charter import charter_periods
 from g5kpure.config import FrontendAccess
 from g5kpure.errors import G5kError, InvalidInput
-from g5kpure.oar import OarSubmission, format_walltime, oar_date_to_unixts, oarsub_argv, validate_submission
+from g5kpure.oar import format_walltime, oar_date_to_unixts, oarsub_argv, validate_submission
 from g5kpure.planning import (
     JobSpec,
     Planning,
@@ -128,15 +128,6 @@ def _table(slots: Slots, chosen: Slot, columns: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _submission(spec: JobSpec) -> OarSubmission:
-    return OarSubmission(resources=spec.resources, walltime=spec.walltime, reservation_date=spec.reservation,
-                         name=spec.name)
-
-
-def _argv(spec: JobSpec) -> tuple[str, ...]:
-    return oarsub_argv(_submission(spec))
-
-
 def run(args: argparse.Namespace) -> int:
     """Plan a request and print the slot, the distribution and the oarsub argv per site."""
     wanted_r = _parse_want(args.want or list(DEFAULT_WANT))
@@ -221,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
         return fail(args, outcome.failure())
     slots, slot, distribution, specs = outcome.unwrap()
     for spec in specs:  # a bad --name (e.g. '-x') is refused as an error, never written into an argv
-        valid = validate_submission(_submission(spec))
+        valid = validate_submission(spec.submission())
         if isinstance(valid, Failure):
             return fail(args, valid.failure())
     commands = _commands(specs, context.access)
@@ -245,7 +236,8 @@ def run(args: argparse.Namespace) -> int:
         "source": source, "start": planning.start, "end": planning.end, "walltime": walltime, "wanted": wanted,
         "slot": {"start": slot.start, "end": slot.end, "start_paris": paris_time(slot.start), "free": slot.as_dict()},
         "distribution": distribution,
-        "jobs": [{"site": s.site, "resources": s.resources, "argv": list(_argv(s)), "command": c}
+        "jobs": [{"site": s.site, "resources": s.resources, "queue": s.queue, "argv": list(oarsub_argv(s.submission())),
+                  "command": c}
                  for s, c in zip(specs, commands, strict=True)],
         "failed_sites": {site: {"error": error.kind, "message": error.message}
                          for site, error in planning.failed_sites},
@@ -278,7 +270,7 @@ def plan_request(
 
 def _commands(specs: tuple[JobSpec, ...], access: FrontendAccess) -> list[str]:
     """How each site's oarsub would run (frontend, ssh target, quoted command line), as --dry-run shows it."""
-    subs = [(_submission(spec), spec.site) for spec in specs]
+    subs = [(spec.submission(), spec.site) for spec in specs]
     plans = oarsub_plans(subs, access)
     return [p.unwrap().describe() if isinstance(p, Success) else f"[{spec.site}] {p.failure().message}"
             for p, spec in zip(plans, specs, strict=True)]

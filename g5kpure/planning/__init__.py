@@ -22,6 +22,7 @@ from g5kpure.planning.model import (
     paris_time,
     restrict_planning,
 )
+from g5kpure.planning.queues import DEFAULT_QUEUES, PREFERRED_QUEUES, Queues, job_queue, restrict_to_queues
 from g5kpure.planning.selection import find_job_by_name, get_fastest_host
 from g5kpure.planning.slots import (
     Excluded,
@@ -52,8 +53,10 @@ from g5kpure.planning.summaries import hosts_list, max_resources, show_resources
 
 __all__ = [
     "ACTIVE_JOB_STATES",
+    "DEFAULT_QUEUES",
     "DEFAULT_UNAVAILABLE_STATES",
     "EXECO_END_MARGIN",
+    "PREFERRED_QUEUES",
     "VLAN_KINDS",
     "CoreSlot",
     "Excluded",
@@ -63,6 +66,7 @@ __all__ = [
     "OarJobResourceRow",
     "OarResourceRow",
     "Planning",
+    "Queues",
     "ResourcePlanning",
     "Slot",
     "Slots",
@@ -87,6 +91,7 @@ __all__ = [
     "host_cluster_site",
     "host_sort_key",
     "hosts_list",
+    "job_queue",
     "max_resources",
     "merge_intervals",
     "merge_plannings",
@@ -96,6 +101,7 @@ __all__ = [
     "planning_from_oar_rows",
     "resolve_exclusions",
     "restrict_planning",
+    "restrict_to_queues",
     "show_resources",
     "sites_of_elements",
     "slot_satisfies",

@@ -100,6 +100,10 @@ def _sorted_resources(resources: Iterable[ResourcePlanning]) -> tuple[ResourcePl
     return tuple(sorted(resources, key=lambda r: (r.site, r.kind, natural_key(r.name))))
 
 
+def _pairs(pairs: Mapping[str, str] | Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(dict(pairs).items()))
+
+
 def fqdn_in(name: str, site_of_cluster: Mapping[str, str]) -> Result[str, InvalidInput]:
     """The canonical FQDN of a node named in any form; a bare ``nova-1`` takes the site of its cluster from
     ``site_of_cluster`` (an InvalidInput saying what to write when the cluster is not there)."""
@@ -109,13 +113,15 @@ def fqdn_in(name: str, site_of_cluster: Mapping[str, str]) -> Result[str, Invali
 
 @frozen
 class Planning:
-    """Busy intervals of hosts and other resources over [start, end]; sites whose data could not be read."""
+    """Busy intervals of hosts and other resources over [start, end]; sites whose data could not be read; the
+    OAR queue of the clusters whose jobs are not submitted to the default queue (``cluster_queues``)."""
 
     start: int
     end: int
     hosts: tuple[HostPlanning, ...] = field(converter=_sorted_hosts)
     resources: tuple[ResourcePlanning, ...] = field(default=(), converter=_sorted_resources)
     failed_sites: tuple[tuple[str, G5kError], ...] = ()
+    cluster_queues: tuple[tuple[str, str], ...] = field(default=(), converter=_pairs)
     _by_name: Mapping[str, HostPlanning] = field(init=False, eq=False, repr=False, hash=False)
     _site_of: Mapping[str, str] = field(init=False, eq=False, repr=False, hash=False)
 
@@ -179,7 +185,7 @@ def check_window(start: int, end: int) -> Result[None, InvalidInput]:
 
 
 def merge_plannings(plannings: Sequence[Planning]) -> Result[Planning, InvalidInput]:
-    """Several per-site plannings over the same window as one (hosts, resources and failures united)."""
+    """Several per-site plannings over the same window as one (hosts, resources, failures and queues united)."""
     if not plannings:
         return Failure(InvalidInput("plannings", "()", "at least one planning"))
     first = plannings[0]
@@ -189,9 +195,10 @@ def merge_plannings(plannings: Sequence[Planning]) -> Result[Planning, InvalidIn
     resources = {(r.site, r.kind, r.name): r for p in plannings for r in p.resources}
     unique = {(site, error.message): (site, error) for p in plannings for site, error in p.failed_sites}
     failed = tuple(unique[key] for key in sorted(unique))
+    queues = {cluster: queue for p in plannings for cluster, queue in p.cluster_queues}
     return Success(
         Planning(start=first.start, end=first.end, hosts=hosts.values(), resources=resources.values(),
-                 failed_sites=failed)
+                 failed_sites=failed, cluster_queues=queues)
     )
 
 

@@ -103,6 +103,7 @@ class Slots:
     cluster_sites: tuple[tuple[str, str], ...]
     planning_end: int
     excluded: tuple[Excluded, ...] = ()
+    cluster_queues: tuple[tuple[str, str], ...] = ()
 
     def site_of(self, element: str) -> str | None:
         """The site of a site or cluster element."""
@@ -114,6 +115,10 @@ class Slots:
     def fqdn(self, name: str) -> Result[str, InvalidInput]:
         """The canonical FQDN of a node named in any form (a bare ``nova-1`` takes its cluster's site here)."""
         return fqdn_in(name, dict(self.cluster_sites))
+
+    def queue_of(self, cluster: str) -> str:
+        """The OAR queue a job on ``cluster`` is submitted to (``default`` unless the planning says otherwise)."""
+        return dict(self.cluster_queues).get(cluster, "default")
 
 
 def window_slots(slots: Slots, until: int) -> Slots:
@@ -231,6 +236,7 @@ def compute_slots(
             cluster_sites=tuple((c, s) for s, c in cluster_keys),
             planning_end=end,
             excluded=resolve_exclusions(planning, excluded),
+            cluster_queues=tuple((c, q) for c, q in plan.cluster_queues if c in index),
         )
     )
 

@@ -2,7 +2,8 @@
 
 :func:`distribute_hosts` shares a request out over clusters and sites in a slot; :func:`get_jobs_specs` writes one
 well-formed OAR resource request per site (hosts in natural order, every value quoted), keeping every excluded
-element out of OAR's choice on its site; :func:`get_hosts_jobs` reserves exactly given hosts at the first
+element out of OAR's choice on its site, and carrying the OAR queue of the clusters it draws from (one queue per
+job: a job cannot mix clusters of two queues); :func:`get_hosts_jobs` reserves exactly given hosts at the first
 start where they are all free. Hosts are named in any form and written as their canonical FQDN.
 """
 
@@ -16,6 +17,7 @@ from returns.result import Failure, Result, Success
 from g5kpure.errors import G5kError, InvalidInput, NoSlot, NotFound
 from g5kpure.hosts import HasAddress, address_of, get_host_cluster, host_shortname, host_sort_key, natural_key
 from g5kpure.oar.dates import format_walltime
+from g5kpure.oar.submission import OarSubmission
 from g5kpure.planning.model import VLAN_KINDS, Planning, paris_time
 from g5kpure.planning.slots import (
     Excluded,
@@ -125,13 +127,19 @@ def distribute_hosts(
 @frozen
 class JobSpec:
     """One OAR submission of a multi-site request: the site, its ``-l`` resource string (without walltime),
-    and the reservation start and walltime it is for."""
+    the reservation start and walltime it is for, its name, and its OAR queue (None for the default queue)."""
 
     site: str
     resources: str
     walltime: int
     reservation: int | None = None
     name: str | None = None
+    queue: str | None = None
+
+    def submission(self) -> OarSubmission:
+        """The oarsub submission of this job (``oarsub_argv(spec.submission())`` is its command line)."""
+        return OarSubmission(resources=self.resources, walltime=self.walltime, reservation_date=self.reservation,
+                             name=self.name, queue=self.queue)
 
 
 def _quoted(value: str) -> str:
@@ -158,6 +166,20 @@ def _resolve_for_specs(slots: Slots, element: str) -> Result[Excluded, InvalidIn
         return slots.fqdn(element).map(lambda fqdn: host_excluded(element, fqdn))
     return Failure(InvalidInput("excluded element", element,
                                 "a site, a cluster or a host of the planning (FQDN or short name)"))
+
+
+def _job_queue(slots: Slots, site: str, clusters: Iterable[str]) -> Result[str | None, InvalidInput]:
+    """The OAR queue of one site's job: the one queue of the clusters it may draw from (None for ``default``)."""
+    by_queue: dict[str, list[str]] = {}
+    for cluster in sorted(set(clusters), key=natural_key):
+        by_queue.setdefault(slots.queue_of(cluster), []).append(cluster)
+    if len(by_queue) > 1:
+        mix = "; ".join(f"{queue}: {', '.join(names)}" for queue, names in sorted(by_queue.items()))
+        return Failure(InvalidInput(f"resources of {site}", mix,
+                                    "clusters of one OAR queue in one job (name clusters of one queue, exclude the "
+                                    "others, or plan a single queue)"))
+    queue = next(iter(by_queue), "default")
+    return Success(None if queue == "default" else queue)
 
 
 @frozen
@@ -194,6 +216,13 @@ class _SiteRequest:
         rdefs += [f"{{type={_quoted(kind)}}}/vlan={count}" for kind, count in self.vlans]
         return "+".join(rdefs)
 
+    def clusters_drawn(self, slots: Slots, site: str) -> set[str]:
+        """The clusters OAR may take this job's hosts from."""
+        drawn = {c for h in self.hosts if (c := get_host_cluster(h)) is not None} | {c for c, _ in self.clusters}
+        if self.count is not None:
+            drawn |= {c for c, s in slots.cluster_sites if s == site and c not in self.excluded_clusters}
+        return drawn
+
 
 def get_jobs_specs(
     resources: Mapping[str, int],
@@ -204,7 +233,8 @@ def get_jobs_specs(
 ) -> Result[tuple[JobSpec, ...], G5kError]:
     """One well-formed OAR resource request per site from a distribution (clusters, sites, hosts named in any
     form, vlan kinds): explicit hosts first, then clusters, then the site's other nodes, then the vlans; sites in
-    name order.
+    name order. Each job carries the OAR queue of the clusters it draws from; a job that would mix clusters of
+    two queues is an InvalidInput naming them.
 
     Excluded elements (``excluded_elements`` and those the slots were computed without) are filtered out of
     OAR's choice on their own site: an excluded host is in a ``host NOT IN`` condition (by FQDN) of its cluster's
@@ -266,8 +296,11 @@ def get_jobs_specs(
             excluded_clusters=tuple(sorted((e.name for e in exclusions if e.kind == "cluster" and e.site == site),
                                            key=natural_key)),
         )
+        queue = _job_queue(slots, site, request.clusters_drawn(slots, site))
+        if isinstance(queue, Failure):
+            return Failure(queue.failure())
         specs.append(JobSpec(site=site, resources=request.resources(), walltime=slots.walltime,
-                             reservation=None if slot is None else slot.start, name=name))
+                             reservation=None if slot is None else slot.start, name=name, queue=queue.unwrap()))
     return Success(tuple(specs))
 
 
