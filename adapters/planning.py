@@ -5,6 +5,7 @@ asked for (the default queue unless told otherwise), per the embedded reference 
 
 Each source has a plan value first (HTTP requests or SQL with parameters) that ``--dry-run`` prints; the same plan
 is what gets executed; the payloads are turned into a :class:`g5kpure.planning.Planning` by the pure core.
+Also here: the caller's current OAR job of a given name (``get_job_by_name``), and saving a figure.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, Literal
 from attrs import evolve
 from g5k.api import APIConnection, HttpPlan
 from g5k.db import DbSettings, SqlPlan, run_plans
+from g5k.oar import TimeoutArg, get_current_oar_jobs
 from g5k.reference_data import load_embedded_snapshot
 from g5k.ssh import io_to_result
 from matplotlib.figure import Figure
@@ -29,7 +31,9 @@ from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
+from g5kpure.config import FrontendAccess
 from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError, Partial
+from g5kpure.oar import OarJob
 from g5kpure.planning import (
     DEFAULT_QUEUES,
     OarJobResourceRow,
@@ -37,6 +41,7 @@ from g5kpure.planning import (
     Planning,
     Queues,
     add_busy_periods,
+    find_job_by_name,
     merge_plannings,
     planning_from_api,
     planning_from_oar_rest,
@@ -384,3 +389,18 @@ def save_figure(figure: Figure, path: Path) -> IOResult[Path, G5kError]:
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def get_job_by_name(job_name: str, frontends: Sequence[str | None] | None = None,
+                    access: FrontendAccess | None = None, timeout: TimeoutArg = False) -> IOResult[OarJob, G5kError]:
+    """The first current job named ``job_name`` (frontends in the order given, one oarstat each, in parallel)."""
+    current = get_current_oar_jobs(frontends, access=access, timeout=timeout)
+    if isinstance(current, IOFailure):
+        return current
+    jobs = unsafe_perform_io(current.unwrap())
+    found = find_job_by_name(jobs.infos, job_name)
+    if isinstance(found, Failure):
+        error: G5kError = found.failure()
+        return IOFailure(error)
+    index = jobs.infos.index(found.unwrap())
+    return IOResult.from_value(jobs.jobs[index])

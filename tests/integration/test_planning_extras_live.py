@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from g5k.oar import oardel, oarsub
-from g5k.planning_extras import get_job_by_name
+from g5k.planning import get_job_by_name
 from g5k.ssh import io_value
 from returns.io import IOFailure, IOSuccess
 from returns.unsafe import unsafe_perform_io
