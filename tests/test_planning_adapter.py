@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,6 +26,7 @@ from returns.unsafe import unsafe_perform_io
 
 from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError, Partial
 from g5kpure.planning import Planning, planning_from_api
+from tests.planning_http import serving_json
 
 FIXTURES = Path(__file__).parent / "fixtures" / "planning"
 T0 = 1774342800
@@ -98,45 +97,24 @@ class Api:
 def api() -> Iterator[tuple[Api, str]]:
     state = Api()
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+    def answer(path: str) -> Any:
+        url = urlsplit(path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        state.requests.append(path)
+        if url.path == "/stable/sites/lille/status":
+            return state.status
+        if url.path == "/stable/sites/broken/status":  # a node whose reservations is a number
+            return {"nodes": {"chiclet-1.broken.grid5000.fr": {"hard": "alive", "reservations": 3}}}
+        if url.path == "/stable/sites/broken/jobs":
+            return {"total": 0, "offset": 0, "items": []}
+        if url.path == "/stable/sites/lille/jobs":
+            offset, limit = int(query.get("offset", 0)), min(int(query.get("limit", 50)), 100)
+            return {"total": len(state.jobs), "offset": offset, "items": state.jobs[offset:offset + limit],
+                    "links": []}
+        return None  # every other site: 500
 
-        def do_GET(self) -> None:
-            url = urlsplit(self.path)
-            query = {k: v[0] for k, v in parse_qs(url.query).items()}
-            state.requests.append(self.path)
-            if url.path == "/stable/sites/lille/status":
-                body: Any = state.status
-            elif url.path == "/stable/sites/broken/status":  # a node whose reservations is a number
-                body = {"nodes": {"chiclet-1.broken.grid5000.fr": {"hard": "alive", "reservations": 3}}}
-            elif url.path == "/stable/sites/broken/jobs":
-                body = {"total": 0, "offset": 0, "items": []}
-            elif url.path == "/stable/sites/lille/jobs":
-                offset, limit = int(query.get("offset", 0)), min(int(query.get("limit", 50)), 100)
-                body = {"total": len(state.jobs), "offset": offset, "items": state.jobs[offset:offset + limit],
-                        "links": []}
-            else:
-                self.send_response(500)
-                self.send_header("Content-Type", "text/plain")
-                self.end_headers()
-                self.wfile.write(b"Internal Server Error")
-                return
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state, f"http://127.0.0.1:{server.server_address[1]}/stable"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving_json(answer) as base:
+        yield state, f"{base}/stable"
 
 
 def test_api_source_pages_jobs_and_reports_failing_site(api: tuple[Api, str]) -> None:
