@@ -16,8 +16,9 @@ def snapshot_cluster_sites(snapshot: Snapshot) -> dict[str, str]:
     return {cluster: site for site in snapshot.sites() for cluster in snapshot.clusters(site).value_or(())}
 
 
-def sites_of_elements(snapshot: Snapshot, elements: Iterable[str], clusters: Iterable[str] | None = None) -> (
-        tuple[str, ...]):
+def sites_of_elements(
+    snapshot: Snapshot, elements: Iterable[str], clusters: Iterable[str] | None = None
+) -> tuple[str, ...]:
     """The sites holding ``elements``, sorted: a site itself, a cluster's site, a host's site (from its name, or
     from its cluster); grid5000 brings the sites of ``clusters`` (every cluster of the snapshot when None).
     Elements the snapshot cannot place are left out."""
