@@ -1,9 +1,11 @@
 """Read the planning of Grid'5000 sites: from the embedded synthetic data, the Grid'5000 API, an OAR database or
 an OAR REST API. The source is an explicit argument; sites are read in parallel (bounded pool) and a failing site
-is reported in ``Planning.failed_sites``, never silently dropped.
+is reported in ``Planning.failed_sites``, never silently dropped. The clusters planned are those of the OAR queues
+asked for (the default queue unless told otherwise), per the embedded reference snapshot.
 
 Each source has a plan value first (HTTP requests or SQL with parameters) that ``--dry-run`` prints; the same plan
-is what gets executed; the payloads are turned into a :class:`g5kpure.planning.slots.Planning` by the pure core.
+is what gets executed; the payloads are turned into a :class:`g5kpure.planning.Planning` by the pure core.
+Also here: the caller's current OAR job of a given name (``get_job_by_name``), and saving a figure.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, Literal
 from attrs import evolve
 from g5k.api import APIConnection, HttpPlan
 from g5k.db import DbSettings, SqlPlan, run_plans
+from g5k.oar import TimeoutArg, get_current_oar_jobs
 from g5k.reference_data import load_embedded_snapshot
 from g5k.ssh import io_to_result
 from matplotlib.figure import Figure
@@ -28,19 +31,25 @@ from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
+from g5kpure.config import FrontendAccess
 from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError, Partial
+from g5kpure.oar import OarJob
 from g5kpure.planning import (
+    DEFAULT_QUEUES,
     OarJobResourceRow,
     OarResourceRow,
     Planning,
+    Queues,
     add_busy_periods,
-    host_cluster_site,
+    find_job_by_name,
     merge_plannings,
     planning_from_api,
     planning_from_oar_rest,
     planning_from_oar_rows,
     restrict_planning,
+    restrict_to_queues,
 )
+from g5kpure.planning import sites_of_elements as snapshot_sites_of
 
 Source = Literal["embedded", "api", "oardb", "oarapi"]
 SOURCES: tuple[str, ...] = ("embedded", "api", "oardb", "oarapi")
@@ -93,9 +102,11 @@ def load_embedded_planning(
     *,
     ignore_besteffort: bool = True,
     vlans: bool = True,
+    queues: Queues = DEFAULT_QUEUES,
 ) -> IOResult[Planning, G5kError]:
-    """The embedded synthetic full-grid planning (API status + jobs answers), by default over four weeks from its
-    reference time (2026-03-24 10:00 Paris)."""
+    """The embedded synthetic full-grid planning (API status + jobs answers) of the clusters of ``queues`` (the
+    default queue unless told otherwise; None for every queue), by default over four weeks from its reference time
+    (2026-03-24 10:00 Paris)."""
     summary = _summary()
     if isinstance(summary, Failure):
         return IOFailure(summary.failure())
@@ -121,7 +132,13 @@ def load_embedded_planning(
         if isinstance(one, Failure):
             return IOFailure(one.failure())
         plannings.append(one.unwrap())
-    return IOResult.from_result(merge_plannings(plannings))
+    return _of_queues(IOResult.from_result(merge_plannings(plannings)), queues)
+
+
+def _of_queues(planning: IOResult[Planning, G5kError], queues: Queues) -> IOResult[Planning, G5kError]:
+    """The planning restricted to the clusters of ``queues``, with the queue of each cluster outside the default
+    one recorded, per the embedded reference snapshot."""
+    return planning.bind(lambda p: load_embedded_snapshot().map(lambda snap: restrict_to_queues(p, snap, queues)))
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -236,9 +253,7 @@ def _parallel(sites: Sequence[str], read: Callable[[str], Result[Planning, G5kEr
     merged = merge_plannings(good)
     if isinstance(merged, Failure):
         return IOFailure(merged.failure())
-    plan = merged.unwrap()
-    return IOSuccess(Planning(start=plan.start, end=plan.end, hosts=plan.hosts, resources=plan.resources,
-                              failed_sites=tuple(failed)))
+    return IOSuccess(evolve(merged.unwrap(), failed_sites=tuple(failed)))
 
 
 def sites_of_elements(elements: Sequence[str]) -> list[str]:
@@ -246,18 +261,7 @@ def sites_of_elements(elements: Sequence[str]) -> list[str]:
     loaded = load_embedded_snapshot()
     if isinstance(loaded, IOFailure):
         return [e for e in elements if e.isalpha() and e != "grid5000"]
-    snap = unsafe_perform_io(loaded.unwrap())
-    sites: set[str] = set()
-    for element in elements:
-        if element == "grid5000":
-            sites |= {s for s in snap.sites() if snap.clusters(s).value_or(())}
-        elif element in snap.sites():
-            sites.add(element)
-        elif isinstance(found := snap.cluster(element), Success):
-            sites.add(found.unwrap().site)
-        elif (parts := host_cluster_site(element)) is not None:
-            sites.add(parts[1])
-    return sorted(sites)
+    return list(snapshot_sites_of(unsafe_perform_io(loaded.unwrap()), elements))
 
 
 def get_planning(
@@ -275,7 +279,7 @@ def get_planning(
     api: APIConnection | None = None,
     oarapi: Mapping[str, APIConnection] | None = None,
     db_settings: DbSettings | None = None,
-    queues: str | Iterable[str] | None = None,
+    queues: Queues = DEFAULT_QUEUES,
 ) -> IOResult[Planning, G5kError]:
     """The planning of ``elements`` (grid5000, sites, clusters, hosts) over [starttime, endtime] (default four
     weeks) from ``source``; ``out_of_chart`` periods are busy everywhere; failed sites are listed in the result.
@@ -284,8 +288,9 @@ def get_planning(
     every site with clusters for grid5000).
     The api source reads through ``api``, the oarapi source through one connection per site (``oarapi``, site ->
     connection to its OAR REST API root), the oardb source through ``db_settings`` (g5k.db). ``queues``
-    keeps the clusters of those OAR queues (from the embedded reference snapshot); None keeps every cluster
-    (execo's default was ``"default"``)."""
+    keeps the clusters of those OAR queues (default: the default queue; None: every queue) per the embedded
+    reference snapshot, which also gives the queue of the jobs on the clusters kept (clusters it does not know are
+    kept, in the default queue)."""
     if source not in SOURCES:
         return IOFailure(InvalidInput("source", str(source), " | ".join(SOURCES)))
     end = starttime + FOUR_WEEKS if endtime is None else endtime
@@ -294,7 +299,8 @@ def get_planning(
     wanted = tuple(elements)
     named = list(sites) if sites is not None else sites_of_elements(wanted)
     if source == "embedded":
-        result = load_embedded_planning(sites, starttime, end, ignore_besteffort=ignore_besteffort, vlans=vlan)
+        result = load_embedded_planning(sites, starttime, end, ignore_besteffort=ignore_besteffort, vlans=vlan,
+                                        queues=queues)
     elif source == "api":
         if not named:
             return IOFailure(InvalidInput("sites", "()", "the sites to read (the Reference API lists them)"))
@@ -337,9 +343,8 @@ def get_planning(
                                                               subnets=subnet))
 
         result = _parallel(sorted(named), read_db)
-    if queues is not None:
-        kept = load_embedded_snapshot().bind(lambda snap: IOResult.from_result(snap.clusters(queues=queues)))
-        result = result.bind(lambda p: kept.map(lambda clusters: restrict_planning(p, clusters)))
+    if source != "embedded":
+        result = _of_queues(result, queues)
     periods = tuple(out_of_chart)
     return result.map(lambda p: add_busy_periods(restrict_planning(p, wanted), periods) if periods
                       else restrict_planning(p, wanted))
@@ -384,3 +389,18 @@ def save_figure(figure: Figure, path: Path) -> IOResult[Path, G5kError]:
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def get_job_by_name(job_name: str, frontends: Sequence[str | None] | None = None,
+                    access: FrontendAccess | None = None, timeout: TimeoutArg = False) -> IOResult[OarJob, G5kError]:
+    """The first current job named ``job_name`` (frontends in the order given, one oarstat each, in parallel)."""
+    current = get_current_oar_jobs(frontends, access=access, timeout=timeout)
+    if isinstance(current, IOFailure):
+        return current
+    jobs = unsafe_perform_io(current.unwrap())
+    found = find_job_by_name(jobs.infos, job_name)
+    if isinstance(found, Failure):
+        error: G5kError = found.failure()
+        return IOFailure(error)
+    index = jobs.infos.index(found.unwrap())
+    return IOResult.from_value(jobs.jobs[index])

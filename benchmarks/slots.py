@@ -124,12 +124,13 @@ def run_execo(python: Path, planning: Planning, repeat: int) -> dict[str, Any] |
 
 def main() -> int:
     """Run every case and print times and ratios."""
-    full = unsafe_perform_io(load_embedded_planning(vlans=False).unwrap())
+    full = unsafe_perform_io(load_embedded_planning(vlans=False, queues=None).unwrap())  # every queue
     python = execo_python()
     print(f"planning: {len(full.hosts)} hosts, {len(full.sites)} sites, 4 weeks; "
           f"execo baseline: {'execo 2.8.2 in ' + str(EXECO_VENV) if python else 'unavailable (pip install failed)'}")
     for n, sites in SITE_SETS.items():
-        planning = full if sites is None else unsafe_perform_io(load_embedded_planning(sites, vlans=False).unwrap())
+        planning = full if sites is None else unsafe_perform_io(
+            load_embedded_planning(sites, vlans=False, queues=None).unwrap())
         execo = run_execo(python, planning, repeat=5) if python else None
         for walltime in WALLTIMES:
             ours_s, ours = best_of(lambda p=planning, w=walltime: compute_slots(p, w).unwrap(), 20)

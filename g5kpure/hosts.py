@@ -250,6 +250,51 @@ def host_longname(host: str | HasAddress, site: str | None = None) -> Result[str
     return Success(f"{short}.{the_site}.{G5K_DOMAIN}")
 
 
+def host_cluster_site(host: str | HasAddress) -> tuple[str, str] | None:
+    """The (cluster, site) a node name names (``nova-1-eth1.lyon.grid5000.fr`` -> ``('nova', 'lyon')``); None for
+    a name that is not a node name or that names no site (``nova-1``, ``nova-1.grid5000.fr``)."""
+    parsed = _parsed(address_of(host))
+    site = _named_site(parsed)
+    return None if parsed is None or site is None else (parsed.cluster, site)
+
+
+def _named_site(parsed: HostName | None) -> str | None:
+    """The site a parsed name's domain names (``grid5000.fr`` alone names none)."""
+    if parsed is None or parsed.domain == G5K_DOMAIN:
+        return None
+    return parsed.site
+
+
+def node_fqdn(host: str | HasAddress, site: str | None = None) -> Result[str, InvalidInput]:
+    """The canonical FQDN of a node from any form of its name: ``nova-1.lyon``, ``nova-1.lyon.grid5000.fr``,
+    ``nova-1-eth1.lyon.grid5000.fr``, ``nova-1-kavlan-4.lyon.grid5000.fr`` and ``nova-1-ipv6.lyon`` all give
+    ``nova-1.lyon.grid5000.fr``. The site comes from the name, else from ``site`` (so a bare ``nova-1`` needs it).
+
+    A name that is not a node name, or a bare name without ``site``, is an InvalidInput saying what to write."""
+    name = address_of(host)
+    parsed = _parsed(name)
+    if parsed is None:
+        return Failure(InvalidInput(name="host", value=name,
+                                    expected="a Grid'5000 node name such as nova-1.lyon or nova-1.lyon.grid5000.fr"))
+    the_site = _named_site(parsed) or site
+    if not the_site:
+        return Failure(InvalidInput(
+            name="host", value=name,
+            expected=f"a node name with its site: {parsed.node}.<site> or {parsed.node}.<site>.{G5K_DOMAIN}"))
+    return Success(short_to_fqdn(parsed.node, the_site))
+
+
+def host_sort_key(host: str | HasAddress) -> tuple[Any, ...]:
+    """Sort key of host names by site, cluster and node number in natural order (``nova-2`` before ``nova-10``,
+    ``chartreuse`` before ``chartreuse2``); names that are not node names come first, in natural order."""
+    name = address_of(host)
+    parsed = _parsed(name)
+    if parsed is None:
+        return (0, natural_key(name))
+    site = _named_site(parsed) or ""
+    return (1, natural_key(site), natural_key(parsed.cluster), int(parsed.number), natural_key(name))
+
+
 def short_to_fqdn(short: str, site: str) -> str:
     """``nova-1`` and ``lyon`` -> ``nova-1.lyon.grid5000.fr``."""
     return f"{short}.{site}.{G5K_DOMAIN}"

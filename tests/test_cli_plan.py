@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from g5k.cli.main import main
 
 from tests.keyrings import MemoryKeyring, memory_keyring_installed
+from tests.planning_http import serving_json
 
 
 def test_plan_default_request(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -216,26 +214,8 @@ def oar_rest() -> Iterator[str]:
     answers = {"/good/resources/details.json": resources, "/good/jobs/details.json": jobs,
                "/bad/resources/details.json": resources, "/bad/jobs/details.json": bad_jobs}
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            body = json.dumps(answers.get(urlsplit(self.path).path, {})).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving_json(lambda path: answers.get(urlsplit(path).path, {})) as base:
+        yield base
 
 
 def test_plan_shows_the_error_of_a_site_not_read(capsys: pytest.CaptureFixture[str], oar_rest: str) -> None:

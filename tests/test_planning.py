@@ -202,7 +202,12 @@ def test_get_jobs_specs_well_formed() -> None:
                  "/nodes=3")]
     assert specs({"lyon": 2, "kavlan": 1}) == [("lyon", "nodes=2+{type='kavlan'}/vlan=1")]
     assert isinstance(get_jobs_specs({"grid5000": 3}, slots), Failure)
-    assert isinstance(get_jobs_specs({"nova-1": 1}, slots), Failure)
+    # a bare host name takes the site of its planned cluster; one of an unknown cluster is refused, saying what to
+    # write (a short name used to be refused whatever its cluster)
+    assert specs({"nova-1": 1}) == [("lyon", "{host IN ('nova-1.lyon.grid5000.fr')}/nodes=1")]
+    unknown = get_jobs_specs({"gros-1": 1}, slots).failure()
+    assert isinstance(unknown, InvalidInput) and (unknown.name, unknown.value) == ("host", "gros-1")
+    assert unknown.expected == "a node name with its site: gros-1.<site> or gros-1.<site>.grid5000.fr"
 
 
 def test_get_jobs_specs_global_vlan_on_a_site_where_it_is_free() -> None:

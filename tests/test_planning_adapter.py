@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,6 +26,7 @@ from returns.unsafe import unsafe_perform_io
 
 from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError, Partial
 from g5kpure.planning import Planning, planning_from_api
+from tests.planning_http import serving_json
 
 FIXTURES = Path(__file__).parent / "fixtures" / "planning"
 T0 = 1774342800
@@ -98,45 +97,24 @@ class Api:
 def api() -> Iterator[tuple[Api, str]]:
     state = Api()
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+    def answer(path: str) -> Any:
+        url = urlsplit(path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        state.requests.append(path)
+        if url.path == "/stable/sites/lille/status":
+            return state.status
+        if url.path == "/stable/sites/broken/status":  # a node whose reservations is a number
+            return {"nodes": {"chiclet-1.broken.grid5000.fr": {"hard": "alive", "reservations": 3}}}
+        if url.path == "/stable/sites/broken/jobs":
+            return {"total": 0, "offset": 0, "items": []}
+        if url.path == "/stable/sites/lille/jobs":
+            offset, limit = int(query.get("offset", 0)), min(int(query.get("limit", 50)), 100)
+            return {"total": len(state.jobs), "offset": offset, "items": state.jobs[offset:offset + limit],
+                    "links": []}
+        return None  # every other site: 500
 
-        def do_GET(self) -> None:
-            url = urlsplit(self.path)
-            query = {k: v[0] for k, v in parse_qs(url.query).items()}
-            state.requests.append(self.path)
-            if url.path == "/stable/sites/lille/status":
-                body: Any = state.status
-            elif url.path == "/stable/sites/broken/status":  # a node whose reservations is a number
-                body = {"nodes": {"chiclet-1.broken.grid5000.fr": {"hard": "alive", "reservations": 3}}}
-            elif url.path == "/stable/sites/broken/jobs":
-                body = {"total": 0, "offset": 0, "items": []}
-            elif url.path == "/stable/sites/lille/jobs":
-                offset, limit = int(query.get("offset", 0)), min(int(query.get("limit", 50)), 100)
-                body = {"total": len(state.jobs), "offset": offset, "items": state.jobs[offset:offset + limit],
-                        "links": []}
-            else:
-                self.send_response(500)
-                self.send_header("Content-Type", "text/plain")
-                self.end_headers()
-                self.wfile.write(b"Internal Server Error")
-                return
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state, f"http://127.0.0.1:{server.server_address[1]}/stable"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving_json(answer) as base:
+        yield state, f"{base}/stable"
 
 
 def test_api_source_pages_jobs_and_reports_failing_site(api: tuple[Api, str]) -> None:
@@ -187,11 +165,21 @@ def test_api_source_every_site_failing_is_partial(api: tuple[Api, str]) -> None:
 
 def test_get_planning_queues_from_the_reference() -> None:
     default = unsafe_perform_io(get_planning(source="embedded", starttime=T0, queues="default").unwrap())
-    every = unsafe_perform_io(get_planning(source="embedded", starttime=T0).unwrap())
+    every = unsafe_perform_io(get_planning(source="embedded", starttime=T0, queues=None).unwrap())
     clusters = {h.cluster for h in default.hosts}
     assert "nova" in clusters and "abacus1" not in clusters
     assert {h.cluster for h in every.hosts} > clusters
     assert len(default.hosts) == 528 and len(every.hosts) == 923
+    # the library plans the default queue unless told otherwise, as `g5k plan` does
+    assert unsafe_perform_io(get_planning(source="embedded", starttime=T0).unwrap()) == default
+    assert unsafe_perform_io(load_embedded_planning(vlans=False).unwrap()) == default
+    # the queue of the jobs on clusters outside the default queue is recorded; none with the default queue
+    assert default.cluster_queues == ()
+    queues = dict(every.cluster_queues)
+    assert queues["abacus1"] == queues["grele"] == "production" and queues["ramstein"] == "testing"
+    assert "nova" not in queues
+    production = unsafe_perform_io(get_planning(source="embedded", starttime=T0, queues="production").unwrap())
+    assert {h.cluster for h in production.hosts} == {c for c, q in every.cluster_queues if q == "production"}
 
 
 def test_save_figure_atomic(tmp_path: Path) -> None:

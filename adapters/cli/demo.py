@@ -14,14 +14,7 @@ from typing import Any
 
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, to_jsonable
 
-from g5kpure.oar import (
-    format_oar_date,
-    format_oar_duration,
-    make_submission,
-    oar_date_to_unixts,
-    oar_duration_to_seconds,
-    oarsub_argv,
-)
+from g5kpure import oar
 
 DemoPart = Callable[[], tuple[str, str, Any]]
 """A demo part: () -> (title, human text, JSON-able data)."""
@@ -29,7 +22,7 @@ DemoPart = Callable[[], tuple[str, str, Any]]
 
 def oar_submission_part() -> tuple[str, str, Any]:
     """A sample OAR submission: its oarsub argv and the date / duration conversions it relies on."""
-    made = make_submission(
+    made = oar.make_submission(
         resources=["{cluster='paravance'}/nodes=2", "{type='kavlan'}/vlan=1"],
         walltime="1:30",
         job_type="deploy",
@@ -38,16 +31,16 @@ def oar_submission_part() -> tuple[str, str, Any]:
         command="echo $OAR_NODEFILE; sleep 600",
     )
     sub = made.unwrap()  # a fixed, valid sample: unwrap cannot fail
-    argv = oarsub_argv(sub)
+    argv = oar.oarsub_argv(sub)
     gap, fold = "2024-03-31 02:30:00", "2024-10-27 02:30:00"
     rows = [
-        ("format_oar_date(1700000000)", format_oar_date(1700000000).value_or("?")),
-        ("oar_date_to_unixts('2026-12-01 19:00:00')", str(oar_date_to_unixts("2026-12-01 19:00:00").value_or("?"))),
-        ("oar_date_to_unixts('2024-03-31 02:30:00')  # DST gap", str(oar_date_to_unixts(gap).value_or("?"))),
-        ("oar_date_to_unixts('2024-10-27 02:30:00')  # DST fold", str(oar_date_to_unixts(fold).value_or("?"))),
-        ("format_oar_duration(90061)", format_oar_duration(90061).value_or("?")),
-        ("oar_duration_to_seconds('2')  # hours", str(oar_duration_to_seconds("2").value_or("?"))),
-        ("oar_duration_to_seconds('1:30')", str(oar_duration_to_seconds("1:30").value_or("?"))),
+        ("format_oar_date(1700000000)", oar.format_oar_date(1700000000).value_or("?")),
+        ("oar_date_to_unixts('2026-12-01 19:00:00')", str(oar.oar_date_to_unixts("2026-12-01 19:00:00").value_or("?"))),
+        ("oar_date_to_unixts('2024-03-31 02:30:00')  # DST gap", str(oar.oar_date_to_unixts(gap).value_or("?"))),
+        ("oar_date_to_unixts('2024-10-27 02:30:00')  # DST fold", str(oar.oar_date_to_unixts(fold).value_or("?"))),
+        ("format_oar_duration(90061)", oar.format_oar_duration(90061).value_or("?")),
+        ("oar_duration_to_seconds('2')  # hours", str(oar.oar_duration_to_seconds("2").value_or("?"))),
+        ("oar_duration_to_seconds('1:30')", str(oar.oar_duration_to_seconds("1:30").value_or("?"))),
     ]
     width = max(len(k) for k, _ in rows)
     human = "\n".join(

@@ -39,7 +39,7 @@ from returns.unsafe import unsafe_perform_io
 from g5kpure.charter import charter_periods
 from g5kpure.config import FrontendAccess
 from g5kpure.errors import G5kError, InvalidInput
-from g5kpure.oar import OarSubmission, format_walltime, oar_date_to_unixts, oarsub_argv, validate_submission
+from g5kpure.oar import format_walltime, oar_date_to_unixts, oarsub_argv, validate_submission
 from g5kpure.planning import (
     JobSpec,
     Planning,
@@ -50,11 +50,11 @@ from g5kpure.planning import (
     distribute_hosts,
     find_free_slot,
     get_jobs_specs,
-    host_cluster_site,
     paris_time,
+    sites_of_elements,
     window_slots,
+    with_host_fqdns,
 )
-from g5kpure.reference import Snapshot
 
 DEFAULT_WANT = ("grid5000:40", "nova:10")
 DEFAULT_WALLTIME = "2:00"
@@ -73,7 +73,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--want", action="append", metavar="ELEMENT:N",
                    help="grid5000, a site, a cluster, kavlan or kavlan-global with a count (0 = all); repeatable; "
                    f"default {' '.join(DEFAULT_WANT)}")
-    p.add_argument("--exclude", action="append", default=[], metavar="ELEMENT", help="site, cluster or host to avoid")
+    p.add_argument("--exclude", action="append", default=[], metavar="ELEMENT",
+                   help="site, cluster or host to avoid (a host in any form: nova-1, nova-1.lyon, its FQDN...)")
     p.add_argument("--at", help="earliest start, 'YYYY-MM-DD HH:MM[:SS]' Paris time (default: the data's time)")
     p.add_argument("--queues", default="default",
                    help="comma list of OAR queues whose clusters are planned, or 'all' (default %(default)s, as execo)")
@@ -115,21 +116,6 @@ def _pairs(items: list[str], what: str) -> Result[dict[str, str], G5kError]:
     return Success(out)
 
 
-def sites_of(snapshot: Snapshot, elements: list[str], clusters: tuple[str, ...]) -> list[str]:
-    """The sites holding the wanted elements (grid5000: every site with a planned cluster)."""
-    sites: set[str] = set()
-    for element in elements:
-        if element == "grid5000":
-            sites |= {s for c in clusters if isinstance(cl := snapshot.cluster(c), Success) for s in [cl.unwrap().site]}
-        elif element in snapshot.sites():
-            sites.add(element)
-        elif isinstance(found := snapshot.cluster(element), Success):
-            sites.add(found.unwrap().site)
-        elif (parts := host_cluster_site(element)) is not None:
-            sites.add(parts[1])
-    return sorted(sites)
-
-
 def _table(slots: Slots, chosen: Slot, columns: list[str]) -> str:
     index = slots.slots.index(chosen)
     lo, hi = max(0, index - SLOTS_AROUND), min(len(slots.slots), index + SLOTS_AROUND + 1)
@@ -140,15 +126,6 @@ def _table(slots: Slots, chosen: Slot, columns: list[str]) -> str:
         cells = "".join(str(slot.free(c)).rjust(width) for c in columns)
         lines.append(f"{mark} {paris_time(slot.start, seconds=True)}  {cells}")
     return "\n".join(lines)
-
-
-def _submission(spec: JobSpec) -> OarSubmission:
-    return OarSubmission(resources=spec.resources, walltime=spec.walltime, reservation_date=spec.reservation,
-                         name=spec.name)
-
-
-def _argv(spec: JobSpec) -> tuple[str, ...]:
-    return oarsub_argv(_submission(spec))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -195,7 +172,8 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(clusters_r, Failure):
         return fail(args, clusters_r.failure())
     clusters = clusters_r.unwrap()
-    sites = args.site or sites_of(snapshot, list(wanted), clusters)
+    sites = args.site or list(sites_of_elements(snapshot, wanted, clusters))
+    excluded = with_host_fqdns(args.exclude, snapshot)
     # the configuration's API access (no credentials inside Grid'5000, password asked before the first request);
     # built for the api source only (--api / --api-user win)
     api = (APIConnection.from_config(conf, context.location, interactive=True, uri=args.api, username=args.api_user)
@@ -229,12 +207,12 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(planning_io, IOFailure):
         return fail(args, unsafe_perform_io(planning_io.failure()))
     planning: Planning = unsafe_perform_io(planning_io.unwrap())
-    outcome = plan_request(planning, wanted, walltime, tuple(args.exclude), args.name)
+    outcome = plan_request(planning, wanted, walltime, excluded, args.name)
     if isinstance(outcome, Failure):
         return fail(args, outcome.failure())
     slots, slot, distribution, specs = outcome.unwrap()
     for spec in specs:  # a bad --name (e.g. '-x') is refused as an error, never written into an argv
-        valid = validate_submission(_submission(spec))
+        valid = validate_submission(spec.submission())
         if isinstance(valid, Failure):
             return fail(args, valid.failure())
     commands = _commands(specs, context.access)
@@ -258,7 +236,8 @@ def run(args: argparse.Namespace) -> int:
         "source": source, "start": planning.start, "end": planning.end, "walltime": walltime, "wanted": wanted,
         "slot": {"start": slot.start, "end": slot.end, "start_paris": paris_time(slot.start), "free": slot.as_dict()},
         "distribution": distribution,
-        "jobs": [{"site": s.site, "resources": s.resources, "argv": list(_argv(s)), "command": c}
+        "jobs": [{"site": s.site, "resources": s.resources, "queue": s.queue, "argv": list(oarsub_argv(s.submission())),
+                  "command": c}
                  for s, c in zip(specs, commands, strict=True)],
         "failed_sites": {site: {"error": error.kind, "message": error.message}
                          for site, error in planning.failed_sites},
@@ -291,7 +270,7 @@ def plan_request(
 
 def _commands(specs: tuple[JobSpec, ...], access: FrontendAccess) -> list[str]:
     """How each site's oarsub would run (frontend, ssh target, quoted command line), as --dry-run shows it."""
-    subs = [(_submission(spec), spec.site) for spec in specs]
+    subs = [(spec.submission(), spec.site) for spec in specs]
     plans = oarsub_plans(subs, access)
     return [p.unwrap().describe() if isinstance(p, Success) else f"[{spec.site}] {p.failure().message}"
             for p, spec in zip(plans, specs, strict=True)]

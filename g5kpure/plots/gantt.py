@@ -18,7 +18,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from g5kpure.oar.dates import PARIS
-from g5kpure.planning.slots import Planning, Slots, paris_time
+from g5kpure.planning.model import Planning, paris_time
+from g5kpure.planning.slots import Slots
 
 BUSY_COLOUR = "#666666"
 RGB = tuple[float, float, float]

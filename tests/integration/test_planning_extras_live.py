@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from g5k.oar import oardel, oarsub
-from g5k.planning_extras import get_job_by_name
+from g5k.planning import get_job_by_name
 from g5k.ssh import io_value
 from returns.io import IOFailure, IOSuccess
 from returns.unsafe import unsafe_perform_io
@@ -19,29 +18,20 @@ from g5kpure.oar import OarJob, OarSubmission
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def access(spare_user_params: ConnectionParams) -> FrontendAccess:
-    return FrontendAccess(spare_user_params)
-
-
-@pytest.fixture
-def jobs(access: FrontendAccess) -> Iterator[list[OarJob]]:
-    created: list[OarJob] = []
-    yield created
-    if created:
-        io_value(oardel([(j.job_id, j.frontend) for j in created], access))
-
-
-def test_job_found_by_name_on_its_frontend(access: FrontendAccess, jobs: list[OarJob]) -> None:
+def test_job_found_by_name_on_its_frontend(spare_user_params: ConnectionParams) -> None:
+    access = FrontendAccess(spare_user_params)  # the spare user: no competition with other tests' jobs
     name = f"byname-{uuid.uuid4().hex[:8]}"
     sub = OarSubmission(resources=("nodes=1",), walltime=300, name=name, command="sleep 300")
     submitted = oarsub([(sub, "nancy")], access)[0]
     assert isinstance(submitted, IOSuccess), submitted
     job = unsafe_perform_io(submitted.unwrap())
-    jobs.append(job)
-    found = get_job_by_name(name, ["nancy", "rennes"], access)  # one OAR site behind both: first frontend wins
-    assert isinstance(found, IOSuccess), found
-    assert unsafe_perform_io(found.unwrap()) == OarJob(job.job_id, "nancy")
-    missing = get_job_by_name(f"absent-{uuid.uuid4().hex[:8]}", ["nancy"], access)
-    assert isinstance(missing, IOFailure)
-    assert isinstance(unsafe_perform_io(missing.failure()), NotFound)
+    try:
+        found = get_job_by_name(name, ["nancy", "rennes"], access)  # one OAR site behind both: first frontend wins
+        assert isinstance(found, IOSuccess), found
+        assert unsafe_perform_io(found.unwrap()) == OarJob(job.job_id, "nancy")
+        missing = get_job_by_name(f"absent-{uuid.uuid4().hex[:8]}", ["nancy"], access)
+        assert isinstance(missing, IOFailure)
+        error = unsafe_perform_io(missing.failure())
+        assert isinstance(error, NotFound) and error.key.startswith("absent-")
+    finally:
+        io_value(oardel([(job.job_id, job.frontend)], access))

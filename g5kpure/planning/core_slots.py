@@ -1,15 +1,10 @@
-"""Core-based slots (execo_g5k's experimental ``compute_coorm_slots`` / ``find_coorm_slot``).
+"""Core slots: how many cores are free from each candidate start of a planning, and for how long.
 
 A :class:`CoreSlot` is a candidate start of a planning (its start or a boundary of a busy interval) with the
 number of *cores* free there per grid5000 / site / cluster, and the time until which all those cores stay free
-(the earliest end of the free intervals that count). :func:`find_core_slot` picks the first slot offering enough
-core-hours per element.
-
-Differences from execo_g5k (deliberate): cores come from ``architecture.nb_cores`` of a snapshot value (execo
-fetched each host's API attributes inside the loop and read ``smt_size``, a key today's API no longer has); a
-host counts only when the start lies inside one of its free intervals (execo tested only the interval's
-beginning, so a host busy again later still counted); the finder returns a ``NoSlot`` instead of ``None`` and
-prints nothing.
+(the earliest end of the free intervals that count). A host counts when the start lies inside one of its free
+intervals; its cores are the snapshot's ``architecture.nb_cores``. :func:`find_core_slot` picks the first slot
+offering enough core-hours per element.
 """
 
 from __future__ import annotations
@@ -21,7 +16,7 @@ from attrs import frozen
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, NoSlot
-from g5kpure.planning.slots import Planning, paris_time
+from g5kpure.planning.model import Planning, paris_time
 from g5kpure.reference.models import Snapshot
 
 
