@@ -12,16 +12,19 @@
 #   - OAR26_PREFIX/etc/oar/oar.conf is a copy of the server's /etc/oar/oar.conf with
 #     OARSTAT_DEFAULT_OUTPUT_FORMAT=3 (as on Grid'5000);
 #   - a second frontend sshd, on the OAR 2.6.1 frontend addresses only, runs in its own mount namespace
-#     (unshare -m) where OAR26_PREFIX's files are bind-mounted over /usr/lib/oar, /usr/share/perl5/OAR,
-#     /usr/bin/oar*, /usr/sbin/oar* and /etc/oar/oar.conf: a session there runs 2.6.1's own setuid oardo
-#     wrappers, exactly as on a real frontend, while the machine (and the frontends rennes, nancy, lyon, served
-#     by the first sshd) keep 2.5.9;
+#     (unshare -m) where OAR26_PREFIX's directories are bind-mounted over /usr/lib/oar, /usr/share/perl5/OAR and
+#     /etc/oar (which holds only oar.conf there), and its files over /usr/bin/oar* and /usr/sbin/oar*: a session
+#     there runs 2.6.1's own setuid oardo wrappers, exactly as on a real frontend, while the machine (and the
+#     frontends rennes, nancy, lyon, served by the first sshd) keep 2.5.9. Replacing a file that is a mount
+#     point elsewhere (sed -i, a package upgrade) detaches the mount in this namespace: /etc/oar is bound as a
+#     directory for that reason (up.sh edits oar.conf with sed -i), and the sshd is restarted whenever one of
+#     its mounts has gone;
 #   - 2.6.1 reads and writes three columns of walltime_change that the 2.5.9 schema lacks (OAR's own upgrade
 #     script pg_structure_upgrade_2.5.8-2.5.10.sql adds them): they are added, with their defaults. 2.5.9
 #     names its columns in every statement on that table, so it does not see them.
 
 # The files a session of the OAR 2.6.1 frontend sees instead of the machine's (relative to / and to the prefix).
-OAR26_BIND_DIRS="usr/lib/oar usr/share/perl5/OAR"
+OAR26_BIND_DIRS="usr/lib/oar usr/share/perl5/OAR etc/oar"
 
 oar26_apt() {  # apt-get/apt-cache with a private sources list, state and cache (the machine's stay untouched)
     local tool=$1; shift
@@ -118,15 +121,13 @@ file_is_elf() { [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = '177ELF' ]; }
 # OAR 2.6.1's configuration: the server's, with Grid'5000's oarstat text format.
 oar26_config() {
     local f="$OAR26_PREFIX/etc/oar/oar.conf" tmp
-    tmp=$(mktemp)
+    tmp=$(mktemp "$f.XXXXXX")
     sed -E '/^#?[[:space:]]*OARSTAT_DEFAULT_OUTPUT_FORMAT=/d' "$OAR_CONF" > "$tmp"
     { echo; echo "# g5kpure testbed: the OAR 2.6.1 frontend prints oarstat as Grid'5000's frontends do"
       echo "OARSTAT_DEFAULT_OUTPUT_FORMAT=3"; } >> "$tmp"
-    # Rewritten in place (same inode), so the running frontend sshd's bind mount sees the change.
-    if ! [ -f "$f" ] || ! cmp -s "$tmp" "$f"; then cat "$tmp" > "$f"; fi
-    rm -f "$tmp"
-    chown oar:root "$f"
-    chmod 600 "$f"
+    chown oar:root "$tmp"
+    chmod 600 "$tmp"
+    if cmp -s "$tmp" "$f"; then rm -f "$tmp"; else mv "$tmp" "$f"; fi
 }
 
 # The walltime_change columns of OAR 2.5.10's schema (pg_structure_upgrade_2.5.8-2.5.10.sql), which 2.6.1's
@@ -169,22 +170,34 @@ oar26_sshd_config() {  # the second frontend sshd's configuration, on stdout
 # What the running sshd was started with: its configuration and the installed prefix.
 oar26_sshd_stamp() { { cat "$STATE/oar26-sshd/sshd_config"; cat "$OAR26_PREFIX/.g5kpure-oar26"; } | sha256sum; }
 
-# Start sshd in a new mount namespace whose OAR files are the prefix's (bind mounts, private to it).
-oar26_start_sshd() {
-    local binds="" rel f
-    for rel in $OAR26_BIND_DIRS; do binds="$binds $OAR26_PREFIX/$rel:/$rel"; done
+# "SOURCE:TARGET" of every bind mount of the OAR 2.6.1 frontend's namespace.
+oar26_binds() {
+    local rel f
+    for rel in $OAR26_BIND_DIRS; do echo "$OAR26_PREFIX/$rel:/$rel"; done
     for f in "$OAR26_PREFIX"/usr/bin/* "$OAR26_PREFIX"/usr/sbin/*; do
         rel=${f#"$OAR26_PREFIX"/}
         # A bind mount needs its target: a command bookworm lacks would be created on the shared disk, skip it.
-        [ -f "$f" ] && [ -e "/$rel" ] && binds="$binds $f:/$rel"
+        if [ -f "$f" ] && [ -f "/$rel" ]; then echo "$f:/$rel"; fi
     done
-    binds="$binds $OAR26_PREFIX/etc/oar/oar.conf:/etc/oar/oar.conf"
+}
+
+# Start sshd in a new mount namespace whose OAR files are the prefix's (bind mounts, private to it).
+oar26_start_sshd() {
     # shellcheck disable=SC2016
     unshare --mount --propagation private /bin/bash -ec '
-        binds=$1; shift
-        for b in $binds; do mount --bind "${b%%:*}" "${b##*:}"; done
-        exec "$@"' oar26-namespace "$binds" \
+        for b in $1; do mount --bind "${b%%:*}" "${b##*:}"; done
+        shift
+        exec "$@"' oar26-namespace "$(oar26_binds | tr '\n' ' ')" \
         /usr/sbin/sshd -f "$STATE/oar26-sshd/sshd_config" -E "$LOGS/oar26-sshd.log"
+}
+
+# True when every bind mount is still in place in the running sshd's namespace.
+oar26_mounts_ok() {
+    local mounted b
+    mounted=$(nsenter --target "$(cat "$RUN/oar26-sshd.pid")" --mount -- findmnt -rn -o TARGET 2>/dev/null) || return 1
+    while read -r b; do
+        grep -qxF "${b##*:}" <<<"$mounted" || return 1
+    done < <(oar26_binds)
 }
 
 oar26_sshd() {
@@ -197,6 +210,8 @@ oar26_sshd() {
     /usr/sbin/sshd -t -f "$dir/sshd_config" || die "invalid OAR 2.6.1 frontend sshd configuration"
     if alive_pidfile "$RUN/oar26-sshd.pid" && [ "$(cat "$RUN/oar26-sshd.stamp" 2>/dev/null)" != "$(oar26_sshd_stamp)" ]; then
         stop_pidfile "$RUN/oar26-sshd.pid" "OAR 2.6.1 frontend sshd (configuration or OAR files changed)"
+    elif alive_pidfile "$RUN/oar26-sshd.pid" && ! oar26_mounts_ok; then
+        stop_pidfile "$RUN/oar26-sshd.pid" "OAR 2.6.1 frontend sshd (a file it binds was replaced)"
     fi
     if ! alive_pidfile "$RUN/oar26-sshd.pid"; then
         log "starting the OAR 2.6.1 frontend sshd ($(oar26_frontend_names | tr '\n' ' ')port $FRONTEND_PORT)"
@@ -216,7 +231,7 @@ oar26_stop() {
     rm -f "$RUN/oar26-sshd.stamp"
 }
 
-oar26_running() { alive_pidfile "$RUN/oar26-sshd.pid"; }
+oar26_running() { alive_pidfile "$RUN/oar26-sshd.pid" && oar26_mounts_ok; }
 
 # Every OAR 2.6.1 frontend name answers ssh, and its oarstat says 2.6.
 oar26_check() {
