@@ -113,7 +113,7 @@ EOF
     if [ -d "$OAR26_PREFIX" ]; then rm -rf "$OAR26_PREFIX.old"; mv "$OAR26_PREFIX" "$OAR26_PREFIX.old"; fi
     mv "$new" "$OAR26_PREFIX"
     rm -rf "$OAR26_PREFIX.old" "$d"
-    log "OAR 2.6.1 user commands in $OAR26_PREFIX ($(tail -n +2 "$OAR26_PREFIX/.g5kpure-oar26" | tr '\n' ' '))"
+    log "OAR 2.6.1 user commands in $OAR26_PREFIX ($(tail -n +2 "$OAR26_PREFIX/.g5kpure-oar26" | paste -sd, - | sed 's/,/, /g'))"
 }
 
 file_is_elf() { [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = '177ELF' ]; }
