@@ -158,6 +158,19 @@ def live_frontends(testbed: Testbed) -> tuple[str, ...]:
 
 
 @pytest.fixture(scope="session")
+def oar26_frontends(testbed: Testbed) -> tuple[str, ...]:
+    """Frontend names whose OAR user commands are OAR 2.6.1's (grenoble), with oarstat's default text format 3
+    as on Grid'5000, against the same OAR 2.5.9 server; not among the live frontends."""
+    try:
+        names = tuple(testbed.raw["oar26"]["frontends"])
+    except (KeyError, TypeError) as exc:
+        pytest.fail(f"the testbed state in {testbed.state_dir} has no OAR 2.6.1 frontend ({exc!r}): run `make testbed`")
+    if not names:
+        pytest.fail(f"the testbed state in {testbed.state_dir} lists no OAR 2.6.1 frontend: run `make testbed`")
+    return names
+
+
+@pytest.fixture(scope="session")
 def dead_frontend(testbed: Testbed) -> str:
     """A configured frontend name whose address refuses connections."""
     return testbed.dead_frontends[0]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Stop everything the testbed started (frontend sshd, apache2, OAR server and jobs, oar-node sshd, PostgreSQL).
+# Stop everything the testbed started (frontend sshds, apache2, OAR server and jobs, oar-node sshd, PostgreSQL).
 # Packages, users, keys and the OAR database stay, so the next `make testbed` is quick.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/oar26.sh"
 require_root "$@"
 
 rm -f "$STATE/up.stamp"
@@ -12,6 +13,7 @@ if alive_pidfile "$RUN/frontend-sshd.pid"; then
     for child in $(pgrep -P "$(cat "$RUN/frontend-sshd.pid")" || true); do kill -TERM "$child" 2>/dev/null || true; done
 fi
 stop_pidfile "$RUN/frontend-sshd.pid" "frontend sshd"
+oar26_stop
 
 if alive_pidfile /var/run/apache2/apache2.pid; then
     log "stopping apache2"

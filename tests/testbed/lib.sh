@@ -25,6 +25,13 @@ FRONTEND_PORT=2222
 FRONTEND_DOMAIN=frontend.g5kpure.test
 LIVE_FRONTENDS="rennes:127.0.20.1 nancy:127.0.20.2 lyon:127.0.20.3"
 DEAD_FRONTENDS="lille:127.0.20.9"
+# Frontend names served by a second sshd whose OAR user commands are Debian trixie's OAR 2.6.1 (as Grid'5000's
+# 2.5.10, oarstat format 3), talking to the same 2.5.9 server: see oar26.sh. Not among the live frontends.
+OAR26_FRONTENDS="grenoble:127.0.20.4"
+OAR26_PREFIX=/opt/g5kpure-oar26
+OAR26_APT=$OAR26_PREFIX.apt
+OAR26_SUITE=trixie
+OAR26_PACKAGES="liboar-perl oar-common oar-user"
 TEST_USER=alice
 OTHER_USER=bob
 # A third user for tests that must not share OAR's per-user limits (2 waiting reservations) with other tests.
@@ -59,10 +66,10 @@ node_table() {
     done
 }
 
-# "name ip" for every frontend name (live and dead).
+# "name ip" for every frontend name (live, dead and OAR 2.6.1).
 frontend_table() {
     local entry
-    for entry in $LIVE_FRONTENDS $DEAD_FRONTENDS; do echo "${entry%%:*} ${entry##*:}"; done
+    for entry in $LIVE_FRONTENDS $DEAD_FRONTENDS $OAR26_FRONTENDS; do echo "${entry%%:*} ${entry##*:}"; done
 }
 
 alive_pidfile() {  # alive_pidfile FILE: true when FILE names a running process
