@@ -1,23 +1,18 @@
-"""OAR job submissions and the argv of oarsub / oardel / oarstat (and the parsers of their outputs).
+"""OAR job submissions and the argv of oarsub / oardel / oarstat / g5k-subnets / kavlan.
 
 An :class:`OarSubmission` is a frozen value; :func:`make_submission` (also ``OarSubmission.make``) builds one
 from what a user passes (strings, timestamps, datetimes, timedeltas, any iterable) and returns the refusals as
 values. :func:`oarsub_argv` turns it into an argv tuple: deterministic, one element per argument, never a
 shell string. An adapter that must hand a remote shell one string uses ``shlex.join(argv)``; a property test
 proves a real ``/bin/sh`` reads back exactly the argv, whatever quotes, ``$()``, backticks or newlines the
-values hold (execo wraps values in ``"..."`` without escaping).
+values hold.
 
-Differences from execo 2.8.2's ``get_oarsub_commandline`` (named in ``tests/test_oar_argv.py``):
-``-t`` values in a stable order (user types in the given order, a set's sorted, then the origin tag) instead
-of a hash-seed dependent set order (resources given as a set are sorted too); ``origin=g5kpure`` instead of
-``origin=execo`` (overridable, or ``None``); tuples and sets are accepted for ``job_type``; the job key file
-comes from an argument, never from the environment; a walltime under one second is refused (execo emits
-``walltime=0:0:0``, which OAR refuses), and so is one above OAR's 32-bit limit or a date outside years
-1-9999; a NUL byte (which no argv can carry) or a value starting with ``-`` (which oarsub would read as an
-option) is refused, also when the submission was built directly (``oarsub_argv`` raises ``ValueError``
-rather than write ``-n -x`` or ``walltime=-1:59:55``).
-
-The parsers live in :mod:`g5kpure.oar.parse` and are re-exported here.
+``-t`` values come in a stable order (user types in the given order, a set's sorted, then the origin tag
+``origin=g5kpure``, overridable or ``None``); resources given as a set are sorted too. Refused: a walltime
+under one second or above OAR's 32-bit limit, a date outside years 1-9999, a NUL byte (which no argv can
+carry) and a value starting with ``-`` (which oarsub would read as an option), also when the submission was
+built directly (``oarsub_argv`` raises ``ValueError`` rather than write ``-n -x`` or ``walltime=-1:59:55``).
+The job key file comes from an argument, never from the environment.
 """
 
 from __future__ import annotations
@@ -68,8 +63,6 @@ DEFAULT_COMMAND = "sleep 31536000"
 
 DEFAULT_ORIGIN_TAG = "origin=g5kpure"
 """The ``-t`` tag added to every submission so that site admins can tell where jobs come from."""
-
-
 
 
 def _short(value: object) -> str:

@@ -23,7 +23,7 @@ from returns.result import Failure, Result, Success
 from g5kpure.errors import G5kError, InvalidInput, NoSlot, NotFound
 from g5kpure.hosts import HasAddress, address_of, canonical_host_name, host_longname, natural_key
 from g5kpure.oar.dates import format_walltime
-from g5kpure.oar.parse import OarJobInfo
+from g5kpure.oar.jobs import OarJobInfo
 from g5kpure.planning.slots import JobSpec, Planning, compute_slots, get_jobs_specs, paris_time
 from g5kpure.reference.models import Snapshot
 
