@@ -25,7 +25,7 @@ from g5kpure.hosts import HasAddress, address_of, canonical_host_name, host_long
 from g5kpure.oar.dates import format_walltime
 from g5kpure.oar.jobs import OarJobInfo
 from g5kpure.planning.slots import JobSpec, Planning, compute_slots, get_jobs_specs, paris_time
-from g5kpure.reference.models import Snapshot
+from g5kpure.reference.snapshot import Snapshot
 
 
 def max_resources(planning: Planning) -> dict[str, int]:
