@@ -133,100 +133,56 @@ class OarSubmission:
         *,
         tz: tzinfo = PARIS,
     ) -> Result[OarSubmission, G5kError]:
-        """Build and validate a submission from user input (same as :func:`make_submission`)."""
-        return make_submission(
-            resources,
-            walltime,
-            job_type,
-            sql_properties,
-            queue,
-            reservation_date,
-            directory,
-            project,
-            name,
-            additional_options,
-            command,
-            tz=tz,
-        )
+        """Build an :class:`OarSubmission` from user input, returning the first refusal as a value.
+
+        ``walltime``: seconds, ``timedelta`` or OAR text (``"2"``, ``"1:30"``, ``"2:00:00"``);
+        ``reservation_date``: unix timestamp, ``datetime`` (naive = ``tz``) or ``"YYYY-MM-DD HH:MM:SS"`` in ``tz``;
+        ``additional_options``: a string (split like a shell would, quotes honoured) or a sequence of argv words.
+        """
+        wall: int | None = None
+        if walltime is not None:
+            secs = to_seconds(walltime)
+            if isinstance(secs, Failure):
+                return Failure(secs.failure())
+            wall = int(secs.unwrap())
+            if wall < 1:
+                return Failure(InvalidInput("walltime", _short(walltime), "at least 1 second (OAR refuses 0:0:0)"))
+        resa: int | None = None
+        if reservation_date is not None:
+            ts = to_unixts(reservation_date, tz=tz)
+            if isinstance(ts, Failure):
+                return Failure(ts.failure())
+            resa = int(ts.unwrap() // 1)
+        extra: tuple[str, ...]
+        if additional_options is None:
+            extra = ()
+        elif isinstance(additional_options, str):
+            try:
+                extra = tuple(shlex.split(additional_options))
+            except ValueError as exc:
+                expected = f"shell-like words with balanced quotes ({exc})"
+                return Failure(InvalidInput("additional_options", additional_options, expected))
+        else:
+            extra = _str_tuple(additional_options)
+        res_items = _str_tuple(resources)  # materialised once: an iterator argument is consumed here only
+        type_items = _str_tuple(job_type)
+        for label, items in (("resources", res_items), ("job_type", type_items)):
+            if not all(isinstance(i, str) for i in items):
+                return Failure(InvalidInput(label, _short(items), "strings"))
+        sub = OarSubmission(resources=res_items, walltime=wall, job_type=type_items, sql_properties=sql_properties,
+                            queue=queue, reservation_date=resa, directory=directory, project=project, name=name,
+                            additional_options=extra, command=command)
+        return validate_submission(sub)
 
 
-def make_submission(
-    resources: str | Iterable[str] | None = None,
-    walltime: object = None,
-    job_type: str | Iterable[str] | None = None,
-    sql_properties: str | None = None,
-    queue: str | None = None,
-    reservation_date: object = None,
-    directory: str | None = None,
-    project: str | None = None,
-    name: str | None = None,
-    additional_options: str | Iterable[str] | None = None,
-    command: str | None = None,
-    *,
-    tz: tzinfo = PARIS,
-) -> Result[OarSubmission, G5kError]:
-    """Build an :class:`OarSubmission` from user input, returning the first refusal as a value.
-
-    ``walltime``: seconds, ``timedelta`` or OAR text (``"2"``, ``"1:30"``, ``"2:00:00"``);
-    ``reservation_date``: unix timestamp, ``datetime`` (naive = ``tz``) or ``"YYYY-MM-DD HH:MM:SS"`` in ``tz``;
-    ``additional_options``: a string (split like a shell would, quotes honoured) or a sequence of argv words.
-    """
-    wall: int | None = None
-    if walltime is not None:
-        secs = to_seconds(walltime)
-        if isinstance(secs, Failure):
-            return Failure(secs.failure())
-        wall = int(secs.unwrap())
-        if wall < 1:
-            return Failure(InvalidInput("walltime", _short(walltime), "at least 1 second (OAR refuses 0:0:0)"))
-    resa: int | None = None
-    if reservation_date is not None:
-        ts = to_unixts(reservation_date, tz=tz)
-        if isinstance(ts, Failure):
-            return Failure(ts.failure())
-        resa = int(ts.unwrap() // 1)
-    extra: tuple[str, ...]
-    if additional_options is None:
-        extra = ()
-    elif isinstance(additional_options, str):
-        try:
-            extra = tuple(shlex.split(additional_options))
-        except ValueError as exc:
-            return Failure(
-                InvalidInput("additional_options", additional_options, f"shell-like words with balanced quotes ({exc})")
-            )
-    else:
-        extra = _str_tuple(additional_options)
-    res_items = _str_tuple(resources)  # materialised once: an iterator argument is consumed here only
-    type_items = _str_tuple(job_type)
-    for label, items in (("resources", res_items), ("job_type", type_items)):
-        if not all(isinstance(i, str) for i in items):
-            return Failure(InvalidInput(label, _short(items), "strings"))
-    sub = OarSubmission(
-        resources=res_items,
-        walltime=wall,
-        job_type=type_items,
-        sql_properties=sql_properties,
-        queue=queue,
-        reservation_date=resa,
-        directory=directory,
-        project=project,
-        name=name,
-        additional_options=extra,
-        command=command,
-    )
-    return validate_submission(sub)
+make_submission = OarSubmission.make
+"""Build and validate an :class:`OarSubmission` from user input (the same function as ``OarSubmission.make``)."""
 
 
 def validate_submission(sub: OarSubmission) -> Result[OarSubmission, G5kError]:
     """Check a submission's values (types, no NUL byte, no value oarsub would take for an option)."""
-    singles: tuple[tuple[str, object], ...] = (
-        ("sql_properties", sub.sql_properties),
-        ("queue", sub.queue),
-        ("directory", sub.directory),
-        ("project", sub.project),
-        ("name", sub.name),
-        ("command", sub.command),
+    singles: tuple[tuple[str, object], ...] = tuple(
+        (label, getattr(sub, label)) for label in ("sql_properties", "queue", "directory", "project", "name", "command")
     )
     for label, value in singles:
         if value is not None and not isinstance(value, str):

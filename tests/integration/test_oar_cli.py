@@ -111,7 +111,7 @@ def test_wait_shows_the_predicted_start_and_respects_its_timeout(
         "-l",
         "core=1",
         "-w",
-        "300",
+        "300s",
         "-r",
         str(start),
         "--tz",
