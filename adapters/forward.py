@@ -207,14 +207,8 @@ def _check_target(host: str, port: int) -> G5kError | None:
 
 
 def open_forward(
-    site: str,
-    host: str,
-    port: int,
-    params: ConnectionParams | None = None,
-    *,
-    inside: bool | None = None,
-    location: str | None = None,
-    connect: Callable[[Endpoint], fabric.Connection] = ssh_connection,
+    site: str, host: str, port: int, params: ConnectionParams | None = None, *, inside: bool | None = None,
+    location: str | None = None, connect: Callable[[Endpoint], fabric.Connection] = ssh_connection,
 ) -> IOResult[Forward, G5kError]:
     """A way to reach host:port of ``site``: direct inside Grid'5000, else a proven ssh tunnel over its frontend.
 
@@ -267,21 +261,11 @@ class G5kAutoPortForwarder:
     """
 
     def __init__(
-        self,
-        site: str,
-        host: str,
-        port: int,
-        params: ConnectionParams | None = None,
-        *,
-        inside: bool | None = None,
-        location: str | None = None,
-        config: Config | None = None,
+        self, site: str, host: str, port: int, params: ConnectionParams | None = None, *,
+        inside: bool | None = None, location: str | None = None, config: Config | None = None,
     ) -> None:
-        self.site, self.host, self.port = site, host, port
-        self.params = params
-        self.inside = inside
-        self.location = location
-        self.config = config
+        self.site, self.host, self.port, self.params = site, host, port, params
+        self.inside, self.location, self.config = inside, location, config
         self._forward: Forward | None = None
 
     def _settings(self) -> tuple[ConnectionParams, str | None]:

@@ -23,10 +23,9 @@ from typing import Any
 
 from attrs import evolve, frozen
 from g5k import config as config_adapter
-from g5k.ssh import DEFAULT_MAX_PARALLEL, output_or_failure, run_plans
+from g5k.ssh import DEFAULT_MAX_PARALLEL, io_to_result, output_or_failure, run_plans
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.config import CommandOutput, CommandPlan, Config, ConnectionParams, FrontendAccess, plan_command
 from g5kpure.deploy import (
@@ -413,19 +412,10 @@ def deploy(
         assert isinstance(action, DeployHosts)
         say(f"try {action.try_number}/{num_tries}: kadeploy3 on {len(action.hosts)} hosts")
         kadeployer = Kadeployer(deployment.with_hosts(action.hosts), access, settings, deploy_timeout)
-        ran = output_or_failure_of(kadeployer.run())
-        if isinstance(ran, G5kError):
-            return IOFailure(ran)
-        failures.extend(ran.frontend_failures)
-        state = observe_deploy(state, action, ran.report, trust_report=command is None)
+        ran = io_to_result(kadeployer.run())
+        if isinstance(ran, Failure):
+            return IOFailure(ran.failure())
+        failures.extend(ran.unwrap().frontend_failures)
+        state = observe_deploy(state, action, ran.unwrap().report, trust_report=command is None)
         if command is not None:
             state = observe_check(state, check(action.hosts))
-
-
-def output_or_failure_of(result: IOResult[KadeployerResult, G5kError]) -> KadeployerResult | G5kError:
-    """Unwrap a Kadeployer's ``IOResult`` into its value or its error."""
-    value: KadeployerResult | None = unsafe_perform_io(result.value_or(None))
-    if value is not None:
-        return value
-    error: G5kError = unsafe_perform_io(result.swap().value_or(InvalidInput("kadeployer", "?", "a result")))
-    return error

@@ -150,16 +150,15 @@ def _perform(
     max_parallel: int = DEFAULT_MAX_PARALLEL,
 ) -> list[Result[CommandOutput, G5kError]]:
     """Run (argv, frontend) requests in parallel; results in input order (planning errors included)."""
-    planned = [plan_command(argv, frontend, access, timeout) for argv, frontend in requests]
-    runnable = [p.unwrap() for p in planned if isinstance(p, Success)]
-    outputs = iter(run_plans(runnable, max_parallel))
-    results: list[Result[CommandOutput, G5kError]] = []
-    for p in planned:
-        if isinstance(p, Success):
-            results.append(io_to_result(next(outputs)))
-        else:
-            results.append(Failure(p.failure()))
-    return results
+    return _run_planned([plan_command(argv, frontend, access, timeout) for argv, frontend in requests], max_parallel)
+
+
+def _run_planned(
+    planned: Sequence[Result[CommandPlan, G5kError]], max_parallel: int = DEFAULT_MAX_PARALLEL
+) -> list[Result[CommandOutput, G5kError]]:
+    """Run the plans that could be made, in parallel; per plan (input order) its output or its planning error."""
+    outputs = iter(run_plans([p.unwrap() for p in planned if isinstance(p, Success)], max_parallel))
+    return [io_to_result(next(outputs)) if isinstance(p, Success) else Failure(p.failure()) for p in planned]
 
 
 def _one(
@@ -175,16 +174,19 @@ def _job_id(job_id: int | str | None) -> Result[int, G5kError]:
     return check_job_id(job_id)
 
 
+def _job_and_access(job_id: int | str | None, access: FrontendAccess | None) -> Result[
+    tuple[int, FrontendAccess], G5kError
+]:
+    """The job id (see :func:`_job_id`) and the frontend access (the configured one when None)."""
+    return _job_id(job_id).bind(lambda jid: _resolved_access(access).map(lambda acc: (jid, acc)))
+
+
 # ------------------------------------------------------------------------------------------------ oarsub
 
 
 def oarsub_plans(
-    job_specs: Sequence[tuple[OarSubmission, str | None]],
-    access: FrontendAccess | None = None,
-    timeout: TimeoutArg = False,
-    *,
-    tz: tzinfo = PARIS,
-    job_key_file: KeyFileArg = CONFIGURED,
+    job_specs: Sequence[tuple[OarSubmission, str | None]], access: FrontendAccess | None = None,
+    timeout: TimeoutArg = False, *, tz: tzinfo = PARIS, job_key_file: KeyFileArg = CONFIGURED,
     origin_tag: str | None = DEFAULT_ORIGIN_TAG,
 ) -> tuple[Result[CommandPlan, G5kError], ...]:
     """The commands ``oarsub`` would run (for --dry-run): one per (submission, frontend).
@@ -208,33 +210,15 @@ def oarsub_plans(
 
 
 def oarsub(
-    job_specs: Sequence[tuple[OarSubmission, str | None]],
-    access: FrontendAccess | None = None,
-    timeout: TimeoutArg = False,
-    *,
-    tz: tzinfo = PARIS,
-    job_key_file: KeyFileArg = CONFIGURED,
+    job_specs: Sequence[tuple[OarSubmission, str | None]], access: FrontendAccess | None = None,
+    timeout: TimeoutArg = False, *, tz: tzinfo = PARIS, job_key_file: KeyFileArg = CONFIGURED,
     origin_tag: str | None = DEFAULT_ORIGIN_TAG,
 ) -> tuple[IOResult[OarJob, G5kError], ...]:
-    """Submit each (submission, frontend) in parallel; per spec the job, or why OAR refused it (``Rejected``).
-
-    ``access=None``: the configured access; ``job_key_file`` left out: the configured key (``None``: no key).
-    A configuration that cannot be loaded is each spec's error, and nothing is submitted."""
-    resolved = _defaults(access, job_key_file)
-    if not isinstance(resolved, Success):
-        return tuple(IOFailure(resolved.failure()) for _ in job_specs)
-    d = resolved.unwrap()
-    plans = oarsub_plans(job_specs, d.access, timeout, tz=tz, job_key_file=d.job_key_file, origin_tag=origin_tag)
-    runnable = [p.unwrap() for p in plans if isinstance(p, Success)]
-    outputs = iter(run_plans(runnable))
-    results: list[IOResult[OarJob, G5kError]] = []
-    for (_, frontend), plan in zip(job_specs, plans, strict=True):
-        if not isinstance(plan, Success):
-            results.append(IOFailure(plan.failure()))
-            continue
-        out = io_to_result(next(outputs))
-        results.append(_submitted(out, frontend, tz))
-    return tuple(results)
+    """Run the commands of :func:`oarsub_plans` (same arguments) in parallel: per spec the job, or why OAR
+    refused it (``Rejected``), or why it could not be planned (then nothing is submitted for it)."""
+    plans = oarsub_plans(job_specs, access, timeout, tz=tz, job_key_file=job_key_file, origin_tag=origin_tag)
+    outputs = _run_planned(plans, DEFAULT_MAX_PARALLEL)
+    return tuple(_submitted(out, frontend, tz) for (_, frontend), out in zip(job_specs, outputs, strict=True))
 
 
 def _submitted(out: Result[CommandOutput, G5kError], frontend: str | None, tz: tzinfo) -> IOResult[OarJob, G5kError]:
@@ -325,14 +309,12 @@ def get_oar_job_info(
     timeout: TimeoutArg = False,
 ) -> IOResult[OarJobInfo, G5kError]:
     """Everything oarstat knows about one job (``oarstat -f -J -j ID``); an unknown job is ``NotFound``."""
-    jid = _job_id(job_id)
-    if not isinstance(jid, Success):
-        return IOFailure(jid.failure())
-    acc = _resolved_access(access)
-    if not isinstance(acc, Success):
-        return IOFailure(acc.failure())
-    out = _one(oarstat_job_argv(jid.unwrap()), frontend, acc.unwrap(), timeout)
-    return to_ioresult(out.bind(lambda o: parse_oarstat_job_json(o.exit_code, o.stdout, o.stderr, job_id=jid.unwrap())))
+
+    def read(jid: int, acc: FrontendAccess) -> Result[OarJobInfo, G5kError]:
+        out = _one(oarstat_job_argv(jid), frontend, acc, timeout)
+        return out.bind(lambda o: parse_oarstat_job_json(o.exit_code, o.stdout, o.stderr, job_id=jid))
+
+    return to_ioresult(_job_and_access(job_id, access).bind(lambda found: read(*found)))
 
 
 def poll_jobs(
@@ -383,12 +365,10 @@ def get_current_oar_jobs(
     acc = _resolved_access(access)
     if not isinstance(acc, Success):
         return IOFailure(acc.failure())
-    outs = _perform([(oarstat_mine_full_argv(), f) for f in names], acc.unwrap(), timeout)
     jobs: list[OarJob] = []
     infos: list[OarJobInfo] = []
     failed: list[tuple[str, G5kError]] = []
-    for frontend, out in zip(names, outs, strict=True):
-        parsed = out.bind(lambda o: parse_oarstat_jobs_json(o.exit_code, o.stdout, o.stderr))
+    for frontend, parsed in io_value(my_jobs(names, acc.unwrap(), timeout)):
         if not isinstance(parsed, Success):
             failed.append((frontend or "default frontend", parsed.failure()))
             continue
@@ -399,6 +379,16 @@ def get_current_oar_jobs(
     if failed and len(failed) == len(names):
         return IOFailure(failed[0][1] if len(failed) == 1 else _partial("oarstat", failed))
     return IOSuccess(CurrentJobs(tuple(jobs), tuple(infos), tuple(failed)))
+
+
+def my_jobs(
+    frontends: Sequence[str | None], access: FrontendAccess, timeout: TimeoutArg = False
+) -> IO[tuple[tuple[str | None, Result[tuple[OarJobInfo, ...], G5kError]], ...]]:
+    """The caller's jobs on each frontend, in full: one ``oarstat -u -f -J`` per frontend, in parallel; per
+    frontend (input order) its jobs sorted by id, or why they could not be read."""
+    outs = _perform([(oarstat_mine_full_argv(), f) for f in frontends], access, timeout)
+    parsed = (out.bind(lambda o: parse_oarstat_jobs_json(o.exit_code, o.stdout, o.stderr)) for out in outs)
+    return IO(tuple(zip(frontends, parsed, strict=True)))
 
 
 def _partial(what: str, failed: list[tuple[str, G5kError]]) -> G5kError:
@@ -423,16 +413,13 @@ def wait_oar_job_start(
     """Wait until a job runs; its info then. ``timeout`` bounds the whole wait (seconds; None = until the job
     starts or ends; False = the default timeout of the connection parameters). ``prediction_callback`` gets
     OAR's predicted start (unix time or None) each time it changes."""
-    jid = _job_id(job_id)
-    if not isinstance(jid, Success):
-        return IOFailure(jid.failure())
-    acc = _resolved_access(access)
-    if not isinstance(acc, Success):
-        return IOFailure(acc.failure())
-    job = OarJob(jid.unwrap(), frontend)
+    resolved = _job_and_access(job_id, access)
+    if not isinstance(resolved, Success):
+        return IOFailure(resolved.failure())
+    jid, acc = resolved.unwrap()
     results = wait_jobs_start(
-        [job],
-        acc.unwrap(),
+        [OarJob(jid, frontend)],
+        acc,
         timeout,
         policy=policy,
         command_timeout=command_timeout,
@@ -522,51 +509,49 @@ def _ended(job: OarJob, info: OarJobInfo) -> G5kError:
 
 
 def get_oar_job_nodes(
-    job_id: int | str | None = None,
-    frontend: str | None = None,
-    access: FrontendAccess | None = None,
-    timeout: TimeoutArg = None,
-    *,
-    policy: PollPolicy = DEFAULT_POLICY,
-    command_timeout: TimeoutArg = False,
+    job_id: int | str | None = None, frontend: str | None = None, access: FrontendAccess | None = None,
+    timeout: TimeoutArg = None, *, policy: PollPolicy = DEFAULT_POLICY, command_timeout: TimeoutArg = False,
 ) -> IOResult[tuple[str, ...], G5kError]:
     """The hosts of a job (sorted, unique), once it has started (waits like execo, at most ``timeout``)."""
+    started = _started(job_id, frontend, access, timeout, policy, command_timeout)
+    return to_ioresult(started.map(lambda found: found[1].assigned_hosts))
+
+
+def _started(
+    job_id: int | str | None,
+    frontend: str | None,
+    access: FrontendAccess | None,
+    timeout: TimeoutArg,
+    policy: PollPolicy,
+    command_timeout: TimeoutArg,
+) -> Result[tuple[FrontendAccess, OarJobInfo], G5kError]:
+    """The access used and the job's info once it runs (see :func:`wait_oar_job_start`)."""
     acc = _resolved_access(access)
     if not isinstance(acc, Success):
-        return IOFailure(acc.failure())
+        return Failure(acc.failure())
     started = wait_oar_job_start(
         job_id, frontend, acc.unwrap(), timeout, policy=policy, command_timeout=command_timeout
     )
-    return started.map(lambda info: info.assigned_hosts)
+    return io_to_result(started).map(lambda info: (acc.unwrap(), info))
 
 
 def get_oar_job_subnets(
-    job_id: int | str | None = None,
-    frontend: str | None = None,
-    access: FrontendAccess | None = None,
-    timeout: TimeoutArg = None,
-    *,
-    policy: PollPolicy = DEFAULT_POLICY,
-    command_timeout: TimeoutArg = False,
+    job_id: int | str | None = None, frontend: str | None = None, access: FrontendAccess | None = None,
+    timeout: TimeoutArg = None, *, policy: PollPolicy = DEFAULT_POLICY, command_timeout: TimeoutArg = False,
 ) -> IOResult[tuple[tuple[tuple[str, str], ...], G5kSubnetParams], G5kError]:
     """A job's subnet addresses as (ip, mac) pairs and the subnet's network parameters (``g5k-subnets``),
     once it has started; ``NotFound`` when the job holds no subnet."""
-    acc = _resolved_access(access)
-    if not isinstance(acc, Success):
-        return IOFailure(acc.failure())
-    started = wait_oar_job_start(
-        job_id, frontend, acc.unwrap(), timeout, policy=policy, command_timeout=command_timeout
-    )
-    info = io_to_result(started)
-    if not isinstance(info, Success):
-        return IOFailure(info.failure())
-    pairs_argv, params_argv = g5k_subnets_argvs(info.unwrap().job_id)
-    pairs_out, params_out = _perform([(pairs_argv, frontend), (params_argv, frontend)], acc.unwrap(), command_timeout)
+    started = _started(job_id, frontend, access, timeout, policy, command_timeout)
+    if not isinstance(started, Success):
+        return IOFailure(started.failure())
+    acc, info = started.unwrap()
+    pairs_argv, params_argv = g5k_subnets_argvs(info.job_id)
+    pairs_out, params_out = _perform([(pairs_argv, frontend), (params_argv, frontend)], acc, command_timeout)
     pairs = pairs_out.bind(lambda o: parse_g5k_subnets(o.exit_code, o.stdout, o.stderr))
     params = params_out.bind(lambda o: parse_g5k_subnet_params(o.exit_code, o.stdout, o.stderr))
     if pairs == Success(()) and params_out.map(lambda o: o.exit_code == 0 and not o.stdout.strip()) == Success(True):
         hint = "g5k-subnets lists none for it: reserve one with slash_22=1"
-        return IOFailure(NotFound("subnet of OAR job", str(info.unwrap().job_id), hint=hint))
+        return IOFailure(NotFound("subnet of OAR job", str(info.job_id), hint=hint))
     if not isinstance(pairs, Success):
         return IOFailure(pairs.failure())
     if not isinstance(params, Success):
@@ -575,26 +560,15 @@ def get_oar_job_subnets(
 
 
 def get_oar_job_kavlan(
-    job_id: int | str | None = None,
-    frontend: str | None = None,
-    access: FrontendAccess | None = None,
-    timeout: TimeoutArg = None,
-    *,
-    policy: PollPolicy = DEFAULT_POLICY,
-    command_timeout: TimeoutArg = False,
+    job_id: int | str | None = None, frontend: str | None = None, access: FrontendAccess | None = None,
+    timeout: TimeoutArg = None, *, policy: PollPolicy = DEFAULT_POLICY, command_timeout: TimeoutArg = False,
 ) -> IOResult[tuple[int, ...], G5kError]:
     """A job's kavlan ids (``kavlan -j ID -V``; empty when it has none), once it has started."""
-    acc = _resolved_access(access)
-    if not isinstance(acc, Success):
-        return IOFailure(acc.failure())
-    started = wait_oar_job_start(
-        job_id, frontend, acc.unwrap(), timeout, policy=policy, command_timeout=command_timeout
+    started = _started(job_id, frontend, access, timeout, policy, command_timeout)
+    return to_ioresult(
+        started.bind(lambda found: _one(kavlan_argv(found[1].job_id), frontend, found[0], command_timeout))
+        .bind(_kavlan_ids)
     )
-    info = io_to_result(started)
-    if not isinstance(info, Success):
-        return IOFailure(info.failure())
-    out = _one(kavlan_argv(info.unwrap().job_id), frontend, acc.unwrap(), command_timeout)
-    return to_ioresult(out.bind(_kavlan_ids))
 
 
 def _kavlan_ids(out: CommandOutput) -> Result[tuple[int, ...], G5kError]:
@@ -608,19 +582,11 @@ def _kavlan_ids(out: CommandOutput) -> Result[tuple[int, ...], G5kError]:
 
 
 def oarsubgrid(
-    job_specs: Sequence[tuple[OarSubmission, str | None]],
-    reservation_date: int | None = None,
-    walltime: int | None = None,
-    job_type: tuple[str, ...] | None = None,
-    queue: str | None = None,
-    directory: str | None = None,
-    additional_options: tuple[str, ...] | None = None,
-    access: FrontendAccess | None = None,
-    timeout: TimeoutArg = False,
-    *,
-    tz: tzinfo = PARIS,
-    job_key_file: KeyFileArg = CONFIGURED,
-    origin_tag: str | None = DEFAULT_ORIGIN_TAG,
+    job_specs: Sequence[tuple[OarSubmission, str | None]], reservation_date: int | None = None,
+    walltime: int | None = None, job_type: tuple[str, ...] | None = None, queue: str | None = None,
+    directory: str | None = None, additional_options: tuple[str, ...] | None = None,
+    access: FrontendAccess | None = None, timeout: TimeoutArg = False,
+    *, tz: tzinfo = PARIS, job_key_file: KeyFileArg = CONFIGURED, origin_tag: str | None = DEFAULT_ORIGIN_TAG,
     rollback_wait: float = 30.0,
 ) -> IOResult[tuple[OarJob, ...], G5kError]:
     """Submit one job per site at once, all or nothing: when any site refuses or cannot be reached, the

@@ -21,14 +21,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import tzinfo
-from typing import TypeVar
+from itertools import takewhile
 
 from attrs import evolve, frozen
 from g5k import config as config_adapter
-from g5k.ssh import output_or_failure, run_plans
+from g5k.ssh import io_to_result, output_or_failure, run_plans
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.config import CommandOutput, CommandPlan, ConnectionParams, FrontendAccess, plan_command
 from g5kpure.errors import CommandFailed, G5kError, InvalidInput, NotFound, Rejected
@@ -69,18 +68,6 @@ Access = FrontendAccess | ConnectionParams | None
 Timeout_ = float | bool | None
 
 
-T = TypeVar("T")
-
-
-def _value(result: IOResult[T, G5kError]) -> T | G5kError:
-    """The value or the error inside an ``IOResult`` (for code that branches on the kind)."""
-    value: T | None = unsafe_perform_io(result.value_or(None))
-    if value is not None:
-        return value
-    error: G5kError = unsafe_perform_io(result.swap().value_or(InvalidInput("result", "?", "a value")))
-    return error
-
-
 def _access(value: Access) -> Result[FrontendAccess, G5kError]:
     """The access to use: a ``FrontendAccess`` as given, else the configured one (``ConnectionParams`` replacing
     its connection parameters); a configuration that cannot be loaded is an error value."""
@@ -117,6 +104,18 @@ def plan_oargrid_command(
     return _access(frontend_connection_params).bind(lambda acc: _plan(argv, frontend, acc, timeout))
 
 
+def _plans(argvs: Iterable[tuple[str, ...]], frontend: str | None, access: FrontendAccess,
+           timeout: Timeout_) -> Result[list[CommandPlan], G5kError]:
+    """One plan per argv, or the first planning error."""
+    plans: list[CommandPlan] = []
+    for argv in argvs:
+        planned = _plan(argv, frontend, access, timeout)
+        if isinstance(planned, Failure):
+            return Failure(planned.failure())
+        plans.append(planned.unwrap())
+    return Success(plans)
+
+
 def _run(argv: tuple[str, ...], frontend: str | None, access: FrontendAccess,
          timeout: Timeout_) -> CommandOutput | G5kError:
     planned = _plan(argv, frontend, access, timeout)
@@ -131,19 +130,24 @@ def _tail(out: CommandOutput, lines: int = 4) -> str:
     return " | ".join(text[-lines:]) or f"exit code {out.exit_code}"
 
 
+def _succeeded(argv: tuple[str, ...], out: CommandOutput | G5kError, gid: int | None = None,
+               missing: tuple[str, ...] = ()) -> Result[CommandOutput, G5kError]:
+    """The output of a command that exited 0; else ``NotFound`` (oargrid job ``gid``) when the output says one of
+    ``missing``, else ``CommandFailed``."""
+    if isinstance(out, G5kError):
+        return Failure(out)
+    if out.exit_code == 0:
+        return Success(out)
+    if gid is not None and any(word in out.stderr + out.stdout for word in missing):
+        return Failure(NotFound("oargrid job", str(gid), _tail(out)))
+    return Failure(CommandFailed(argv, out.exit_code, out.stderr, out.frontend, out.stdout))
+
+
 def plan_oargridsub(
-    job_specs: Iterable[tuple[OarSubmission, str]],
-    reservation_date: object = None,
-    walltime: object = None,
-    job_type: str | Iterable[str] | None = None,
-    queue: str | None = None,
-    directory: str | None = None,
-    additional_options: str | Iterable[str] | None = None,
-    frontend_connection_params: Access = None,
-    timeout: Timeout_ = False,
-    job_key_file: str | None = None,
-    frontend: str | None = None,
-    tz: tzinfo = PARIS,
+    job_specs: Iterable[tuple[OarSubmission, str]], reservation_date: object = None, walltime: object = None,
+    job_type: str | Iterable[str] | None = None, queue: str | None = None, directory: str | None = None,
+    additional_options: str | Iterable[str] | None = None, frontend_connection_params: Access = None,
+    timeout: Timeout_ = False, job_key_file: str | None = None, frontend: str | None = None, tz: tzinfo = PARIS,
 ) -> Result[CommandPlan, G5kError]:
     """The exact frontend command ``oargridsub`` would run (what ``--dry-run`` prints)."""
     argv = oargridsub_argv(job_specs, reservation_date, walltime, job_type, queue, directory, additional_options,
@@ -152,20 +156,13 @@ def plan_oargridsub(
 
 
 def oargridsub(
-    job_specs: Iterable[tuple[OarSubmission, str]],
-    reservation_date: object = None,
-    walltime: object = None,
-    job_type: str | Iterable[str] | None = None,
-    queue: str | None = None,
-    directory: str | None = None,
-    additional_options: str | Iterable[str] | None = None,
-    frontend_connection_params: Access = None,
-    timeout: Timeout_ = False,
-    job_key_file: str | None = None,
-    frontend: str | None = None,
-    tz: tzinfo = PARIS,
+    job_specs: Iterable[tuple[OarSubmission, str]], reservation_date: object = None, walltime: object = None,
+    job_type: str | Iterable[str] | None = None, queue: str | None = None, directory: str | None = None,
+    additional_options: str | Iterable[str] | None = None, frontend_connection_params: Access = None,
+    timeout: Timeout_ = False, job_key_file: str | None = None, frontend: str | None = None, tz: tzinfo = PARIS,
 ) -> IOResult[OargridSubmitted, G5kError]:
-    """Submit an oargrid job for ``(OarSubmission, clusteralias)`` specs; its id, ssh key and OAR jobs."""
+    """Run the oargridsub :func:`plan_oargridsub` plans (same arguments) for ``(OarSubmission, clusteralias)``
+    specs: the grid job's id, ssh key and OAR jobs, or ``Rejected`` with oargridsub's last words."""
     planned = plan_oargridsub(job_specs, reservation_date, walltime, job_type, queue, directory, additional_options,
                               frontend_connection_params, timeout, job_key_file, frontend, tz)
     if isinstance(planned, Failure):
@@ -198,18 +195,15 @@ def oargriddel(
 ) -> IOResult[tuple[OargridDeleted, ...], G5kError]:
     """Delete oargrid jobs (all at once); each one's outcome (not yours, unknown... are reported, not raised)."""
     ids = tuple(job_ids)
-    got = _access(frontend_connection_params)
-    if isinstance(got, Failure):
-        return IOFailure(got.failure())
-    access = got.unwrap()
-    plans: list[CommandPlan] = []
-    for gid in ids:
-        if isinstance(gid, bool) or not isinstance(gid, int) or gid < 0:
-            return IOFailure(InvalidInput("oargrid job id", repr(gid), "a non-negative int"))
-        planned = _plan(oargriddel_argv(gid), frontend, access, timeout)
-        if isinstance(planned, Failure):
-            return IOFailure(planned.failure())
-        plans.append(planned.unwrap())
+    valid = len(list(takewhile(lambda gid: isinstance(gid, int) and not isinstance(gid, bool) and gid >= 0, ids)))
+    planned = _access(frontend_connection_params).bind(
+        lambda access: _plans((oargriddel_argv(gid) for gid in ids[:valid]), frontend, access, timeout)
+    )
+    if isinstance(planned, Failure):
+        return IOFailure(planned.failure())
+    if valid < len(ids):
+        return IOFailure(InvalidInput("oargrid job id", repr(ids[valid]), "a non-negative int"))
+    plans = planned.unwrap()
     outcomes: list[OargridDeleted] = []
     for gid, result in zip(ids, run_plans(plans), strict=True):
         out = output_or_failure(result)
@@ -229,23 +223,16 @@ def get_oargrid_job_info(
 ) -> IOResult[OargridJobInfo, G5kError]:
     """Start date (unix time), walltime (s), user and OAR jobs of an oargrid job."""
     argv = oargridstat_info_argv(oargrid_job_id)
-    access = _access(frontend_connection_params)
-    if isinstance(access, Failure):
-        return IOFailure(access.failure())
-    out = _run(argv, frontend, access.unwrap(), timeout)
-    return _info(argv, out, oargrid_job_id, tz)
+    info = _access(frontend_connection_params).bind(
+        lambda access: _info(argv, _run(argv, frontend, access, timeout), oargrid_job_id, tz)
+    )
+    return IOResult.from_result(info)
 
 
-def _info(argv: tuple[str, ...], out: CommandOutput | G5kError, gid: int, tz: tzinfo) -> IOResult[OargridJobInfo,
-                                                                                                   G5kError]:
-    if isinstance(out, G5kError):
-        return IOFailure(out)
-    if out.exit_code != 0:
-        if "not exist" in out.stderr + out.stdout or "not found" in out.stderr + out.stdout:
-            return IOFailure(NotFound("oargrid job", str(gid), _tail(out)))
-        return IOFailure(CommandFailed(argv, out.exit_code, out.stderr, out.frontend, out.stdout))
-    parsed = parse_oargridstat_info(out.stdout, tz=tz)
-    return IOSuccess(parsed.unwrap()) if isinstance(parsed, Success) else IOFailure(parsed.failure())
+def _info(argv: tuple[str, ...], out: CommandOutput | G5kError, gid: int, tz: tzinfo) -> Result[OargridJobInfo,
+                                                                                                 G5kError]:
+    checked = _succeeded(argv, out, gid, missing=("not exist", "not found"))
+    return checked.bind(lambda o: parse_oargridstat_info(o.stdout, tz=tz))
 
 
 def _between(value: int, bounds: tuple[object, object] | None, tz: tzinfo) -> Result[bool, G5kError]:
@@ -273,27 +260,24 @@ def get_current_oargrid_jobs(
     if isinstance(got, Failure):
         return IOFailure(got.failure())
     access = got.unwrap()
-    out = _run(argv, frontend, access, timeout)
-    if isinstance(out, G5kError):
-        return IOFailure(out)
-    if out.exit_code != 0:
-        return IOFailure(CommandFailed(argv, out.exit_code, out.stderr, out.frontend, out.stdout))
-    ids = parse_oargridstat_list(out.stdout)
+    listed = _succeeded(argv, _run(argv, frontend, access, timeout))
+    if isinstance(listed, Failure):
+        return IOFailure(listed.failure())
+    ids = parse_oargridstat_list(listed.unwrap().stdout)
     if start_between is None and end_between is None:
         return IOSuccess(ids)
-    plans: list[CommandPlan] = []
-    for gid in ids:
-        planned = _plan(oargridstat_info_argv(gid), frontend, access, timeout)
-        if isinstance(planned, Failure):
-            return IOFailure(planned.failure())
-        plans.append(planned.unwrap())
+    planned = _plans((oargridstat_info_argv(gid) for gid in ids), frontend, access, timeout)
+    if isinstance(planned, Failure):
+        return IOFailure(planned.failure())
+    plans = planned.unwrap()
     kept: list[int] = []
     for gid, plan, result in zip(ids, plans, run_plans(plans), strict=True):
-        info = _value(_info(plan.argv, output_or_failure(result), gid, tz))
-        if isinstance(info, NotFound):
+        read = _info(plan.argv, output_or_failure(result), gid, tz)
+        if isinstance(read, Failure) and isinstance(read.failure(), NotFound):
             continue  # ended between the two calls
-        if isinstance(info, G5kError):
-            return IOFailure(info)
+        if isinstance(read, Failure):
+            return IOFailure(read.failure())
+        info = read.unwrap()
         for value, bounds in ((info.start_date, start_between), (info.end_date, end_between)):
             ok = _between(value, bounds, tz)
             if isinstance(ok, Failure):
@@ -308,10 +292,7 @@ def get_current_oargrid_jobs(
 def _default_site_of(alias: str) -> str | None:
     from g5k.reference_data import load_embedded_snapshot
 
-    snap = _value(load_embedded_snapshot())
-    if isinstance(snap, G5kError):
-        return None
-    found = snap.site_of(alias)
+    found = io_to_result(load_embedded_snapshot()).bind(lambda snap: snap.site_of(alias))
     return found.unwrap() if isinstance(found, Success) else None
 
 
@@ -324,16 +305,15 @@ def get_oargrid_job_oar_jobs(
     sites: Iterable[str] = (),
 ) -> IOResult[tuple[tuple[int, str], ...], G5kError]:
     """The (OAR job id, site) pairs an oargrid job is made of (cluster aliases mapped to their site)."""
-    info = _value(get_oargrid_job_info(oargrid_job_id, frontend_connection_params, timeout, frontend))
-    if isinstance(info, G5kError):
-        return IOFailure(info)
-    assert isinstance(info, OargridJobInfo)
     lookup = site_of or _default_site_of
-    mapping: Mapping[str, str] = {
-        alias: site for _, alias in info.oar_jobs if (site := lookup(alias)) is not None
-    }
-    pairs = oar_jobs_by_site(info.oar_jobs, sites, mapping)
-    return IOSuccess(pairs.unwrap()) if isinstance(pairs, Success) else IOFailure(pairs.failure())
+
+    def pairs(info: OargridJobInfo) -> Result[tuple[tuple[int, str], ...], G5kError]:
+        mapping: Mapping[str, str] = {
+            alias: site for _, alias in info.oar_jobs if (site := lookup(alias)) is not None
+        }
+        return oar_jobs_by_site(info.oar_jobs, sites, mapping)
+
+    return get_oargrid_job_info(oargrid_job_id, frontend_connection_params, timeout, frontend).bind_result(pairs)
 
 
 def wait_oargrid_job_start(
@@ -346,14 +326,14 @@ def wait_oargrid_job_start(
     now: Callable[[], float] = time.time,
 ) -> IOResult[int, G5kError]:
     """Sleep until an oargrid job's start date; returns that date (unix time)."""
-    info = _value(get_oargrid_job_info(oargrid_job_id, frontend_connection_params, timeout, frontend, tz))
-    if isinstance(info, G5kError):
-        return IOFailure(info)
-    assert isinstance(info, OargridJobInfo)
-    delay = info.start_date - now()
-    if delay > 0:
-        sleep(delay)
-    return IOSuccess(info.start_date)
+
+    def waited(info: OargridJobInfo) -> int:
+        delay = info.start_date - now()
+        if delay > 0:
+            sleep(delay)
+        return info.start_date
+
+    return get_oargrid_job_info(oargrid_job_id, frontend_connection_params, timeout, frontend, tz).map(waited)
 
 
 def get_oargrid_job_nodes(
@@ -364,20 +344,15 @@ def get_oargrid_job_nodes(
 ) -> IOResult[tuple[str, ...], G5kError]:
     """The nodes of an oargrid job (waiting for it to run with ``-w``; without it on oargrids that lack -w)."""
     with_wait, without = oargridstat_nodes_argvs(oargrid_job_id)
-    got = _access(frontend_connection_params)
-    if isinstance(got, Failure):
-        return IOFailure(got.failure())
-    access = got.unwrap()
-    out = _run(with_wait, frontend, access, timeout)
-    if isinstance(out, CommandOutput) and out.exit_code != 0:
-        out = _run(without, frontend, access, timeout)
-    if isinstance(out, G5kError):
-        return IOFailure(out)
-    if out.exit_code != 0:
-        if "not exist" in out.stderr + out.stdout:
-            return IOFailure(NotFound("oargrid job", str(oargrid_job_id), _tail(out)))
-        return IOFailure(CommandFailed(without, out.exit_code, out.stderr, out.frontend, out.stdout))
-    return IOSuccess(parse_oargridstat_nodes(out.stdout))
+
+    def nodes(access: FrontendAccess) -> Result[tuple[str, ...], G5kError]:
+        out = _run(with_wait, frontend, access, timeout)
+        if isinstance(out, CommandOutput) and out.exit_code != 0:
+            out = _run(without, frontend, access, timeout)
+        checked = _succeeded(without, out, oargrid_job_id, missing=("not exist",))
+        return checked.map(lambda o: parse_oargridstat_nodes(o.stdout))
+
+    return IOResult.from_result(_access(frontend_connection_params).bind(nodes))
 
 
 def get_oargrid_job_key(
@@ -387,7 +362,5 @@ def get_oargrid_job_key(
     frontend: str | None = None,
 ) -> IOResult[str, G5kError]:
     """Where oargrid keeps the ssh key of a grid job on the frontend (``/tmp/oargrid/oargrid_ssh_key_USER_ID``)."""
-    info = _value(get_oargrid_job_info(oargrid_job_id, frontend_connection_params, timeout, frontend))
-    if isinstance(info, G5kError):
-        return IOFailure(info)
-    return IOSuccess(oargrid_job_key_path(info.user, oargrid_job_id))
+    info = get_oargrid_job_info(oargrid_job_id, frontend_connection_params, timeout, frontend)
+    return info.map(lambda found: oargrid_job_key_path(found.user, oargrid_job_id))

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import threading
 
 from g5k.api import APIConnection
-from g5k.reference_data import load_embedded_snapshot, read_embedded_bytes
+from g5k.reference_data import EmbeddedOnce, load_embedded_snapshot
 from returns.io import IOFailure, IOResult
 from returns.result import Failure, Result
 from returns.unsafe import unsafe_perform_io
@@ -14,9 +13,6 @@ from returns.unsafe import unsafe_perform_io
 from g5kpure.errors import G5kError, ParseError
 from g5kpure.hosts import HasAddress
 from g5kpure.reference import Pdu, PduIndex, PowerFeed, host_feeds, parse_pdus, parse_site_pdus
-
-_lock = threading.Lock()
-_cached: Result[PduIndex, G5kError] | None = None
 
 
 def _decode(payload: bytes) -> Result[PduIndex, G5kError]:
@@ -28,14 +24,12 @@ def _decode(payload: bytes) -> Result[PduIndex, G5kError]:
     return parsed
 
 
+_PDUS = EmbeddedOnce(_decode)
+
+
 def load_embedded_pdus() -> IOResult[PduIndex, G5kError]:
     """The PDUs of the embedded snapshot, parsed on first use, then shared."""
-    global _cached
-    with _lock:
-        if _cached is None:
-            _cached = read_embedded_bytes().bind(_decode)
-        result = _cached
-    return IOResult.from_result(result)
+    return _PDUS.load()
 
 
 def get_site_pdus(site: str, conn: APIConnection | None = None) -> IOResult[tuple[Pdu, ...], G5kError]:

@@ -6,9 +6,11 @@ import gc
 import gzip
 import threading
 import zlib
+from collections.abc import Callable
 from importlib import resources
+from typing import Generic, TypeVar
 
-from returns.io import IOFailure, IOResult, IOSuccess
+from returns.io import IOFailure, IOResult
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
@@ -18,8 +20,7 @@ from g5kpure.reference import Snapshot, snapshot_from_bytes
 EMBEDDED_PACKAGE = "g5kpure.data"
 EMBEDDED_FILE = "reference_compact.json.gz"
 
-_lock = threading.Lock()
-_cached: Result[Snapshot, G5kError] | None = None
+T = TypeVar("T")
 
 
 def read_embedded_bytes() -> Result[bytes, G5kError]:
@@ -34,6 +35,23 @@ def read_embedded_bytes() -> Result[bytes, G5kError]:
         )
 
 
+class EmbeddedOnce(Generic[T]):
+    """A value decoded from the embedded snapshot's bytes on first use, then shared by every thread."""
+
+    def __init__(self, decode: Callable[[bytes], Result[T, G5kError]]) -> None:
+        self._decode = decode
+        self._lock = threading.Lock()
+        self._result: Result[T, G5kError] | None = None
+
+    def load(self) -> IOResult[T, G5kError]:
+        """The decoded value (or why it could not be read), computed once."""
+        with self._lock:
+            if self._result is None:
+                self._result = read_embedded_bytes().bind(self._decode)
+            result = self._result
+        return IOResult.from_result(result)
+
+
 def _build_without_gc(payload: bytes) -> Result[Snapshot, G5kError]:
     """``snapshot_from_bytes`` with the cyclic garbage collector paused: building creates some 100,000
     acyclic objects at once, and the collections they trigger cost about a fifth of a cold load."""
@@ -46,14 +64,12 @@ def _build_without_gc(payload: bytes) -> Result[Snapshot, G5kError]:
             gc.enable()
 
 
+_SNAPSHOT = EmbeddedOnce(_build_without_gc)
+
+
 def load_embedded_snapshot() -> IOResult[Snapshot, G5kError]:
     """The embedded snapshot as a Snapshot, loaded and indexed on first use, then shared."""
-    global _cached
-    with _lock:
-        if _cached is None:
-            _cached = read_embedded_bytes().bind(_build_without_gc)
-        result = _cached
-    return IOSuccess(result.unwrap()) if isinstance(result, Success) else IOFailure(result.failure())
+    return _SNAPSHOT.load()
 
 
 def embedded_snapshot() -> Snapshot:

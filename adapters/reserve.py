@@ -18,13 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import tzinfo
+from typing import TypeVar
 
 from attrs import evolve, frozen
 from g5k.oar import (
     CONFIGURED,
+    CallDefaults,
     KeyFileArg,
     TimeoutArg,
-    _perform,
+    my_jobs,
     oardel,
     oarsub,
     oarsubgrid,
@@ -56,13 +58,12 @@ from g5kpure.oar import (
     decide_reattach,
     live_jobs_named,
     next_common_date,
-    oarstat_mine_full_argv,
-    parse_oarstat_jobs_json,
     site_label,
     validate_submission,
 )
 
 Specs = Sequence[tuple[OarSubmission, str | None]]
+T = TypeVar("T")
 
 
 @frozen
@@ -103,11 +104,9 @@ def find_jobs_by_name(
     resolved = io_to_result(resolve_defaults(access, None))
     if not isinstance(resolved, Success):
         return IOFailure(resolved.failure())
-    outs = _perform([(oarstat_mine_full_argv(), f) for f in names], resolved.unwrap().access, timeout)
     found: list[tuple[str | None, tuple[OarJobInfo, ...]]] = []
     failed: list[tuple[str | None, G5kError]] = []
-    for frontend, out in zip(names, outs, strict=True):
-        parsed = out.bind(lambda o: parse_oarstat_jobs_json(o.exit_code, o.stdout, o.stderr))
+    for frontend, parsed in io_value(my_jobs(names, resolved.unwrap().access, timeout)):
         if isinstance(parsed, Success):
             found.append((frontend, live_jobs_named(parsed.unwrap(), name)))
         else:
@@ -119,30 +118,21 @@ def find_jobs_by_name(
 
 
 def reserve_or_reattach(
-    specs: Specs,
-    name: str,
-    access: FrontendAccess | None = None,
-    timeout: TimeoutArg = False,
-    *,
-    start: int | None = None,
-    not_after: int | None = None,
-    max_tries: int = DEFAULT_MAX_TRIES,
-    tz: tzinfo = PARIS,
-    job_key_file: KeyFileArg = CONFIGURED,
-    origin_tag: str | None = DEFAULT_ORIGIN_TAG,
+    specs: Specs, name: str, access: FrontendAccess | None = None, timeout: TimeoutArg = False,
+    *, start: int | None = None, not_after: int | None = None, max_tries: int = DEFAULT_MAX_TRIES,
+    tz: tzinfo = PARIS, job_key_file: KeyFileArg = CONFIGURED, origin_tag: str | None = DEFAULT_ORIGIN_TAG,
     rollback_wait: float = 30.0,
 ) -> IOResult[Reserved, G5kError]:
     """The live jobs named ``name`` when every site of ``specs`` holds one (nothing submitted); when none does,
     one job per site submitted all or nothing (``oarsubgrid``, or a synchronised reservation from ``start``);
     when only some do, a ``ReattachConflict`` naming them (nothing submitted). Submissions get ``name``;
     ``start`` / ``not_after`` / ``max_tries`` apply only to a submission (reattached jobs are kept as they are)."""
-    checked = check_job_name(name).bind(lambda _: check_sites([f for _, f in specs])).bind(lambda _: _valid(specs))
-    if not isinstance(checked, Success):
-        return IOFailure(checked.failure())
-    resolved = io_to_result(resolve_defaults(access, job_key_file))
+    checked = check_job_name(name).bind(lambda _: check_sites([f for _, f in specs]))
+    resolved = _checked_defaults(checked.bind(lambda _: _valid(specs)), access, job_key_file)
     if not isinstance(resolved, Success):
         return IOFailure(resolved.failure())
-    access, job_key_file = resolved.unwrap().access, resolved.unwrap().job_key_file
+    _, defaults = resolved.unwrap()
+    access, job_key_file = defaults.access, defaults.job_key_file
     named = io_to_result(find_jobs_by_name(name, [f for _, f in specs], access, timeout))
     decision = named.bind(lambda n: decide_reattach([f for _, f in specs], n))
     if not isinstance(decision, Success):
@@ -152,28 +142,12 @@ def reserve_or_reattach(
         return IOSuccess(Reserved(chosen.jobs, True, chosen.infos))
     named_specs = [(evolve(sub, name=name), f) for sub, f in specs]
     if start is not None:
-        common = reserve_at_first_common_date(
-            named_specs,
-            start,
-            not_after,
-            max_tries,
-            access,
-            timeout,
-            tz=tz,
-            job_key_file=job_key_file,
-            origin_tag=origin_tag,
-            rollback_wait=rollback_wait,
-        )
+        common = reserve_at_first_common_date(named_specs, start, not_after, max_tries, access, timeout, tz=tz,
+                                              job_key_file=job_key_file, origin_tag=origin_tag,
+                                              rollback_wait=rollback_wait)
         return common.map(lambda c: Reserved(c.jobs, False, start=c.start, tries=c.tries))
-    grid = oarsubgrid(
-        named_specs,
-        access=access,
-        timeout=timeout,
-        tz=tz,
-        job_key_file=job_key_file,
-        origin_tag=origin_tag,
-        rollback_wait=rollback_wait,
-    )
+    grid = oarsubgrid(named_specs, access=access, timeout=timeout, tz=tz, job_key_file=job_key_file,
+                      origin_tag=origin_tag, rollback_wait=rollback_wait)
     return grid.map(lambda jobs: Reserved(jobs, False))
 
 
@@ -181,16 +155,9 @@ def reserve_or_reattach(
 
 
 def reserve_at_first_common_date(
-    specs: Specs,
-    start: int,
-    not_after: int | None = None,
-    max_tries: int = DEFAULT_MAX_TRIES,
-    access: FrontendAccess | None = None,
-    timeout: TimeoutArg = False,
-    *,
-    tz: tzinfo = PARIS,
-    job_key_file: KeyFileArg = CONFIGURED,
-    origin_tag: str | None = DEFAULT_ORIGIN_TAG,
+    specs: Specs, start: int, not_after: int | None = None, max_tries: int = DEFAULT_MAX_TRIES,
+    access: FrontendAccess | None = None, timeout: TimeoutArg = False,
+    *, tz: tzinfo = PARIS, job_key_file: KeyFileArg = CONFIGURED, origin_tag: str | None = DEFAULT_ORIGIN_TAG,
     rollback_wait: float = 30.0,
 ) -> IOResult[CommonReservation, G5kError]:
     """Advance reservations starting at the same date on every site: ``start`` first, then OAR's latest
@@ -198,13 +165,11 @@ def reserve_at_first_common_date(
     ``max_tries`` dates and none after ``not_after``. A ``NoCommonDate`` tells what each site said at each try."""
     policy = CommonDatePolicy(max_tries, not_after)
     checked = _valid(specs).bind(lambda _: check_common_request(start, policy, len(specs)))
-    if not isinstance(checked, Success):
-        return IOFailure(checked.failure())
-    resolved = io_to_result(resolve_defaults(access, job_key_file))
+    resolved = _checked_defaults(checked, access, job_key_file)
     if not isinstance(resolved, Success):
         return IOFailure(resolved.failure())
-    acc, key_file = resolved.unwrap().access, resolved.unwrap().job_key_file
-    date = checked.unwrap()
+    date, defaults = resolved.unwrap()
+    acc, key_file = defaults.access, defaults.job_key_file
     tries: list[ReservationTry] = []
     while True:
         at_date = [(evolve(sub, reservation_date=date), f) for sub, f in specs]
@@ -224,6 +189,12 @@ def reserve_at_first_common_date(
             why = step.why if isinstance(step, GiveUp) else "accepted jobs could not be deleted"
             return IOFailure(NoCommonDate(why, start, not_after, tuple(tries), leaked))
         date = step.date
+
+
+def _checked_defaults(checked: Result[T, G5kError], access: FrontendAccess | None,
+                      job_key_file: KeyFileArg) -> Result[tuple[T, CallDefaults], G5kError]:
+    """The checked value and the access and key a call uses, once the check passed (nothing resolved before)."""
+    return checked.bind(lambda value: io_to_result(resolve_defaults(access, job_key_file)).map(lambda d: (value, d)))
 
 
 def _valid(specs: Specs) -> Result[None, G5kError]:

@@ -1,19 +1,11 @@
 """The Grid'5000 usage charter as data: work hours, work days, French public holidays, and the daily allowance.
 
 Everything here is computed in the charter's own time zone (``CharterRules.timezone``, Europe/Paris by
-default) through ``zoneinfo``, whatever the time zone of the calling process. Differences from execo_g5k:
+default), whatever the time zone of the calling process: timestamps are absolute, naive datetimes are wall
+times of the charter's zone, and a day runs from local midnight to the next local midnight (23 or 25 hours on
+DST days). ``charter_remaining`` counts each job once, every job whose span meets the day's charter time.
 
-- execo computed charter periods correctly only when the process itself ran in Europe/Paris time (its
-  ``get_next_charter_period`` turned naive Paris datetimes back into timestamps in the *local* zone); here
-  timestamps are absolute and naive datetimes are read as wall times of the charter's zone.
-- execo assumed 24-hour days (``get_oar_day_start_end``); here a day runs from local midnight to the next
-  local midnight, 23 or 25 hours on DST days.
-- execo's remaining-time computation counted a job once per job type and a running job twice, and missed
-  jobs spanning the whole day; ``charter_remaining`` counts each job once and counts every job whose span
-  meets the day's charter time.
-- an empty period (start equal to end) is never returned; execo could return ``(t, t)``.
-
-Timestamps are unix seconds (``float``); periods are half-open ``(start, end)`` pairs.
+Timestamps are unix seconds (``float``); periods are half-open, never empty ``(start, end)`` pairs.
 """
 
 from __future__ import annotations
@@ -25,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, ParseError
@@ -468,20 +460,7 @@ def dedupe_jobs(rows: Sequence[JobRow]) -> tuple[JobRow, ...]:
         if seen is None:
             best[key] = row
             continue
-        types = seen.types | row.types
-        keep = max(seen, row, key=_rank)
-        best[key] = JobRow(
-            job_id=keep.job_id,
-            user=keep.user,
-            state=keep.state,
-            types=types,
-            cluster=keep.cluster,
-            start_time=keep.start_time,
-            stop_time=keep.stop_time,
-            walltime=keep.walltime,
-            resources=keep.resources,
-            source=keep.source,
-        )
+        best[key] = evolve(max(seen, row, key=_rank), types=seen.types | row.types)
     return tuple(best[k] for k in sorted(best))
 
 

@@ -40,8 +40,8 @@ def test_help_imports_no_heavy_library_and_no_command_module() -> None:
                                               (("charter", "--help"), "g5k.cli.charter")])
 def test_a_command_loads_only_its_module(argv: tuple[str, ...], module: str) -> None:
     names = _loaded(*argv)
-    commands = {n for n in names if n.startswith("g5k.cli.") and n not in ("g5k.cli.main", "g5k.cli.options")}
-    assert commands == {module}
+    command_modules = {f"g5k.cli.{m}" for _, m, _ in COMMANDS}
+    assert names & command_modules == {module}
 
 
 def test_the_command_table_is_what_the_modules_register() -> None:

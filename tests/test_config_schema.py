@@ -13,7 +13,8 @@ from g5k.cli.main import main
 from returns.result import Failure, Success
 
 from g5kpure import config as c
-from g5kpure.config.kinds import METADATA, Setting
+from g5kpure.config import Setting
+from g5kpure.config.kinds import METADATA
 from g5kpure.errors import ConfigError
 from tests.config_files import isolate
 from tests.test_cli_config import run_json, values

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, TypeVar
 
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, fail
 from g5k.config import load_config, performed
@@ -19,10 +20,13 @@ from returns.unsafe import unsafe_perform_io
 from g5kpure.charter import DEFAULT_RULES, g5k_charter_time, get_next_charter_period
 from g5kpure.config import Config
 from g5kpure.errors import G5kError, InvalidInput
-from g5kpure.oar import oar_date_to_unixts
+from g5kpure.oar import format_unixts, oar_date_to_unixts, zone_named
 
 SEARCH_DAYS = 31
 """How far ahead `g5k charter` looks for the next charter period."""
+
+_ZONE = zone_named(DEFAULT_RULES.timezone).unwrap()  # CharterRules refuses an unknown zone
+T = TypeVar("T")
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -55,7 +59,24 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _paris(ts: float) -> str:
-    return datetime.fromtimestamp(ts, ZoneInfo(DEFAULT_RULES.timezone)).strftime("%Y-%m-%d %H:%M:%S")
+    return format_unixts(math.floor(ts), _ZONE)
+
+
+def _option(text: str | None, parse: Callable[[str], Result[T, G5kError]], default: Callable[[], T]) -> Result[
+    T, G5kError
+]:
+    """An option's value read with ``parse``, or ``default()`` when it is not given."""
+    return Success(default()) if text is None else parse(text)
+
+
+def _usage(args: argparse.Namespace, error: G5kError) -> int:
+    """Report an option that cannot be read; the usage exit code."""
+    fail(args, error)
+    return EXIT_USAGE
+
+
+def _today() -> date:
+    return datetime.fromtimestamp(time.time(), _ZONE).date()
 
 
 def parse_instant(text: str) -> Result[float, G5kError]:
@@ -78,14 +99,10 @@ def parse_day(text: str) -> Result[date, G5kError]:
 
 def run_time(args: argparse.Namespace) -> int:
     """Say whether --at (default now) is charter time and when the next charter period starts and ends."""
-    if args.at is None:
-        at: float = time.time()
-    else:
-        parsed = parse_instant(args.at)
-        if isinstance(parsed, Failure):
-            fail(args, parsed.failure())
-            return EXIT_USAGE
-        at = parsed.unwrap()
+    read_at = _option(args.at, parse_instant, time.time)
+    if isinstance(read_at, Failure):
+        return _usage(args, read_at.failure())
+    at = read_at.unwrap()
     inside = g5k_charter_time(at)
     period = get_next_charter_period(at, at + SEARCH_DAYS * 86400)
     data: dict[str, Any] = {"at": at, "at_paris": _paris(at), "charter_time": inside, "next_period": None}
@@ -119,14 +136,10 @@ def run_remaining(args: argparse.Namespace) -> int:
         else:
             overrides["host_template"] = entry
     settings = DbSettings.from_config(conf, **overrides)
-    if args.day is None:
-        day = datetime.fromtimestamp(time.time(), ZoneInfo(DEFAULT_RULES.timezone)).date()
-    else:
-        parsed = parse_day(args.day)
-        if isinstance(parsed, Failure):
-            fail(args, parsed.failure())
-            return EXIT_USAGE
-        day = parsed.unwrap()
+    read_day = _option(args.day, parse_day, _today)
+    if isinstance(read_day, Failure):
+        return _usage(args, read_day.failure())
+    day = read_day.unwrap()
     user = args.user if args.user is not None else default_user(conf)
     if args.dry_run:
         return _dry_run(args, settings, day, user)

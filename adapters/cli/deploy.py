@@ -11,16 +11,17 @@ Every command takes --json, --dry-run (print the frontend commands and do nothin
 from __future__ import annotations
 
 import argparse
-from datetime import tzinfo
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from attrs import evolve
 from g5k import config as config_adapter
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail
-from g5k.cli.options import add_walltime, walltime_of, zone_option
+from g5k.cli.options import add_walltime, walltime_of, zone_of
 from g5k.kadeploy import DeployResult, deploy, plan_kadeploy, settings_from_config
 from g5k.oargrid import (
+    OargridDeleted,
     get_oargrid_job_info,
     get_oargrid_job_nodes,
     oargriddel,
@@ -29,6 +30,7 @@ from g5k.oargrid import (
     plan_oargridsub,
 )
 from g5k.ssh import io_to_result
+from returns.io import IOResult
 from returns.result import Failure, Result, Success
 
 from g5kpure.config import ConnectionParams, FrontendAccess, plan_command
@@ -43,6 +45,8 @@ from g5kpure.oar import (
     oargridstat_info_argv,
     oargridstat_nodes_argvs,
 )
+
+T = TypeVar("T")
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -106,10 +110,6 @@ def _runtime(args: argparse.Namespace) -> Result[tuple[FrontendAccess, KadeployS
     rt = loaded.unwrap()
     access = rt.access if args.frontend is None else evolve(rt.access, default_frontend=args.frontend)
     return Success((access, settings_from_config(rt.config)))
-
-
-def _tz(args: argparse.Namespace) -> Result[tzinfo, G5kError]:
-    return zone_option(args.tz)
 
 
 def _hosts(words: list[str]) -> Result[tuple[str, ...], G5kError]:
@@ -206,7 +206,7 @@ def _reservation(args: argparse.Namespace) -> object:
 
 def run_grid_sub(args: argparse.Namespace) -> int:
     """`g5k grid sub`: one oargrid job over several clusters / sites."""
-    rt, tz, specs, wall_r = _runtime(args), _tz(args), _grid_specs(args), walltime_of(args)
+    rt, tz, specs, wall_r = _runtime(args), zone_of(args), _grid_specs(args), walltime_of(args)
     for got in (rt, tz, specs, wall_r):
         if isinstance(got, Failure):
             return fail(args, got.failure())
@@ -239,55 +239,62 @@ def _dry(args: argparse.Namespace, argvs: list[tuple[str, ...]], access: Fronten
     return EXIT_OK
 
 
-def run_grid_del(args: argparse.Namespace) -> int:
-    """`g5k grid del`: delete oargrid jobs; each one's outcome."""
+def _grid_command(
+    args: argparse.Namespace,
+    argvs: Callable[[], list[tuple[str, ...]]],
+    run: Callable[[FrontendAccess], IOResult[T, G5kError]],
+    show: Callable[[T], int],
+    *checked: Result[object, G5kError],
+) -> int:
+    """Plan (``--dry-run``: print ``argvs()``) or ``run`` one oargrid command on the configured access, then
+    ``show`` its result; the runtime and the ``checked`` option values are refused first."""
     rt = _runtime(args)
-    if isinstance(rt, Failure):
-        return fail(args, rt.failure())
-    access = rt.unwrap()[0]
-    if args.dry_run:
-        return _dry(args, [oargriddel_argv(i) for i in args.ids], access)
-    done = io_to_result(oargriddel(args.ids, access))
-    if isinstance(done, Failure):
-        return fail(args, done.failure())
-    outcomes = done.unwrap()
-    emit(args, "\n".join(f"{o.grid_job_id}: {'deleted' if o.deleted else 'NOT deleted'} ({o.detail})"
-                         for o in outcomes), outcomes)
-    return EXIT_OK if all(o.deleted for o in outcomes) else EXIT_FAILURE
-
-
-def run_grid_info(args: argparse.Namespace) -> int:
-    """`g5k grid info`: start, walltime, user and OAR jobs of an oargrid job."""
-    rt, tz = _runtime(args), _tz(args)
-    for got in (rt, tz):
+    for got in (rt, *checked):
         if isinstance(got, Failure):
             return fail(args, got.failure())
     access = rt.unwrap()[0]
     if args.dry_run:
-        return _dry(args, [oargridstat_info_argv(args.id)], access)
-    done = io_to_result(get_oargrid_job_info(args.id, access, tz=tz.unwrap()))
+        return _dry(args, argvs(), access)
+    done = io_to_result(run(access))
     if isinstance(done, Failure):
         return fail(args, done.failure())
-    info: OargridJobInfo = done.unwrap()
-    jobs = ", ".join(f"{alias}: {job}" for job, alias in info.oar_jobs)
-    start = format_unixts(info.start_date, tz.unwrap())
-    human = (f"oargrid job {args.id}\n  user      {info.user}\n  start     {start}"
-             f"\n  walltime  {info.walltime} s\n  OAR jobs  {jobs}")
-    emit(args, human, info)
-    return EXIT_OK
+    return show(done.unwrap())
+
+
+def run_grid_del(args: argparse.Namespace) -> int:
+    """`g5k grid del`: delete oargrid jobs; each one's outcome."""
+
+    def show(outcomes: tuple[OargridDeleted, ...]) -> int:
+        emit(args, "\n".join(f"{o.grid_job_id}: {'deleted' if o.deleted else 'NOT deleted'} ({o.detail})"
+                             for o in outcomes), outcomes)
+        return EXIT_OK if all(o.deleted for o in outcomes) else EXIT_FAILURE
+
+    return _grid_command(args, lambda: [oargriddel_argv(i) for i in args.ids],
+                         lambda access: oargriddel(args.ids, access), show)
+
+
+def run_grid_info(args: argparse.Namespace) -> int:
+    """`g5k grid info`: start, walltime, user and OAR jobs of an oargrid job."""
+    tz = zone_of(args)
+
+    def show(info: OargridJobInfo) -> int:
+        jobs = ", ".join(f"{alias}: {job}" for job, alias in info.oar_jobs)
+        start = format_unixts(info.start_date, tz.unwrap())
+        human = (f"oargrid job {args.id}\n  user      {info.user}\n  start     {start}"
+                 f"\n  walltime  {info.walltime} s\n  OAR jobs  {jobs}")
+        emit(args, human, info)
+        return EXIT_OK
+
+    return _grid_command(args, lambda: [oargridstat_info_argv(args.id)],
+                         lambda access: get_oargrid_job_info(args.id, access, tz=tz.unwrap()), show, tz)
 
 
 def run_grid_nodes(args: argparse.Namespace) -> int:
     """`g5k grid nodes`: the nodes of an oargrid job (waits for it to run)."""
-    rt = _runtime(args)
-    if isinstance(rt, Failure):
-        return fail(args, rt.failure())
-    access = rt.unwrap()[0]
-    if args.dry_run:
-        return _dry(args, [oargridstat_nodes_argvs(args.id)[0]], access)
-    done = io_to_result(get_oargrid_job_nodes(args.id, access))
-    if isinstance(done, Failure):
-        return fail(args, done.failure())
-    nodes = done.unwrap()
-    emit(args, "\n".join(nodes), list(nodes))
-    return EXIT_OK
+
+    def show(nodes: tuple[str, ...]) -> int:
+        emit(args, "\n".join(nodes), list(nodes))
+        return EXIT_OK
+
+    return _grid_command(args, lambda: [oargridstat_nodes_argvs(args.id)[0]],
+                         lambda access: get_oargrid_job_nodes(args.id, access), show)

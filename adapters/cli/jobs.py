@@ -26,7 +26,8 @@ from typing import Any
 from attrs import frozen
 from g5k import config as config_adapter
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail, to_jsonable
-from g5k.cli.options import add_walltime, walltime_of, zone_option
+from g5k.cli.oarsub_options import add_submission_arguments, submission_of
+from g5k.cli.options import zone_of
 from g5k.oar import (
     get_current_oar_jobs,
     get_oar_job_info,
@@ -48,7 +49,6 @@ from g5kpure.oar import (
     PollPolicy,
     format_unixts,
     job_id_from_env,
-    make_submission,
     oardel_argv,
     oarstat_job_argv,
     oarstat_mine_full_argv,
@@ -74,16 +74,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("sub", parents=[common, shared], help="submit a job (one per --frontend, all or nothing)")
     p.add_argument("--frontend", action="append", default=[], help="frontend (site); repeat for one job per site")
-    p.add_argument("-l", "--resources", action="append", default=[], help="resource request (repeat to join with +)")
-    add_walltime(p)
-    p.add_argument("-t", "--type", dest="job_type", action="append", default=[], help="job type (repeatable)")
-    p.add_argument("-p", "--properties", dest="sql_properties", help="SQL properties (oarsub -p)")
-    p.add_argument("-q", "--queue")
-    p.add_argument("-r", "--reservation", dest="reservation_date", help="unix ts or 'YYYY-MM-DD HH:MM:SS' (in --tz)")
-    p.add_argument("-d", "--directory")
-    p.add_argument("--project")
-    p.add_argument("-n", "--name")
-    p.add_argument("--options", dest="additional_options", help="more oarsub options, as one shell-like string")
+    add_submission_arguments(p)
     p.add_argument("command", nargs="?", help="the job's command (default: sleep until the walltime ends)")
     p.set_defaults(handler=run_sub)
 
@@ -113,7 +104,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _context(args: argparse.Namespace) -> Result[Context, G5kError]:
-    zone = zone_option(args.tz)
+    zone = zone_of(args)
     if isinstance(zone, Failure):
         return Failure(zone.failure())
     tz = zone.unwrap()
@@ -179,26 +170,10 @@ def run_sub(args: argparse.Namespace) -> int:
     if not isinstance(ctx, Success):
         return fail(args, ctx.failure())
     c = ctx.unwrap()
-    wall = walltime_of(args)
-    if isinstance(wall, Failure):
-        return fail(args, wall.failure())
     resa: object = args.reservation_date
     if isinstance(resa, str) and resa.strip().isdigit():
         resa = int(resa)  # a unix timestamp
-    made = make_submission(
-        args.resources or None,
-        wall.unwrap(),
-        args.job_type or None,
-        args.sql_properties,
-        args.queue,
-        resa,
-        args.directory,
-        args.project,
-        args.name,
-        args.additional_options,
-        args.command,
-        tz=c.tz,
-    )
+    made = submission_of(args, c.tz, resa)
     if not isinstance(made, Success):
         return fail(args, made.failure())
     frontends: list[str | None] = list(args.frontend) or [None]
@@ -294,20 +269,15 @@ def _info_data(info: OarJobInfo) -> dict[str, Any]:
 
 def run_info(args: argparse.Namespace) -> int:
     """`g5k info ID`: everything OAR says about a job."""
-    ctx = _context(args)
-    if not isinstance(ctx, Success):
-        return fail(args, ctx.failure())
-    c = ctx.unwrap()
-    jid = _job_id(args.job_id)
-    if not isinstance(jid, Success):
-        return fail(args, jid.failure())
-    if args.dry_run:
-        return _dry(args, [plan_command(oarstat_job_argv(jid.unwrap()), args.frontend, c.access)])
-    got = io_to_result(get_oar_job_info(jid.unwrap(), args.frontend, c.access))
-    if not isinstance(got, Success):
-        return fail(args, got.failure())
-    emit(args, _describe(got.unwrap(), c.tz), _info_data(got.unwrap()))
-    return EXIT_OK
+
+    def read(c: Context, job_id: int) -> Result[OarJobInfo, G5kError]:
+        return io_to_result(get_oar_job_info(job_id, args.frontend, c.access))
+
+    def show(c: Context, info: OarJobInfo) -> int:
+        emit(args, _describe(info, c.tz), _info_data(info))
+        return EXIT_OK
+
+    return _about_job(args, read, show)
 
 
 def _wait(args: argparse.Namespace, c: Context, job_id: int) -> Result[OarJobInfo, G5kError]:
@@ -353,8 +323,12 @@ def _wait(args: argparse.Namespace, c: Context, job_id: int) -> Result[OarJobInf
     return result
 
 
-def _when_running(args: argparse.Namespace, show: Callable[[Context, OarJobInfo], int]) -> int:
-    """Wait until the job of ``args`` runs (or plan the oarstat under --dry-run), then ``show`` it."""
+def _about_job(
+    args: argparse.Namespace,
+    read: Callable[[Context, int], Result[OarJobInfo, G5kError]],
+    show: Callable[[Context, OarJobInfo], int],
+) -> int:
+    """Read the job of ``args`` with ``read`` (or plan its oarstat under --dry-run), then ``show`` it."""
     ctx = _context(args)
     if not isinstance(ctx, Success):
         return fail(args, ctx.failure())
@@ -364,10 +338,15 @@ def _when_running(args: argparse.Namespace, show: Callable[[Context, OarJobInfo]
         return fail(args, jid.failure())
     if args.dry_run:
         return _dry(args, [plan_command(oarstat_job_argv(jid.unwrap()), args.frontend, c.access)])
-    got = _wait(args, c, jid.unwrap())
+    got = read(c, jid.unwrap())
     if not isinstance(got, Success):
         return fail(args, got.failure())
     return show(c, got.unwrap())
+
+
+def _when_running(args: argparse.Namespace, show: Callable[[Context, OarJobInfo], int]) -> int:
+    """Wait until the job of ``args`` runs (or plan the oarstat under --dry-run), then ``show`` it."""
+    return _about_job(args, lambda c, job_id: _wait(args, c, job_id), show)
 
 
 def run_wait(args: argparse.Namespace) -> int:

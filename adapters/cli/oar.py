@@ -14,18 +14,17 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
-from datetime import tzinfo
 from typing import Any
 
 from g5k.cli.main import EXIT_OK, emit, fail
-from g5k.cli.options import add_walltime, walltime_of, zone_option
-from returns.result import Failure, Result
+from g5k.cli.oarsub_options import add_submission_arguments, submission_of
+from g5k.cli.options import zone_of
+from returns.result import Failure
 
-from g5kpure.errors import G5kError, InvalidInput
+from g5kpure.errors import InvalidInput
 from g5kpure.oar import (
     format_oar_date,
     format_oar_duration,
-    make_submission,
     oar_date_to_unixts,
     oar_duration_to_seconds,
     oarsub_argv,
@@ -44,16 +43,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     oar_sub.required = True
 
     a = oar_sub.add_parser("argv", parents=[common], help="print the oarsub argv of a submission")
-    a.add_argument("-l", "--resources", action="append", default=[], help="a resource request (repeat to join with +)")
-    add_walltime(a)
-    a.add_argument("-t", "--type", dest="job_type", action="append", default=[], help="a job type (repeatable)")
-    a.add_argument("-p", "--properties", dest="sql_properties", help="SQL properties (oarsub -p)")
-    a.add_argument("-q", "--queue")
-    a.add_argument("-r", "--reservation", dest="reservation_date", help="unix ts or 'YYYY-MM-DD HH:MM:SS' (in --tz)")
-    a.add_argument("-d", "--directory")
-    a.add_argument("--project")
-    a.add_argument("-n", "--name")
-    a.add_argument("--options", dest="additional_options", help="more oarsub options, as one shell-like string")
+    add_submission_arguments(a)
     a.add_argument("-k", "--job-key-file", help="oarsub -k -i FILE")
     a.add_argument("--origin", default="origin=g5kpure", help="the origin -t tag (default origin=g5kpure)")
     a.add_argument("--no-origin", action="store_true", help="do not add an origin -t tag")
@@ -71,34 +61,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     u.set_defaults(handler=run_duration)
 
 
-def _zone(name: str) -> Result[tzinfo, G5kError]:
-    return zone_option(name)
-
-
 def run_argv(args: argparse.Namespace) -> int:
     """Print the oarsub argv of the submission described by the options."""
-    zone = _zone(args.tz)
+    zone = zone_of(args)
     if isinstance(zone, Failure):
         return fail(args, zone.failure())
     tz = zone.unwrap()
-    resa: object = args.reservation_date  # text: a unix timestamp or an OAR date, read by oar_date_to_unixts
-    wall = walltime_of(args)
-    if isinstance(wall, Failure):
-        return fail(args, wall.failure())
-    made = make_submission(
-        resources=args.resources or None,
-        walltime=wall.unwrap(),
-        job_type=args.job_type or None,
-        sql_properties=args.sql_properties,
-        queue=args.queue,
-        reservation_date=resa,
-        directory=args.directory,
-        project=args.project,
-        name=args.name,
-        additional_options=args.additional_options,
-        command=args.command,
-        tz=tz,
-    )
+    # the reservation stays text: a unix timestamp or an OAR date, read by to_unixts
+    made = submission_of(args, tz, args.reservation_date)
     if isinstance(made, Failure):
         return fail(args, made.failure())
     origin = None if args.no_origin else args.origin
@@ -109,7 +79,7 @@ def run_argv(args: argparse.Namespace) -> int:
 
 def run_date(args: argparse.Namespace) -> int:
     """Convert a unix timestamp to an OAR date, or an OAR date to a unix timestamp."""
-    zone = _zone(args.tz)
+    zone = zone_of(args)
     if isinstance(zone, Failure):
         return fail(args, zone.failure())
     tz = zone.unwrap()

@@ -10,7 +10,7 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import InvalidInput
-from g5kpure.oar.dates import DURATION_FORMS, describe_duration, parse_walltime, zone_named
+from g5kpure.oar import DURATION_FORMS, describe_duration, parse_walltime, zone_named
 
 
 def add_walltime(parser: argparse.ArgumentParser, *, default: str | None = None) -> None:
@@ -38,6 +38,6 @@ def walltime_of(args: argparse.Namespace) -> Result[int | None, InvalidInput]:
     return Success(seconds)
 
 
-def zone_option(text: str) -> Result[tzinfo, InvalidInput]:
-    """The zone ``--tz`` names, or the refusal quoting the option and what the user typed."""
-    return zone_named(text).alt(lambda error: attrs.evolve(error, name="--tz"))
+def zone_of(args: argparse.Namespace) -> Result[tzinfo, InvalidInput]:
+    """The zone of the OAR server named by ``--tz``, or the refusal quoting the option and what the user typed."""
+    return zone_named(args.tz).alt(lambda error: attrs.evolve(error, name="--tz"))

@@ -31,6 +31,7 @@ from g5kpure.oar.dates import (
     to_unixts,
     zone_named,
 )
+from g5kpure.oar.delete import OarDelResult, parse_oardel_output
 from g5kpure.oar.grid import (
     BRACE_CLOSE,
     BRACE_OPEN,
@@ -51,26 +52,13 @@ from g5kpure.oar.grid import (
     parse_oargridsub_output,
     quote_braces,
 )
-from g5kpure.oar.parse import (
+from g5kpure.oar.jobs import OarEvent, OarJobInfo, OarJobSummary, OarState
+from g5kpure.oar.network import (
     G5kSubnetParams,
-    OarDelResult,
-    OarEvent,
-    OarJobInfo,
-    OarJobSummary,
-    OarState,
-    OarSubmitted,
     parse_g5k_subnet_params,
     parse_g5k_subnets,
     parse_job_nodes,
     parse_kavlan_ids,
-    parse_oardel_output,
-    parse_oarstat_events,
-    parse_oarstat_job_json,
-    parse_oarstat_job_text,
-    parse_oarstat_jobs_json,
-    parse_oarstat_list,
-    parse_oarstat_state,
-    parse_oarsub_output,
 )
 from g5kpure.oar.reserve import (
     DEFAULT_MAX_TRIES,
@@ -91,6 +79,15 @@ from g5kpure.oar.reserve import (
     next_common_date,
     site_label,
 )
+from g5kpure.oar.stat import (
+    parse_oarstat_events,
+    parse_oarstat_job_json,
+    parse_oarstat_job_text,
+    parse_oarstat_jobs_json,
+    parse_oarstat_list,
+    parse_oarstat_state,
+    parse_oarstat_states,
+)
 from g5kpure.oar.submission import (
     DEFAULT_COMMAND,
     DEFAULT_ORIGIN_TAG,
@@ -109,6 +106,7 @@ from g5kpure.oar.submission import (
     split_resources,
     validate_submission,
 )
+from g5kpure.oar.submitted import OarSubmitted, parse_oarsub_output
 from g5kpure.oar.watch import (
     DeadlinePassed,
     DelOutcome,
@@ -134,7 +132,6 @@ from g5kpure.oar.watch import (
     oarstat_jobs_argv,
     oarstat_mine_full_argv,
     oarstat_states_argv,
-    parse_oarstat_states,
     watch_delay,
 )
 

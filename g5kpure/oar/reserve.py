@@ -19,7 +19,7 @@ from attrs import frozen
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, ReattachConflict, SiteAnswer
-from g5kpure.oar.parse import OarJobInfo
+from g5kpure.oar.jobs import OarJobInfo
 from g5kpure.oar.watch import OarJob
 
 DEFAULT_MAX_TRIES = 5

@@ -1,23 +1,18 @@
-"""OAR job submissions and the argv of oarsub / oardel / oarstat (and the parsers of their outputs).
+"""OAR job submissions and the argv of oarsub / oardel / oarstat / g5k-subnets / kavlan.
 
 An :class:`OarSubmission` is a frozen value; :func:`make_submission` (also ``OarSubmission.make``) builds one
 from what a user passes (strings, timestamps, datetimes, timedeltas, any iterable) and returns the refusals as
 values. :func:`oarsub_argv` turns it into an argv tuple: deterministic, one element per argument, never a
 shell string. An adapter that must hand a remote shell one string uses ``shlex.join(argv)``; a property test
 proves a real ``/bin/sh`` reads back exactly the argv, whatever quotes, ``$()``, backticks or newlines the
-values hold (execo wraps values in ``"..."`` without escaping).
+values hold.
 
-Differences from execo 2.8.2's ``get_oarsub_commandline`` (named in ``tests/test_oar_argv.py``):
-``-t`` values in a stable order (user types in the given order, a set's sorted, then the origin tag) instead
-of a hash-seed dependent set order (resources given as a set are sorted too); ``origin=g5kpure`` instead of
-``origin=execo`` (overridable, or ``None``); tuples and sets are accepted for ``job_type``; the job key file
-comes from an argument, never from the environment; a walltime under one second is refused (execo emits
-``walltime=0:0:0``, which OAR refuses), and so is one above OAR's 32-bit limit or a date outside years
-1-9999; a NUL byte (which no argv can carry) or a value starting with ``-`` (which oarsub would read as an
-option) is refused, also when the submission was built directly (``oarsub_argv`` raises ``ValueError``
-rather than write ``-n -x`` or ``walltime=-1:59:55``).
-
-The parsers live in :mod:`g5kpure.oar.parse` and are re-exported here.
+``-t`` values come in a stable order (user types in the given order, a set's sorted, then the origin tag
+``origin=g5kpure``, overridable or ``None``); resources given as a set are sorted too. Refused: a walltime
+under one second or above OAR's 32-bit limit, a date outside years 1-9999, a NUL byte (which no argv can
+carry) and a value starting with ``-`` (which oarsub would read as an option), also when the submission was
+built directly (``oarsub_argv`` raises ``ValueError`` rather than write ``-n -x`` or ``walltime=-1:59:55``).
+The job key file comes from an argument, never from the environment.
 """
 
 from __future__ import annotations
@@ -68,8 +63,6 @@ DEFAULT_COMMAND = "sleep 31536000"
 
 DEFAULT_ORIGIN_TAG = "origin=g5kpure"
 """The ``-t`` tag added to every submission so that site admins can tell where jobs come from."""
-
-
 
 
 def _short(value: object) -> str:
@@ -140,100 +133,56 @@ class OarSubmission:
         *,
         tz: tzinfo = PARIS,
     ) -> Result[OarSubmission, G5kError]:
-        """Build and validate a submission from user input (same as :func:`make_submission`)."""
-        return make_submission(
-            resources,
-            walltime,
-            job_type,
-            sql_properties,
-            queue,
-            reservation_date,
-            directory,
-            project,
-            name,
-            additional_options,
-            command,
-            tz=tz,
-        )
+        """Build an :class:`OarSubmission` from user input, returning the first refusal as a value.
+
+        ``walltime``: seconds, ``timedelta`` or OAR text (``"2"``, ``"1:30"``, ``"2:00:00"``);
+        ``reservation_date``: unix timestamp, ``datetime`` (naive = ``tz``) or ``"YYYY-MM-DD HH:MM:SS"`` in ``tz``;
+        ``additional_options``: a string (split like a shell would, quotes honoured) or a sequence of argv words.
+        """
+        wall: int | None = None
+        if walltime is not None:
+            secs = to_seconds(walltime)
+            if isinstance(secs, Failure):
+                return Failure(secs.failure())
+            wall = int(secs.unwrap())
+            if wall < 1:
+                return Failure(InvalidInput("walltime", _short(walltime), "at least 1 second (OAR refuses 0:0:0)"))
+        resa: int | None = None
+        if reservation_date is not None:
+            ts = to_unixts(reservation_date, tz=tz)
+            if isinstance(ts, Failure):
+                return Failure(ts.failure())
+            resa = int(ts.unwrap() // 1)
+        extra: tuple[str, ...]
+        if additional_options is None:
+            extra = ()
+        elif isinstance(additional_options, str):
+            try:
+                extra = tuple(shlex.split(additional_options))
+            except ValueError as exc:
+                expected = f"shell-like words with balanced quotes ({exc})"
+                return Failure(InvalidInput("additional_options", additional_options, expected))
+        else:
+            extra = _str_tuple(additional_options)
+        res_items = _str_tuple(resources)  # materialised once: an iterator argument is consumed here only
+        type_items = _str_tuple(job_type)
+        for label, items in (("resources", res_items), ("job_type", type_items)):
+            if not all(isinstance(i, str) for i in items):
+                return Failure(InvalidInput(label, _short(items), "strings"))
+        sub = OarSubmission(resources=res_items, walltime=wall, job_type=type_items, sql_properties=sql_properties,
+                            queue=queue, reservation_date=resa, directory=directory, project=project, name=name,
+                            additional_options=extra, command=command)
+        return validate_submission(sub)
 
 
-def make_submission(
-    resources: str | Iterable[str] | None = None,
-    walltime: object = None,
-    job_type: str | Iterable[str] | None = None,
-    sql_properties: str | None = None,
-    queue: str | None = None,
-    reservation_date: object = None,
-    directory: str | None = None,
-    project: str | None = None,
-    name: str | None = None,
-    additional_options: str | Iterable[str] | None = None,
-    command: str | None = None,
-    *,
-    tz: tzinfo = PARIS,
-) -> Result[OarSubmission, G5kError]:
-    """Build an :class:`OarSubmission` from user input, returning the first refusal as a value.
-
-    ``walltime``: seconds, ``timedelta`` or OAR text (``"2"``, ``"1:30"``, ``"2:00:00"``);
-    ``reservation_date``: unix timestamp, ``datetime`` (naive = ``tz``) or ``"YYYY-MM-DD HH:MM:SS"`` in ``tz``;
-    ``additional_options``: a string (split like a shell would, quotes honoured) or a sequence of argv words.
-    """
-    wall: int | None = None
-    if walltime is not None:
-        secs = to_seconds(walltime)
-        if isinstance(secs, Failure):
-            return Failure(secs.failure())
-        wall = int(secs.unwrap())
-        if wall < 1:
-            return Failure(InvalidInput("walltime", _short(walltime), "at least 1 second (OAR refuses 0:0:0)"))
-    resa: int | None = None
-    if reservation_date is not None:
-        ts = to_unixts(reservation_date, tz=tz)
-        if isinstance(ts, Failure):
-            return Failure(ts.failure())
-        resa = int(ts.unwrap() // 1)
-    extra: tuple[str, ...]
-    if additional_options is None:
-        extra = ()
-    elif isinstance(additional_options, str):
-        try:
-            extra = tuple(shlex.split(additional_options))
-        except ValueError as exc:
-            return Failure(
-                InvalidInput("additional_options", additional_options, f"shell-like words with balanced quotes ({exc})")
-            )
-    else:
-        extra = _str_tuple(additional_options)
-    res_items = _str_tuple(resources)  # materialised once: an iterator argument is consumed here only
-    type_items = _str_tuple(job_type)
-    for label, items in (("resources", res_items), ("job_type", type_items)):
-        if not all(isinstance(i, str) for i in items):
-            return Failure(InvalidInput(label, _short(items), "strings"))
-    sub = OarSubmission(
-        resources=res_items,
-        walltime=wall,
-        job_type=type_items,
-        sql_properties=sql_properties,
-        queue=queue,
-        reservation_date=resa,
-        directory=directory,
-        project=project,
-        name=name,
-        additional_options=extra,
-        command=command,
-    )
-    return validate_submission(sub)
+make_submission = OarSubmission.make
+"""Build and validate an :class:`OarSubmission` from user input (the same function as ``OarSubmission.make``)."""
 
 
 def validate_submission(sub: OarSubmission) -> Result[OarSubmission, G5kError]:
     """Check a submission's values (types, no NUL byte, no value oarsub would take for an option)."""
-    singles: tuple[tuple[str, object], ...] = (
-        ("sql_properties", sub.sql_properties),
-        ("queue", sub.queue),
-        ("directory", sub.directory),
-        ("project", sub.project),
-        ("name", sub.name),
-        ("command", sub.command),
+    singles: tuple[tuple[str, object], ...] = tuple(
+        (label, getattr(sub, label)) for label in ("sql_properties", "queue", "directory", "project", "name", "command")
     )
     for label, value in singles:
         if value is not None and not isinstance(value, str):

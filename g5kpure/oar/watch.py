@@ -1,26 +1,23 @@
-"""Watching and managing live OAR jobs, the pure part: job references, batched oarstat argvs and their
-parsing, the polling schedule of ``wait_oar_job_start``, time-window filters, per-job deletion outcomes and
-the all-or-nothing decision of ``oarsubgrid``. The adapter (``g5k.oar``) performs the commands.
+"""Watching and managing live OAR jobs, the pure part: job references, batched oarstat argvs, the polling
+schedule of ``wait_oar_job_start``, time-window filters, per-job deletion outcomes and the all-or-nothing
+decision of ``oarsubgrid``. The adapter (``g5k.oar``) performs the commands.
 
-Differences from execo 2.8.2:
-- ``wait_oar_job_start`` sleeps until the predicted start only in bounded steps (``max_sleep``) and re-reads
-  the prediction each time, so an earlier start is noticed; the whole wait is bounded by a deadline;
-- ``get_current_oar_jobs`` with start/end windows costs one oarstat per frontend (execo: one more per job);
-- watching J jobs on S frontends costs S oarstat calls per poll (``oarstat -f -J -j A -j B ...``);
-- a deletion reports per job: deleted / already finished / not found / not yours / unreachable.
+Waiting sleeps until the predicted start only in bounded steps (``max_sleep``) and re-reads the prediction each
+time, so an earlier start is noticed; the whole wait is bounded by a deadline. Watching J jobs on S frontends
+costs S oarstat calls per poll (``oarstat -f -J -j A -j B ...``).
 """
 
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from attrs import evolve, field, frozen
 from returns.result import Failure, Result, Success
 
-from g5kpure.errors import CommandFailed, G5kError, InvalidInput, ParseError, Partial, Rejected
-from g5kpure.oar.parse import OarJobInfo, OarState
+from g5kpure.errors import G5kError, InvalidInput, Partial, Rejected
+from g5kpure.oar.delete import oardel_reasons, oardel_verdicts
+from g5kpure.oar.jobs import OarJobInfo, OarState
 from g5kpure.oar.submission import OarSubmission
 
 # -------------------------------------------------------------------------------------------- references
@@ -91,26 +88,6 @@ def oarstat_states_argv(job_ids: Sequence[int]) -> tuple[str, ...]:
 def oarstat_mine_full_argv() -> tuple[str, ...]:
     """The caller's jobs, in full, as JSON (``oarstat -u -f -J``): with scheduled starts, in one call."""
     return ("oarstat", "-u", "-f", "-J")
-
-
-_STATE_LINE = re.compile(r"^\s*(\d+):\s*(\w+)\s*$")
-
-
-def parse_oarstat_states(
-    exit_code: int | None, stdout: str, stderr: str = ""
-) -> Result[Mapping[int, OarState], G5kError]:
-    """Read ``oarstat -s -j A -j B ...``: the state of each job it knows (unknown jobs are absent)."""
-    if exit_code not in (0, None):
-        return Failure(CommandFailed(("oarstat", "-s"), exit_code, stderr=stderr, stdout=stdout))
-    states: dict[int, OarState] = {}
-    for n, raw in enumerate(stdout.replace("\r\n", "\n").split("\n"), start=1):
-        if not raw.strip():
-            continue
-        m = _STATE_LINE.match(raw)
-        if m is None:
-            return Failure(ParseError("oarstat -s output", where=f"line {n}", line=raw, hint="expected 'ID: State'"))
-        states[int(m.group(1))] = OarState.of(m.group(2))
-    return Success(states)
 
 
 # ------------------------------------------------------------------------------------ polling schedule
@@ -245,10 +222,6 @@ class DelOutcome:
         return self.status in (DelStatus.DELETED, DelStatus.ALREADY_FINISHED, DelStatus.NOT_FOUND)
 
 
-_DEL_LINE = re.compile(r"Deleting the job = (\d+) \.\.\.(\w+)\.?")
-_FRAG_LINE = re.compile(r"Cannot frag (\d+) ; (.*)")
-
-
 def classify_deletions(
     frontend: str | None,
     job_ids: Sequence[int],
@@ -260,16 +233,8 @@ def classify_deletions(
     """Per-job outcomes of ``oardel`` on ``frontend`` given the states read just before (oardel was run on
     the jobs that existed and were not final). OAR answers REGISTERED even for a finished job and "not the
     right user" even for a missing one: the states read first tell those cases apart."""
-    verdicts: dict[int, str] = {}
-    for ln in stdout.replace("\r\n", "\n").split("\n"):
-        m = _DEL_LINE.search(ln)
-        if m:
-            verdicts[int(m.group(1))] = m.group(2)
-    reasons: dict[int, str] = {}
-    for ln in stderr.replace("\r\n", "\n").split("\n"):
-        m = _FRAG_LINE.search(ln)
-        if m:
-            reasons[int(m.group(1))] = m.group(2).strip()
+    verdicts = dict(oardel_verdicts(stdout))
+    reasons = oardel_reasons(stderr)
     outcomes: list[DelOutcome] = []
     for j in job_ids:
         job = OarJob(j, frontend)

@@ -17,7 +17,7 @@ from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, NoSlot
 from g5kpure.planning.model import Planning, paris_time
-from g5kpure.reference.models import Snapshot
+from g5kpure.reference.snapshot import Snapshot
 
 
 @frozen

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from returns.result import Success
 
 from g5kpure.planning.model import fqdn_in
-from g5kpure.reference.models import Snapshot
+from g5kpure.reference.snapshot import Snapshot
 
 
 def snapshot_cluster_sites(snapshot: Snapshot) -> dict[str, str]:

@@ -9,7 +9,7 @@ from attrs import evolve
 from returns.result import Failure
 
 from g5kpure.planning.model import Planning, restrict_planning
-from g5kpure.reference.models import Snapshot
+from g5kpure.reference.snapshot import Snapshot
 
 Queues = str | Iterable[str] | None
 #: The queues planned by default: the clusters of the default queue only.

@@ -8,8 +8,8 @@ from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, NotFound
 from g5kpure.hosts import HasAddress
-from g5kpure.oar.parse import OarJobInfo
-from g5kpure.reference.models import Snapshot
+from g5kpure.oar.jobs import OarJobInfo
+from g5kpure.reference.snapshot import Snapshot
 
 
 def find_job_by_name(infos: Sequence[OarJobInfo], name: str) -> Result[OarJobInfo, NotFound]:

@@ -4,7 +4,7 @@ The layout comes from networkx itself, with no graphviz program: ``"radial"`` (d
 tree of networkx (``nx.bfs_tree`` from the backbone, or from each site router) on concentric circles, each node
 getting an angle proportional to the hosts below it; ``"tree"`` is ``nx.bfs_layout`` (layers as rows);
 ``"spring"`` is ``nx.spring_layout`` with a fixed seed (small graphs only: networkx needs scipy beyond 500 nodes).
-``compact=True`` draws one node per cluster (:func:`g5kpure.reference.topology.compact_graph`). Legends name the
+``compact=True`` draws one node per cluster (:func:`g5kpure.reference.graph.compact_graph`). Legends name the
 node kinds and the link rates. execo's ``treemap`` needed the graphviz ``neato`` program and its compact mode crashed.
 """
 
@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from g5kpure.hosts import natural_key
-from g5kpure.reference.topology import CLUSTER_KIND, HOST_KIND, RENATER_KIND, ROUTER_KIND, compact_graph
+from g5kpure.reference.graph import CLUSTER_KIND, HOST_KIND, RENATER_KIND, ROUTER_KIND, compact_graph
 
 Layout = Literal["radial", "tree", "spring"]
 Position = tuple[float, float]

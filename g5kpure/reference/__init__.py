@@ -70,14 +70,10 @@ from g5kpure.reference.models import (
     Processor,
     Site,
     SiteIpv6,
-    Snapshot,
     StorageDevice,
     Subnet,
     SupportedJobTypes,
     Vlan,
-    filter_clusters,
-    snapshot_from_bytes,
-    snapshot_from_json,
 )
 from g5kpure.reference.pdus import (
     DEFAULT_KIND,
@@ -92,6 +88,7 @@ from g5kpure.reference.pdus import (
     parse_site_pdus,
     pdu_index,
 )
+from g5kpure.reference.snapshot import Snapshot, filter_clusters, snapshot_from_bytes, snapshot_from_json
 
 __all__ = [
     "DEFAULT_CLUSTER_QUEUES",

@@ -15,7 +15,8 @@ from attrs import frozen
 from returns.result import Result
 
 from g5kpure.errors import NotFound
-from g5kpure.reference.models import Cluster, Snapshot
+from g5kpure.reference.models import Cluster
+from g5kpure.reference.snapshot import Snapshot
 
 
 @frozen

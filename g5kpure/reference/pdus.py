@@ -19,7 +19,7 @@ from returns.result import Failure, Result, Success
 
 from g5kpure.errors import NotFound, ParseError
 from g5kpure.hosts import HasAddress, address_of, host_shortname, natural_key
-from g5kpure.reference.models import Snapshot
+from g5kpure.reference.snapshot import Snapshot
 
 DEFAULT_KIND = "pdu"
 

@@ -22,17 +22,8 @@ Omni-Path fabrics, cabled but disabled adapters) are not links of the graph, nor
 and other devices that are not grid hosts; :func:`unresolved_links` lists the references of the data that name
 nothing known.
 
-Every function returns a new graph; none changes the graph it is given.
-
-Differences from execo_g5k (deliberate):
-- ``get_clusters(graph, site)`` honours ``site`` (execo ignored it and listed every cluster);
-- ``get_equip_hosts`` works for every equipment (execo iterated over the literal string ``"equip"``);
-- ``rm_equip`` removes the equipment named ``<uid>.<site>`` (execo removed the bare uid: NetworkXError);
-- no ``sorted()`` over dicts (execo's ``_equip_has_nodes`` raised TypeError for two ports or more);
-- hosts are named by their FQDN, as execo's documentation said (execo used the short name);
-- every node-to-switch link named by a node adapter is kept, including the FPGA/Ethernet adapters execo dropped;
-- pruning of equipments without hosts is linear (execo rescanned every node after each removal: O(H·N²));
-- no API call and no clock inside: the snapshot is an argument, ``graph.graph["version"]`` is its version.
+Every function returns a new graph; none changes the graph it is given. There is no API call and no clock
+inside: the snapshot is an argument, ``graph.graph["version"]`` is its version. Pruning is linear.
 """
 
 from __future__ import annotations
@@ -47,30 +38,74 @@ from attrs import frozen
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, NotFound
-from g5kpure.hosts import natural_key
-from g5kpure.reference.models import Linecard, NetworkEquipment, Node, Site, Snapshot
+from g5kpure.reference.graph import (
+    CLUSTER_KIND,
+    HOST_KIND,
+    LINECARD_KIND,
+    RENATER_KIND,
+    ROUTER_KIND,
+    HostAdapter,
+    compact_graph,
+    equipment_attrs,
+    get_backbone,
+    get_clusters,
+    get_equip_hosts,
+    get_host_adapters,
+    get_host_neighbours,
+    get_hosts,
+    get_site_router,
+    get_sites,
+    graph_to_json,
+    host_node,
+)
+from g5kpure.reference.models import Linecard, NetworkEquipment, Node, Site
+from g5kpure.reference.snapshot import Snapshot
+
+#: The graph readers of :mod:`g5kpure.reference.graph` are re-exported: one module serves the whole topology API.
+__all__ = [
+    "BACKBONE_LATENCY",
+    "CLUSTER_KIND",
+    "HOST_KIND",
+    "LINECARD_KIND",
+    "RENATER_KIND",
+    "ROUTER_KIND",
+    "Edge",
+    "HostAdapter",
+    "Plan",
+    "Queues",
+    "UnresolvedLink",
+    "add_backbone",
+    "add_cluster",
+    "add_equip",
+    "add_host",
+    "add_site",
+    "compact_graph",
+    "equipment_node",
+    "g5k_graph",
+    "get_backbone",
+    "get_clusters",
+    "get_equip_hosts",
+    "get_host_adapters",
+    "get_host_neighbours",
+    "get_hosts",
+    "get_site_router",
+    "get_sites",
+    "graph_to_json",
+    "linecard_node",
+    "rm_backbone",
+    "rm_cluster",
+    "rm_equip",
+    "rm_host",
+    "rm_site",
+    "unresolved_links",
+]
 
 BACKBONE_LATENCY = 2.25e-3
 """Latency (seconds) given to backbone links: the reference data has none (execo used this constant)."""
 
-HOST_KIND = "node"
-LINECARD_KIND = "linecard"
-RENATER_KIND = "renater"
-ROUTER_KIND = "router"
 _EQUIPMENT_PEERS = frozenset({"switch", "router", "hpcswitch"})
 
 Edge = tuple[str, str, str, dict[str, Any]]
-
-
-@frozen
-class HostAdapter:
-    """A network link of a host in a graph: its device, the equipment (or linecard) it reaches, and its rate."""
-
-    device: str
-    equipment: str
-    port: str | None
-    bandwidth: int | None
-    active: bool
 
 
 @frozen
@@ -479,8 +514,10 @@ def unresolved_links(snapshot: Snapshot) -> tuple[UnresolvedLink, ...]:
 # --- mutators (each returns a new graph) -----------------------------------------------------------------------
 
 
-def _merge(graph: nx.MultiGraph, snapshot: Snapshot, element: str,
+def _merge(graph: nx.MultiGraph, snapshot: Snapshot, known: Result[object, NotFound], element: str,
            queues: Queues = None) -> Result[nx.MultiGraph, G5kError]:
+    """``graph`` plus the graph of ``element`` (once ``known`` says the snapshot has it), backbone refreshed."""
+
     def merged(part: nx.MultiGraph) -> nx.MultiGraph:
         out = graph.copy()
         _absorb(out, part)
@@ -488,29 +525,25 @@ def _merge(graph: nx.MultiGraph, snapshot: Snapshot, element: str,
             _refresh_backbone(out, snapshot)
         return out
 
+    if isinstance(known, Failure):
+        return Failure(known.failure())
     return g5k_graph(snapshot, [element], queues).map(merged)
 
 
 def add_site(graph: nx.MultiGraph, snapshot: Snapshot, site: str,
              queues: Queues = None) -> Result[nx.MultiGraph, G5kError]:
     """A new graph: ``graph`` plus the hosts of ``site`` (clusters filtered on ``queues``) and its equipments."""
-    if isinstance(snapshot.site(site), Failure):
-        return Failure(snapshot.site(site).failure())
-    return _merge(graph, snapshot, site, queues)
+    return _merge(graph, snapshot, snapshot.site(site), site, queues)
 
 
 def add_cluster(graph: nx.MultiGraph, snapshot: Snapshot, cluster: str) -> Result[nx.MultiGraph, G5kError]:
     """A new graph: ``graph`` plus the hosts of ``cluster`` and the equipments up to their site router."""
-    if isinstance(snapshot.cluster(cluster), Failure):
-        return Failure(snapshot.cluster(cluster).failure())
-    return _merge(graph, snapshot, cluster)
+    return _merge(graph, snapshot, snapshot.cluster(cluster), cluster)
 
 
 def add_host(graph: nx.MultiGraph, snapshot: Snapshot, host: str) -> Result[nx.MultiGraph, G5kError]:
     """A new graph: ``graph`` plus ``host`` (any name form) and the equipments up to its site router."""
-    if isinstance(snapshot.node(host), Failure):
-        return Failure(snapshot.node(host).failure())
-    return _merge(graph, snapshot, host)
+    return _merge(graph, snapshot, snapshot.node(host), host)
 
 
 def add_equip(graph: nx.MultiGraph, snapshot: Snapshot, equip: str, site: str) -> Result[nx.MultiGraph, G5kError]:
@@ -536,16 +569,6 @@ def add_backbone(graph: nx.MultiGraph, snapshot: Snapshot) -> nx.MultiGraph:
     return out
 
 
-def _host_name(graph: nx.MultiGraph, host: str) -> str | None:
-    if host in graph and graph.nodes[host].get("kind") == HOST_KIND:
-        return host
-    short = host.split(".", 1)[0]
-    for n, uid in graph.nodes(data="uid"):
-        if uid == short and graph.nodes[n].get("kind") == HOST_KIND:
-            return str(n)
-    return None
-
-
 def _without(graph: nx.MultiGraph, nodes: Iterable[str]) -> nx.MultiGraph:
     """A copy without ``nodes``, pruned; a site left without hosts leaves the graph with all its nodes."""
     out = graph.copy()
@@ -563,39 +586,35 @@ def _without(graph: nx.MultiGraph, nodes: Iterable[str]) -> nx.MultiGraph:
 
 def rm_host(graph: nx.MultiGraph, host: str) -> Result[nx.MultiGraph, NotFound]:
     """A new graph without ``host``, the equipments and backbone nodes left hanging, and its site if now hostless."""
-    name = _host_name(graph, host)
-    if name is None:
-        return Failure(NotFound(what="host in the graph", key=host))
-    return Success(_without(graph, [name]))
+    return host_node(graph, host).map(lambda name: _without(graph, [name]))
+
+
+def _without_some(graph: nx.MultiGraph, gone: Sequence[str], what: str, key: str) -> Result[nx.MultiGraph, NotFound]:
+    """:func:`_without` ``gone``, or ``NotFound`` (``what`` named ``key``) when there is nothing to remove."""
+    return Success(_without(graph, gone)) if gone else Failure(NotFound(what=f"{what} in the graph", key=key))
 
 
 def rm_cluster(graph: nx.MultiGraph, cluster: str) -> Result[nx.MultiGraph, NotFound]:
     """A new graph without the hosts of ``cluster`` and what is left hanging (as :func:`rm_host`)."""
-    hosts = get_hosts(graph, cluster=cluster)
-    if not hosts:
-        return Failure(NotFound(what="cluster in the graph", key=cluster))
-    return Success(_without(graph, hosts))
+    return _without_some(graph, get_hosts(graph, cluster=cluster), "cluster", cluster)
 
 
 def rm_site(graph: nx.MultiGraph, site: str) -> Result[nx.MultiGraph, NotFound]:
     """A new graph without anything of ``site`` and without the backbone nodes left hanging."""
-    gone = [n for n, s in graph.nodes(data="site") if s == site]
-    if not gone:
-        return Failure(NotFound(what="site in the graph", key=site))
-    return Success(_without(graph, gone))
+    return _without_some(graph, [n for n, s in graph.nodes(data="site") if s == site], "site", site)
 
 
 def rm_equip(graph: nx.MultiGraph, equip: str, site: str | None = None) -> Result[nx.MultiGraph, NotFound]:
     """A new graph without an equipment (its node name, or its uid and site) and its linecards; hosts stay."""
     name = equip if site is None else equipment_node(equip, site)
-    attrs = graph.nodes.get(name)
-    if attrs is None or attrs.get("kind") in (HOST_KIND, LINECARD_KIND, RENATER_KIND):
-        return Failure(NotFound(what="equipment in the graph", key=name, hint="name it <uid>.<site>, e.g. gw.lyon"))
-    cards = [n for n, a in graph.nodes(data=True) if a.get("kind") == LINECARD_KIND
-             and a.get("uid") == attrs.get("uid") and a.get("site") == attrs.get("site")]
-    out = graph.copy()
-    out.remove_nodes_from([name, *cards])
-    return Success(out)
+
+    def removed(attrs: dict[str, Any]) -> nx.MultiGraph:
+        out = graph.copy()
+        out.remove_nodes_from([name, *(n for n, a in graph.nodes(data=True) if a.get("kind") == LINECARD_KIND
+                                       and a.get("uid") == attrs.get("uid") and a.get("site") == attrs.get("site"))])
+        return out
+
+    return equipment_attrs(graph, name, (HOST_KIND, LINECARD_KIND, RENATER_KIND)).map(removed)
 
 
 def rm_backbone(graph: nx.MultiGraph) -> nx.MultiGraph:
@@ -605,117 +624,3 @@ def rm_backbone(graph: nx.MultiGraph) -> nx.MultiGraph:
     return out
 
 
-# --- accessors -------------------------------------------------------------------------------------------------
-
-
-def get_sites(graph: nx.MultiGraph) -> tuple[str, ...]:
-    """Sites present in the graph, sorted."""
-    return tuple(sorted({str(s) for _, s in graph.nodes(data="site") if s}))
-
-
-def get_clusters(graph: nx.MultiGraph, site: str | None = None) -> tuple[str, ...]:
-    """Clusters with hosts in the graph (of ``site`` only when given; execo ignored ``site``), sorted."""
-    return tuple(sorted({str(a["cluster"]) for _, a in graph.nodes(data=True)
-                         if a.get("kind") == HOST_KIND and (site is None or a.get("site") == site)}))
-
-
-def get_hosts(graph: nx.MultiGraph, cluster: str | None = None, site: str | None = None) -> tuple[str, ...]:
-    """Host nodes of the graph (of a cluster and/or a site when given), in natural order."""
-    return tuple(sorted((str(n) for n, a in graph.nodes(data=True)
-                         if a.get("kind") == HOST_KIND and (cluster is None or a.get("cluster") == cluster)
-                         and (site is None or a.get("site") == site)), key=natural_key))
-
-
-def get_site_router(graph: nx.MultiGraph, site: str) -> Result[str, NotFound]:
-    """The router node of ``site`` in the graph."""
-    routers = sorted(str(n) for n, a in graph.nodes(data=True)
-                     if a.get("kind") == ROUTER_KIND and a.get("site") == site)
-    if not routers:
-        known = ", ".join(get_sites(graph))
-        return Failure(NotFound(what="router of site", key=site, hint=f"sites in the graph: {known}"))
-    return Success(routers[0])
-
-
-def get_backbone(graph: nx.MultiGraph) -> tuple[str, ...]:
-    """The Renater backbone nodes of the graph, sorted."""
-    return tuple(sorted(str(n) for n, k in graph.nodes(data="kind") if k == RENATER_KIND))
-
-
-def get_host_adapters(graph: nx.MultiGraph, host: str) -> Result[tuple[HostAdapter, ...], NotFound]:
-    """The links of a host (device, equipment, port, bandwidth, active), by device."""
-    name = _host_name(graph, host)
-    if name is None:
-        return Failure(NotFound(what="host in the graph", key=host))
-    adapters = [HostAdapter(device=str(a.get("device", "")), equipment=str(v), port=a.get("port"),
-                            bandwidth=a.get("bandwidth"), active=bool(a.get("active")))
-                for _, v, a in graph.edges(name, data=True) if a.get("link") == "host"]
-    return Success(tuple(sorted(adapters, key=lambda h: (natural_key(h.device), h.equipment))))
-
-
-def get_host_neighbours(graph: nx.MultiGraph, host: str) -> Result[tuple[str, ...], NotFound]:
-    """The other hosts attached to the same switches, routers or linecards as ``host``."""
-    name = _host_name(graph, host)
-    if name is None:
-        return Failure(NotFound(what="host in the graph", key=host))
-    equips = set(graph.neighbors(name))
-    found = {str(m) for e in equips for m in graph.neighbors(e)
-             if m != name and graph.nodes[m].get("kind") == HOST_KIND}
-    return Success(tuple(sorted(found, key=natural_key)))
-
-
-def get_equip_hosts(graph: nx.MultiGraph, equip: str) -> Result[tuple[str, ...], NotFound]:
-    """Hosts attached to an equipment (node name ``<uid>.<site>``), directly or through its linecards."""
-    attrs = graph.nodes.get(equip)
-    if attrs is None or attrs.get("kind") in (HOST_KIND, RENATER_KIND):
-        return Failure(NotFound(what="equipment in the graph", key=equip, hint="name it <uid>.<site>, e.g. gw.lyon"))
-    ends = {equip} | {n for n in graph.neighbors(equip) if graph.nodes[n].get("kind") == LINECARD_KIND
-                      and graph.nodes[n].get("uid") == attrs.get("uid")}
-    found = {str(m) for e in ends for m in graph.neighbors(e) if graph.nodes[m].get("kind") == HOST_KIND}
-    return Success(tuple(sorted(found, key=natural_key)))
-
-
-def graph_to_json(graph: nx.MultiGraph) -> dict[str, Any]:
-    """The graph as plain JSON data: its attributes, nodes and edges (with keys and attributes), sorted."""
-    nodes = [{"id": str(n), **{k: v for k, v in a.items()}} for n, a in graph.nodes(data=True)]
-    edges = []
-    for u, v, k, a in graph.edges(keys=True, data=True):
-        a_, b_ = sorted((str(u), str(v)))
-        edges.append({"source": a_, "target": b_, "key": str(k), **dict(a)})
-    return {"graph": dict(graph.graph), "nodes": sorted(nodes, key=lambda d: d["id"]),
-            "edges": sorted(edges, key=lambda d: (d["source"], d["target"], d["key"]))}
-
-
-CLUSTER_KIND = "cluster"
-
-
-def compact_graph(graph: nx.MultiGraph) -> nx.MultiGraph:
-    """A new graph where the hosts of each cluster are one node (``kind="cluster"``, named after the cluster).
-
-    A cluster node carries ``site``, ``hosts`` (how many), ``cores`` and ``power`` (sums); its links to an
-    equipment become one edge keyed ``<cluster>|<equipment>`` with ``links`` (how many host links it stands for)
-    and ``bandwidth`` (the fastest of them).
-    """
-    out = nx.MultiGraph(**graph.graph)
-    out.add_nodes_from((n, a) for n, a in graph.nodes(data=True) if a.get("kind") != HOST_KIND)
-    grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for host in get_hosts(graph):
-        attrs = graph.nodes[host]
-        name = str(attrs["cluster"])
-        if name not in out:
-            out.add_node(name, kind=CLUSTER_KIND, site=attrs.get("site"), hosts=0, cores=0, power=0.0)
-        node = out.nodes[name]
-        node["hosts"] += 1
-        node["cores"] += attrs.get("cores") or 0
-        node["power"] += attrs.get("power") or 0.0
-        for _, other, edge in graph.edges(host, data=True):
-            if graph.nodes[other].get("kind") == HOST_KIND:
-                continue
-            grouped[(name, str(other))].append(edge)
-    for u, v, key, attrs in graph.edges(keys=True, data=True):
-        if graph.nodes[u].get("kind") != HOST_KIND and graph.nodes[v].get("kind") != HOST_KIND:
-            out.add_edge(u, v, key=key, **attrs)
-    for (cluster, other), edges in sorted(grouped.items()):
-        rates = [e["bandwidth"] for e in edges if e.get("bandwidth")]
-        out.add_edge(cluster, other, key=f"{cluster}|{other}", link="host", links=len(edges),
-                     bandwidth=max(rates) if rates else None, active=any(e.get("active") for e in edges))
-    return out
