@@ -38,9 +38,9 @@ import platformdirs
 import requests
 from attrs import frozen
 from g5k.reference_data import load_embedded_snapshot
+from g5k.results import performed
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure import hosts as hostnames
 from g5kpure.config import DEFAULT_API_URI, KEYRING_SERVICE, Config, Location, api_access
@@ -584,7 +584,7 @@ def crawl(conn: APIConnection, max_parallel: int = 4) -> IOResult[tuple[str, dic
     sites = conn.get("sites")
     if isinstance(sites, IOFailure):
         return IOFailure(_failure(sites))
-    items = unsafe_perform_io(sites.unwrap())
+    items = performed(sites).unwrap()
     if not isinstance(items, dict) or not isinstance(items.get("items"), list):
         return IOFailure(ParseError(what="site collection", where=conn.url("sites"), hint="no 'items' list"))
     uids_found = site_uids(items["items"], conn.url("sites"))
@@ -597,21 +597,21 @@ def crawl(conn: APIConnection, max_parallel: int = 4) -> IOResult[tuple[str, dic
     for uid, site in zip(uids, answers, strict=True):
         if isinstance(site, IOFailure):
             return IOFailure(_failure(site))
-        deep[uid] = unsafe_perform_io(site.unwrap())
+        deep[uid] = performed(site).unwrap()
     backbone = conn.get("network_equipments")
     if isinstance(backbone, IOFailure):
         return IOFailure(_failure(backbone))
-    equipments = unsafe_perform_io(backbone.unwrap())
+    equipments = performed(backbone).unwrap()
     items_list = equipments.get("items") if isinstance(equipments, dict) else None
     if not isinstance(items_list, list):
         return IOFailure(ParseError(what="network equipment collection", where=conn.url("network_equipments"),
                                     hint="no 'items' list"))
-    ver = unsafe_perform_io(version.unwrap())
+    ver = performed(version).unwrap()
     return IOSuccess((ver, {"version": ver, "sites": deep, "network_equipments": items_list}))
 
 
 def _failure(result: IOResult[Any, G5kError]) -> G5kError:
-    error: G5kError = unsafe_perform_io(result.failure())
+    error: G5kError = performed(result).failure()
     return error
 
 
@@ -619,7 +619,7 @@ def _from_cache(cache: ReferenceCache) -> IOResult[tuple[str, Snapshot], G5kErro
     read = cache.read()
     if isinstance(read, IOFailure):
         return IOFailure(_failure(read))
-    version, data = unsafe_perform_io(read.unwrap())
+    version, data = performed(read).unwrap()
     built = snapshot_from_json(data)
     if isinstance(built, Failure):
         error = built.failure()
@@ -637,11 +637,11 @@ def refresh(conn: APIConnection, cache: ReferenceCache, force: bool = False) -> 
     version = live_version(conn)
     if isinstance(version, IOFailure):
         return IOFailure(_failure(version))
-    live = unsafe_perform_io(version.unwrap())
+    live = performed(version).unwrap()
     with _lock, cache.locked():
         cached = _from_cache(cache)  # re-read under the lock: another process may just have refreshed it
         if isinstance(cached, IOSuccess):
-            cached_version, snapshot = unsafe_perform_io(cached.unwrap())
+            cached_version, snapshot = performed(cached).unwrap()
             if cached_version == live and not force:
                 return IOSuccess(Loaded(snapshot, Source.LIVE, (f"cache is current (version {live[:12]})",)))
             notes.append(f"cache version {cached_version[:12]} differs from live {live[:12]}: refreshed")
@@ -655,7 +655,7 @@ def refresh(conn: APIConnection, cache: ReferenceCache, force: bool = False) -> 
         fetched = crawl(conn)
         if isinstance(fetched, IOFailure):
             return IOFailure(_failure(fetched))
-        ver, data = unsafe_perform_io(fetched.unwrap())
+        ver, data = performed(fetched).unwrap()
         built = snapshot_from_json(data)
         if isinstance(built, Failure):
             return IOFailure(built.failure())
@@ -687,7 +687,7 @@ def load_reference(
     why = _failure(live).message
     cached = _from_cache(the_cache)
     if isinstance(cached, IOSuccess):
-        version, snapshot = unsafe_perform_io(cached.unwrap())
+        version, snapshot = performed(cached).unwrap()
         log.warning("API unavailable (%s); using the cache", why)
         return IOSuccess(Loaded(snapshot, Source.CACHE,
                                 (f"API unavailable ({why}); using the cache (version {version[:12]})",)))
@@ -899,7 +899,7 @@ def get_hosts_metric(
         if isinstance(answer, IOFailure):
             failed.append((site, _failure(answer)))
         else:
-            per_site[site] = unsafe_perform_io(answer.unwrap())
+            per_site[site] = performed(answer).unwrap()
     if failed:
         if len(sites) == 1:
             return IOFailure(failed[0][1])

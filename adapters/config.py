@@ -22,9 +22,9 @@ from typing import TypeVar
 
 import platformdirs
 from attrs import frozen
+from g5k.results import performed
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure import config as core
 from g5kpure.config import FrontendAccess
@@ -38,13 +38,6 @@ EXECO_FILE = ".execo.conf.py"
 
 _T = TypeVar("_T")
 _E = TypeVar("_E")
-
-
-def performed(value: IOResult[_T, _E]) -> Result[_T, _E]:
-    """The plain ``Result`` of an effect that has been performed (for the CLI and the doctor)."""
-    if isinstance(value, IOFailure):
-        return Failure(unsafe_perform_io(value.failure()))
-    return Success(unsafe_perform_io(value.unwrap()))
 
 
 def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:

@@ -29,9 +29,9 @@ import psycopg2.extensions
 from attrs import field, frozen
 from g5k.config import load_config
 from g5k.forward import DEFAULT_FRONTEND_PARAMS, open_forward
+from g5k.results import performed
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.charter import (
     DEFAULT_RULES,
@@ -296,8 +296,8 @@ def run_plans(
         site, target.host, target.port, settings.frontend_of(site), inside=inside, location=settings.location
     )
     if isinstance(opened, IOFailure):
-        return IOFailure(unsafe_perform_io(opened.failure()))
-    forward = unsafe_perform_io(opened.unwrap())
+        return IOFailure(performed(opened).failure())
+    forward = performed(opened).unwrap()
     try:
         host, port = forward.target
         return _query(host, port, target, settings, plans)
@@ -350,8 +350,8 @@ def site_remaining(
     plans = charter_plans(user, day, rules)
     fetched = run_plans(site, plans, settings)
     if isinstance(fetched, IOFailure):
-        return IOFailure(unsafe_perform_io(fetched.failure()))
-    core_rows, job_rows = unsafe_perform_io(fetched.unwrap())
+        return IOFailure(performed(fetched).failure())
+    core_rows, job_rows = performed(fetched).unwrap()
     computed = parse_core_counts(core_rows).bind(
         lambda cores: parse_job_rows(job_rows).map(lambda rows: charter_remaining(rows, cores, day, user, rules))
     )
@@ -393,8 +393,8 @@ def g5k_charter_remaining(
     if settings is None:
         loaded = load_config()
         if isinstance(loaded, IOFailure):
-            return IOFailure(unsafe_perform_io(loaded.failure()))
-        config = unsafe_perform_io(loaded.unwrap()).config
+            return IOFailure(performed(loaded).failure())
+        config = performed(loaded).unwrap().config
     who = user if user is not None else default_user(config)
     conf = settings if settings is not None else DbSettings.from_config(config or Config())
     read = site_reader or site_remaining
@@ -403,8 +403,8 @@ def g5k_charter_remaining(
     def one(site: str) -> SiteRemaining:
         got = read(site, day, who, conf, rules)
         if isinstance(got, IOFailure):
-            return SiteRemaining(site, error=unsafe_perform_io(got.failure()))
-        return SiteRemaining(site, clusters=unsafe_perform_io(got.unwrap()))
+            return SiteRemaining(site, error=performed(got).failure())
+        return SiteRemaining(site, clusters=performed(got).unwrap())
 
     workers = max(1, min(max_parallel, len(unique)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="g5k-db") as pool:

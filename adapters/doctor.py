@@ -16,6 +16,7 @@ from pathlib import Path
 
 from attrs import evolve, frozen
 from g5k import config as config_adapter
+from g5k.results import performed
 from returns.io import IOFailure, IOResult
 from returns.result import Failure, Result, Success
 
@@ -113,7 +114,7 @@ class Options:
 def check_config(opts: Options) -> tuple[Check, core.Config, Result[config_adapter.Loaded, ConfigError]]:
     """Check that the configuration parses; always give a configuration to go on with (defaults on error)."""
     loaded_io = config_adapter.load_config(opts.env, opts.config_file)
-    loaded = config_adapter.performed(loaded_io)
+    loaded = performed(loaded_io)
     if isinstance(loaded, Failure):
         error = loaded.failure()
         places = []
@@ -144,7 +145,7 @@ def check_config(opts: Options) -> tuple[Check, core.Config, Result[config_adapt
 
 def check_location(config: core.Config, opts: Options) -> tuple[Check, core.Location]:
     """Decide where we run; the fallback location on error is 'outside'."""
-    located = config_adapter.performed(config_adapter.where_we_run(config, opts.facts))
+    located = performed(config_adapter.where_we_run(config, opts.facts))
     if isinstance(located, Failure):
         return (Check("where we run", Verdict.FAIL, located.failure().message,
                       "set g5k.location to outside, frontend:SITE or node:SITE, or remove it"),
@@ -250,7 +251,7 @@ def check_frontends(config: core.Config, location: core.Location, names: Sequenc
     results = iter(ssh.run_plans(runnable))
     checks: list[Check] = []
     for name, plan in zip(names, planned, strict=True):
-        outcome = config_adapter.performed(next(results)) if isinstance(plan, Success) else None
+        outcome = performed(next(results)) if isinstance(plan, Success) else None
         checks.extend(_frontend_checks(name, plan, outcome, config.kadeploy3))
     return tuple(checks)
 
@@ -298,7 +299,7 @@ def check_api(config: core.Config, location: core.Location, opts: Options) -> Ch
             return Check("API", Verdict.FAIL, f"{access.uri}: no password for {access.username} in the keyring",
                          f"run `keyring set {core.KEYRING_SERVICE} {access.username}`")
         began = time.monotonic()
-        got = config_adapter.performed(conn.get(""))
+        got = performed(conn.get(""))
         took = round(time.monotonic() - began, 3)
     who = f"as {access.username}" if access.username else access.reason
     if isinstance(got, Success):
@@ -330,7 +331,7 @@ def check_databases(config: core.Config, location: core.Location, names: Sequenc
             frontend=evolve(core.frontend_params(config, name), timeout=opts.timeout),
             connect_timeout=min(10.0, opts.timeout), statement_timeout=min(10.0, opts.timeout))
         began = time.monotonic()
-        got = config_adapter.performed(db.run_plans(name, (plan,), settings))
+        got = performed(db.run_plans(name, (plan,), settings))
         took = round(time.monotonic() - began, 3)
         where = f"{config.oar_pgsql_ro_user}@{settings.host_of(name)}:{config.oar_pgsql_ro_port}/" \
                 f"{config.oar_pgsql_ro_db}" + (" via a tunnel over the frontend" if tunnel else "")
@@ -359,7 +360,7 @@ def check_cache(config: core.Config, opts: Options) -> Check:
     from g5k.api import ReferenceCache, default_cache_dir
 
     cache = ReferenceCache(opts.cache_dir or default_cache_dir(), config.api_uri)
-    got = config_adapter.performed(cache.read())
+    got = performed(cache.read())
     if isinstance(got, Success):
         version, data = got.unwrap()
         sites = data.get("sites") if isinstance(data, dict) else None
@@ -423,11 +424,11 @@ def run_doctor(opts: Options | None = None, skip: Iterable[str] = ()) -> Report:
 def dry_run_plan(opts: Options | None = None) -> IOResult[tuple[str, ...], G5kError]:
     """What the doctor would do, without doing it: the ssh commands, the HTTP request, the SQL."""
     o = opts or Options()
-    loaded = config_adapter.performed(config_adapter.load_config(o.env, o.config_file))
+    loaded = performed(config_adapter.load_config(o.env, o.config_file))
     if isinstance(loaded, Failure):
         return IOFailure(loaded.failure())
     config = loaded.unwrap().config
-    located = config_adapter.performed(config_adapter.where_we_run(config, o.facts))
+    located = performed(config_adapter.where_we_run(config, o.facts))
     location = located.value_or(core.Location(core.Place.OUTSIDE))
     names = o.frontends or core.configured_frontends(config, location)
     lines = [f"where we run: {location.describe()}"]

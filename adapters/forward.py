@@ -31,11 +31,11 @@ from types import TracebackType
 import fabric
 import paramiko
 from g5k.config import Facts, gather_facts, load_config
+from g5k.results import performed
 from g5k.ssh import _connection as ssh_connection  # one connection builder: key, jump host, ~/.ssh/config
 from g5k.ssh import _is_auth_problem
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.config import Config, ConnectionParams, Endpoint, Place, frontend_params, locate, resolve_frontend
 from g5kpure.errors import AuthError, G5kError, InvalidInput, Timeout, Unreachable
@@ -275,8 +275,8 @@ class G5kAutoPortForwarder:
         if config is None and needs_config:
             loaded = load_config()
             if isinstance(loaded, IOFailure):
-                raise ForwardFailed(unsafe_perform_io(loaded.failure()))
-            config = unsafe_perform_io(loaded.unwrap()).config
+                raise ForwardFailed(performed(loaded).failure())
+            config = performed(loaded).unwrap().config
         params = self.params
         if params is None:
             params = frontend_params(config, self.site) if config is not None else DEFAULT_FRONTEND_PARAMS
@@ -287,8 +287,8 @@ class G5kAutoPortForwarder:
         params, location = self._settings()
         opened = open_forward(self.site, self.host, self.port, params, inside=self.inside, location=location)
         if isinstance(opened, IOFailure):
-            raise ForwardFailed(unsafe_perform_io(opened.failure()))
-        forward = unsafe_perform_io(opened.unwrap())
+            raise ForwardFailed(performed(opened).failure())
+        forward = performed(opened).unwrap()
         self._forward = forward
         return forward.target
 

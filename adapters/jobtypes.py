@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from g5k.api import APIConnection, ReferenceCache, Source, load_reference
+from g5k.results import performed
 from returns.io import IOFailure, IOResult
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.errors import G5kError
 from g5kpure.reference import ClusterJobTypes, cluster_job_types
@@ -16,7 +16,7 @@ def get_cluster_job_types(cluster: str, source: Source = Source.EMBEDDED, conn: 
     loaded = load_reference(source, conn, cache)
     if isinstance(loaded, IOFailure):
         return loaded
-    found = cluster_job_types(unsafe_perform_io(loaded.unwrap()).snapshot, cluster)
+    found = cluster_job_types(performed(loaded).unwrap().snapshot, cluster)
     return IOResult.from_result(found).alt(lambda e: e)
 
 

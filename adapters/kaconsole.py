@@ -3,7 +3,7 @@
 this class only moves bytes between it and the ssh channel, within time limits.
 
     with KaconsoleProcess("nova-1.lyon.grid5000.fr", access=access) as console:
-        io_value(console.connect())           # IOResult: logged in, at the prompt
+        performed(console.connect())           # IOResult: logged in, at the prompt
         out = console.run("uname -r")         # IOResult[str]: the command's output
 
 A console is reached through ssh only: with ``no_ssh_for_local_frontend`` on the node's own frontend it is an

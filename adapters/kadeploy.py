@@ -23,7 +23,8 @@ from typing import Any
 
 from attrs import evolve, frozen
 from g5k import config as config_adapter
-from g5k.ssh import DEFAULT_MAX_PARALLEL, io_to_result, output_or_failure, run_plans
+from g5k.results import performed
+from g5k.ssh import DEFAULT_MAX_PARALLEL, output_or_failure, run_plans
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
@@ -129,7 +130,7 @@ def configured_defaults(
     """
     if isinstance(access, FrontendAccess) and settings is not None:
         return Success((access, settings))
-    loaded = config_adapter.performed(config_adapter.runtime())
+    loaded = performed(config_adapter.runtime())
     if isinstance(loaded, Failure):
         return Failure(loaded.failure())
     rt = loaded.unwrap()
@@ -412,7 +413,7 @@ def deploy(
         assert isinstance(action, DeployHosts)
         say(f"try {action.try_number}/{num_tries}: kadeploy3 on {len(action.hosts)} hosts")
         kadeployer = Kadeployer(deployment.with_hosts(action.hosts), access, settings, deploy_timeout)
-        ran = io_to_result(kadeployer.run())
+        ran = performed(kadeployer.run())
         if isinstance(ran, Failure):
             return IOFailure(ran.failure())
         failures.extend(ran.unwrap().frontend_failures)

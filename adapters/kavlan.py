@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from g5k.api import APIConnection, HttpPlan, ReferenceCache, Source, load_reference
+from g5k.results import performed
 from returns.io import IOFailure, IOResult
 from returns.result import Failure, Result, Success
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.errors import G5kError
 from g5kpure.hosts import HasAddress
@@ -34,7 +34,7 @@ def _send(conn: APIConnection, request: Result[VlanRequest, G5kError],
     answer = conn.perform(_plan(conn, request.unwrap()))
     if isinstance(answer, IOFailure):
         return answer
-    parsed: Result[_T, G5kError] = parse(unsafe_perform_io(answer.unwrap()))
+    parsed: Result[_T, G5kError] = parse(performed(answer).unwrap())
     return IOResult.from_result(parsed)
 
 
@@ -100,7 +100,7 @@ def get_kavlan_network(site: str, vlan_id: int | str, source: Source = Source.EM
     loaded = load_reference(source, conn, cache)
     if isinstance(loaded, IOFailure):
         return loaded
-    return pick(unsafe_perform_io(loaded.unwrap()).snapshot)
+    return pick(performed(loaded).unwrap().snapshot)
 
 
 
@@ -111,7 +111,7 @@ def get_kavlan_ip_mac(site: str, vlan_id: int | str, limit: int | None = None, s
     loaded = load_reference(source, conn, cache)
     if isinstance(loaded, IOFailure):
         return loaded
-    snapshot = unsafe_perform_io(loaded.unwrap()).snapshot
+    snapshot = performed(loaded).unwrap().snapshot
     found = snapshot.site(site)
     if isinstance(found, Failure):
         return IOFailure(found.failure())

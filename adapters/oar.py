@@ -41,7 +41,8 @@ from typing import Final, Literal
 
 from attrs import evolve, frozen
 from g5k import config as config_adapter
-from g5k.ssh import DEFAULT_MAX_PARALLEL, io_to_result, io_value, run_plans, to_ioresult
+from g5k.results import performed
+from g5k.ssh import DEFAULT_MAX_PARALLEL, run_plans, to_ioresult
 from returns.io import IO, IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
@@ -124,7 +125,7 @@ def _defaults(access: FrontendAccess | None, job_key_file: KeyFileArg = None) ->
     """The given access and key, the configured ones for what is left to the configuration."""
     if access is not None and job_key_file is not CONFIGURED:
         return Success(CallDefaults(access, job_key_file))
-    loaded = config_adapter.performed(config_adapter.runtime())
+    loaded = performed(config_adapter.runtime())
     if not isinstance(loaded, Success):
         return Failure(loaded.failure())
     rt = loaded.unwrap()
@@ -158,7 +159,7 @@ def _run_planned(
 ) -> list[Result[CommandOutput, G5kError]]:
     """Run the plans that could be made, in parallel; per plan (input order) its output or its planning error."""
     outputs = iter(run_plans([p.unwrap() for p in planned if isinstance(p, Success)], max_parallel))
-    return [io_to_result(next(outputs)) if isinstance(p, Success) else Failure(p.failure()) for p in planned]
+    return [performed(next(outputs)) if isinstance(p, Success) else Failure(p.failure()) for p in planned]
 
 
 def _one(
@@ -368,7 +369,7 @@ def get_current_oar_jobs(
     jobs: list[OarJob] = []
     infos: list[OarJobInfo] = []
     failed: list[tuple[str, G5kError]] = []
-    for frontend, parsed in io_value(my_jobs(names, acc.unwrap(), timeout)):
+    for frontend, parsed in performed(my_jobs(names, acc.unwrap(), timeout)):
         if not isinstance(parsed, Success):
             failed.append((frontend or "default frontend", parsed.failure()))
             continue
@@ -427,7 +428,7 @@ def wait_oar_job_start(
         sleep=sleep,
         on_prediction=(lambda _job, ts: prediction_callback(ts)) if prediction_callback else None,
     )
-    return to_ioresult(io_value(results)[0])
+    return to_ioresult(performed(results)[0])
 
 
 def wait_jobs_start(
@@ -459,7 +460,7 @@ def wait_jobs_start(
     strikes: dict[OarJob, int] = {}
     latest: dict[OarJob, OarJobInfo] = {}
     while pending:
-        polled = io_value(poll_jobs(pending, acc, command_timeout))
+        polled = performed(poll_jobs(pending, acc, command_timeout))
         now = clock()
         delays: list[float] = []
         for job, res in zip(list(pending), polled, strict=True):
@@ -532,7 +533,7 @@ def _started(
     started = wait_oar_job_start(
         job_id, frontend, acc.unwrap(), timeout, policy=policy, command_timeout=command_timeout
     )
-    return io_to_result(started).map(lambda info: (acc.unwrap(), info))
+    return performed(started).map(lambda info: (acc.unwrap(), info))
 
 
 def get_oar_job_subnets(
@@ -604,11 +605,11 @@ def oarsubgrid(
     acc, key = resolved.unwrap().access, resolved.unwrap().job_key_file
     overrides = GridOverrides(reservation_date, walltime, job_type, queue, directory, additional_options)
     specs = [(apply_overrides(sub, overrides), frontend) for sub, frontend in job_specs]
-    results = [io_to_result(r) for r in oarsub(specs, acc, timeout, tz=tz, job_key_file=key, origin_tag=origin_tag)]
+    results = [performed(r) for r in oarsub(specs, acc, timeout, tz=tz, job_key_file=key, origin_tag=origin_tag)]
     decision = decide_grid([f for _, f in specs], results)
     if decision.all_accepted:
         return IOSuccess(decision.accepted)
-    deletions = io_value(oardel([(j.job_id, j.frontend) for j in decision.to_delete], acc, timeout))
+    deletions = performed(oardel([(j.job_id, j.frontend) for j in decision.to_delete], acc, timeout))
     settled = wait_jobs_final(
         [d.job for d in deletions if d.status is DelStatus.DELETED], acc, rollback_wait, command_timeout=timeout
     )
@@ -652,7 +653,7 @@ def wait_jobs_final(
     acc = resolved.unwrap()
     pending = list(last)
     while pending:
-        for job, res in zip(list(pending), io_value(poll_jobs(pending, acc, command_timeout)), strict=True):
+        for job, res in zip(list(pending), performed(poll_jobs(pending, acc, command_timeout)), strict=True):
             if isinstance(res, Success):
                 last[job] = res.unwrap().state
                 if res.unwrap().state.is_final:

@@ -25,7 +25,8 @@ from itertools import takewhile
 
 from attrs import evolve, frozen
 from g5k import config as config_adapter
-from g5k.ssh import io_to_result, output_or_failure, run_plans
+from g5k.results import performed
+from g5k.ssh import output_or_failure, run_plans
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
@@ -73,7 +74,7 @@ def _access(value: Access) -> Result[FrontendAccess, G5kError]:
     its connection parameters); a configuration that cannot be loaded is an error value."""
     if isinstance(value, FrontendAccess):
         return Success(value)
-    loaded = config_adapter.performed(config_adapter.runtime())
+    loaded = performed(config_adapter.runtime())
     if isinstance(loaded, Failure):
         return Failure(loaded.failure())
     configured = loaded.unwrap().access
@@ -292,7 +293,7 @@ def get_current_oargrid_jobs(
 def _default_site_of(alias: str) -> str | None:
     from g5k.reference_data import load_embedded_snapshot
 
-    found = io_to_result(load_embedded_snapshot()).bind(lambda snap: snap.site_of(alias))
+    found = performed(load_embedded_snapshot()).bind(lambda snap: snap.site_of(alias))
     return found.unwrap() if isinstance(found, Success) else None
 
 

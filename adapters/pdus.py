@@ -6,9 +6,9 @@ import json
 
 from g5k.api import APIConnection
 from g5k.reference_data import EmbeddedOnce, load_embedded_snapshot
+from g5k.results import performed
 from returns.io import IOFailure, IOResult
 from returns.result import Failure, Result
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.errors import G5kError, ParseError
 from g5kpure.hosts import HasAddress
@@ -37,7 +37,7 @@ def get_site_pdus(site: str, conn: APIConnection | None = None) -> IOResult[tupl
     answer = (conn or APIConnection()).get(f"sites/{site}/pdus")
     if isinstance(answer, IOFailure):
         return answer
-    parsed: Result[tuple[Pdu, ...], G5kError] = parse_site_pdus(unsafe_perform_io(answer.unwrap()), site)
+    parsed: Result[tuple[Pdu, ...], G5kError] = parse_site_pdus(performed(answer).unwrap(), site)
     return IOResult.from_result(parsed)
 
 
@@ -47,7 +47,7 @@ def get_host_power_feeds(host: str | HasAddress) -> IOResult[tuple[PowerFeed, ..
         snapshot = load_embedded_snapshot()
         if isinstance(snapshot, IOFailure):
             return snapshot
-        found: Result[tuple[PowerFeed, ...], G5kError] = host_feeds(index, unsafe_perform_io(snapshot.unwrap()), host)
+        found: Result[tuple[PowerFeed, ...], G5kError] = host_feeds(index, performed(snapshot).unwrap(), host)
         return IOResult.from_result(found)
 
     return load_embedded_pdus().bind(feeds)

@@ -25,11 +25,10 @@ from g5k.api import APIConnection, HttpPlan
 from g5k.db import DbSettings, SqlPlan, run_plans
 from g5k.oar import TimeoutArg, get_current_oar_jobs
 from g5k.reference_data import load_embedded_snapshot
-from g5k.ssh import io_to_result
+from g5k.results import performed
 from matplotlib.figure import Figure
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.config import FrontendAccess
 from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError, Partial
@@ -208,7 +207,7 @@ def oarapi_plans(conn: APIConnection) -> tuple[HttpPlan, HttpPlan]:
 
 
 def _perform(conn: APIConnection, plan: HttpPlan) -> Result[Any, G5kError]:
-    return io_to_result(conn.perform(plan))
+    return performed(conn.perform(plan))
 
 
 def _get_paged(conn: APIConnection, plan: HttpPlan) -> Result[Any, G5kError]:
@@ -261,7 +260,7 @@ def sites_of_elements(elements: Sequence[str]) -> list[str]:
     loaded = load_embedded_snapshot()
     if isinstance(loaded, IOFailure):
         return [e for e in elements if e.isalpha() and e != "grid5000"]
-    return list(snapshot_sites_of(unsafe_perform_io(loaded.unwrap()), elements))
+    return list(snapshot_sites_of(performed(loaded).unwrap(), elements))
 
 
 def get_planning(
@@ -337,7 +336,7 @@ def get_planning(
 
         def read_db(site: str) -> Result[Planning, G5kError]:
             """One site's planning from its OAR database."""
-            rows = io_to_result(run_plans(site, oardb_plans(), settings)).bind(lambda raw: oar_rows(site, raw))
+            rows = performed(run_plans(site, oardb_plans(), settings)).bind(lambda raw: oar_rows(site, raw))
             return rows.bind(lambda r: planning_from_oar_rows(site, r[0], r[1], starttime, end,
                                                               ignore_besteffort=ignore_besteffort, vlans=vlan,
                                                               subnets=subnet))
@@ -397,7 +396,7 @@ def get_job_by_name(job_name: str, frontends: Sequence[str | None] | None = None
     current = get_current_oar_jobs(frontends, access=access, timeout=timeout)
     if isinstance(current, IOFailure):
         return current
-    jobs = unsafe_perform_io(current.unwrap())
+    jobs = performed(current).unwrap()
     found = find_job_by_name(jobs.infos, job_name)
     if isinstance(found, Failure):
         error: G5kError = found.failure()

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from importlib import resources
 from typing import Generic, TypeVar
 
+from g5k.results import performed
 from returns.io import IOFailure, IOResult
 from returns.result import Failure, Result, Success
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.errors import G5kError, ParseError
 from g5kpure.reference import Snapshot, snapshot_from_bytes
@@ -77,4 +77,4 @@ def embedded_snapshot() -> Snapshot:
     result = load_embedded_snapshot()
     if isinstance(result, IOFailure):
         raise RuntimeError(str(result.failure()))
-    return unsafe_perform_io(result.unwrap())
+    return performed(result).unwrap()

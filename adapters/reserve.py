@@ -33,7 +33,7 @@ from g5k.oar import (
     resolve_defaults,
     wait_jobs_final,
 )
-from g5k.ssh import io_to_result, io_value
+from g5k.results import performed
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
@@ -101,12 +101,12 @@ def find_jobs_by_name(
     if not isinstance(checked, Success):
         return IOFailure(checked.failure())
     names: list[str | None] = list(dict.fromkeys(frontends)) if frontends is not None else [None]
-    resolved = io_to_result(resolve_defaults(access, None))
+    resolved = performed(resolve_defaults(access, None))
     if not isinstance(resolved, Success):
         return IOFailure(resolved.failure())
     found: list[tuple[str | None, tuple[OarJobInfo, ...]]] = []
     failed: list[tuple[str | None, G5kError]] = []
-    for frontend, parsed in io_value(my_jobs(names, resolved.unwrap().access, timeout)):
+    for frontend, parsed in performed(my_jobs(names, resolved.unwrap().access, timeout)):
         if isinstance(parsed, Success):
             found.append((frontend, live_jobs_named(parsed.unwrap(), name)))
         else:
@@ -133,7 +133,7 @@ def reserve_or_reattach(
         return IOFailure(resolved.failure())
     _, defaults = resolved.unwrap()
     access, job_key_file = defaults.access, defaults.job_key_file
-    named = io_to_result(find_jobs_by_name(name, [f for _, f in specs], access, timeout))
+    named = performed(find_jobs_by_name(name, [f for _, f in specs], access, timeout))
     decision = named.bind(lambda n: decide_reattach([f for _, f in specs], n))
     if not isinstance(decision, Success):
         return IOFailure(decision.failure())
@@ -174,7 +174,7 @@ def reserve_at_first_common_date(
     while True:
         at_date = [(evolve(sub, reservation_date=date), f) for sub, f in specs]
         results = [
-            io_to_result(r)
+            performed(r)
             for r in oarsub(at_date, acc, timeout, tz=tz, job_key_file=key_file, origin_tag=origin_tag)
         ]
         answers = tuple(_answer(f, r) for (_, f), r in zip(specs, results, strict=True))
@@ -194,7 +194,7 @@ def reserve_at_first_common_date(
 def _checked_defaults(checked: Result[T, G5kError], access: FrontendAccess | None,
                       job_key_file: KeyFileArg) -> Result[tuple[T, CallDefaults], G5kError]:
     """The checked value and the access and key a call uses, once the check passed (nothing resolved before)."""
-    return checked.bind(lambda value: io_to_result(resolve_defaults(access, job_key_file)).map(lambda d: (value, d)))
+    return checked.bind(lambda value: performed(resolve_defaults(access, job_key_file)).map(lambda d: (value, d)))
 
 
 def _valid(specs: Specs) -> Result[None, G5kError]:
@@ -219,7 +219,7 @@ def _rollback(jobs: Sequence[OarJob], access: FrontendAccess, timeout: TimeoutAr
     """Delete ``jobs`` and wait until OAR shows them ended; the jobs still alive afterwards (a leak)."""
     if not jobs:
         return ()
-    outcomes = io_value(oardel([(j.job_id, j.frontend) for j in jobs], access, timeout))
+    outcomes = performed(oardel([(j.job_id, j.frontend) for j in jobs], access, timeout))
     deleted = [o.job for o in outcomes if o.status is DelStatus.DELETED]
     settled = wait_jobs_final(deleted, access, wait, command_timeout=timeout)
     leaked = [str(o.job) for o in outcomes if not o.ok]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypeVar, overload
 
-from returns.io import IOFailure, IOResult
+from returns.io import IO, IOFailure, IOResult
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
@@ -14,11 +14,21 @@ _T = TypeVar("_T")
 _E = TypeVar("_E")
 
 
-def performed(value: IOResult[_T, _E]) -> Result[_T, _E]:
-    """The plain ``Result`` of an effect that has been performed."""
+@overload
+def performed(value: IOResult[_T, _E]) -> Result[_T, _E]: ...
+
+
+@overload
+def performed(value: IO[_T]) -> _T: ...
+
+
+def performed(value: IOResult[_T, _E] | IO[_T]) -> Result[_T, _E] | _T:
+    """What a performed effect gave: the plain ``Result`` of an ``IOResult``, the value of an ``IO``."""
     if isinstance(value, IOFailure):
         return Failure(unsafe_perform_io(value.failure()))
-    return Success(unsafe_perform_io(value.unwrap()))
+    if isinstance(value, IOResult):
+        return Success(unsafe_perform_io(value.unwrap()))
+    return unsafe_perform_io(value)
 
 
 @overload

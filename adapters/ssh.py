@@ -22,9 +22,10 @@ import invoke
 import paramiko
 from fabric import Config, Connection
 from fabric.runners import Remote
+from g5k.results import performed
 from paramiko.common import cMSG_CHANNEL_REQUEST
 from paramiko.message import Message
-from returns.io import IO, IOFailure, IOResult, IOSuccess
+from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
 from g5kpure.config import CommandOutput, CommandPlan, Endpoint, FrontendAccess, plan_command
@@ -206,17 +207,6 @@ def _run_remote(plan: CommandPlan, endpoint: Endpoint) -> IOResult[CommandOutput
             conn.close()
 
 
-def io_to_result(value: IOResult[_T, _E]) -> Result[_T, _E]:
-    """The ``Result`` inside an ``IOResult`` (for adapter code that combines performed effects)."""
-    return value._inner_value  # the one escape from IO of the adapters
-
-
-def io_value(value: IO[_T]) -> _T:
-    """The value inside an ``IO`` (for adapter code that combines performed effects)."""
-    inner: _T = value._inner_value
-    return inner
-
-
 def to_ioresult(value: Result[_T, _E]) -> IOResult[_T, _E]:
     """Mark a ``Result`` computed from performed effects as an ``IOResult``."""
     return IOResult.from_result(value)
@@ -224,7 +214,7 @@ def to_ioresult(value: Result[_T, _E]) -> IOResult[_T, _E]:
 
 def output_or_failure(result: IOResult[CommandOutput, G5kError]) -> CommandOutput | G5kError:
     """Unwrap an ``IOResult`` of this module into its plain value (for code that branches on the kind)."""
-    inner = io_to_result(result)
+    inner = performed(result)
     if isinstance(inner, Success):
         value: CommandOutput = inner.unwrap()
         return value

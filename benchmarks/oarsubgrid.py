@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from g5k import config as config_adapter
 from g5k.oar import get_oar_job_info, oardel, oarsub, oarsubgrid, poll_jobs
-from g5k.ssh import io_to_result, io_value
+from g5k.results import performed
 from returns.result import Success
 
 from g5kpure import config as core
@@ -36,11 +36,11 @@ def testbed_access() -> tuple[FrontendAccess, ZoneInfo]:
     conf, meta = state / "g5k.toml", state / "testbed.json"
     if not conf.exists() or not meta.exists():
         sys.exit(f"no testbed state in {state}: run `make testbed` first")
-    loaded = config_adapter.performed(config_adapter.load_config(path=conf))
+    loaded = performed(config_adapter.load_config(path=conf))
     if not isinstance(loaded, Success):
         sys.exit(f"bad testbed configuration {conf}: {loaded.failure().message}")
     config = loaded.unwrap().config
-    location = config_adapter.performed(config_adapter.where_we_run(config)).unwrap()
+    location = performed(config_adapter.where_we_run(config)).unwrap()
     tz_name = json.loads(meta.read_text())["timezone"]
     return core.frontend_access(config, location), ZoneInfo(tz_name)
 
@@ -48,7 +48,7 @@ def testbed_access() -> tuple[FrontendAccess, ZoneInfo]:
 def clean(jobs: list[OarJob], access: FrontendAccess) -> None:
     """Delete the jobs of a round."""
     if jobs:
-        io_value(oardel([(j.job_id, j.frontend) for j in jobs], access))
+        performed(oardel([(j.job_id, j.frontend) for j in jobs], access))
 
 
 def sequential(n: int, access: FrontendAccess, tz: ZoneInfo) -> tuple[float, list[OarJob]]:
@@ -56,14 +56,14 @@ def sequential(n: int, access: FrontendAccess, tz: ZoneInfo) -> tuple[float, lis
     jobs: list[OarJob] = []
     t0 = time.perf_counter()
     for site in SITES[:n]:
-        jobs.append(io_to_result(oarsub([(SUB, site)], access, tz=tz)[0]).unwrap())
+        jobs.append(performed(oarsub([(SUB, site)], access, tz=tz)[0]).unwrap())
     return time.perf_counter() - t0, jobs
 
 
 def parallel(n: int, access: FrontendAccess, tz: ZoneInfo) -> tuple[float, list[OarJob]]:
     """Seconds of one oarsubgrid over n sites."""
     t0 = time.perf_counter()
-    jobs = io_to_result(oarsubgrid([(SUB, s) for s in SITES[:n]], access=access, tz=tz)).unwrap()
+    jobs = performed(oarsubgrid([(SUB, s) for s in SITES[:n]], access=access, tz=tz)).unwrap()
     return time.perf_counter() - t0, list(jobs)
 
 
@@ -91,17 +91,17 @@ def main() -> None:
 
 def polling(access: FrontendAccess, tz: ZoneInfo) -> None:
     """Time one batched poll of J jobs against J single-job reads (execo's get_oar_job_info per job)."""
-    jobs = [io_to_result(r).unwrap() for r in oarsub([(SUB, SITES[i % 3]) for i in range(6)], access, tz=tz)]
+    jobs = [performed(r).unwrap() for r in oarsub([(SUB, SITES[i % 3]) for i in range(6)], access, tz=tz)]
     try:
         batched: list[float] = []
         per_job: list[float] = []
         for _ in range(ROUNDS):
             t0 = time.perf_counter()
-            assert all(isinstance(r, Success) for r in io_value(poll_jobs(jobs, access)))
+            assert all(isinstance(r, Success) for r in performed(poll_jobs(jobs, access)))
             batched.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             for j in jobs:
-                io_to_result(get_oar_job_info(j.job_id, j.frontend, access)).unwrap()
+                performed(get_oar_job_info(j.job_id, j.frontend, access)).unwrap()
             per_job.append(time.perf_counter() - t0)
         b, p = statistics.median(batched), statistics.median(per_job)
         print(

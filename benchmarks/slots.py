@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from g5k.planning import load_embedded_planning
+from g5k.results import performed
 from returns.unsafe import unsafe_perform_io
 
 from g5kpure.planning import Planning, compute_slots
@@ -124,7 +125,7 @@ def run_execo(python: Path, planning: Planning, repeat: int) -> dict[str, Any] |
 
 def main() -> int:
     """Run every case and print times and ratios."""
-    full = unsafe_perform_io(load_embedded_planning(vlans=False, queues=None).unwrap())  # every queue
+    full = performed(load_embedded_planning(vlans=False, queues=None)).unwrap()  # every queue
     python = execo_python()
     print(f"planning: {len(full.hosts)} hosts, {len(full.sites)} sites, 4 weeks; "
           f"execo baseline: {'execo 2.8.2 in ' + str(EXECO_VENV) if python else 'unavailable (pip install failed)'}")

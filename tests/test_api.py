@@ -38,9 +38,9 @@ from g5k.api import (
     site_uids,
 )
 from g5k.reference_data import read_embedded_bytes
+from g5k.results import performed
 from returns.io import IOFailure, IOSuccess
 from returns.result import Failure, Success
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.config import Config, Location, Place
 from g5kpure.errors import (
@@ -66,12 +66,12 @@ PASSWORD = "S3cr3t-pa55-Xyz!"
 
 def ok(result: Any) -> Any:
     assert isinstance(result, IOSuccess), result
-    return unsafe_perform_io(result.unwrap())
+    return performed(result).unwrap()
 
 
 def err(result: Any) -> G5kError:
     assert isinstance(result, IOFailure), result
-    error: G5kError = unsafe_perform_io(result.failure())
+    error: G5kError = performed(result).failure()
     return error
 
 
@@ -387,7 +387,7 @@ def test_eight_processes_refreshing_at_once_leave_a_valid_cache(server: ApiServe
         from pathlib import Path
         conn = APIConnection({server.base_uri!r}, use_keyring=False)
         result = refresh(conn, ReferenceCache(Path({str(tmp_path)!r}), conn.base_uri))
-        loaded = unsafe_perform_io(result.unwrap())
+        loaded = performed(result).unwrap()
         print(loaded.snapshot.version, len(loaded.snapshot.hosts().unwrap()))
         """
     )

@@ -10,6 +10,7 @@ import pytest
 from g5k import config as config_adapter
 from g5k.cli.main import main
 from g5k.doctor import Check, Report, Verdict, guarded
+from g5k.results import performed
 from returns.result import Failure, Success
 
 from g5kpure import config as core
@@ -186,7 +187,7 @@ def test_load_config_layers_files_and_environment(home: Path) -> None:
     write_config(home, "[g5k]\napi_username = 'file'\n")
     (home / "home" / ".python-grid5000.yaml").write_text("username: yaml\n")
     env = {"HOME": str(home / "home"), "XDG_CONFIG_HOME": str(home / "xdg"), "OAR_JOB_KEY_FILE": "/k"}
-    loaded = config_adapter.performed(config_adapter.load_config(env)).unwrap()
+    loaded = performed(config_adapter.load_config(env)).unwrap()
     assert loaded.config.api_username == "file"
     assert loaded.config.oar_job_key_file == "/k"
     assert [f.found for f in loaded.files] == [True, True]
@@ -194,7 +195,7 @@ def test_load_config_layers_files_and_environment(home: Path) -> None:
 
 def test_unreadable_file_is_an_error_value(home: Path) -> None:
     path = write_config(home, b"\xff\xfe not utf-8")
-    got = config_adapter.performed(config_adapter.load_config())
+    got = performed(config_adapter.load_config())
     assert isinstance(got, Failure) and isinstance(got.failure(), ConfigError)
     assert got.failure().source == str(path)
 
@@ -204,9 +205,9 @@ def test_facts_and_location(home: Path) -> None:
     resolv.write_text("# x\nsearch lyon.grid5000.fr grid5000.fr\nnameserver 1.1.1.1\n")
     assert config_adapter._resolv_domain(resolv.read_text()) == "lyon.grid5000.fr"
     facts = config_adapter.Facts("flyon", "lyon.grid5000.fr", ())
-    loc = config_adapter.performed(config_adapter.where_we_run(core.DEFAULT_CONFIG, facts)).unwrap()
+    loc = performed(config_adapter.where_we_run(core.DEFAULT_CONFIG, facts)).unwrap()
     assert (loc.place, loc.site) == (core.Place.FRONTEND, "lyon")
-    forced = config_adapter.performed(config_adapter.where_we_run(core.Config(location="outside"), facts)).unwrap()
+    forced = performed(config_adapter.where_we_run(core.Config(location="outside"), facts)).unwrap()
     assert forced.place is core.Place.OUTSIDE
     real = config_adapter.gather_facts({"OAR_JOB_ID": "7", "PATH": "/bin"}, resolv)
     assert real.env == (("OAR_JOB_ID", "7"),)
@@ -225,7 +226,7 @@ def test_guarded_turns_a_crash_into_a_failed_check() -> None:
 
 def test_write_atomic_creates_directories(tmp_path: Path) -> None:
     target = tmp_path / "a" / "b" / "c.toml"
-    got = config_adapter.performed(config_adapter.write_atomic(target, "x = 1\n"))
+    got = performed(config_adapter.write_atomic(target, "x = 1\n"))
     assert isinstance(got, Success) and target.read_text() == "x = 1\n"
 
 
@@ -285,11 +286,11 @@ def test_doctor_dry_run_prints_the_plan_and_does_nothing(home: Path, capsys: pyt
 def test_runtime_gives_config_location_and_access(home: Path) -> None:
     path = write_config(home, "[g5k]\nno_ssh_for_local_frontend = true\n")
     facts = config_adapter.Facts("frennes.rennes.grid5000.fr", "", ())
-    rt = config_adapter.performed(config_adapter.runtime(facts=facts)).unwrap()
+    rt = performed(config_adapter.runtime(facts=facts)).unwrap()
     assert rt.location == core.Location(core.Place.FRONTEND, "rennes", rt.location.reason)
     assert (rt.access.default_frontend, rt.access.local_frontend) == ("rennes", "rennes")
     path.write_text("[g5k]\nlocation = 'moon'\n")
-    assert isinstance(config_adapter.performed(config_adapter.runtime(facts=facts)), Failure)
+    assert isinstance(performed(config_adapter.runtime(facts=facts)), Failure)
 
 
 # -- a programmatic host rewrite function -----------------------------------------------------------------------
@@ -303,7 +304,7 @@ def test_a_rewrite_function_is_tabulated_over_the_known_sites_and_configured_fro
     from g5kpure.config import resolve_frontend
 
     write_config(home, "[g5k]\ndefault_frontend = 'mysite'\n[frontends.other]\nport = 2222\n")
-    loaded = config_adapter.performed(config_adapter.load_config(
+    loaded = performed(config_adapter.load_config(
         _env(home), arguments={"frontend.host_rewrite": lambda h: h + ".g5k"})).unwrap()
     frontend = loaded.config.frontend
     for site in ("lyon", "rennes", "nancy", "mysite"):
@@ -315,7 +316,7 @@ def test_a_rewrite_function_is_tabulated_over_the_known_sites_and_configured_fro
 def test_a_rewrite_function_over_explicit_names(home: Path) -> None:
     from g5kpure.config import resolve_frontend
 
-    loaded = config_adapter.performed(config_adapter.load_config(
+    loaded = performed(config_adapter.load_config(
         _env(home), arguments={"frontend.host_rewrite": lambda h: f"fe-{h}.example"}, names=["rennes", "lyon"]))
     cfg = loaded.unwrap().config
     assert cfg.frontend.host_rewrite == (("lyon", "fe-lyon.example"), ("rennes", "fe-rennes.example"))
@@ -325,7 +326,7 @@ def test_a_rewrite_function_over_explicit_names(home: Path) -> None:
 def test_a_node_rewrite_function_is_tabulated_over_the_snapshot_hosts(home: Path) -> None:
     from g5kpure.config import resolve_frontend
 
-    loaded = config_adapter.performed(config_adapter.load_config(
+    loaded = performed(config_adapter.load_config(
         _env(home), arguments={"oarsh.host_rewrite": lambda h: h.replace(".grid5000.fr", ".g5k")}))
     oarsh = loaded.unwrap().config.oarsh
     assert len(oarsh.host_rewrite) > 100
@@ -334,7 +335,7 @@ def test_a_node_rewrite_function_is_tabulated_over_the_snapshot_hosts(home: Path
 
 
 def test_a_rewrite_function_that_cannot_be_honoured_is_an_error_never_dropped(home: Path) -> None:
-    got = config_adapter.performed(config_adapter.load_config(
+    got = performed(config_adapter.load_config(
         _env(home), arguments={"frontend.host_rewrite": lambda h: h + ".g5k"}, names=()))
     assert isinstance(got, Failure)
     assert got.failure().key == "frontend.host_rewrite" and "no names" in got.failure().reason
@@ -344,13 +345,13 @@ def test_a_rewrite_function_that_cannot_be_honoured_is_an_error_never_dropped(ho
             raise KeyError(name)
         return "" if name == "nancy" else name
 
-    got = config_adapter.performed(config_adapter.load_config(
+    got = performed(config_adapter.load_config(
         _env(home), arguments={"frontend.host_rewrite": picky, "g5k.api_uri": 1}, names=("lyon", "nancy", "x")))
     assert isinstance(got, Failure)
     reasons = [p.reason for p in got.failure().problems]
     assert any("failed on 'lyon'" in r and "KeyError" in r for r in reasons)
     assert "g5k.api_uri" in [p.key for p in got.failure().problems]
-    got = config_adapter.performed(config_adapter.load_config(
+    got = performed(config_adapter.load_config(
         _env(home), arguments={"frontend.host_rewrite": picky}, names=("nancy", "x")))
     assert isinstance(got, Failure) and "gave '' for 'nancy'" in got.failure().reason
 

@@ -16,9 +16,9 @@ from g5k.cli.charter import parse_day, parse_instant
 from g5k.cli.main import main
 from g5k.config import Facts
 from g5k.forward import ForwardFailed, G5kAutoPortForwarder, inside_grid5000, open_forward
+from g5k.results import performed
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Success
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.charter import DEFAULT_RULES, JOB_ROW_COLUMNS, CharterRules, ClusterRemaining, day_bounds
 from g5kpure.config import Config, ConnectionParams, SiteOverride
@@ -105,7 +105,7 @@ def test_target_refuses_bad_values(site: str, settings: db.DbSettings, name: str
 def test_bad_site_fails_before_any_connection() -> None:
     got = db.run_plans("-x", [db.cores_plan()], db.DbSettings())
     assert isinstance(got, IOFailure)
-    assert isinstance(unsafe_perform_io(got.failure()), InvalidInput)
+    assert isinstance(performed(got).failure(), InvalidInput)
 
 
 TARGET = db.DbTarget("rennes", "oardb.rennes.grid5000.fr", 5432, "oar2", "oarreader")
@@ -150,7 +150,7 @@ def test_execo_bug_failing_site_is_reported_not_dropped() -> None:
     boom = Unreachable("oardb.lille.grid5000.fr:5432", "refused")
     reader = _reader({"rennes": IOSuccess(ok), "lille": IOFailure(boom)})
     got = db.g5k_charter_remaining(["rennes", "lille", "rennes"], date(2024, 7, 1), "alice", site_reader=reader)
-    report = unsafe_perform_io(got.unwrap())
+    report = performed(got).unwrap()
     assert [s.site for s in report.sites] == ["rennes", "lille"]  # input order, duplicates once
     assert report.sites[0].clusters == ok
     assert report.failed == (("lille", boom),)
@@ -166,7 +166,7 @@ def test_execo_bug_failing_site_is_reported_not_dropped() -> None:
 def test_all_sites_ok_is_a_success() -> None:
     reader = _reader({"rennes": IOSuccess(())})
     got = db.g5k_charter_remaining(["rennes"], date(2024, 7, 1), "bob", site_reader=reader)
-    report = unsafe_perform_io(got.unwrap())
+    report = performed(got).unwrap()
     assert report.to_result() == Success(report)
     assert report.user == "bob"
 
@@ -175,7 +175,7 @@ def test_all_sites_ok_is_a_success() -> None:
 def test_sites_must_be_a_list(sites: list[str]) -> None:
     got = db.g5k_charter_remaining(sites, date(2024, 7, 1), "alice")
     assert isinstance(got, IOFailure)
-    assert isinstance(unsafe_perform_io(got.failure()), InvalidInput)
+    assert isinstance(performed(got).failure(), InvalidInput)
 
 
 def test_default_user() -> None:
@@ -246,7 +246,7 @@ def test_inside_grid5000_from_facts_and_forced_location() -> None:
 
 def test_direct_forward_needs_no_connection() -> None:
     got = open_forward("rennes", "oardb.rennes.grid5000.fr", 5432, location="frontend:rennes")
-    forward = unsafe_perform_io(got.unwrap())
+    forward = performed(got).unwrap()
     assert (forward.target, forward.tunnelled) == (("oardb.rennes.grid5000.fr", 5432), False)
     with G5kAutoPortForwarder("rennes", "oardb.rennes.grid5000.fr", 5432, inside=True) as target:
         assert target == ("oardb.rennes.grid5000.fr", 5432)
@@ -288,7 +288,7 @@ def test_without_settings_the_configuration_is_read(tmp_path: Path, monkeypatch:
         seen.append((user, settings))
         return IOSuccess(())
 
-    report = unsafe_perform_io(db.g5k_charter_remaining(["rennes"], date(2024, 7, 1), site_reader=read).unwrap())
+    report = performed(db.g5k_charter_remaining(["rennes"], date(2024, 7, 1), site_reader=read)).unwrap()
     assert report.user == "dave"
     ((user, settings),) = seen
     assert user == "dave"
@@ -296,7 +296,7 @@ def test_without_settings_the_configuration_is_read(tmp_path: Path, monkeypatch:
     monkeypatch.setenv("G5K_OAR_PGSQL_RO_PORT", "not-a-port")
     bad = db.g5k_charter_remaining(["rennes"], date(2024, 7, 1), site_reader=read)
     assert isinstance(bad, IOFailure)
-    assert "oar_pgsql_ro_port" in unsafe_perform_io(bad.failure()).message
+    assert "oar_pgsql_ro_port" in performed(bad).failure().message
 
 
 def test_settings_use_the_configured_host_template() -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 from g5k.jobtypes import get_cluster_job_types, get_cluster_jobtypes
 from g5k.reference_data import embedded_snapshot, read_embedded_bytes
+from g5k.results import performed
 from returns.io import IOFailure, IOSuccess
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.errors import NotFound
 from g5kpure.reference import ClusterJobTypes, cluster_job_types, snapshot_from_json
@@ -53,6 +53,6 @@ def test_unknown_cluster_is_not_found() -> None:
 def test_adapter_reads_the_embedded_source() -> None:
     answer = get_cluster_jobtypes("nova")
     assert isinstance(answer, IOSuccess)
-    assert unsafe_perform_io(answer.unwrap()) == ("besteffort", "deploy")
+    assert performed(answer).unwrap() == ("besteffort", "deploy")
     full = get_cluster_job_types("atlantis")
-    assert isinstance(full, IOFailure) and isinstance(unsafe_perform_io(full.failure()), NotFound)
+    assert isinstance(full, IOFailure) and isinstance(performed(full).failure(), NotFound)

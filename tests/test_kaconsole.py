@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from g5k.kaconsole import KaconsoleProcess
+from g5k.results import performed
 from returns.io import IOFailure, IOSuccess
 from returns.result import Failure
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.config import ConnectionParams, FrontendAccess
 from g5kpure.deploy import POKE, Console, Phase, feed, kaconsole_argv, type_command
@@ -74,9 +74,9 @@ def test_console_login_and_commands(frontend_params: ConnectionParams) -> None:
         assert isinstance(connected, IOSuccess), connected
         out = console.run("echo hello from the console; echo $((6 * 7))")
         assert isinstance(out, IOSuccess), out
-        assert unsafe_perform_io(out.unwrap()) == "hello from the console\n42\n"
+        assert performed(out).unwrap() == "hello from the console\n42\n"
         second = console.run("printf 'a b'")
-        assert unsafe_perform_io(second.unwrap()) == "a b"
+        assert performed(second).unwrap() == "a b"
 
 
 @pytest.mark.integration
@@ -84,8 +84,8 @@ def test_console_wrong_password_and_slow_command(frontend_params: ConnectionPara
     with console_for(frontend_params, "paravance-2.rennes.grid5000.fr", password="wrong") as console:
         refused = console.connect()
         assert isinstance(refused, IOFailure)
-        assert isinstance(unsafe_perform_io(refused.failure()), AuthError)
+        assert isinstance(performed(refused).failure(), AuthError)
     with console_for(frontend_params, "paravance-2.rennes.grid5000.fr") as console:
         assert isinstance(console.connect(), IOSuccess)
         slow = console.run("sleep 5", timeout=1)
-        assert isinstance(slow, IOFailure) and isinstance(unsafe_perform_io(slow.failure()), Timeout)
+        assert isinstance(slow, IOFailure) and isinstance(performed(slow).failure(), Timeout)

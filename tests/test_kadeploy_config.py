@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from g5k.cli.main import main
 from g5k.kadeploy import Kadeployer, configured_defaults, deploy, plan_kadeploy
-from g5k.ssh import io_to_result
+from g5k.results import performed
 from returns.result import Failure, Success
 
 from g5kpure.config import ConnectionParams, FrontendAccess
@@ -103,10 +103,10 @@ def test_short_names_without_default_frontend_are_refused_by_name(use_config: Wr
     assert error.value == "nova-1, nova-2"  # exactly the hosts whose site cannot be told
     assert "default_frontend" in error.message
     assert Kadeployer(dep).plan() == planned
-    ran = io_to_result(Kadeployer(dep).run())
+    ran = performed(Kadeployer(dep).run())
     assert isinstance(ran, Failure) and ran.failure() == error
     # refused before any check or kadeploy3: nothing would answer on these names anyway
-    done = io_to_result(deploy(dep, check_deployed_command=True, num_tries=2))
+    done = performed(deploy(dep, check_deployed_command=True, num_tries=2))
     assert isinstance(done, Failure) and done.failure() == error
     # an explicit access without a default frontend is refused the same way
     assert plan_kadeploy(dep, FrontendAccess(), KadeploySettings()) == planned
@@ -137,9 +137,9 @@ def test_a_configuration_that_cannot_be_loaded_is_an_error_value(use_config: Wri
     assert isinstance(error, ConfigError) and error.key == "g5k.kadeploy3_options" and error.source == str(path)
     k = Kadeployer(dep)
     assert k.config_error == error and k.plan() == planned
-    ran = io_to_result(k.run())
+    ran = performed(k.run())
     assert isinstance(ran, Failure) and ran.failure() == error
-    done = io_to_result(deploy(dep))
+    done = performed(deploy(dep))
     assert isinstance(done, Failure) and done.failure() == error
     # only settings explicit: the access still needs the configuration, so still the error
     assert plan_kadeploy(dep, settings=KadeploySettings()) == planned

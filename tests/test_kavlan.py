@@ -24,9 +24,9 @@ from g5k.kavlan import (
     set_vlan_dhcpd,
 )
 from g5k.reference_data import embedded_snapshot, read_embedded_bytes
+from g5k.results import performed
 from returns.io import IOFailure, IOSuccess
 from returns.result import Failure, Success
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.errors import AuthError, G5kError, HttpError, InvalidInput, NotFound, ParseError, Partial, Rejected
 from g5kpure.reference import kavlan
@@ -42,12 +42,12 @@ def fixture(name: str) -> Any:
 
 def ok(result: Any) -> Any:
     assert isinstance(result, IOSuccess), result
-    return unsafe_perform_io(result.unwrap())
+    return performed(result).unwrap()
 
 
 def err(result: Any) -> G5kError:
     assert isinstance(result, IOFailure), result
-    error: G5kError = unsafe_perform_io(result.failure())
+    error: G5kError = performed(result).failure()
     return error
 
 

@@ -23,10 +23,9 @@ from g5k.oar import (
     wait_jobs_start,
     wait_oar_job_start,
 )
-from g5k.ssh import io_value
+from g5k.results import performed
 from returns.io import IOFailure, IOSuccess
 from returns.result import Failure
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.config import CommandPlan, ConnectionParams, FrontendAccess
 from g5kpure.errors import ConfigError
@@ -149,13 +148,13 @@ def test_resolve_defaults_shows_what_a_call_would_use(tmp_path: Path, monkeypatc
     use_config(tmp_path, monkeypatch, CONFIG)
     got = resolve_defaults()
     assert isinstance(got, IOSuccess)
-    d = unsafe_perform_io(got.unwrap())
+    d = performed(got).unwrap()
     assert (d.access.default_frontend, d.access.params.user, d.job_key_file) == (
         "rennes",
         "jdoe",
         "/home/jdoe/.ssh/job key",
     )
-    assert unsafe_perform_io(resolve_defaults(job_key_file=None).unwrap()).job_key_file is None
+    assert performed(resolve_defaults(job_key_file=None)).unwrap().job_key_file is None
 
 
 BROKEN = {
@@ -183,7 +182,7 @@ def test_a_broken_configuration_is_the_error_value_of_every_function(
 
     def config_error(value: object) -> None:
         assert isinstance(value, IOFailure | Failure), value
-        err = unsafe_perform_io(value.failure()) if isinstance(value, IOFailure) else value.failure()
+        err = performed(value).failure() if isinstance(value, IOFailure) else value.failure()
         assert isinstance(err, ConfigError)
         assert err.key == "g5k.default_frontend"
 
@@ -198,11 +197,11 @@ def test_a_broken_configuration_is_the_error_value_of_every_function(
     config_error(get_oar_job_kavlan(42))
     config_error(resolve_defaults())
     jobs = [OarJob(42, "rennes"), OarJob(43, None)]
-    for polled in io_value(poll_jobs(jobs)):
+    for polled in performed(poll_jobs(jobs)):
         config_error(polled)
-    for waited in io_value(wait_jobs_start(jobs)):
+    for waited in performed(wait_jobs_start(jobs)):
         config_error(waited)
-    outcomes = io_value(oardel([(42, "rennes"), (43, None)]))
+    outcomes = performed(oardel([(42, "rennes"), (43, None)]))
     assert [(o.job, o.status) for o in outcomes] == [(jobs[0], DelStatus.FAILED), (jobs[1], DelStatus.FAILED)]
     assert all(isinstance(o.error, ConfigError) for o in outcomes)
     assert wait_jobs_final(jobs, timeout=1.0) == {jobs[0]: None, jobs[1]: None}

@@ -20,7 +20,7 @@ from g5k.oargrid import (
     plan_oargridsub,
     wait_oargrid_job_start,
 )
-from g5k.ssh import io_to_result
+from g5k.results import performed
 from returns.io import IOResult
 from returns.result import Failure
 
@@ -53,7 +53,7 @@ def use_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WriteConfig:
 
 
 def failure_of(result: IOResult[object, G5kError]) -> G5kError:
-    inner = io_to_result(result)
+    inner = performed(result)
     assert isinstance(inner, Failure), inner
     error: G5kError = inner.failure()
     return error

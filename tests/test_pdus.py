@@ -11,9 +11,9 @@ import pytest
 from g5k.api import APIConnection, RetryPolicy
 from g5k.pdus import get_host_power_feeds, get_site_pdus, load_embedded_pdus
 from g5k.reference_data import read_embedded_bytes
+from g5k.results import performed
 from returns.io import IOFailure, IOSuccess
 from returns.result import Failure
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.errors import G5kError, NotFound, ParseError
 from g5kpure.reference import Outlet, PduIndex, PowerFeed, parse_pdu, parse_pdus, parse_site_pdus
@@ -23,12 +23,12 @@ from tests.fixtures.g5k_api.pdu_state import PduState
 
 def ok(result: Any) -> Any:
     assert isinstance(result, IOSuccess), result
-    return unsafe_perform_io(result.unwrap())
+    return performed(result).unwrap()
 
 
 def err(result: Any) -> G5kError:
     assert isinstance(result, IOFailure), result
-    error: G5kError = unsafe_perform_io(result.failure())
+    error: G5kError = performed(result).failure()
     return error
 
 

@@ -20,9 +20,9 @@ from g5k.planning import (
     oar_rows,
     sites_of_elements,
 )
+from g5k.results import performed
 from returns.io import IOFailure
 from returns.result import Failure, Result, Success
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError, Partial
 from g5kpure.planning import Planning, planning_from_api
@@ -33,7 +33,7 @@ T0 = 1774342800
 
 
 def test_embedded_planning_one_site() -> None:
-    planning = unsafe_perform_io(load_embedded_planning(["lyon"]).unwrap())
+    planning = performed(load_embedded_planning(["lyon"])).unwrap()
     assert (planning.start, planning.end) == (T0, T0 + FOUR_WEEKS)
     assert planning.sites == ("lyon",) and len(planning.hosts) == 69  # no dead node in lyon
     assert {r.kind for r in planning.vlans()} == {"kavlan-local", "kavlan", "kavlan-global"}
@@ -42,25 +42,25 @@ def test_embedded_planning_one_site() -> None:
 def test_embedded_planning_unknown_site() -> None:
     got = load_embedded_planning(["atlantis"])
     assert isinstance(got, IOFailure)
-    error = unsafe_perform_io(got.failure())
+    error = performed(got).failure()
     assert isinstance(error, NotFound) and "atlantis" in error.message and "lyon" in error.message
 
 
 def test_get_planning_embedded_restricts_elements_and_adds_busy_periods() -> None:
     got = get_planning(["nova", "taurus-1.lyon.grid5000.fr"], source="embedded", starttime=T0,
                        out_of_chart=[(T0 + 3600, T0 + 7200)])
-    planning = unsafe_perform_io(got.unwrap())
+    planning = performed(got).unwrap()
     assert {h.cluster for h in planning.hosts} == {"nova", "taurus"}
     assert [h.host for h in planning.hosts if h.cluster == "taurus"] == ["taurus-1.lyon.grid5000.fr"]
     assert all(any(s <= T0 + 3600 and e >= T0 + 7200 for s, e in h.busy) for h in planning.hosts)
 
 
 def test_get_planning_refuses_bad_arguments() -> None:
-    bad_source = unsafe_perform_io(get_planning(source="ftp", starttime=T0).failure())  # type: ignore[arg-type]
+    bad_source = performed(get_planning(source="ftp", starttime=T0)).failure()  # type: ignore[arg-type]
     assert isinstance(bad_source, InvalidInput) and "embedded | api | oardb | oarapi" in bad_source.message
-    bad_end = unsafe_perform_io(get_planning(source="embedded", starttime=T0, endtime=T0).failure())
+    bad_end = performed(get_planning(source="embedded", starttime=T0, endtime=T0)).failure()
     assert isinstance(bad_end, InvalidInput)
-    no_sites = unsafe_perform_io(get_planning(["atlantis"], source="api", starttime=T0).failure())
+    no_sites = performed(get_planning(["atlantis"], source="api", starttime=T0)).failure()
     assert isinstance(no_sites, InvalidInput) and no_sites.name == "sites"
 
 
@@ -121,7 +121,7 @@ def test_api_source_pages_jobs_and_reports_failing_site(api: tuple[Api, str]) ->
     state, base = api
     conn = APIConnection(base, use_keyring=False, retry=RetryPolicy(max_attempts=1))
     got = get_planning(["grid5000"], source="api", starttime=T0, sites=["lille", "nowhere"], api=conn)
-    planning = unsafe_perform_io(got.unwrap())
+    planning = performed(got).unwrap()
     expected = planning_from_api("lille", state.status, T0, T0 + FOUR_WEEKS, {"items": state.jobs}).unwrap()
     assert planning.hosts == expected.hosts and planning.hosts
     assert [site for site, _ in planning.failed_sites] == ["nowhere"]
@@ -135,7 +135,7 @@ def test_api_source_malformed_site_is_a_reported_failed_site(api: tuple[Api, str
     _, base = api
     conn = APIConnection(base, use_keyring=False, retry=RetryPolicy(max_attempts=1))
     got = get_planning(["grid5000"], source="api", starttime=T0, sites=["lille", "broken"], api=conn)
-    planning = unsafe_perform_io(got.unwrap())
+    planning = performed(got).unwrap()
     assert planning.sites == ("lille",) and [site for site, _ in planning.failed_sites] == ["broken"]
     error = planning.failed_sites[0][1]
     assert isinstance(error, ParseError)
@@ -143,14 +143,14 @@ def test_api_source_malformed_site_is_a_reported_failed_site(api: tuple[Api, str
 
 
 def test_parallel_turns_a_surprise_into_a_failed_site() -> None:
-    good = unsafe_perform_io(load_embedded_planning(["lille"], T0, T0 + 3600).unwrap())
+    good = performed(load_embedded_planning(["lille"], T0, T0 + 3600)).unwrap()
 
     def read(site: str) -> Result[Planning, G5kError]:
         if site == "lille":
             return Success(good)
         raise KeyError("surprise")
 
-    planning = unsafe_perform_io(_parallel(["lille", "nancy"], read).unwrap())
+    planning = performed(_parallel(["lille", "nancy"], read)).unwrap()
     assert planning.hosts == good.hosts
     ((site, error),) = planning.failed_sites
     assert site == "nancy" and isinstance(error, ParseError) and "KeyError: 'surprise'" in error.message
@@ -159,26 +159,26 @@ def test_parallel_turns_a_surprise_into_a_failed_site() -> None:
 def test_api_source_every_site_failing_is_partial(api: tuple[Api, str]) -> None:
     _, base = api
     conn = APIConnection(base, use_keyring=False, retry=RetryPolicy(max_attempts=1))
-    error = unsafe_perform_io(get_planning(source="api", starttime=T0, sites=["x", "y"], api=conn).failure())
+    error = performed(get_planning(source="api", starttime=T0, sites=["x", "y"], api=conn)).failure()
     assert isinstance(error, Partial) and [site for site, _ in error.failed] == ["x", "y"]
 
 
 def test_get_planning_queues_from_the_reference() -> None:
-    default = unsafe_perform_io(get_planning(source="embedded", starttime=T0, queues="default").unwrap())
-    every = unsafe_perform_io(get_planning(source="embedded", starttime=T0, queues=None).unwrap())
+    default = performed(get_planning(source="embedded", starttime=T0, queues="default")).unwrap()
+    every = performed(get_planning(source="embedded", starttime=T0, queues=None)).unwrap()
     clusters = {h.cluster for h in default.hosts}
     assert "nova" in clusters and "abacus1" not in clusters
     assert {h.cluster for h in every.hosts} > clusters
     assert len(default.hosts) == 528 and len(every.hosts) == 923
     # the library plans the default queue unless told otherwise, as `g5k plan` does
-    assert unsafe_perform_io(get_planning(source="embedded", starttime=T0).unwrap()) == default
-    assert unsafe_perform_io(load_embedded_planning(vlans=False).unwrap()) == default
+    assert performed(get_planning(source="embedded", starttime=T0)).unwrap() == default
+    assert performed(load_embedded_planning(vlans=False)).unwrap() == default
     # the queue of the jobs on clusters outside the default queue is recorded; none with the default queue
     assert default.cluster_queues == ()
     queues = dict(every.cluster_queues)
     assert queues["abacus1"] == queues["grele"] == "production" and queues["ramstein"] == "testing"
     assert "nova" not in queues
-    production = unsafe_perform_io(get_planning(source="embedded", starttime=T0, queues="production").unwrap())
+    production = performed(get_planning(source="embedded", starttime=T0, queues="production")).unwrap()
     assert {h.cluster for h in production.hosts} == {c for c, q in every.cluster_queues if q == "production"}
 
 
@@ -189,7 +189,7 @@ def test_save_figure_atomic(tmp_path: Path) -> None:
     fig = Figure()
     fig.add_subplot(1, 1, 1).plot([0, 1], [1, 0])
     target = tmp_path / "deep" / "plot.svg"
-    assert unsafe_perform_io(save_figure(fig, target).unwrap()) == target
+    assert performed(save_figure(fig, target)).unwrap() == target
     assert target.read_text().lstrip().startswith("<?xml") and (target.stat().st_mode & 0o777) == 0o644
     bad = save_figure(fig, tmp_path / "plot.nosuchformat")
     assert isinstance(bad, IOFailure)

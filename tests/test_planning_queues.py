@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from g5k.cli.main import main
 from g5k.reference_data import embedded_snapshot
+from g5k.results import performed
 
 from g5kpure.errors import InvalidInput
 from g5kpure.oar import oarsub_argv
@@ -139,9 +140,8 @@ def test_readme_planning_snippet_agrees_with_g5k_plan(capsys: pytest.CaptureFixt
 
 def test_distribution_of_the_library_default_avoids_production_clusters() -> None:
     from g5k.planning import load_embedded_planning
-    from returns.unsafe import unsafe_perform_io
 
-    planning = unsafe_perform_io(load_embedded_planning().unwrap())
+    planning = performed(load_embedded_planning()).unwrap()
     assert not {h.cluster for h in planning.hosts} & {"graffiti", "grappe", "gruss", "abacus1", "ramstein"}
     slots = compute_slots(planning, 7200).unwrap()
     slot = find_free_slot(slots, {"grid5000": 200}).unwrap()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from g5k.cli.main import main
+from g5k.results import performed
 from returns.result import Failure, Success
 
 from g5kpure.errors import (
@@ -266,7 +267,6 @@ def test_cli_bad_input_is_reported_not_raised(cli_config, capsys, extra: list[st
 
 def test_adapters_refuse_bad_input_before_submitting_anything() -> None:
     from g5k.reserve import reserve_at_first_common_date, reserve_or_reattach
-    from g5k.ssh import io_to_result
 
     from g5kpure.oar import OarSubmission
 
@@ -282,4 +282,4 @@ def test_adapters_refuse_bad_input_before_submitting_anything() -> None:
         reserve_at_first_common_date([(good, nowhere)], T, None, 0),
     ]
     for got in cases:
-        assert isinstance(io_to_result(got).failure(), InvalidInput)
+        assert isinstance(performed(got).failure(), InvalidInput)

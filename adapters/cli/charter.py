@@ -11,11 +11,11 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, fail
-from g5k.config import load_config, performed
+from g5k.config import load_config
 from g5k.db import DbSettings, charter_plans, default_user, g5k_charter_remaining, target_of
+from g5k.results import performed
 from returns.io import IOFailure
 from returns.result import Failure, Result, Success
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.charter import DEFAULT_RULES, g5k_charter_time, get_next_charter_period
 from g5kpure.config import Config
@@ -145,8 +145,8 @@ def run_remaining(args: argparse.Namespace) -> int:
         return _dry_run(args, settings, day, user)
     got = g5k_charter_remaining(args.site, day, user, settings=settings)
     if isinstance(got, IOFailure):
-        return fail(args, unsafe_perform_io(got.failure()))
-    report = unsafe_perform_io(got.unwrap())
+        return fail(args, performed(got).failure())
+    report = performed(got).unwrap()
     lines = [f"charter allowance left to {report.user} on {report.day.isoformat()} (core-hours):"]
     for site in report.sites:
         if site.error is not None:

@@ -9,6 +9,7 @@ from typing import Any
 from g5k import config as config_adapter
 from g5k import doctor
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, fail
+from g5k.results import performed
 from returns.result import Failure
 
 from g5kpure import config as core
@@ -58,7 +59,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Print the effective configuration, one key per line, with where each value came from."""
-    loaded = config_adapter.performed(config_adapter.load_config(path=args.file))
+    loaded = performed(config_adapter.load_config(path=args.file))
     if isinstance(loaded, Failure):
         return fail(args, loaded.failure())
     value = loaded.unwrap()
@@ -93,7 +94,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         emit(args, f"# would write {target}\n{core.init_template()}", {"path": str(target),
                                                                      "text": core.init_template()})
         return EXIT_OK
-    written = config_adapter.performed(config_adapter.init_config(target, args.force))
+    written = performed(config_adapter.init_config(target, args.force))
     if isinstance(written, Failure):
         return fail(args, written.failure())
     emit(args, f"wrote {target}", {"path": str(target)})
@@ -104,7 +105,7 @@ def cmd_import_execo(args: argparse.Namespace) -> int:
     """Convert an execo configuration file to ours, explaining what could not be converted."""
     source = args.source or config_adapter.execo_conf_path()
     target = args.file or config_adapter.config_path()
-    converted = config_adapter.performed(config_adapter.convert_execo_file(source))
+    converted = performed(config_adapter.convert_execo_file(source))
     if isinstance(converted, Failure):
         return fail(args, converted.failure())
     result = converted.unwrap()
@@ -113,7 +114,7 @@ def cmd_import_execo(args: argparse.Namespace) -> int:
         head = "" if args.stdout else f"# would write {target}\n"
         emit(args, head + result.text, data)
         return EXIT_OK
-    written = config_adapter.performed(config_adapter.write_atomic(target, result.text, args.force))
+    written = performed(config_adapter.write_atomic(target, result.text, args.force))
     if isinstance(written, Failure):
         return fail(args, written.failure())
     notes = "".join(f"\n  {n}" for n in result.notes)
@@ -125,7 +126,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     """Run every check and print verdicts and fixes; exit 1 when a check failed."""
     opts = doctor.Options(config_file=args.file, frontends=tuple(args.frontend), timeout=args.timeout)
     if args.dry_run:
-        planned = config_adapter.performed(doctor.dry_run_plan(opts))
+        planned = performed(doctor.dry_run_plan(opts))
         if isinstance(planned, Failure):
             return fail(args, planned.failure())
         emit(args, "\n".join(planned.unwrap()), {"plan": list(planned.unwrap())})

@@ -29,7 +29,7 @@ from g5k.oargrid import (
     plan_oargrid_command,
     plan_oargridsub,
 )
-from g5k.ssh import io_to_result
+from g5k.results import performed
 from returns.io import IOResult
 from returns.result import Failure, Result, Success
 
@@ -104,7 +104,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _runtime(args: argparse.Namespace) -> Result[tuple[FrontendAccess, KadeploySettings], G5kError]:
-    loaded = config_adapter.performed(config_adapter.runtime(path=args.config))
+    loaded = performed(config_adapter.runtime(path=args.config))
     if isinstance(loaded, Failure):
         return Failure(loaded.failure())
     rt = loaded.unwrap()
@@ -178,7 +178,7 @@ def run_deploy(args: argparse.Namespace) -> int:
         lines.append(f"up to {args.tries} tries, each on the hosts not yet deployed")
         emit(args, "\n".join(lines), {"plan": lines})
         return EXIT_OK
-    done = io_to_result(deploy(deployment, command, node, args.tries, None, access, args.timeout, args.check_timeout,
+    done = performed(deploy(deployment, command, node, args.tries, None, access, args.timeout, args.check_timeout,
                          settings))
     if isinstance(done, Failure):
         return fail(args, done.failure())
@@ -219,7 +219,7 @@ def run_grid_sub(args: argparse.Namespace) -> int:
             return fail(args, plan.failure())
         emit(args, plan.unwrap().describe(), {"plan": [plan.unwrap().describe()]})
         return EXIT_OK
-    done = io_to_result(oargridsub(*common, tz=tz.unwrap()))
+    done = performed(oargridsub(*common, tz=tz.unwrap()))
     if isinstance(done, Failure):
         return fail(args, done.failure())
     sub = done.unwrap()
@@ -255,7 +255,7 @@ def _grid_command(
     access = rt.unwrap()[0]
     if args.dry_run:
         return _dry(args, argvs(), access)
-    done = io_to_result(run(access))
+    done = performed(run(access))
     if isinstance(done, Failure):
         return fail(args, done.failure())
     return show(done.unwrap())

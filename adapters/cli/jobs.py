@@ -37,7 +37,7 @@ from g5k.oar import (
     oarsubgrid,
     wait_jobs_start,
 )
-from g5k.ssh import io_to_result, io_value
+from g5k.results import performed
 from returns.result import Failure, Result, Success
 
 from g5kpure import config as core
@@ -108,11 +108,11 @@ def _context(args: argparse.Namespace) -> Result[Context, G5kError]:
     if isinstance(zone, Failure):
         return Failure(zone.failure())
     tz = zone.unwrap()
-    loaded = config_adapter.performed(config_adapter.load_config(path=args.config))
+    loaded = performed(config_adapter.load_config(path=args.config))
     if not isinstance(loaded, Success):
         return Failure(loaded.failure())
     config = loaded.unwrap().config
-    located = config_adapter.performed(config_adapter.where_we_run(config))
+    located = performed(config_adapter.where_we_run(config))
     if not isinstance(located, Success):
         return Failure(located.failure())
     near = min(config.tiny_polling_interval, config.polling_interval)
@@ -183,9 +183,9 @@ def run_sub(args: argparse.Namespace) -> int:
     got: Result[tuple[OarJob, ...], G5kError]
     if len(specs) == 1:
         submitted = oarsub(specs, c.access, tz=c.tz, job_key_file=c.job_key_file)[0]
-        got = io_to_result(submitted).map(lambda job: tuple[OarJob, ...]((job,)))
+        got = performed(submitted).map(lambda job: tuple[OarJob, ...]((job,)))
     else:
-        got = io_to_result(oarsubgrid(specs, access=c.access, tz=c.tz, job_key_file=c.job_key_file))
+        got = performed(oarsubgrid(specs, access=c.access, tz=c.tz, job_key_file=c.job_key_file))
     if not isinstance(got, Success):
         return fail(args, got.failure())
     jobs = got.unwrap()
@@ -214,7 +214,7 @@ def run_del(args: argparse.Namespace) -> int:
                 plan_command(oardel_argv(*ids), args.frontend, c.access),
             ],
         )
-    outcomes = io_value(oardel([(j, args.frontend) for j in ids], c.access))
+    outcomes = performed(oardel([(j, args.frontend) for j in ids], c.access))
     lines = [
         f"job {o.job.job_id}: {o.status.value}" + (f" ({o.error.message})" if o.error is not None else "")
         for o in outcomes
@@ -242,7 +242,7 @@ def run_jobs(args: argparse.Namespace) -> int:
     frontends: list[str | None] = list(args.frontend) or [None]
     if args.dry_run:
         return _dry(args, [plan_command(oarstat_mine_full_argv(), f, c.access) for f in frontends])
-    got = io_to_result(get_current_oar_jobs(frontends, access=c.access))
+    got = performed(get_current_oar_jobs(frontends, access=c.access))
     if not isinstance(got, Success):
         return fail(args, got.failure())
     current = got.unwrap()
@@ -271,7 +271,7 @@ def run_info(args: argparse.Namespace) -> int:
     """`g5k info ID`: everything OAR says about a job."""
 
     def read(c: Context, job_id: int) -> Result[OarJobInfo, G5kError]:
-        return io_to_result(get_oar_job_info(job_id, args.frontend, c.access))
+        return performed(get_oar_job_info(job_id, args.frontend, c.access))
 
     def show(c: Context, info: OarJobInfo) -> int:
         emit(args, _describe(info, c.tz), _info_data(info))
@@ -307,7 +307,7 @@ def _wait(args: argparse.Namespace, c: Context, job_id: int) -> Result[OarJobInf
             time.sleep(min(1.0, left))
             line()
 
-    (result,) = io_value(
+    (result,) = performed(
         wait_jobs_start(
             [job],
             c.access,

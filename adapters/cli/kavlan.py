@@ -25,9 +25,9 @@ from g5k.kavlan import (
     get_vlans,
     set_nodes_vlan,
 )
+from g5k.results import performed
 from returns.io import IOFailure, IOResult
 from returns.result import Failure, Result, Success
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.errors import G5kError
 from g5kpure.hosts import parse_host_ranges
@@ -90,8 +90,8 @@ def _online(args: argparse.Namespace, call: Callable[[APIConnection], IOResult[A
 
 def _done(args: argparse.Namespace, result: IOResult[Any, G5kError], show: Any) -> int:
     if isinstance(result, IOFailure):
-        return fail(args, unsafe_perform_io(result.failure()))
-    value = unsafe_perform_io(result.unwrap())
+        return fail(args, performed(result).failure())
+    value = performed(result).unwrap()
     human, data = show(value)
     emit(args, human, data)
     return EXIT_OK

@@ -32,9 +32,9 @@ from g5k.planning import (
     save_figure,
 )
 from g5k.reference_data import load_embedded_snapshot
+from g5k.results import performed
 from returns.io import IOFailure
 from returns.result import Failure, Result, Success
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.charter import charter_periods
 from g5kpure.config import FrontendAccess
@@ -150,8 +150,8 @@ def run(args: argparse.Namespace) -> int:
     elif source == "embedded":
         summary = embedded_summary()
         if isinstance(summary, IOFailure):
-            return fail(args, unsafe_perform_io(summary.failure()))
-        start = int(unsafe_perform_io(summary.unwrap())["T0"])
+            return fail(args, performed(summary).failure())
+        start = int(performed(summary).unwrap()["T0"])
     else:
         start = int(time.time()) + 60
     roots = _pairs(args.oarapi, "--oarapi")
@@ -160,13 +160,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     loaded = runtime(dict(os.environ))
     if isinstance(loaded, IOFailure):
-        return fail(args, unsafe_perform_io(loaded.failure()))
-    context = unsafe_perform_io(loaded.unwrap())
+        return fail(args, performed(loaded).failure())
+    context = performed(loaded).unwrap()
     conf = context.config
     snapshot_io = load_embedded_snapshot()
     if isinstance(snapshot_io, IOFailure):
-        return fail(args, unsafe_perform_io(snapshot_io.failure()))
-    snapshot = unsafe_perform_io(snapshot_io.unwrap())
+        return fail(args, performed(snapshot_io).failure())
+    snapshot = performed(snapshot_io).unwrap()
     queues = None if args.queues == "all" else tuple(q for q in args.queues.split(",") if q)
     clusters_r = snapshot.clusters(queues=queues)
     if isinstance(clusters_r, Failure):
@@ -205,8 +205,8 @@ def run(args: argparse.Namespace) -> int:
         out_of_chart=[(int(a), int(b)) for a, b in periods], queues=queues,
     )
     if isinstance(planning_io, IOFailure):
-        return fail(args, unsafe_perform_io(planning_io.failure()))
-    planning: Planning = unsafe_perform_io(planning_io.unwrap())
+        return fail(args, performed(planning_io).failure())
+    planning: Planning = performed(planning_io).unwrap()
     outcome = plan_request(planning, wanted, walltime, excluded, args.name)
     if isinstance(outcome, Failure):
         return fail(args, outcome.failure())
@@ -229,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
                               "slots.png")):
             saved = save_figure(figure, out / name)
             if isinstance(saved, IOFailure):
-                return fail(args, unsafe_perform_io(saved.failure()))
+                return fail(args, performed(saved).failure())
             files.append(str(out / name))
         human += "\n\nWrote " + " and ".join(files)
     data = {

@@ -27,9 +27,9 @@ from g5k.api import (
 )
 from g5k.cli.main import EXIT_OK, emit, fail
 from g5k.reference_data import EMBEDDED_FILE, EMBEDDED_PACKAGE
+from g5k.results import performed
 from returns.io import IOFailure
 from returns.result import Failure
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.errors import G5kError
 from g5kpure.hosts import format_host_ranges
@@ -94,7 +94,7 @@ def connection_options(parser: argparse.ArgumentParser) -> None:
 def api_connection(args: argparse.Namespace) -> APIConnection | G5kError:
     """The connection a run uses: the configuration (file, environment, where we run), --api/--user/--timeout/
     --ca-bundle overriding it. A dry run builds the very same one (the password is only asked when sending)."""
-    loaded = config_adapter.performed(config_adapter.runtime(path=args.config))
+    loaded = performed(config_adapter.runtime(path=args.config))
     if isinstance(loaded, Failure):
         error: G5kError = loaded.failure()
         return error
@@ -111,7 +111,7 @@ def _api_uri(args: argparse.Namespace) -> str | G5kError:
     """The API URI keying the cache, for reads of the cache alone (no connection, no keyring)."""
     if args.api:
         return str(args.api)
-    loaded = config_adapter.performed(config_adapter.load_config(path=args.config))
+    loaded = performed(config_adapter.load_config(path=args.config))
     if isinstance(loaded, Failure):
         error: G5kError = loaded.failure()
         return error
@@ -166,9 +166,9 @@ def _load(args: argparse.Namespace) -> Loaded | G5kError:
     with conn or contextlib.nullcontext():
         result = load_reference(args.source, conn, cache)
     if isinstance(result, IOFailure):
-        error: G5kError = unsafe_perform_io(result.failure())
+        error: G5kError = performed(result).failure()
         return error
-    loaded: Loaded = unsafe_perform_io(result.unwrap())
+    loaded: Loaded = performed(result).unwrap()
     note = "; ".join(loaded.notes)
     print(f"g5k: reference data from {loaded.source.value}"
           f" (version {loaded.snapshot.version[:12] or 'unknown'}){': ' + note if note else ''}",
@@ -250,8 +250,8 @@ def _refresh(args: argparse.Namespace) -> int:
     with conn:
         result = refresh(conn, cache, force=args.force)
     if isinstance(result, IOFailure):
-        return fail(args, unsafe_perform_io(result.failure()))
-    loaded: Loaded = unsafe_perform_io(result.unwrap())
+        return fail(args, performed(result).failure())
+    loaded: Loaded = performed(result).unwrap()
     snap = loaded.snapshot
     summary = {
         "cache": str(cache.path),

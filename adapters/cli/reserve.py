@@ -25,7 +25,7 @@ from g5k.cli.main import EXIT_OK, emit, fail, to_jsonable
 from g5k.cli.options import add_walltime, walltime_of
 from g5k.oar import oarsub_plans, oarsubgrid
 from g5k.reserve import Reserved, reserve_at_first_common_date, reserve_or_reattach
-from g5k.ssh import io_to_result
+from g5k.results import performed
 from returns.result import Failure, Result, Success
 
 from g5kpure.config import plan_command
@@ -114,15 +114,15 @@ def run_reserve(args: argparse.Namespace) -> int:
         return EXIT_OK
     result: Result[Reserved, G5kError]
     if args.name is not None:
-        result = io_to_result(
+        result = performed(
             reserve_or_reattach(specs, args.name, c.access, start=start, not_after=last, max_tries=args.tries, tz=c.tz)
         )
     elif start is not None:
-        result = io_to_result(reserve_at_first_common_date(specs, start, last, args.tries, c.access, tz=c.tz)).map(
+        result = performed(reserve_at_first_common_date(specs, start, last, args.tries, c.access, tz=c.tz)).map(
             lambda cr: Reserved(cr.jobs, False, start=cr.start, tries=cr.tries)
         )
     else:
-        result = io_to_result(oarsubgrid(specs, access=c.access, tz=c.tz)).map(lambda jobs: Reserved(jobs, False))
+        result = performed(oarsubgrid(specs, access=c.access, tz=c.tz)).map(lambda jobs: Reserved(jobs, False))
     if not isinstance(result, Success):
         return fail(args, result.failure())
     r = result.unwrap()

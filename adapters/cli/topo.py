@@ -18,10 +18,10 @@ from typing import Any
 import networkx as nx
 from g5k.cli.main import EXIT_OK, EXIT_USAGE, emit, fail
 from g5k.reference_data import load_embedded_snapshot
+from g5k.results import performed
 from matplotlib.figure import Figure
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.errors import G5kError, InvalidInput
 from g5kpure.plots import treemap
@@ -102,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
     """Build the graph, print it (summary or JSON), and write the figure when asked."""
     loaded = load_embedded_snapshot()
     if isinstance(loaded, IOFailure):
-        return fail(args, unsafe_perform_io(loaded.failure()))
-    snapshot = unsafe_perform_io(loaded.unwrap())
+        return fail(args, performed(loaded).failure())
+    snapshot = performed(loaded).unwrap()
     queues = None if args.queues is None else tuple(q for q in args.queues.split(",") if q)
     built = topology.g5k_graph(snapshot, args.elements or None, queues)
     if isinstance(built, Failure):
@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     if args.png is not None:
         saved = save_png(treemap(graph, compact=args.compact, layout=args.layout), args.png)
         if isinstance(saved, IOFailure):
-            return fail(args, unsafe_perform_io(saved.failure()))
+            return fail(args, performed(saved).failure())
     info = summary(graph, topology.unresolved_links(snapshot))
     data = {"summary": info, **topology.graph_to_json(shown)}
     if args.png is not None:

@@ -33,9 +33,9 @@ from g5k.db import (
     run_plans,
     site_remaining,
 )
+from g5k.results import performed
 from g5k.ssh import output_or_failure, run
 from returns.io import IOFailure, IOResult
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.charter import CharterRules, charter_remaining, is_work_day, parse_core_counts, parse_job_rows
 from g5kpure.config import CommandOutput, ConnectionParams, FrontendAccess
@@ -151,7 +151,7 @@ def far_day(
 
 def _report(got: IOResult[CharterReport, G5kError]) -> CharterReport:
     assert not isinstance(got, IOFailure), got
-    return unsafe_perform_io(got.unwrap())
+    return performed(got).unwrap()
 
 
 def _by_cluster(report: CharterReport) -> dict[str, tuple[int, int, int, tuple[int, ...]]]:
@@ -194,7 +194,7 @@ def test_rows_are_one_per_job_and_source(far_day: tuple[date, dict[str, int]], d
     day, ids = far_day
     got = run_plans("rennes", charter_plans("alice", day), db_settings)
     assert not isinstance(got, IOFailure), got
-    cores_raw, jobs_raw = unsafe_perform_io(got.unwrap())
+    cores_raw, jobs_raw = performed(got).unwrap()
     assert parse_core_counts(cores_raw).unwrap() == {"paravance": 16, "parasilo": 16}
     rows = parse_job_rows(jobs_raw).unwrap()
     mine = {r.job_id: r for r in rows}
@@ -214,7 +214,7 @@ def test_user_name_with_sql_quote_is_a_user_without_jobs(
     assert report.user == INJECTION
     assert _by_cluster(report) == {"paravance": (16, 0, QUOTA, ()), "parasilo": (16, 0, QUOTA, ())}
     got = run_plans("rennes", charter_plans(INJECTION, day), db_settings)
-    assert unsafe_perform_io(got.unwrap())[1] == ()
+    assert performed(got).unwrap()[1] == ()
 
 
 def test_through_the_frontend_tunnel(
@@ -246,7 +246,7 @@ def test_failing_site_is_reported_with_the_others(far_day: tuple[date, dict[str,
 def _state(db_settings: DbSettings, job_id: int) -> str:
     got = run_plans("rennes", [SqlPlan("state", "SELECT state FROM jobs WHERE job_id = %(id)s", {"id": job_id})],
                     db_settings)
-    return str(unsafe_perform_io(got.unwrap())[0][0][0])
+    return str(performed(got).unwrap()[0][0][0])
 
 
 @pytest.fixture(scope="module")
@@ -272,7 +272,7 @@ def running_jobs(testbed: conftest.Testbed, oar_tz: str, db_settings: DbSettings
 def test_running_job_counted_once_and_besteffort_never(running_jobs: dict[str, int], db_settings: DbSettings) -> None:
     today = datetime.now(PARIS).date()
     got = run_plans("rennes", charter_plans("alice", today, ALL_DAY), db_settings)
-    cores_raw, jobs_raw = unsafe_perform_io(got.unwrap())
+    cores_raw, jobs_raw = performed(got).unwrap()
     rows = [r for r in parse_job_rows(jobs_raw).unwrap() if r.job_id in running_jobs.values()]
     plain = [r for r in rows if r.job_id == running_jobs["plain"]]
     # the database gives the running job twice (its resources and the scheduler's plan), as execo's UNION did
@@ -295,13 +295,13 @@ def test_running_job_counted_once_and_besteffort_never(running_jobs: dict[str, i
 
 def test_wrong_password_is_an_auth_error(db_settings: DbSettings) -> None:
     got = site_remaining("rennes", date(2030, 1, 7), "alice", evolve(db_settings, password="wrong"))
-    assert isinstance(unsafe_perform_io(got.failure()), AuthError)
+    assert isinstance(performed(got).failure(), AuthError)
 
 
 def test_slow_statement_is_a_timeout(db_settings: DbSettings) -> None:
     got = run_plans("rennes", [SqlPlan("sleep", "SELECT pg_sleep(%(s)s)", {"s": 5})],
                     evolve(db_settings, statement_timeout=0.3))
-    err = unsafe_perform_io(got.failure())
+    err = performed(got).failure()
     assert isinstance(err, Timeout)
     assert err.after_s == 0.3
 
@@ -343,7 +343,7 @@ def test_silent_database_is_a_connect_timeout(db_settings: DbSettings, silent_se
     began = time.monotonic()
     got = run_plans("rennes", [SqlPlan("one", "SELECT 1")], settings)
     waited = time.monotonic() - began
-    err = unsafe_perform_io(got.failure())
+    err = performed(got).failure()
     assert isinstance(err, Timeout), err
     assert accepted, "the connection reached the silent server (a timeout, not a refusal)"
     assert err.host == "127.0.0.1"
@@ -359,7 +359,7 @@ def test_silent_database_behind_the_frontend_is_a_connect_timeout(
     port, accepted = silent_server
     settings = evolve(db_settings, host_template="127.0.0.1", port=port, connect_timeout=2, tunnel=True,
                       frontend=frontend_params)
-    err = unsafe_perform_io(run_plans("rennes", [SqlPlan("one", "SELECT 1")], settings).failure())
+    err = performed(run_plans("rennes", [SqlPlan("one", "SELECT 1")], settings)).failure()
     assert isinstance(err, Timeout), err
     assert err.after_s == 2
     assert accepted  # reached through the frontend
@@ -367,14 +367,14 @@ def test_silent_database_behind_the_frontend_is_a_connect_timeout(
 
 def test_transactions_are_read_only(db_settings: DbSettings) -> None:
     got = run_plans("rennes", [SqlPlan("write", "CREATE TEMPORARY TABLE g5kpure_probe (a int)")], db_settings)
-    err = unsafe_perform_io(got.failure())
+    err = performed(got).failure()
     assert isinstance(err, DbError)
     assert "read-only" in err.detail
 
 
 def test_unknown_database_host_is_unreachable(db_settings: DbSettings) -> None:
     got = run_plans("rennes", [SqlPlan("one", "SELECT 1")], evolve(db_settings, host_template="oardb.{site}.invalid"))
-    err = unsafe_perform_io(got.failure())
+    err = performed(got).failure()
     assert isinstance(err, Unreachable)
     assert "oardb.rennes.invalid" in err.host
 

@@ -19,6 +19,7 @@ from g5k import config as config_adapter
 from g5k.api import ReferenceCache
 from g5k.cli.main import main
 from g5k.doctor import Options, Report, Verdict, run_doctor
+from g5k.results import performed
 
 from g5kpure.config import KEYRING_SERVICE, toml_string
 from tests.conftest import Testbed
@@ -71,7 +72,7 @@ def setup(tmp_path: Path, testbed: Testbed) -> Path:
     (tmp_path / "home").mkdir()
     written = ReferenceCache(tmp_path / "cache", testbed.api_priv_url + "/").write(
         "0123456789abcdef", {"sites": {"rennes": {}, "nancy": {}}})
-    assert config_adapter.performed(written).unwrap().exists()
+    assert performed(written).unwrap().exists()
     return tmp_path
 
 

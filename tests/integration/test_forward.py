@@ -13,8 +13,8 @@ import psycopg2
 import pytest
 from attrs import evolve
 from g5k.forward import ForwardFailed, G5kAutoPortForwarder, open_forward
+from g5k.results import performed
 from returns.io import IOFailure
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.config import ConnectionParams
 from g5kpure.errors import AuthError, ConfigError, Unreachable
@@ -83,7 +83,7 @@ def test_inside_grid5000_is_direct(oar_db: OarDb) -> None:
 def test_unreachable_target_is_reported_before_use(frontend_params: ConnectionParams) -> None:
     got = open_forward("rennes", "127.0.0.1", 1, frontend_params, inside=False)
     assert isinstance(got, IOFailure)
-    err = unsafe_perform_io(got.failure())
+    err = performed(got).failure()
     assert isinstance(err, Unreachable)
     assert err.host == "127.0.0.1:1"
     assert "rennes.frontend.g5kpure.test" in err.detail
@@ -95,7 +95,7 @@ def test_unreachable_target_is_reported_before_use(frontend_params: ConnectionPa
 
 def test_dead_frontend_is_unreachable(frontend_params: ConnectionParams, dead_frontend: str, oar_db: OarDb) -> None:
     got = open_forward(dead_frontend, oar_db.host, oar_db.port, frontend_params, inside=False)
-    err = unsafe_perform_io(got.failure())
+    err = performed(got).failure()
     assert isinstance(err, Unreachable)
     assert dead_frontend in err.host
 
@@ -104,14 +104,14 @@ def test_wrong_key_is_an_auth_error(frontend_params: ConnectionParams, other_use
                                     oar_db: OarDb) -> None:
     wrong = evolve(frontend_params, key_filename=other_user_params.key_filename)  # alice with bob's key
     got = open_forward("rennes", oar_db.host, oar_db.port, wrong, inside=False)
-    assert isinstance(unsafe_perform_io(got.failure()), AuthError)
+    assert isinstance(performed(got).failure(), AuthError)
 
 
 def test_bad_target_refused_without_connecting() -> None:
     got = open_forward("rennes", "-oProxyCommand=x", 5432, inside=False)
-    assert "target host" in unsafe_perform_io(got.failure()).message
+    assert "target host" in performed(got).failure().message
     got = open_forward("rennes", "db", 70000, inside=False)
-    assert "target port" in unsafe_perform_io(got.failure()).message
+    assert "target port" in performed(got).failure().message
 
 
 # --- the jump host (proxy_jump) -----------------------------------------------------------------------------------
@@ -126,7 +126,7 @@ def test_tunnel_through_a_jump_host(frontend_params: ConnectionParams, dead_fron
     assert _refused(port)
     # the target frontend is fine but the jump host is down: the jump was really used, and the error names it
     through_dead = evolve(frontend_params, proxy_jump=f"alice@{dead_frontend}.frontend.g5kpure.test:2222")
-    err = unsafe_perform_io(open_forward("nancy", oar_db.host, oar_db.port, through_dead, inside=False).failure())
+    err = performed(open_forward("nancy", oar_db.host, oar_db.port, through_dead, inside=False)).failure()
     assert isinstance(err, Unreachable)
     assert f"via alice@{dead_frontend}.frontend.g5kpure.test:2222" in err.host
 
@@ -135,7 +135,7 @@ def test_jump_host_refusing_the_key_is_an_auth_error(frontend_params: Connection
                                                      other_user_params: ConnectionParams, oar_db: OarDb) -> None:
     # the key offered to the jump host is the explicit one: bob's key does not open alice's account there
     jump_as_alice = evolve(other_user_params, proxy_jump="alice@rennes.frontend.g5kpure.test:2222")
-    err = unsafe_perform_io(open_forward("nancy", oar_db.host, oar_db.port, jump_as_alice, inside=False).failure())
+    err = performed(open_forward("nancy", oar_db.host, oar_db.port, jump_as_alice, inside=False)).failure()
     assert isinstance(err, AuthError)
     assert "via alice@rennes.frontend.g5kpure.test:2222" in err.where
 

@@ -19,7 +19,8 @@ from g5k.oar import (
     wait_jobs_start,
     wait_oar_job_start,
 )
-from g5k.ssh import io_to_result, io_value, output_or_failure, run
+from g5k.results import performed
+from g5k.ssh import output_or_failure, run
 from returns.result import Success
 
 from g5kpure.config import CommandOutput, ConnectionParams, FrontendAccess
@@ -64,7 +65,7 @@ def cleanup(access: FrontendAccess) -> Iterator[list[OarJob]]:
     jobs: list[OarJob] = []
     yield jobs
     if jobs:
-        io_value(oardel([(j.job_id, j.frontend) for j in jobs], access))
+        performed(oardel([(j.job_id, j.frontend) for j in jobs], access))
 
 
 @pytest.fixture
@@ -73,11 +74,11 @@ def spare_cleanup(spare: FrontendAccess) -> Iterator[list[OarJob]]:
     jobs: list[OarJob] = []
     yield jobs
     if jobs:
-        io_value(oardel([(j.job_id, j.frontend) for j in jobs], spare))
+        performed(oardel([(j.job_id, j.frontend) for j in jobs], spare))
 
 
 def submit(access: FrontendAccess, tz: ZoneInfo, sub: OarSubmission, frontend: str, jobs: list[OarJob]) -> OarJob:
-    result = io_to_result(oarsub([(sub, frontend)], access, tz=tz)[0])
+    result = performed(oarsub([(sub, frontend)], access, tz=tz)[0])
     assert isinstance(result, Success), result
     job: OarJob = result.unwrap()
     jobs.append(job)
@@ -99,7 +100,7 @@ def wait_state(access: FrontendAccess, job: OarJob, wanted: set[OarState], withi
     deadline = time.monotonic() + within
     state = OarState.UNKNOWN
     while time.monotonic() < deadline:
-        state = io_to_result(get_oar_job_info(job.job_id, job.frontend, access)).unwrap().state
+        state = performed(get_oar_job_info(job.job_id, job.frontend, access)).unwrap().state
         if state in wanted:
             return state
         time.sleep(0.5)
@@ -111,11 +112,11 @@ def test_submit_run_nodes_info_delete(access: FrontendAccess, tz: ZoneInfo, test
     job = submit(access, tz, sub, "rennes", cleanup)
     assert job.frontend == "rennes"
     predictions: list[int | None] = []
-    started = io_to_result(wait_oar_job_start(job.job_id, "rennes", access, 90, predictions.append, policy=FAST))
+    started = performed(wait_oar_job_start(job.job_id, "rennes", access, 90, predictions.append, policy=FAST))
     info = started.unwrap()
     assert info.state.is_running
     assert predictions and predictions[-1] == info.start_time
-    nodes = io_to_result(get_oar_job_nodes(job.job_id, "rennes", access, 30, policy=FAST)).unwrap()
+    nodes = performed(get_oar_job_nodes(job.job_id, "rennes", access, 30, policy=FAST)).unwrap()
     assert len(nodes) == 2
     assert set(nodes) <= set(testbed.nodes)
     p = ssh_out(access, ("oarstat", "-p", "-j", str(job.job_id)))
@@ -123,16 +124,16 @@ def test_submit_run_nodes_info_delete(access: FrontendAccess, tz: ZoneInfo, test
     # info fields match what oarstat -f (text) says
     text = ssh_out(access, ("oarstat", "-f", "-j", str(job.job_id)))
     from_text = parse_oarstat_job_text(text.exit_code, text.stdout, text.stderr, tz=tz).unwrap()
-    info = io_to_result(get_oar_job_info(job.job_id, "nancy", access)).unwrap()
+    info = performed(get_oar_job_info(job.job_id, "nancy", access)).unwrap()
     for name in ("job_id", "owner", "name", "queue", "walltime", "assigned_hosts", "start_time", "command"):
         assert getattr(info, name) == getattr(from_text, name), name
     assert info.owner == "alice" and info.name == "g5kpure it" and info.walltime == 600
     assert "origin=g5kpure" in info.types
     # delete: the job ends in Error
-    (outcome,) = io_value(oardel([(job.job_id, "rennes")], access))
+    (outcome,) = performed(oardel([(job.job_id, "rennes")], access))
     assert outcome.status is DelStatus.DELETED and outcome.state_before is not None
     assert wait_state(access, job, {OarState.ERROR, OarState.TERMINATED}) in (OarState.ERROR, OarState.TERMINATED)
-    (again,) = io_value(oardel([(job.job_id, "lyon")], access))
+    (again,) = performed(oardel([(job.job_id, "lyon")], access))
     assert again.status is DelStatus.ALREADY_FINISHED
 
 
@@ -140,10 +141,10 @@ def test_job_id_from_environment(access: FrontendAccess, tz: ZoneInfo, cleanup, 
     """execo 2.8.2 raises TypeError here (it formats the environment's string with %i)."""
     job = submit(access, tz, OarSubmission(resources=("core=1",), walltime=300), "lyon", cleanup)
     monkeypatch.setenv("OAR_JOB_ID", str(job.job_id))
-    assert io_to_result(get_oar_job_info(None, "lyon", access)).unwrap().job_id == job.job_id
+    assert performed(get_oar_job_info(None, "lyon", access)).unwrap().job_id == job.job_id
     monkeypatch.delenv("OAR_JOB_ID")
-    assert isinstance(io_to_result(get_oar_job_info(None, "lyon", access)).failure(), InvalidInput)
-    assert isinstance(io_to_result(get_oar_job_info(987654321, "lyon", access)).failure(), NotFound)
+    assert isinstance(performed(get_oar_job_info(None, "lyon", access)).failure(), InvalidInput)
+    assert isinstance(performed(get_oar_job_info(987654321, "lyon", access)).failure(), NotFound)
 
 
 def test_oardel_outcomes_per_job(
@@ -154,7 +155,7 @@ def test_oardel_outcomes_per_job(
     try:
         bobs_job = submit(bob, tz, OarSubmission(resources=("core=1",), walltime=300), "rennes", bobs)
         mine = submit(access, tz, OarSubmission(resources=("core=1",), walltime=300), "nancy", cleanup)
-        outcomes = io_value(
+        outcomes = performed(
             oardel(
                 [
                     (bobs_job.job_id, "rennes"),
@@ -175,21 +176,21 @@ def test_oardel_outcomes_per_job(
         assert isinstance(outcomes[3].error, Unreachable)
         assert [o.job for o in outcomes][2] == mine
     finally:
-        io_value(oardel([(j.job_id, j.frontend) for j in bobs], bob))
+        performed(oardel([(j.job_id, j.frontend) for j in bobs], bob))
 
 
 def test_advance_reservation_accepted_and_start_parsed(spare: FrontendAccess, tz: ZoneInfo, spare_cleanup) -> None:
     start = int(time.time()) + 3600
     sub = OarSubmission(resources=("nodes=1",), walltime=600, reservation_date=start)
     job = submit(spare, tz, sub, "rennes", spare_cleanup)
-    info = io_to_result(get_oar_job_info(job.job_id, "rennes", spare)).unwrap()
+    info = performed(get_oar_job_info(job.job_id, "rennes", spare)).unwrap()
     assert info.is_reservation
     assert info.predicted_start == start
     assert info.state is OarState.WAITING
     # waiting for it is bounded: a timeout value, and the prediction was reported
     seen: list[int | None] = []
     began = time.monotonic()
-    waited = io_to_result(wait_oar_job_start(job.job_id, "rennes", spare, 2.0, seen.append, policy=FAST))
+    waited = performed(wait_oar_job_start(job.job_id, "rennes", spare, 2.0, seen.append, policy=FAST))
     assert isinstance(waited.failure(), Timeout)
     assert time.monotonic() - began < 15
     assert seen == [start]
@@ -216,7 +217,7 @@ def test_every_submission_option_is_accepted(access: FrontendAccess, tz: ZoneInf
         ),
     }
     jobs = {k: submit(access, tz, s, "rennes", cleanup) for k, s in subs.items()}
-    infos = {k: io_to_result(get_oar_job_info(j.job_id, "rennes", access)).unwrap() for k, j in jobs.items()}
+    infos = {k: performed(get_oar_job_info(j.job_id, "rennes", access)).unwrap() for k, j in jobs.items()}
     deploy = infos["deploy"]
     assert "deploy" in deploy.types
     assert deploy.name == "with spaces in it"
@@ -240,7 +241,7 @@ def test_every_submission_option_is_accepted(access: FrontendAccess, tz: ZoneInf
     ids=["bad-property", "too-many-nodes", "bad-queue", "reservation-in-the-past"],
 )
 def test_real_rejections_are_typed(access: FrontendAccess, tz: ZoneInfo, sub, exit_code: int, words: str) -> None:
-    err = io_to_result(oarsub([(sub, "nancy")], access, tz=tz)[0]).failure()
+    err = performed(oarsub([(sub, "nancy")], access, tz=tz)[0]).failure()
     assert isinstance(err, Rejected), err
     assert err.exit_code == exit_code
     assert words.lower() in (err.reason + err.output).lower()
@@ -253,7 +254,7 @@ def test_oarsubgrid_with_an_unreachable_site_leaves_no_job(  # execo: [] and job
     marker = f"grid-{uuid.uuid4().hex[:12]}"
     sub = OarSubmission(resources=("core=1",), walltime=300, name=marker)
     sites = (live_frontends[0], live_frontends[1], dead_frontend)
-    err = io_to_result(oarsubgrid([(sub, s) for s in sites], access=access, tz=tz)).failure()
+    err = performed(oarsubgrid([(sub, s) for s in sites], access=access, tz=tz)).failure()
     assert isinstance(err, Partial)
     assert [k for k, _ in err.failed] == [dead_frontend]
     assert isinstance(err.failed[0][1], Unreachable)
@@ -266,10 +267,10 @@ def test_oarsubgrid_with_an_unreachable_site_leaves_no_job(  # execo: [] and job
 
 def test_oarsubgrid_all_accepted(access: FrontendAccess, tz: ZoneInfo, live_frontends, cleanup) -> None:
     sub = OarSubmission(resources=("core=1",), walltime=120)
-    jobs = io_to_result(oarsubgrid([(sub, s) for s in live_frontends], walltime=300, access=access, tz=tz)).unwrap()
+    jobs = performed(oarsubgrid([(sub, s) for s in live_frontends], walltime=300, access=access, tz=tz)).unwrap()
     cleanup.extend(jobs)
     assert tuple(j.frontend for j in jobs) == live_frontends
-    infos = io_value(poll_jobs(jobs, access))
+    infos = performed(poll_jobs(jobs, access))
     assert all(i.unwrap().walltime == 300 for i in infos)
 
 
@@ -286,19 +287,19 @@ def test_current_jobs_one_call_per_frontend_with_windows(  # execo: one more ssh
         spare_cleanup,
     )
     frontends = [*live_frontends, dead_frontend]
-    everything = io_to_result(get_current_oar_jobs(frontends, access=spare)).unwrap()
+    everything = performed(get_current_oar_jobs(frontends, access=spare)).unwrap()
     for f in live_frontends:
         assert OarJob(job.job_id, f) in everything.jobs and OarJob(resa.job_id, f) in everything.jobs
     assert [k for k, _ in everything.failed] == [dead_frontend]
-    later = io_to_result(
+    later = performed(
         get_current_oar_jobs(["lyon"], start_between=(resa_start - 60, resa_start + 60), access=spare)
     ).unwrap()
     assert OarJob(resa.job_id, "lyon") in later.jobs and OarJob(job.job_id, "lyon") not in later.jobs
-    ends = io_to_result(
+    ends = performed(
         get_current_oar_jobs(["lyon"], end_between=(resa_start + 240, resa_start + 360), access=spare)
     ).unwrap()
     assert [j.job_id for j in ends.jobs if j.job_id in (job.job_id, resa.job_id)] == [resa.job_id]
-    assert isinstance(io_to_result(get_current_oar_jobs([dead_frontend], access=spare)).failure(), Unreachable)
+    assert isinstance(performed(get_current_oar_jobs([dead_frontend], access=spare)).failure(), Unreachable)
 
 
 def test_batched_watcher_waits_for_all(access: FrontendAccess, tz: ZoneInfo, cleanup) -> None:
@@ -306,7 +307,7 @@ def test_batched_watcher_waits_for_all(access: FrontendAccess, tz: ZoneInfo, cle
     jobs = [submit(access, tz, sub, f, cleanup) for f in ("rennes", "nancy", "rennes")]
     ghost = OarJob(987654321, "nancy")
     progress: list[tuple[OarJobInfo | None, ...]] = []
-    results = io_value(wait_jobs_start([*jobs, ghost], access, 90, policy=FAST, on_progress=progress.append))
+    results = performed(wait_jobs_start([*jobs, ghost], access, 90, policy=FAST, on_progress=progress.append))
     for job, res in zip(jobs, results, strict=False):
         assert res.unwrap().job_id == job.job_id and res.unwrap().state.is_running
     assert isinstance(results[3].failure(), NotFound)
@@ -330,7 +331,7 @@ def test_metacharacters_reach_oar_byte_for_byte(access: FrontendAccess, tz: Zone
 def test_single_quote_in_name_is_refused_by_oar_itself(access: FrontendAccess, tz: ZoneInfo) -> None:
     # OAR 2.5.9's oarsub pastes the name into SQL unescaped: the database refuses it, oarsub exits 8.
     sub = OarSubmission(resources=("core=1",), walltime=60, name="it's")
-    err = io_to_result(oarsub([(sub, "lyon")], access, tz=tz)[0]).failure()
+    err = performed(oarsub([(sub, "lyon")], access, tz=tz)[0]).failure()
     assert isinstance(err, Rejected)
     assert err.exit_code == 8
     assert "syntax error" in err.reason
@@ -338,7 +339,7 @@ def test_single_quote_in_name_is_refused_by_oar_itself(access: FrontendAccess, t
 
 def test_waiting_on_an_unreachable_frontend_gives_up_with_the_error(access: FrontendAccess, dead_frontend: str) -> None:
     began = time.monotonic()
-    err = io_to_result(wait_oar_job_start(1, dead_frontend, access, 60, policy=FAST)).failure()
+    err = performed(wait_oar_job_start(1, dead_frontend, access, 60, policy=FAST)).failure()
     assert isinstance(err, Unreachable)
     assert dead_frontend in err.host
     assert time.monotonic() - began < 30  # a few retries, not the whole 60 s budget
@@ -355,10 +356,10 @@ def test_one_connection_per_frontend_per_poll(spare: FrontendAccess, tz: ZoneInf
     sub = OarSubmission(resources=("core=1",), walltime=300)
     jobs = [submit(spare, tz, sub, f, spare_cleanup) for f in ("rennes", "nancy", "rennes", "nancy", "rennes")]
     before = logins()
-    infos = io_value(poll_jobs(jobs, spare))
+    infos = performed(poll_jobs(jobs, spare))
     assert [i.unwrap().job_id for i in infos] == [j.job_id for j in jobs]
     assert logins() - before == 2  # 5 jobs on 2 frontends: 2 oarstat calls
     before = logins()
-    current = io_to_result(get_current_oar_jobs(["rennes", "nancy", "lyon"], access=spare)).unwrap()
+    current = performed(get_current_oar_jobs(["rennes", "nancy", "lyon"], access=spare)).unwrap()
     assert {j.job_id for j in jobs} <= {j.job_id for j in current.jobs}
     assert logins() - before == 3

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from g5k.cli.main import main
 from g5k.oar import get_current_oar_jobs
-from g5k.ssh import io_to_result
+from g5k.results import performed
 
 from g5kpure.config import ConnectionParams, FrontendAccess
 from tests.conftest import Testbed
@@ -32,7 +32,7 @@ def g5k(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, object, st
 
 
 def my_job_names(params: ConnectionParams, frontend: str) -> list[str | None]:
-    current = io_to_result(get_current_oar_jobs([frontend], access=FrontendAccess(params))).unwrap()
+    current = performed(get_current_oar_jobs([frontend], access=FrontendAccess(params))).unwrap()
     return [i.name for i in current.infos if not i.state.is_final]
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from g5k.oar import get_oar_job_info, oardel, oarsub, wait_jobs_final
-from g5k.ssh import io_to_result, io_value, output_or_failure, run
+from g5k.results import performed
+from g5k.ssh import output_or_failure, run
 from returns.result import Success
 
 from g5kpure.config import CommandOutput, FrontendAccess
@@ -54,7 +55,7 @@ def my_job_names(access: FrontendAccess, user: str) -> set[str | None]:
 
 def delete(explicit: FrontendAccess, job_id: int) -> None:
     job = OarJob(job_id, "rennes")
-    (outcome,) = io_value(oardel([(job.job_id, job.frontend)], explicit))
+    (outcome,) = performed(oardel([(job.job_id, job.frontend)], explicit))
     assert outcome.ok, outcome
     state = wait_jobs_final([job], explicit, 120.0)[job]  # killing a running job may take OAR a while
     assert state is not None and state.is_final, state
@@ -80,7 +81,7 @@ def test_oarsub_with_no_access_submits_on_the_configured_default_frontend(
     name = f"g5kpure-cfg-{uuid.uuid4().hex[:8]}"
     sub = OarSubmission(resources="nodes=1", walltime=300, command="sleep 300", name=name)
     (result,) = oarsub([(sub, None)])
-    submitted = io_to_result(result)
+    submitted = performed(result)
     assert isinstance(submitted, Success), submitted
     job = submitted.unwrap()
     try:
@@ -88,7 +89,7 @@ def test_oarsub_with_no_access_submits_on_the_configured_default_frontend(
         seen = oarstat(explicit, job.job_id)  # the job is on rennes, as the configured user
         assert (seen.owner, seen.name) == (testbed.frontend.user, name)
         assert " -k " not in seen.initial_request  # the testbed configuration has no job key
-        info = io_to_result(get_oar_job_info(job.job_id))  # access=None reads the same site
+        info = performed(get_oar_job_info(job.job_id))  # access=None reads the same site
         assert isinstance(info, Success), info
         assert (info.unwrap().job_id, info.unwrap().owner, info.unwrap().name) == (job.job_id, seen.owner, name)
     finally:
@@ -101,7 +102,7 @@ def test_the_configured_job_key_reaches_the_real_oarsub(
     monkeypatch.setenv("OAR_JOB_KEY_FILE", job_key)
     name = f"g5kpure-key-{uuid.uuid4().hex[:8]}"
     sub = OarSubmission(resources="nodes=1", walltime=300, command="sleep 300", name=name)
-    submitted = io_to_result(oarsub([(sub, None)])[0])
+    submitted = performed(oarsub([(sub, None)])[0])
     assert isinstance(submitted, Success), submitted
     job_id = submitted.unwrap().job_id
     try:
@@ -117,7 +118,7 @@ def test_a_configured_job_key_missing_on_the_frontend_is_oars_refusal(
     monkeypatch.setenv("OAR_JOB_KEY_FILE", missing)
     name = f"g5kpure-nokey-{uuid.uuid4().hex[:8]}"
     sub = OarSubmission(resources="nodes=1", walltime=300, command="sleep 300", name=name)
-    refused = io_to_result(oarsub([(sub, None)])[0])
+    refused = performed(oarsub([(sub, None)])[0])
     if isinstance(refused, Success):  # never leak a job, even when the assertion below fails
         delete(explicit, refused.unwrap().job_id)
     assert not isinstance(refused, Success)

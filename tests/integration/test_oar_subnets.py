@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from g5k.oar import get_oar_job_kavlan, get_oar_job_subnets, oardel, oarsub
 from g5k.reference_data import embedded_snapshot
-from g5k.ssh import io_to_result, io_value, run
+from g5k.results import performed
+from g5k.ssh import run
 
 from g5kpure.config import ConnectionParams, FrontendAccess
 from g5kpure.errors import NotFound
@@ -43,16 +44,16 @@ def tz(oar_tz: str) -> ZoneInfo:
 def submitted(access: FrontendAccess, tz: ZoneInfo, name: str | None, frontend: str) -> Iterator[OarJob]:
     """A real one-core job, deleted on the way out whatever happens."""
     sub = OarSubmission(resources=("core=1",), walltime=300, name=name)
-    job = io_to_result(oarsub([(sub, frontend)], access, tz=tz)[0]).unwrap()
+    job = performed(oarsub([(sub, frontend)], access, tz=tz)[0]).unwrap()
     try:
         yield job
     finally:
-        io_value(oardel([(job.job_id, job.frontend)], access))
+        performed(oardel([(job.job_id, job.frontend)], access))
 
 
 def tool_lines(access: FrontendAccess, frontend: str, *argv: str) -> list[str]:
     """What the tool itself prints on the frontend, line by line (exit status 0 required)."""
-    out = io_to_result(run(argv, frontend, access)).unwrap()
+    out = performed(run(argv, frontend, access)).unwrap()
     assert out.exit_code == 0, out
     return out.stdout.splitlines()
 
@@ -67,7 +68,7 @@ def test_subnet_of_a_job_holding_one(access: FrontendAccess, tz: ZoneInfo) -> No
     whole = ipaddress.IPv4Network(site.g5ksubnet.network)  # 10.156.0.0/14 for rennes
     default_vlan = next(k for k in site.kavlans if k.id == "default")
     with submitted(access, tz, "vm addresses slash_22=1", "nancy") as job:
-        got = io_to_result(get_oar_job_subnets(job.job_id, "nancy", access, 60, policy=FAST))
+        got = performed(get_oar_job_subnets(job.job_id, "nancy", access, 60, policy=FAST))
         pairs, params = got.unwrap()
         printed = tool_lines(access, "nancy", "g5k-subnets", "-p", "-j", str(job.job_id))
     index = job.job_id % RESERVABLE_22
@@ -96,7 +97,7 @@ def test_kavlan_of_a_job_holding_vlans(access: FrontendAccess, tz: ZoneInfo, mon
     with submitted(access, tz, name, "lyon") as job:
         # no id given: the adapter takes $OAR_JOB_ID, as inside a job
         monkeypatch.setenv("OAR_JOB_ID", str(job.job_id))
-        got = io_to_result(get_oar_job_kavlan(None, "lyon", access, 60, policy=FAST)).unwrap()
+        got = performed(get_oar_job_kavlan(None, "lyon", access, 60, policy=FAST)).unwrap()
         printed = tool_lines(access, "lyon", "kavlan", "-V", "-j", str(job.job_id))
     routed = {4 + (job.job_id + k) % 6 for k in range(2)}
     local = 1 + job.job_id % 3
@@ -108,9 +109,9 @@ def test_kavlan_of_a_job_holding_vlans(access: FrontendAccess, tz: ZoneInfo, mon
 
 def test_a_job_without_subnet_or_vlan(access: FrontendAccess, tz: ZoneInfo) -> None:
     with submitted(access, tz, None, "rennes") as job:
-        kavlan = io_to_result(get_oar_job_kavlan(job.job_id, "rennes", access, 60, policy=FAST))
-        subnets = io_to_result(get_oar_job_subnets(job.job_id, "rennes", access, 60, policy=FAST))
-        raw = io_to_result(run(("kavlan", "-V", "-j", str(job.job_id)), "rennes", access)).unwrap()
+        kavlan = performed(get_oar_job_kavlan(job.job_id, "rennes", access, 60, policy=FAST))
+        subnets = performed(get_oar_job_subnets(job.job_id, "rennes", access, 60, policy=FAST))
+        raw = performed(run(("kavlan", "-V", "-j", str(job.job_id)), "rennes", access)).unwrap()
     # kavlan says so in words and fails; the adapter turns that into "no vlan", not an error
     assert (raw.exit_code, raw.stdout.strip()) == (1, "no vlan found")
     assert kavlan.unwrap() == ()
@@ -126,7 +127,7 @@ def test_a_subnet_request_in_another_job_is_not_this_jobs(access: FrontendAccess
         submitted(access, tz, "busy slash_22=1 kavlan=1", "rennes") as holder,
         submitted(access, tz, "plain", "rennes") as plain,
     ):
-        assert io_to_result(get_oar_job_kavlan(holder.job_id, "rennes", access, 60, policy=FAST)).unwrap()
-        assert io_to_result(get_oar_job_kavlan(plain.job_id, "rennes", access, 60, policy=FAST)).unwrap() == ()
-        err = io_to_result(get_oar_job_subnets(plain.job_id, "rennes", access, 60, policy=FAST)).failure()
+        assert performed(get_oar_job_kavlan(holder.job_id, "rennes", access, 60, policy=FAST)).unwrap()
+        assert performed(get_oar_job_kavlan(plain.job_id, "rennes", access, 60, policy=FAST)).unwrap() == ()
+        err = performed(get_oar_job_subnets(plain.job_id, "rennes", access, 60, policy=FAST)).failure()
         assert isinstance(err, NotFound)

@@ -7,9 +7,8 @@ import uuid
 import pytest
 from g5k.oar import oardel, oarsub
 from g5k.planning import get_job_by_name
-from g5k.ssh import io_value
+from g5k.results import performed
 from returns.io import IOFailure, IOSuccess
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.config import ConnectionParams, FrontendAccess
 from g5kpure.errors import NotFound
@@ -24,14 +23,14 @@ def test_job_found_by_name_on_its_frontend(spare_user_params: ConnectionParams) 
     sub = OarSubmission(resources=("nodes=1",), walltime=300, name=name, command="sleep 300")
     submitted = oarsub([(sub, "nancy")], access)[0]
     assert isinstance(submitted, IOSuccess), submitted
-    job = unsafe_perform_io(submitted.unwrap())
+    job = performed(submitted).unwrap()
     try:
         found = get_job_by_name(name, ["nancy", "rennes"], access)  # one OAR site behind both: first frontend wins
         assert isinstance(found, IOSuccess), found
-        assert unsafe_perform_io(found.unwrap()) == OarJob(job.job_id, "nancy")
+        assert performed(found).unwrap() == OarJob(job.job_id, "nancy")
         missing = get_job_by_name(f"absent-{uuid.uuid4().hex[:8]}", ["nancy"], access)
         assert isinstance(missing, IOFailure)
-        error = unsafe_perform_io(missing.failure())
+        error = performed(missing).failure()
         assert isinstance(error, NotFound) and error.key.startswith("absent-")
     finally:
-        io_value(oardel([(job.job_id, job.frontend)], access))
+        performed(oardel([(job.job_id, job.frontend)], access))

@@ -19,6 +19,7 @@ from g5k.cli.main import main
 from g5k.db import DbSettings
 from g5k.oar import get_oar_job_info, oardel, oarsub, wait_oar_job_start
 from g5k.planning import get_planning
+from g5k.results import performed
 from returns.io import IOSuccess
 from returns.unsafe import unsafe_perform_io
 
@@ -48,10 +49,10 @@ class Submitted:
                 access = FrontendAccess(params)
                 (result,) = oarsub([(sub, "rennes")], access, 120, tz=ZoneInfo(tz))
                 if isinstance(result, IOSuccess):
-                    job = unsafe_perform_io(result.unwrap())
+                    job = performed(result).unwrap()
                     self.jobs.append((job.job_id, access))
                     return job.job_id, access
-                last = unsafe_perform_io(result.failure())
+                last = performed(result).failure()
                 if not (isinstance(last, Rejected) and "advance reservations" in last.message):
                     raise AssertionError(f"oarsub refused: {last}")
             time.sleep(2)
@@ -72,7 +73,7 @@ def jobs(testbed: Testbed) -> Iterator[tuple[int, int, tuple[str, ...], int, int
             OarSubmission(resources="nodes=1", walltime=RUN_WALLTIME, command=f"sleep {RUN_WALLTIME}"),
             users, testbed.timezone)
         started = wait_oar_job_start(run_id, "rennes", run_access, 120)
-        info = unsafe_perform_io(started.unwrap())
+        info = performed(started).unwrap()
         assert info.start_time is not None and len(info.assigned_hosts) == 1
         rnd = random.Random()
         resa_at = (int(time.time()) // 60 + rnd.randint(30 * 24 * 60, 300 * 24 * 60)) * 60
@@ -96,7 +97,7 @@ def read(testbed: Testbed, source: str, start: int, end: int) -> Planning:
     else:
         conn = APIConnection(testbed.api_url, use_keyring=False)
         got = get_planning(["rennes"], source="oarapi", starttime=start, endtime=end, oarapi={"rennes": conn})
-    planning = unsafe_perform_io(got.unwrap())
+    planning = performed(got).unwrap()
     assert planning.failed_sites == ()
     return planning
 
@@ -152,7 +153,7 @@ def test_database_and_rest_api_agree(testbed: Testbed, jobs: tuple[int, int, tup
     assert ours(from_db) == ours(from_api)
     assert sum(1 for v in ours(from_db).values() if resa in v) == 2
     # OAR itself says the reservation is scheduled at that start
-    info = unsafe_perform_io(get_oar_job_info(resa_id, "rennes", FrontendAccess(testbed.frontend), 60).unwrap())
+    info = performed(get_oar_job_info(resa_id, "rennes", FrontendAccess(testbed.frontend), 60)).unwrap()
     assert info.reservation == "Scheduled"
     assert resa_at in (info.start_time, info.scheduled_start)
     if info.assigned_hosts:
@@ -165,7 +166,7 @@ def test_unreachable_database_is_reported_per_site(testbed: Testbed) -> None:
                      host_template="127.0.0.1", tunnel=False, connect_timeout=2)
     start = int(time.time())
     got = get_planning(["rennes"], source="oardb", starttime=start, db_settings=bad)
-    error = unsafe_perform_io(got.failure())
+    error = performed(got).failure()
     assert "rennes" in error.message and "127.0.0.1" in error.message
 
 

@@ -18,7 +18,8 @@ import pytest
 from g5k.cli.main import main
 from g5k.oar import get_oar_job_info, oardel, oarsub
 from g5k.reserve import find_jobs_by_name, reserve_at_first_common_date, reserve_or_reattach
-from g5k.ssh import io_to_result, io_value, output_or_failure, run
+from g5k.results import performed
+from g5k.ssh import output_or_failure, run
 from returns.result import Success
 
 from g5kpure.config import CommandOutput, ConnectionParams, FrontendAccess
@@ -47,7 +48,7 @@ def created(sites: FrontendAccess) -> Iterator[list[OarJob]]:
     jobs: list[OarJob] = []
     yield jobs
     if jobs:
-        io_value(oardel([(j.job_id, j.frontend) for j in jobs], sites))
+        performed(oardel([(j.job_id, j.frontend) for j in jobs], sites))
 
 
 def live_named(sites: FrontendAccess, frontend: str, name: str) -> list[OarJobInfo]:
@@ -85,14 +86,14 @@ def test_reattach_finds_the_jobs_and_submits_nothing_more(
     name = f"reattach-{uuid.uuid4().hex[:10]}"
     sub = OarSubmission(resources=("core=1",), walltime=300)
     specs = [(sub, f) for f in live_frontends]
-    first = io_to_result(reserve_or_reattach(specs, name, sites, tz=tz)).unwrap()
+    first = performed(reserve_or_reattach(specs, name, sites, tz=tz)).unwrap()
     created.extend(first.jobs)
     assert not first.reattached
     assert [j.frontend for j in first.jobs] == list(live_frontends)
     for job in first.jobs:
         assert [i.job_id for i in live_named(sites, job.frontend or "", name)] == [job.job_id]
     # the rerun: the same jobs, nothing submitted
-    again = io_to_result(reserve_or_reattach(specs, name, sites, tz=tz)).unwrap()
+    again = performed(reserve_or_reattach(specs, name, sites, tz=tz)).unwrap()
     assert again.reattached
     assert again.jobs == first.jobs
     assert [i.name for i in again.infos] == [name] * 3
@@ -100,14 +101,14 @@ def test_reattach_finds_the_jobs_and_submits_nothing_more(
     for job in first.jobs:
         assert [i.job_id for i in live_named(sites, job.frontend or "", name)] == [job.job_id]
     # the lookup itself: one answer per frontend, the unreachable one reported
-    found = io_to_result(find_jobs_by_name(name, [*live_frontends, dead_frontend], sites)).unwrap()
+    found = performed(find_jobs_by_name(name, [*live_frontends, dead_frontend], sites)).unwrap()
     assert found.jobs == first.jobs
     assert [f for f, _ in found.failed] == [dead_frontend] and isinstance(found.failed[0][1], Unreachable)
     # once deleted, the name is free again: find_jobs_by_name sees nothing live
-    io_value(oardel([(j.job_id, j.frontend) for j in first.jobs], sites))
+    performed(oardel([(j.job_id, j.frontend) for j in first.jobs], sites))
     deadline = time.monotonic() + 45
     while time.monotonic() < deadline:
-        gone = io_to_result(find_jobs_by_name(name, live_frontends, sites)).unwrap()
+        gone = performed(find_jobs_by_name(name, live_frontends, sites)).unwrap()
         if not gone.jobs:
             break
         time.sleep(0.5)
@@ -119,15 +120,15 @@ def test_partial_presence_is_an_error_and_submits_nothing(
 ) -> None:
     name = f"partial-{uuid.uuid4().hex[:10]}"
     sub = OarSubmission(resources=("core=1",), walltime=300, name=name)
-    only = io_to_result(oarsub([(sub, "rennes")], sites, tz=tz)[0]).unwrap()
+    only = performed(oarsub([(sub, "rennes")], sites, tz=tz)[0]).unwrap()
     created.append(only)
-    err = io_to_result(reserve_or_reattach([(sub, f) for f in live_frontends], name, sites, tz=tz)).failure()
+    err = performed(reserve_or_reattach([(sub, f) for f in live_frontends], name, sites, tz=tz)).failure()
     assert isinstance(err, ReattachConflict), err
     assert err.present == (("rennes", (only.job_id,)),)
     assert err.absent == ("nancy", "lyon")
     assert "not on nancy, lyon" in err.message
     # a site that cannot be read: no decision, nothing submitted either
-    down = io_to_result(reserve_or_reattach([(sub, "nancy"), (sub, dead_frontend)], name, sites, tz=tz)).failure()
+    down = performed(reserve_or_reattach([(sub, "nancy"), (sub, dead_frontend)], name, sites, tz=tz)).failure()
     assert isinstance(down, ReattachConflict) and [s for s, _ in down.unreadable] == [dead_frontend]
     assert [i.job_id for i in live_named(sites, "rennes", name)] == [only.job_id]
     assert live_named(sites, "nancy", name) == [] and live_named(sites, "lyon", name) == []
@@ -146,7 +147,7 @@ def test_common_date_moves_to_oars_hint_on_every_site_and_leaves_nothing_behind(
     blockers: list[OarJob] = []
     try:
         wait_for_reservation_quota(sites, {"rennes": 1, "nancy": 2, "lyon": 1})  # nancy is bob, the blocker too
-        blocker = io_to_result(oarsub([(blocker_sub, "rennes")], bob, tz=tz)[0])
+        blocker = performed(oarsub([(blocker_sub, "rennes")], bob, tz=tz)[0])
         assert isinstance(blocker, Success), blocker
         blockers.append(blocker.unwrap())
         parasilo = OarSubmission(resources=("nodes=1",), walltime=600, sql_properties="cluster='parasilo'", name=name)
@@ -154,7 +155,7 @@ def test_common_date_moves_to_oars_hint_on_every_site_and_leaves_nothing_behind(
         specs = [(parasilo, "rennes"), (paravance, "nancy"), (parasilo, "lyon")]
 
         # bounded by not_after: nancy's job accepted at `start` is deleted, the error tells each site's answer
-        err = io_to_result(reserve_at_first_common_date(specs, start, start + 600, 5, sites, tz=tz)).failure()
+        err = performed(reserve_at_first_common_date(specs, start, start + 600, 5, sites, tz=tz)).failure()
         assert isinstance(err, NoCommonDate), err
         (only,) = err.tries
         rennes, nancy, lyon = only.answers
@@ -162,12 +163,12 @@ def test_common_date_moves_to_oars_hint_on_every_site_and_leaves_nothing_behind(
         hint = rennes.could_run_at
         assert hint is not None and hint >= start + 3600 and lyon.could_run_at == hint
         assert "after the latest acceptable one" in err.why and err.leaked == ()
-        assert io_to_result(get_oar_job_info(nancy.job_id, "nancy", sites)).unwrap().state.is_final
+        assert performed(get_oar_job_info(nancy.job_id, "nancy", sites)).unwrap().state.is_final
         assert all(live_named(sites, f, name) == [] for f in ("rennes", "nancy", "lyon"))
 
         wait_for_reservation_quota(sites, {"rennes": 1, "nancy": 1, "lyon": 1})
         # unbounded: the second try lands on OAR's hint on all three sites
-        got = io_to_result(reserve_at_first_common_date(specs, start, None, 5, sites, tz=tz))
+        got = performed(reserve_at_first_common_date(specs, start, None, 5, sites, tz=tz))
         if isinstance(got, Success):
             created.extend(got.unwrap().jobs)
         common = got.unwrap()
@@ -178,16 +179,16 @@ def test_common_date_moves_to_oars_hint_on_every_site_and_leaves_nothing_behind(
         assert all(a.job_id is not None for a in second_try.answers)
         assert [j.frontend for j in common.jobs] == ["rennes", "nancy", "lyon"]
         for job, owner in zip(common.jobs, ("alice", "bob", "carol"), strict=True):
-            info = io_to_result(get_oar_job_info(job.job_id, job.frontend, sites)).unwrap()
+            info = performed(get_oar_job_info(job.job_id, job.frontend, sites)).unwrap()
             assert info.is_reservation and info.state is OarState.WAITING
             assert info.predicted_start == hint and info.owner == owner
             # nothing left from the rejected try: the only live job of that name is the one kept
             assert [i.job_id for i in live_named(sites, job.frontend or "", name)] == [job.job_id]
         first_nancy = first_try.answers[1].job_id
         assert first_nancy is not None and first_nancy != common.jobs[1].job_id
-        assert io_to_result(get_oar_job_info(first_nancy, "nancy", sites)).unwrap().state.is_final
+        assert performed(get_oar_job_info(first_nancy, "nancy", sites)).unwrap().state.is_final
     finally:
-        io_value(oardel([(j.job_id, j.frontend) for j in blockers], bob))
+        performed(oardel([(j.job_id, j.frontend) for j in blockers], bob))
 
 
 def test_cli_reserve_twice_reattaches(
