@@ -24,6 +24,7 @@ from returns.result import Success
 from g5kpure import config as core
 from g5kpure.config import FrontendAccess
 from g5kpure.oar import OarJob, OarSubmission
+from tests.conftest import REPO_DIR
 
 ROUNDS = 3
 SITES = ("rennes", "nancy", "lyon")
@@ -32,7 +33,7 @@ SUB = OarSubmission(resources=("core=1",), walltime=120, name="g5kpure-bench")
 
 def testbed_access() -> tuple[FrontendAccess, ZoneInfo]:
     """Frontend access and OAR time zone of the running testbed (exits with a message when it is not up)."""
-    state = Path(os.environ.get("G5KPURE_TESTBED_STATE") or Path(__file__).resolve().parent.parent / ".testbed")
+    state = Path(os.environ.get("G5KPURE_TESTBED_STATE") or REPO_DIR / ".testbed")
     conf, meta = state / "g5k.toml", state / "testbed.json"
     if not conf.exists() or not meta.exists():
         sys.exit(f"no testbed state in {state}: run `make testbed` first")

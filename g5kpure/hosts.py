@@ -5,11 +5,6 @@ A Grid'5000 node name is ``<cluster>-<n>`` where the cluster is letters optional
 a kavlan (``-kavlan-4``) and ``-ipv6``, then an optional domain (``.lyon`` or ``.lyon.grid5000.fr``).
 Functions accept a ``str`` or any value with an ``.address`` string attribute (like execo's ``Host``); where
 they return a host, a value with an address is returned as a copy of the same type with the new address.
-
-Differences from execo_g5k (deliberate):
-- ``get_kavlan_host_name`` on a name that already carries a kavlan part replaces it instead of appending a
-  second one, and keeps ``-ipv6`` last (execo builds ``nova-1-ipv6-kavlan-4``, which is no valid name).
-- ``host_longname`` never consults global data: the site comes from the name or from an explicit argument.
 """
 
 from __future__ import annotations

@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import keyring
+import keyring.backend
 import pytest
 from attrs import frozen
+from returns.result import Failure, Success
 
 from g5kpure.config import ConnectionParams
 
 REPO_DIR = Path(__file__).resolve().parent.parent
+FIXTURES_DIR = REPO_DIR / "tests" / "fixtures"
 STATE_ENV = "G5KPURE_TESTBED_STATE"
 
 
@@ -192,3 +199,143 @@ def g5k_config_file(testbed: Testbed) -> Path:
 def oar_db(testbed: Testbed) -> OarDb:
     """Read-only (oar_ro) credentials of the testbed's OAR database."""
     return testbed.db
+
+
+# ---------------------------------------------------------------- shared helpers of the test modules
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """Passwords held in memory (the real keyring module, another backend)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.store.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.store[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.store.pop((service, username), None)
+
+
+@contextmanager
+def memory_keyring_installed() -> Iterator[MemoryKeyring]:
+    """Install a fresh MemoryKeyring as the keyring backend; the previous one is restored on exit."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+@contextmanager
+def serving_json(answer: Callable[[str], Any]) -> Iterator[str]:
+    """Serve ``answer(path)`` (the request path with its query) as JSON, a 500 when it is None; yields the
+    server's base URL (``http://127.0.0.1:PORT``) and stops the server afterwards."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = answer(self.path)
+            if body is None:
+                self.send_response(500)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"Internal Server Error")
+                return
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+T = TypeVar("T")
+
+
+WriteConfig = Callable[[str], Path]
+
+
+OUTSIDE_NO_DEFAULT = """\
+[g5k]
+location = "outside"
+
+[frontend]
+user = "me"
+host_suffix = ".example.org"
+"""
+
+
+"""Outside Grid'5000 with no default frontend: short names and unnamed frontends must be refused."""
+
+
+def isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh HOME (``tmp_path/home``) and XDG_CONFIG_HOME (``tmp_path/xdg``), with none of our variables and
+    no OAR job variables set."""
+    for var in [v for v in os.environ if v.startswith("G5K_") or v in ("OAR_JOB_ID", "OAR_NODEFILE",
+                                                                         "OAR_JOB_KEY_FILE")]:
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+
+
+def config_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WriteConfig:
+    """In an isolated environment, a function writing the configuration file ``$G5K_CONFIG`` names."""
+    isolate(tmp_path, monkeypatch)
+
+    def write(text: str) -> Path:
+        path = tmp_path / "config.toml"
+        path.write_text(text)
+        monkeypatch.setenv("G5K_CONFIG", str(path))
+        return path
+
+    return write
+
+
+def success_of(result: object, kind: type[T]) -> T:
+    """The value of a ``Success`` holding a ``kind``."""
+    assert isinstance(result, Success), result
+    value = result.unwrap()
+    assert isinstance(value, kind), value
+    return value
+
+
+def failure_of(result: object, kind: type[T]) -> T:
+    """The error of a ``Failure`` holding a ``kind``."""
+    assert isinstance(result, Failure), result
+    error = result.failure()
+    assert isinstance(error, kind), error
+    return error
+
+
+def run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, object]:
+    """Run `g5k ARGS --json` in process: its exit code and the JSON it printed."""
+    from g5k.cli.main import main
+
+    code = main([*args, "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def values(data: object) -> dict[str, dict[str, object]]:
+    """The ``values`` of a `g5k config show --json` answer, by key."""
+    assert isinstance(data, dict)
+    return {v["key"]: v for v in data["values"]}

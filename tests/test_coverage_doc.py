@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import importlib
 import re
-from pathlib import Path
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "execo_coverage.md"
+from tests.conftest import REPO_DIR
+
+DOC = REPO_DIR / "docs" / "execo_coverage.md"
 NAME_RE = re.compile(r"`((?:g5kpure|adapters)(?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
 
 

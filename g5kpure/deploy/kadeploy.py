@@ -3,16 +3,6 @@ output and of its ok/ko node files, and the retry logic of a multi-try deploymen
 
 The adapter (``g5k.kadeploy``) runs the argv built here, feeds what it observed back into
 ``observe_check`` / ``observe_deploy`` and asks ``next_action`` what to do next.
-
-Differences from execo_g5k (deliberate):
-- node names are matched to the requested hosts whatever their form (short name, ``host.site``, FQDN,
-  ``-kavlan-N`` name), so a deployment given short names terminates instead of redeploying the same hosts;
-- ``host.site`` names are accepted (execo raises AttributeError);
-- the ``The <op> operation failed on nodes`` header of some kadeploy3 clients is recognised;
-- kadeploy3's ``-o``/``-n`` ok/ko node files are used when present (a missing file means "no node");
-- the default check command recognises a deployed node on NVMe and eMMC disks (execo's regex never matches
-  them, so execo believes every reachable NVMe node is already deployed);
-- argv tuples, never shell strings; the host order on ``-m`` is the input order (execo: set order).
 """
 
 from __future__ import annotations

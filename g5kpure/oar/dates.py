@@ -20,18 +20,6 @@ fork-per-call.
 Naive ``datetime`` values given to :func:`format_oar_date` are read in ``tz`` (Europe/Paris by default, not
 the caller's local zone as execo does), with the same DST policy. Aware ones are exact.
 
-Deliberate differences from execo 2.8.2 (each named in ``tests/test_oardate.py``):
-
-* errors are values (``Result``), never exceptions; negative durations are refused (execo prints ``0:0:55``
-  for -5 s);
-* ``oar_duration_to_seconds`` follows OAR's grammar: ``"2"`` is 2 hours and ``"1:30"`` is 1 h 30 min
-  (execo reads ``"2"`` as 2 seconds and refuses ``"1:30"``);
-* dates without a year/month/day are refused instead of being completed from the current clock;
-* impossible calendar dates (``2026-13-45 25:61:00``) are refused (OAR's Perl would silently normalise them);
-* whole-second results are ``int`` (``1700000000`` rather than ``1700000000.0``; the two compare equal);
-* timestamps are floored (``math.floor``) rather than truncated toward zero, which differs only before 1970;
-* no fork, so it is safe in threaded programs (execo forks in an always-threaded process).
-
 Every function is total: numbers are read from ASCII digits only (``\\d`` would take Arabic-Indic digits),
 numeric dates outside years 1-9999, durations above :data:`MAX_SECONDS` and digit runs longer than Python's
 ``int()`` accepts are refused as values (never ``OverflowError`` / ``ValueError``), and a fraction is truncated

@@ -2,15 +2,6 @@
 
 oargrid no longer runs on Grid'5000; these functions keep the seed's ``execo_g5k.oargrid`` calls working
 where an oargrid server exists. ``oarsubgrid`` (parallel oarsub, in the OAR adapter) is the modern path.
-
-Differences from execo_g5k (deliberate):
-- argv tuples, never a shell string: each value reaches oargridsub as one word, exactly as execo's remote
-  shell would have delivered it (execo's ``"..."`` quotes are removed by that shell, its brace workaround
-  leaves ``{\\\\\\"`` and ``\\\\\\"}``, which this module produces directly);
-- a comma anywhere in a resource definition, property or name is refused as a value (oargridsub reads it as
-  an rdef separator; execo sends it and the reservation silently means something else);
-- several job types give several ``-t``; per-cluster types beyond one are refused (oargrid takes one);
-- the oargridstat parsers accept CRLF and any indentation, and return error values instead of partial dicts.
 """
 
 from __future__ import annotations

@@ -22,8 +22,7 @@ from g5k.doctor import Options, Report, Verdict, run_doctor
 from g5k.results import performed
 
 from g5kpure.config import KEYRING_SERVICE, toml_string
-from tests.conftest import Testbed
-from tests.keyrings import MemoryKeyring, memory_keyring_installed
+from tests.conftest import MemoryKeyring, Testbed, memory_keyring_installed
 
 pytestmark = pytest.mark.integration
 

@@ -54,8 +54,8 @@ from g5kpure.errors import (
     Timeout,
     Unreachable,
 )
+from tests.conftest import MemoryKeyring, memory_keyring_installed
 from tests.fixtures.g5k_api.api_server import ApiServer, ApiState
-from tests.keyrings import MemoryKeyring, memory_keyring_installed
 
 pytestmark = pytest.mark.integration
 

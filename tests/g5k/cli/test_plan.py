@@ -11,8 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from g5k.cli.main import main
 
-from tests.keyrings import MemoryKeyring, memory_keyring_installed
-from tests.planning_http import serving_json
+from tests.conftest import FIXTURES_DIR, MemoryKeyring, memory_keyring_installed, serving_json
 
 
 def test_plan_default_request(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -206,7 +205,7 @@ def test_plan_excluded_cluster_human_output(capsys: pytest.CaptureFixture[str]) 
 def oar_rest() -> Iterator[str]:
     """A real HTTP server on loopback: /good serves the captured OAR REST answers of rennes, /bad a jobs answer
     whose walltime is a string."""
-    fixtures = Path(__file__).parent / "fixtures" / "planning"
+    fixtures = FIXTURES_DIR / "planning"
     resources = json.loads((fixtures / "oarapi_resources_details.json").read_text())
     jobs = json.loads((fixtures / "oarapi_jobs_details.json").read_text())
     bad_jobs = json.loads(json.dumps(jobs))

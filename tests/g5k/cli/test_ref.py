@@ -14,8 +14,8 @@ from g5k.api import ReferenceCache
 from g5k.cli.main import main
 from g5k.reference_data import read_embedded_bytes
 
+from tests.conftest import MemoryKeyring, memory_keyring_installed
 from tests.fixtures.g5k_api.api_server import ApiServer, ApiState
-from tests.keyrings import MemoryKeyring, memory_keyring_installed
 
 V1 = "a" * 40
 

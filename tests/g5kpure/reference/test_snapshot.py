@@ -6,7 +6,6 @@ import copy
 import gzip
 import json
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +16,9 @@ from returns.result import Failure, Success
 
 from g5kpure.errors import InvalidInput, NotFound, ParseError
 from g5kpure.reference import Cluster, Snapshot, filter_clusters, natural_key, snapshot_from_bytes, snapshot_from_json
+from tests.conftest import FIXTURES_DIR
 
-FIXTURES = Path(__file__).parent / "fixtures" / "g5k_api" / "reference_api_derived"
+FIXTURES = FIXTURES_DIR / "g5k_api" / "reference_api_derived"
 
 
 def fixture(name: str) -> Any:

@@ -30,7 +30,7 @@ from returns.result import Failure
 from g5kpure.config import CommandPlan, ConnectionParams, FrontendAccess
 from g5kpure.errors import ConfigError
 from g5kpure.oar import DelStatus, OarJob, OarSubmission
-from tests.config_files import success_of
+from tests.conftest import success_of
 
 CONFIG = """
 [g5k]

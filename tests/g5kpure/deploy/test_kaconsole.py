@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from g5k.kaconsole import KaconsoleProcess
 from g5k.results import performed
@@ -13,8 +11,9 @@ from returns.result import Failure
 from g5kpure.config import ConnectionParams, FrontendAccess
 from g5kpure.deploy import POKE, Console, Phase, feed, kaconsole_argv, type_command
 from g5kpure.errors import AuthError, InvalidInput, Timeout
+from tests.conftest import FIXTURES_DIR
 
-STANDIN = Path(__file__).parent / "fixtures" / "kaconsole" / "kaconsole3_standin.py"
+STANDIN = FIXTURES_DIR / "kaconsole" / "kaconsole3_standin.py"
 
 
 def drive(console: Console, *chunks: str) -> tuple[Console, list[str]]:

@@ -15,7 +15,7 @@ from returns.result import Failure, Success
 from g5kpure.config import ConnectionParams, FrontendAccess
 from g5kpure.deploy import Deployment, KadeploySettings
 from g5kpure.errors import ConfigError, InvalidInput
-from tests.config_files import OUTSIDE_NO_DEFAULT, WriteConfig, config_writer
+from tests.conftest import OUTSIDE_NO_DEFAULT, WriteConfig, config_writer
 
 CONFIGURED = """\
 [g5k]

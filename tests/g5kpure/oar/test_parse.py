@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,8 +35,9 @@ from g5kpure.oar import (
     parse_oarstat_state,
     parse_oarsub_output,
 )
+from tests.conftest import FIXTURES_DIR
 
-FIXTURES = Path(__file__).parent / "fixtures" / "oar"
+FIXTURES = FIXTURES_DIR / "oar"
 
 
 def load(name: str) -> tuple[int, str, str]:

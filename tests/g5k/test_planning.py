@@ -26,9 +26,9 @@ from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError, Partial
 from g5kpure.planning import Planning, planning_from_api
-from tests.planning_http import serving_json
+from tests.conftest import FIXTURES_DIR, serving_json
 
-FIXTURES = Path(__file__).parent / "fixtures" / "planning"
+FIXTURES = FIXTURES_DIR / "planning"
 T0 = 1774342800
 
 

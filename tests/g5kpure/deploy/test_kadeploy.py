@@ -40,8 +40,9 @@ from g5kpure.deploy import (
     start_retry,
 )
 from g5kpure.errors import InvalidInput, ParseError
+from tests.conftest import FIXTURES_DIR
 
-FIXTURES = Path(__file__).parent / "fixtures" / "kadeploy"
+FIXTURES = FIXTURES_DIR / "kadeploy"
 
 
 def fixture(name: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,8 +25,9 @@ from g5kpure.planning import (
     job_queue,
     restrict_to_queues,
 )
+from tests.conftest import REPO_DIR
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = REPO_DIR / "README.md"
 NANCY = "nancy.grid5000.fr"
 
 

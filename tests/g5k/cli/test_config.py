@@ -15,7 +15,7 @@ from returns.result import Failure, Success
 
 from g5kpure import config as core
 from g5kpure.errors import ConfigError
-from tests.config_files import isolate
+from tests.conftest import isolate, run_json, values
 
 
 @pytest.fixture
@@ -39,17 +39,6 @@ def write_config(home: Path, text: str | bytes) -> Path:
     else:
         path.write_text(text)
     return path
-
-
-def run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, object]:
-    code = main([*args, "--json"])
-    out = capsys.readouterr().out
-    return code, json.loads(out)
-
-
-def values(data: object) -> dict[str, dict[str, object]]:
-    assert isinstance(data, dict)
-    return {v["key"]: v for v in data["values"]}
 
 
 def test_path_follows_xdg(home: Path, capsys: pytest.CaptureFixture[str]) -> None:

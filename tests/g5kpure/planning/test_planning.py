@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,8 +32,9 @@ from g5kpure.planning import (
     planning_from_oar_rest,
     planning_from_oar_rows,
 )
+from tests.conftest import FIXTURES_DIR
 
-FIXTURES = Path(__file__).parent / "fixtures" / "planning"
+FIXTURES = FIXTURES_DIR / "planning"
 T0 = 1774342800
 LYON = "lyon.grid5000.fr"
 

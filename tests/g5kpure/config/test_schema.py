@@ -16,8 +16,7 @@ from g5kpure import config as c
 from g5kpure.config import Setting
 from g5kpure.config.kinds import METADATA
 from g5kpure.errors import ConfigError
-from tests.config_files import isolate
-from tests.test_cli_config import run_json, values
+from tests.conftest import isolate, run_json, values
 
 # A value of each kind that differs from every default: (environment text, TOML text, the value read).
 SAMPLES: dict[c.Kind, tuple[str, str, object]] = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,10 +29,11 @@ from returns.result import Failure, Success
 
 from g5kpure.errors import AuthError, G5kError, HttpError, InvalidInput, NotFound, ParseError, Partial, Rejected
 from g5kpure.reference import kavlan
+from tests.conftest import FIXTURES_DIR
 from tests.fixtures.g5k_api.api_server import ApiServer
 from tests.fixtures.g5k_api.kavlan_state import KavlanState
 
-FIXTURES = Path(__file__).parent / "fixtures" / "g5k_api" / "kavlan"
+FIXTURES = FIXTURES_DIR / "g5k_api" / "kavlan"
 
 
 def fixture(name: str) -> Any:

@@ -27,7 +27,7 @@ from returns.result import Failure
 from g5kpure.config import ConnectionParams, FrontendAccess
 from g5kpure.errors import ConfigError, G5kError, InvalidInput
 from g5kpure.oar import OarSubmission, oargridstat_info_argv
-from tests.config_files import OUTSIDE_NO_DEFAULT, WriteConfig, config_writer
+from tests.conftest import OUTSIDE_NO_DEFAULT, WriteConfig, config_writer
 
 CONFIGURED = """\
 [g5k]

@@ -9,7 +9,7 @@ import pytest
 from g5kpure import config as c
 from g5kpure.config import resolve_frontend
 from g5kpure.errors import ConfigError
-from tests.config_files import failure_of, success_of
+from tests.conftest import failure_of, success_of
 
 
 def ok(result: object) -> c.Resolved:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
 from returns.result import Failure, Success
@@ -27,8 +26,9 @@ from g5kpure.oar import (
     parse_oargridsub_output,
     quote_braces,
 )
+from tests.conftest import FIXTURES_DIR
 
-FIXTURES = Path(__file__).parent / "fixtures" / "oargrid"
+FIXTURES = FIXTURES_DIR / "oargrid"
 
 
 def fixture(name: str) -> str:
