@@ -39,6 +39,14 @@ def value_of(result: IOResult[_T, G5kError]) -> _T: ...
 def value_of(result: Result[_T, G5kError]) -> _T: ...
 
 
-def value_of(result: IOResult[_T, G5kError] | Result[_T, G5kError]) -> _T:
-    """The value of a ``Result`` or ``IOResult``; else raise its ``G5kError`` (``str()`` is the error's message)."""
-    return value_or_raise(performed(result) if isinstance(result, IOResult) else result)
+@overload
+def value_of(result: IO[_T]) -> _T: ...
+
+
+def value_of(result: IOResult[_T, G5kError] | Result[_T, G5kError] | IO[_T]) -> _T:
+    """The value of a ``Result``, ``IOResult`` or ``IO``; a failure raises its ``G5kError`` (``str()``: its message)."""
+    if isinstance(result, IOResult):
+        return value_or_raise(performed(result))
+    if isinstance(result, IO):
+        return performed(result)
+    return value_or_raise(result)
