@@ -14,9 +14,8 @@ configuration (the site's frontend parameters and ``g5k.location``) unless told 
 return an error value, a failure to open the tunnel raises ``ForwardFailed`` carrying the ``G5kError``; use
 ``open_forward`` to get the error as a value.
 
-Differences from execo: no ``ssh -L`` subprocess with a round-robin local port (the OS picks a free port, so
-two forwarders never collide), no parsing of ssh's debug output to learn that the tunnel listens, and a
-target the frontend cannot reach is reported before the caller uses the port.
+The OS picks the local port (two forwarders never collide), and a target the frontend cannot reach is
+reported before the caller uses the port.
 """
 
 from __future__ import annotations

@@ -17,16 +17,11 @@ returns the ``ConfigError`` as its error value (per item where results are per i
 ``tz`` is the time zone of the OAR server (Europe/Paris on Grid'5000): it is used for ``-r`` dates and for
 the dates OAR prints as text; JSON outputs carry unix times.
 
-Differences from execo 2.8.2 (each named in tests/integration/test_oar.py):
-- a job id taken from ``$OAR_JOB_ID`` works (execo formats the string with ``%i``: TypeError);
-- ``get_current_oar_jobs`` with ``start_between`` / ``end_between`` reads every frontend once with
-  ``oarstat -u -f -J`` (execo: one more ssh per job, in sequence) and a job without a predicted start simply
-  fails the window (execo: KeyError);
-- ``oardel`` reports each job's outcome (execo ignores every error);
-- ``oarsubgrid`` never mutates the caller's submissions, deletes what it submitted when a site fails, and
-  returns once those jobs have ended; failures are values listing what happened (execo: ``[]``);
-- values are quoted with ``shlex`` (execo wraps them in double quotes: ``$``, backticks and ``"`` broke);
-- a timed-out command is stopped on the frontend, not left running.
+``get_current_oar_jobs`` reads each frontend once with
+``oarstat -u -f -J`` (a job without a predicted start fails a start window); ``oardel`` reports each job's
+outcome; ``oarsubgrid`` never changes the caller's submissions and, when a site fails, deletes what it
+submitted and returns once those jobs have ended, with an error value listing what happened. Values are quoted
+with ``shlex``; a timed-out command is stopped on the frontend, not left running.
 """
 
 from __future__ import annotations

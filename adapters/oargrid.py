@@ -3,9 +3,8 @@
 Every function builds its argv with ``g5kpure.oar.grid``, runs it on the default frontend (or ``frontend``)
 and parses the answer; failures are values (``Rejected`` when oargridsub refuses, ``CommandFailed``,
 ``Unreachable``, ``Timeout``...). Dates are read and written in ``tz`` (Europe/Paris on Grid'5000).
-Differences from execo: ``oargriddel`` reports each deletion instead of ignoring errors;
-``get_current_oargrid_jobs`` passes its timeout as a timeout (execo passes it as connection parameters) and
-fetches the job details in parallel; ``wait_oargrid_job_start`` returns the start date it waited for.
+``oargriddel`` reports each deletion; ``get_current_oargrid_jobs`` fetches the job details in parallel;
+``wait_oargrid_job_start`` returns the start date it waited for.
 
 Like execo's, these functions read their defaults from the configuration (``g5k.config``, execo's
 ``g5k_configuration``): with no ``frontend_connection_params`` they use the configured frontend parameters,

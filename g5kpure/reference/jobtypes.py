@@ -4,9 +4,7 @@ A type is listed when every node of the cluster accepts it (``supported_job_type
 ``besteffort``); ``exotic`` is listed, and required, when the cluster is exotic: OAR places a job on an exotic
 cluster only if the job carries ``-t exotic``.
 
-Difference from execo_g5k (deliberate): execo 2.8.2's ``get_cluster_jobtypes`` indexed the queue list with the
-string ``'exotic'`` and raised ``TypeError`` for every cluster; here it answers, and an unknown cluster is a
-``NotFound`` value.
+An unknown cluster is a ``NotFound`` value.
 """
 
 from __future__ import annotations

@@ -6,13 +6,9 @@ with a JSON array of node names, answered per node with ``success`` / ``unchange
 Nothing here performs a request: ``g5k.kavlan`` sends the ``VlanRequest`` values and hands the decoded JSON
 back to the parsers, which never raise.
 
-Differences from execo_g5k's ``set_nodes_vlan`` (deliberate):
-- it posts to ``/sites/<site>/vlans/<id>/nodes`` with the JSON array the API documents (execo posted
-  ``{"nodes": [...]}`` to ``/sites/<site>/vlans/<id>``);
-- the primary interface ``eth0`` is named as kavlan knows it (``nova-1.lyon.grid5000.fr``, not
-  ``nova-1-eth0.lyon.grid5000.fr``), any name variant of a host is accepted, a host of another site is refused;
-- the per-node answer is parsed: a node the API did not switch is a ``Partial`` failure naming it (execo
-  returned the raw response and ignored refusals).
+Moving nodes posts the JSON array the API documents to ``/sites/<site>/vlans/<id>/nodes``; the primary
+interface ``eth0`` is named as kavlan knows it (``nova-1.lyon.grid5000.fr``), any name variant of a host is
+accepted and a host of another site is refused; a node the API did not switch is a ``Partial`` failure naming it.
 """
 
 from __future__ import annotations
