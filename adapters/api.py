@@ -4,8 +4,8 @@
   ``AuthError`` (401/403), ``NotFound`` (404), ``Timeout``, ``Unreachable``, ``ParseError`` (a body that is not
   JSON: wrong content type, truncated). GET is retried with exponential back-off on connection errors, timeouts,
   5xx and 429 (``Retry-After`` honoured), bounded in attempts and in total time; POST is never retried.
-- TLS certificates are verified unless ``verify=False`` is passed explicitly (execo silently turned it off for
-  anonymous calls). A password never appears in a repr, a log line, an error or a plan.
+- TLS certificates are verified, anonymous calls included, unless ``verify=False`` is passed explicitly. A
+  password never appears in a repr, a log line, an error or a plan.
 - The Reference API is cached on disk (``platformdirs`` user cache dir, overridable) with the API version it
   came from; it is refreshed when the live version differs, written atomically (temp file + rename) under a
   lock so that concurrent processes crawl once and always leave a whole file; a corrupt cache is reported

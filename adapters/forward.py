@@ -13,6 +13,9 @@ configuration (the site's frontend parameters and ``g5k.location``) unless told 
 (host, port) and closes the tunnel on exit, even when the block raises. Since a ``with`` statement cannot
 return an error value, a failure to open the tunnel raises ``ForwardFailed`` carrying the ``G5kError``; use
 ``open_forward`` to get the error as a value.
+
+The OS picks the local port (two forwarders never collide), and a target the frontend cannot reach is
+reported before the caller uses the port.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Deploy with kadeploy3 on the frontends, check nodes over ssh, retry: the effects around ``g5kpure.deploy.kadeploy``.
 
-``Kadeployer`` runs one kadeploy3 per involved frontend, all at once, with ``deploy_timeout`` really
-enforced (execo's is ignored), and reads kadeploy3's ok/ko node files. ``deploy`` is the seed's
+``Kadeployer`` runs one kadeploy3 per involved frontend, all at once, with ``deploy_timeout``
+enforced, and reads kadeploy3's ok/ko node files. ``deploy`` is the seed's
 ``execo_g5k.kadeploy.deploy``: it checks which hosts are already deployed (in parallel, bounded pool,
 ``check_timeout`` each; under their kavlan names in a kavlan), deploys only the others, retries, and stops
 early when ``check_enough_func`` says so. Decisions are taken by the pure step function of
-``g5kpure.deploy.kadeploy``; this module only performs them.
+``g5kpure.deploy.retry``; this module only performs them.
 
 Defaults come from the effective configuration (``g5k.config``), as execo's come from
 ``g5k_configuration``: when a caller passes no ``settings`` (or no frontend access), the configured kadeploy3

@@ -16,6 +16,12 @@ returns the ``ConfigError`` as its error value (per item where results are per i
 
 ``tz`` is the time zone of the OAR server (Europe/Paris on Grid'5000): it is used for ``-r`` dates and for
 the dates OAR prints as text; JSON outputs carry unix times.
+
+``get_current_oar_jobs`` reads each frontend once with
+``oarstat -u -f -J`` (a job without a predicted start fails a start window); ``oardel`` reports each job's
+outcome; ``oarsubgrid`` never changes the caller's submissions and, when a site fails, deletes what it
+submitted and returns once those jobs have ended, with an error value listing what happened. Values are quoted
+with ``shlex``; a timed-out command is stopped on the frontend, not left running.
 """
 
 from __future__ import annotations

@@ -3,9 +3,8 @@
 Every function builds its argv with ``g5kpure.oar.grid``, runs it on the default frontend (or ``frontend``)
 and parses the answer; failures are values (``Rejected`` when oargridsub refuses, ``CommandFailed``,
 ``Unreachable``, ``Timeout``...). Dates are read and written in ``tz`` (Europe/Paris on Grid'5000).
-Differences from execo: ``oargriddel`` reports each deletion instead of ignoring errors;
-``get_current_oargrid_jobs`` passes its timeout as a timeout (execo passes it as connection parameters) and
-fetches the job details in parallel; ``wait_oargrid_job_start`` returns the start date it waited for.
+``oargriddel`` reports each deletion; ``get_current_oargrid_jobs`` fetches the job details in parallel;
+``wait_oargrid_job_start`` returns the start date it waited for.
 
 Like execo's, these functions read their defaults from the configuration (``g5k.config``, execo's
 ``g5k_configuration``): with no ``frontend_connection_params`` they use the configured frontend parameters,
@@ -34,20 +33,8 @@ from g5kpure.config import CommandOutput, CommandPlan, ConnectionParams, Fronten
 from g5kpure.errors import CommandFailed, G5kError, InvalidInput, NotFound, Rejected
 from g5kpure.oar import (
     PARIS,
-    OargridJobInfo,
-    OargridSubmitted,
     OarSubmission,
-    oar_jobs_by_site,
-    oargrid_job_key_path,
-    oargriddel_argv,
-    oargridstat_info_argv,
-    oargridstat_list_argv,
-    oargridstat_nodes_argvs,
-    oargridsub_argv,
-    parse_oargridstat_info,
-    parse_oargridstat_list,
-    parse_oargridstat_nodes,
-    parse_oargridsub_output,
+    grid,
     to_unixts,
 )
 
@@ -151,8 +138,8 @@ def plan_oargridsub(
     timeout: Timeout_ = False, job_key_file: str | None = None, frontend: str | None = None, tz: tzinfo = PARIS,
 ) -> Result[CommandPlan, G5kError]:
     """The exact frontend command ``oargridsub`` would run (what ``--dry-run`` prints)."""
-    argv = oargridsub_argv(job_specs, reservation_date, walltime, job_type, queue, directory, additional_options,
-                           job_key_file, tz=tz)
+    argv = grid.oargridsub_argv(job_specs, reservation_date, walltime, job_type, queue, directory,
+                                additional_options, job_key_file, tz=tz)
     return argv.bind(lambda a: plan_oargrid_command(a, frontend, frontend_connection_params, timeout))
 
 
@@ -161,11 +148,15 @@ def oargridsub(
     job_type: str | Iterable[str] | None = None, queue: str | None = None, directory: str | None = None,
     additional_options: str | Iterable[str] | None = None, frontend_connection_params: Access = None,
     timeout: Timeout_ = False, job_key_file: str | None = None, frontend: str | None = None, tz: tzinfo = PARIS,
-) -> IOResult[OargridSubmitted, G5kError]:
+) -> IOResult[grid.OargridSubmitted, G5kError]:
     """Run the oargridsub :func:`plan_oargridsub` plans (same arguments) for ``(OarSubmission, clusteralias)``
     specs: the grid job's id, ssh key and OAR jobs, or ``Rejected`` with oargridsub's last words."""
-    planned = plan_oargridsub(job_specs, reservation_date, walltime, job_type, queue, directory, additional_options,
-                              frontend_connection_params, timeout, job_key_file, frontend, tz)
+    return _submit(plan_oargridsub(job_specs, reservation_date, walltime, job_type, queue, directory,
+                                   additional_options, frontend_connection_params, timeout, job_key_file, frontend, tz))
+
+
+def _submit(planned: Result[CommandPlan, G5kError]) -> IOResult[grid.OargridSubmitted, G5kError]:
+    """Run a planned oargridsub; what it submitted, or ``Rejected`` with oargridsub's last words."""
     if isinstance(planned, Failure):
         return IOFailure(planned.failure())
     plan = planned.unwrap()
@@ -175,7 +166,7 @@ def oargridsub(
     if out.exit_code != 0:
         return IOFailure(Rejected(reason=_tail(out), exit_code=out.exit_code, frontend=plan.frontend,
                                   output=out.stdout + out.stderr))
-    parsed = parse_oargridsub_output(out.stdout)
+    parsed = grid.parse_oargridsub_output(out.stdout)
     return IOSuccess(parsed.unwrap()) if isinstance(parsed, Success) else IOFailure(parsed.failure())
 
 
@@ -198,7 +189,7 @@ def oargriddel(
     ids = tuple(job_ids)
     valid = len(list(takewhile(lambda gid: isinstance(gid, int) and not isinstance(gid, bool) and gid >= 0, ids)))
     planned = _access(frontend_connection_params).bind(
-        lambda access: _plans((oargriddel_argv(gid) for gid in ids[:valid]), frontend, access, timeout)
+        lambda access: _plans((grid.oargriddel_argv(gid) for gid in ids[:valid]), frontend, access, timeout)
     )
     if isinstance(planned, Failure):
         return IOFailure(planned.failure())
@@ -216,24 +207,22 @@ def oargriddel(
 
 
 def get_oargrid_job_info(
-    oargrid_job_id: int,
-    frontend_connection_params: Access = None,
-    timeout: Timeout_ = False,
-    frontend: str | None = None,
-    tz: tzinfo = PARIS,
-) -> IOResult[OargridJobInfo, G5kError]:
+    oargrid_job_id: int, frontend_connection_params: Access = None, timeout: Timeout_ = False,
+    frontend: str | None = None, tz: tzinfo = PARIS,
+) -> IOResult[grid.OargridJobInfo, G5kError]:
     """Start date (unix time), walltime (s), user and OAR jobs of an oargrid job."""
-    argv = oargridstat_info_argv(oargrid_job_id)
+    argv = grid.oargridstat_info_argv(oargrid_job_id)
     info = _access(frontend_connection_params).bind(
         lambda access: _info(argv, _run(argv, frontend, access, timeout), oargrid_job_id, tz)
     )
     return IOResult.from_result(info)
 
 
-def _info(argv: tuple[str, ...], out: CommandOutput | G5kError, gid: int, tz: tzinfo) -> Result[OargridJobInfo,
-                                                                                                 G5kError]:
+def _info(
+    argv: tuple[str, ...], out: CommandOutput | G5kError, gid: int, tz: tzinfo
+) -> Result[grid.OargridJobInfo, G5kError]:
     checked = _succeeded(argv, out, gid, missing=("not exist", "not found"))
-    return checked.bind(lambda o: parse_oargridstat_info(o.stdout, tz=tz))
+    return checked.bind(lambda o: grid.parse_oargridstat_info(o.stdout, tz=tz))
 
 
 def _between(value: int, bounds: tuple[object, object] | None, tz: tzinfo) -> Result[bool, G5kError]:
@@ -256,7 +245,7 @@ def get_current_oargrid_jobs(
     tz: tzinfo = PARIS,
 ) -> IOResult[tuple[int, ...], G5kError]:
     """The current oargrid job ids, optionally only those starting / ending between two dates."""
-    argv = oargridstat_list_argv()
+    argv = grid.oargridstat_list_argv()
     got = _access(frontend_connection_params)
     if isinstance(got, Failure):
         return IOFailure(got.failure())
@@ -264,10 +253,10 @@ def get_current_oargrid_jobs(
     listed = _succeeded(argv, _run(argv, frontend, access, timeout))
     if isinstance(listed, Failure):
         return IOFailure(listed.failure())
-    ids = parse_oargridstat_list(listed.unwrap().stdout)
+    ids = grid.parse_oargridstat_list(listed.unwrap().stdout)
     if start_between is None and end_between is None:
         return IOSuccess(ids)
-    planned = _plans((oargridstat_info_argv(gid) for gid in ids), frontend, access, timeout)
+    planned = _plans((grid.oargridstat_info_argv(gid) for gid in ids), frontend, access, timeout)
     if isinstance(planned, Failure):
         return IOFailure(planned.failure())
     plans = planned.unwrap()
@@ -298,37 +287,29 @@ def _default_site_of(alias: str) -> str | None:
 
 
 def get_oargrid_job_oar_jobs(
-    oargrid_job_id: int,
-    frontend_connection_params: Access = None,
-    timeout: Timeout_ = False,
-    frontend: str | None = None,
-    site_of: Callable[[str], str | None] | None = None,
-    sites: Iterable[str] = (),
+    oargrid_job_id: int, frontend_connection_params: Access = None, timeout: Timeout_ = False,
+    frontend: str | None = None, site_of: Callable[[str], str | None] | None = None, sites: Iterable[str] = (),
 ) -> IOResult[tuple[tuple[int, str], ...], G5kError]:
     """The (OAR job id, site) pairs an oargrid job is made of (cluster aliases mapped to their site)."""
     lookup = site_of or _default_site_of
 
-    def pairs(info: OargridJobInfo) -> Result[tuple[tuple[int, str], ...], G5kError]:
+    def pairs(info: grid.OargridJobInfo) -> Result[tuple[tuple[int, str], ...], G5kError]:
         mapping: Mapping[str, str] = {
             alias: site for _, alias in info.oar_jobs if (site := lookup(alias)) is not None
         }
-        return oar_jobs_by_site(info.oar_jobs, sites, mapping)
+        return grid.oar_jobs_by_site(info.oar_jobs, sites, mapping)
 
     return get_oargrid_job_info(oargrid_job_id, frontend_connection_params, timeout, frontend).bind_result(pairs)
 
 
 def wait_oargrid_job_start(
-    oargrid_job_id: int,
-    frontend_connection_params: Access = None,
-    timeout: Timeout_ = False,
-    frontend: str | None = None,
-    tz: tzinfo = PARIS,
-    sleep: Callable[[float], None] = time.sleep,
+    oargrid_job_id: int, frontend_connection_params: Access = None, timeout: Timeout_ = False,
+    frontend: str | None = None, tz: tzinfo = PARIS, sleep: Callable[[float], None] = time.sleep,
     now: Callable[[], float] = time.time,
 ) -> IOResult[int, G5kError]:
     """Sleep until an oargrid job's start date; returns that date (unix time)."""
 
-    def waited(info: OargridJobInfo) -> int:
+    def waited(info: grid.OargridJobInfo) -> int:
         delay = info.start_date - now()
         if delay > 0:
             sleep(delay)
@@ -338,30 +319,26 @@ def wait_oargrid_job_start(
 
 
 def get_oargrid_job_nodes(
-    oargrid_job_id: int,
-    frontend_connection_params: Access = None,
-    timeout: Timeout_ = False,
+    oargrid_job_id: int, frontend_connection_params: Access = None, timeout: Timeout_ = False,
     frontend: str | None = None,
 ) -> IOResult[tuple[str, ...], G5kError]:
     """The nodes of an oargrid job (waiting for it to run with ``-w``; without it on oargrids that lack -w)."""
-    with_wait, without = oargridstat_nodes_argvs(oargrid_job_id)
+    with_wait, without = grid.oargridstat_nodes_argvs(oargrid_job_id)
 
     def nodes(access: FrontendAccess) -> Result[tuple[str, ...], G5kError]:
         out = _run(with_wait, frontend, access, timeout)
         if isinstance(out, CommandOutput) and out.exit_code != 0:
             out = _run(without, frontend, access, timeout)
         checked = _succeeded(without, out, oargrid_job_id, missing=("not exist",))
-        return checked.map(lambda o: parse_oargridstat_nodes(o.stdout))
+        return checked.map(lambda o: grid.parse_oargridstat_nodes(o.stdout))
 
     return IOResult.from_result(_access(frontend_connection_params).bind(nodes))
 
 
 def get_oargrid_job_key(
-    oargrid_job_id: int,
-    frontend_connection_params: Access = None,
-    timeout: Timeout_ = False,
+    oargrid_job_id: int, frontend_connection_params: Access = None, timeout: Timeout_ = False,
     frontend: str | None = None,
 ) -> IOResult[str, G5kError]:
     """Where oargrid keeps the ssh key of a grid job on the frontend (``/tmp/oargrid/oargrid_ssh_key_USER_ID``)."""
     info = get_oargrid_job_info(oargrid_job_id, frontend_connection_params, timeout, frontend)
-    return info.map(lambda found: oargrid_job_key_path(found.user, oargrid_job_id))
+    return info.map(lambda found: grid.oargrid_job_key_path(found.user, oargrid_job_id))

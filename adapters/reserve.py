@@ -40,27 +40,15 @@ from returns.result import Failure, Result, Success
 from g5kpure.config import FrontendAccess
 from g5kpure.errors import G5kError, NoCommonDate, Rejected, ReservationTry, SiteAnswer
 from g5kpure.oar import (
-    DEFAULT_MAX_TRIES,
     DEFAULT_ORIGIN_TAG,
     PARIS,
-    AllAccepted,
-    CommonDatePolicy,
     DelStatus,
-    GiveUp,
-    NamedJobs,
     OarJob,
     OarJobInfo,
     OarSubmission,
-    Reattach,
-    check_common_request,
-    check_job_name,
-    check_sites,
-    decide_reattach,
-    live_jobs_named,
-    next_common_date,
-    site_label,
     validate_submission,
 )
+from g5kpure.oar import reserve as core
 
 Specs = Sequence[tuple[OarSubmission, str | None]]
 T = TypeVar("T")
@@ -94,10 +82,10 @@ def find_jobs_by_name(
     frontends: Sequence[str | None] | None = None,
     access: FrontendAccess | None = None,
     timeout: TimeoutArg = False,
-) -> IOResult[NamedJobs, G5kError]:
+) -> IOResult[core.NamedJobs, G5kError]:
     """The caller's live jobs named exactly ``name`` on each frontend (one oarstat per frontend, in parallel);
     unreadable frontends are listed in ``failed``. Fails only on a bad name."""
-    checked = check_job_name(name)
+    checked = core.check_job_name(name)
     if not isinstance(checked, Success):
         return IOFailure(checked.failure())
     names: list[str | None] = list(dict.fromkeys(frontends)) if frontends is not None else [None]
@@ -108,10 +96,10 @@ def find_jobs_by_name(
     failed: list[tuple[str | None, G5kError]] = []
     for frontend, parsed in performed(my_jobs(names, resolved.unwrap().access, timeout)):
         if isinstance(parsed, Success):
-            found.append((frontend, live_jobs_named(parsed.unwrap(), name)))
+            found.append((frontend, core.live_jobs_named(parsed.unwrap(), name)))
         else:
             failed.append((frontend, parsed.failure()))
-    return IOSuccess(NamedJobs(name, tuple(found), tuple(failed)))
+    return IOSuccess(core.NamedJobs(name, tuple(found), tuple(failed)))
 
 
 # ------------------------------------------------------------------------------------------------ reattach
@@ -119,7 +107,7 @@ def find_jobs_by_name(
 
 def reserve_or_reattach(
     specs: Specs, name: str, access: FrontendAccess | None = None, timeout: TimeoutArg = False,
-    *, start: int | None = None, not_after: int | None = None, max_tries: int = DEFAULT_MAX_TRIES,
+    *, start: int | None = None, not_after: int | None = None, max_tries: int = core.DEFAULT_MAX_TRIES,
     tz: tzinfo = PARIS, job_key_file: KeyFileArg = CONFIGURED, origin_tag: str | None = DEFAULT_ORIGIN_TAG,
     rollback_wait: float = 30.0,
 ) -> IOResult[Reserved, G5kError]:
@@ -127,18 +115,18 @@ def reserve_or_reattach(
     one job per site submitted all or nothing (``oarsubgrid``, or a synchronised reservation from ``start``);
     when only some do, a ``ReattachConflict`` naming them (nothing submitted). Submissions get ``name``;
     ``start`` / ``not_after`` / ``max_tries`` apply only to a submission (reattached jobs are kept as they are)."""
-    checked = check_job_name(name).bind(lambda _: check_sites([f for _, f in specs]))
+    checked = core.check_job_name(name).bind(lambda _: core.check_sites([f for _, f in specs]))
     resolved = _checked_defaults(checked.bind(lambda _: _valid(specs)), access, job_key_file)
     if not isinstance(resolved, Success):
         return IOFailure(resolved.failure())
     _, defaults = resolved.unwrap()
     access, job_key_file = defaults.access, defaults.job_key_file
     named = performed(find_jobs_by_name(name, [f for _, f in specs], access, timeout))
-    decision = named.bind(lambda n: decide_reattach([f for _, f in specs], n))
+    decision = named.bind(lambda n: core.decide_reattach([f for _, f in specs], n))
     if not isinstance(decision, Success):
         return IOFailure(decision.failure())
     chosen = decision.unwrap()
-    if isinstance(chosen, Reattach):
+    if isinstance(chosen, core.Reattach):
         return IOSuccess(Reserved(chosen.jobs, True, chosen.infos))
     named_specs = [(evolve(sub, name=name), f) for sub, f in specs]
     if start is not None:
@@ -155,7 +143,7 @@ def reserve_or_reattach(
 
 
 def reserve_at_first_common_date(
-    specs: Specs, start: int, not_after: int | None = None, max_tries: int = DEFAULT_MAX_TRIES,
+    specs: Specs, start: int, not_after: int | None = None, max_tries: int = core.DEFAULT_MAX_TRIES,
     access: FrontendAccess | None = None, timeout: TimeoutArg = False,
     *, tz: tzinfo = PARIS, job_key_file: KeyFileArg = CONFIGURED, origin_tag: str | None = DEFAULT_ORIGIN_TAG,
     rollback_wait: float = 30.0,
@@ -163,8 +151,8 @@ def reserve_at_first_common_date(
     """Advance reservations starting at the same date on every site: ``start`` first, then OAR's latest
     "could run at" date while some site refuses (what others accepted is deleted before each new try), at most
     ``max_tries`` dates and none after ``not_after``. A ``NoCommonDate`` tells what each site said at each try."""
-    policy = CommonDatePolicy(max_tries, not_after)
-    checked = _valid(specs).bind(lambda _: check_common_request(start, policy, len(specs)))
+    policy = core.CommonDatePolicy(max_tries, not_after)
+    checked = _valid(specs).bind(lambda _: core.check_common_request(start, policy, len(specs)))
     resolved = _checked_defaults(checked, access, job_key_file)
     if not isinstance(resolved, Success):
         return IOFailure(resolved.failure())
@@ -179,14 +167,14 @@ def reserve_at_first_common_date(
         ]
         answers = tuple(_answer(f, r) for (_, f), r in zip(specs, results, strict=True))
         tries.append(ReservationTry(date, answers))
-        step = next_common_date(date, answers, len(tries), policy)
-        if isinstance(step, AllAccepted):
+        step = core.next_common_date(date, answers, len(tries), policy)
+        if isinstance(step, core.AllAccepted):
             jobs = tuple(r.unwrap() for r in results if isinstance(r, Success))
             return IOSuccess(CommonReservation(jobs, step.date, tuple(tries)))
         accepted = [r.unwrap() for r in results if isinstance(r, Success)]
         leaked = _rollback(accepted, acc, timeout, rollback_wait)
-        if leaked or isinstance(step, GiveUp):
-            why = step.why if isinstance(step, GiveUp) else "accepted jobs could not be deleted"
+        if leaked or isinstance(step, core.GiveUp):
+            why = step.why if isinstance(step, core.GiveUp) else "accepted jobs could not be deleted"
             return IOFailure(NoCommonDate(why, start, not_after, tuple(tries), leaked))
         date = step.date
 
@@ -208,11 +196,11 @@ def _valid(specs: Specs) -> Result[None, G5kError]:
 
 def _answer(frontend: str | None, result: Result[OarJob, G5kError]) -> SiteAnswer:
     if isinstance(result, Success):
-        return SiteAnswer(site_label(frontend), job_id=result.unwrap().job_id)
+        return SiteAnswer(core.site_label(frontend), job_id=result.unwrap().job_id)
     error = result.failure()
     if isinstance(error, Rejected) and not error.frontend:
-        error = evolve(error, frontend=site_label(frontend))
-    return SiteAnswer(site_label(frontend), error=error)
+        error = evolve(error, frontend=core.site_label(frontend))
+    return SiteAnswer(core.site_label(frontend), error=error)
 
 
 def _rollback(jobs: Sequence[OarJob], access: FrontendAccess, timeout: TimeoutArg, wait: float) -> tuple[str, ...]:

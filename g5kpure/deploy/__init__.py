@@ -8,11 +8,13 @@ from g5kpure.deploy.kaconsole import (
 )
 from g5kpure.deploy.kadeploy import (
     DEFAULT_CHECK_DEPLOYED_COMMAND, DEFAULT_KADEPLOY3, DEFAULT_KADEPLOY3_OPTIONS, EXECO_CHECK_DEPLOYED_COMMAND,
-    Action, Attempt, CheckEnough, DeployHosts, Deployment, Done, Environment, KadeployOutput, KadeployReport,
-    KadeployRun, KadeploySettings, RetryState, all_deployed, collect_files_argv, group_by_frontend, host_key,
-    host_site, interpret_run, kadeploy_command, kavlan_host_name, match_hosts, next_action, observe_check,
-    observe_deploy, parse_collected_files, parse_kadeploy_output, parse_node_file, plan_deployment,
-    resolve_environment, start_retry,
+    Deployment, Environment, KadeployOutput, KadeployReport, KadeployRun, KadeploySettings, collect_files_argv,
+    group_by_frontend, host_key, host_site, interpret_run, kadeploy_command, kavlan_host_name, match_hosts,
+    parse_collected_files, parse_kadeploy_output, parse_node_file, plan_deployment, resolve_environment,
+)
+from g5kpure.deploy.retry import (
+    Action, Attempt, CheckEnough, DeployHosts, Done, RetryState, all_deployed, next_action, observe_check,
+    observe_deploy, start_retry,
 )
 
 __all__ = [

@@ -7,9 +7,8 @@ Typing ``&.`` ends the session.
 
 :class:`Console` holds where the dialogue stands and the text not consumed yet; :func:`feed` takes the text
 read from the terminal and returns the new value with what to type next. The adapter (``g5k.kaconsole``)
-only moves bytes. Differences from execo_g5k: the prompt and the connection banner are data of the value,
-output comes back without the echoed command line and the terminal's ``\\r``, and a console that closes or
-refuses the login is an error value instead of an exception in the middle of an ``expect``.
+only moves bytes. The prompt and the connection banner are data of the value, output comes back without the
+echoed command line and the terminal's ``\\r``, and a console that closes or refuses the login is an error value.
 """
 
 from __future__ import annotations

@@ -1,7 +1,13 @@
 """OARGRID (legacy multi-site reservations) as values: oargridsub / oargriddel / oargridstat argv and parsers.
 
-oargrid no longer runs on Grid'5000; these functions keep the seed's ``execo_g5k.oargrid`` calls working
-where an oargrid server exists. ``oarsubgrid`` (parallel oarsub, in the OAR adapter) is the modern path.
+oargrid no longer runs on Grid'5000; these functions serve where an oargrid server exists. ``oarsubgrid``
+(parallel oarsub, in the OAR adapter) is the modern path.
+
+Commands are argv tuples, never a shell string: each value reaches oargridsub as one word, the braces of a
+resource definition quoted as oargridsub expects them (:data:`BRACE_OPEN` / :data:`BRACE_CLOSE`). A comma in
+a resource definition, property or name is refused (oargridsub would read it as an rdef separator); several
+job types give several ``-t``, and a cluster takes one type at most. The oargridstat parsers accept CRLF and
+any indentation, and return error values.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from g5kpure.oar.dates import (
 )
 from g5kpure.oar.submission import OarSubmission
 
-#: What execo's brace workaround leaves in the word oargridsub receives, once the remote shell read it.
+#: How a brace of a resource definition reaches oargridsub (what its remote shell leaves of execo's quoting).
 BRACE_OPEN = '{\\\\\\"'
 BRACE_CLOSE = '\\\\\\"}'
 

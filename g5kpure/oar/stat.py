@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import tzinfo
 from typing import Any
 
@@ -382,40 +382,39 @@ def parse_oarstat_list(
     return Success(tuple(rows))
 
 
+def _format2_row(m: re.Match[str], _tz: tzinfo) -> OarJobSummary:
+    """``ID STATE USER DURATION MESSAGE`` (``--format 2``, the default)."""
+    duration = duration_or_none(m.group(4))
+    return _summary_of_message(int(m.group(1)), OarState.of_letter(m.group(2)), m.group(3), m.group(5) or "",
+                               duration=duration)
+
+
+def _format1_row(m: re.Match[str], tz: tzinfo) -> OarJobSummary:
+    """``ID NAME USER SUBMISSION STATE QUEUE`` (``--format 1``)."""
+    return OarJobSummary(job_id=int(m.group(1)), state=OarState.of_letter(m.group(5)), user=m.group(3),
+                         name=m.group(2).strip() or None, queue=m.group(6), submission_time=text_date(m.group(4), tz))
+
+
+def _array_row(m: re.Match[str], _tz: tzinfo) -> OarJobSummary:
+    """``ID ARRAY INDEX STATE USER DURATION MESSAGE`` (``--array``)."""
+    return _summary_of_message(int(m.group(1)), OarState.of_letter(m.group(4)), m.group(5), m.group(7) or "",
+                               duration=duration_or_none(m.group(6)), array_id=int(m.group(2)),
+                               array_index=int(m.group(3)))
+
+
+#: The layouts of a text listing, in the order they are tried when the header did not say which.
+_LAYOUTS: tuple[tuple[str, re.Pattern[str], Callable[[re.Match[str], tzinfo], OarJobSummary]], ...] = (
+    ("f2", _ROW_F2, _format2_row),
+    ("f1", _ROW_F1, _format1_row),
+    ("array", _ROW_ARRAY, _array_row),
+)
+
+
 def _list_row(ln: str, layout: str | None, tz: tzinfo) -> OarJobSummary | None:
-    if layout in (None, "f2"):
-        m = _ROW_F2.match(ln)
+    for name, pattern, row in _LAYOUTS:
+        m = pattern.match(ln) if layout in (None, name) else None
         if m:
-            return _summary_of_message(
-                int(m.group(1)),
-                OarState.of_letter(m.group(2)),
-                m.group(3),
-                m.group(5) or "",
-                duration=duration_or_none(m.group(4)),
-            )
-    if layout in (None, "f1"):
-        m = _ROW_F1.match(ln)
-        if m:
-            return OarJobSummary(
-                job_id=int(m.group(1)),
-                state=OarState.of_letter(m.group(5)),
-                user=m.group(3),
-                name=m.group(2).strip() or None,
-                queue=m.group(6),
-                submission_time=text_date(m.group(4), tz),
-            )
-    if layout in (None, "array"):
-        m = _ROW_ARRAY.match(ln)
-        if m:
-            return _summary_of_message(
-                int(m.group(1)),
-                OarState.of_letter(m.group(4)),
-                m.group(5),
-                m.group(7) or "",
-                duration=duration_or_none(m.group(6)),
-                array_id=int(m.group(2)),
-                array_index=int(m.group(3)),
-            )
+            return row(m, tz)
     return None
 
 

@@ -3,6 +3,8 @@
 A type is listed when every node of the cluster accepts it (``supported_job_types.deploy`` /
 ``besteffort``); ``exotic`` is listed, and required, when the cluster is exotic: OAR places a job on an exotic
 cluster only if the job carries ``-t exotic``.
+
+An unknown cluster is a ``NotFound`` value.
 """
 
 from __future__ import annotations

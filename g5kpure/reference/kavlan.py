@@ -5,6 +5,10 @@ The API proxies the KaVLAN service under ``/sites/<site>/vlans``: the list of vl
 with a JSON array of node names, answered per node with ``success`` / ``unchanged`` / ``failure``.
 Nothing here performs a request: ``g5k.kavlan`` sends the ``VlanRequest`` values and hands the decoded JSON
 back to the parsers, which never raise.
+
+Moving nodes posts the JSON array the API documents to ``/sites/<site>/vlans/<id>/nodes``; the primary
+interface ``eth0`` is named as kavlan knows it (``nova-1.lyon.grid5000.fr``), any name variant of a host is
+accepted and a host of another site is refused; a node the API did not switch is a ``Partial`` failure naming it.
 """
 
 from __future__ import annotations

@@ -5,8 +5,6 @@ the API writes a device as a uid, a list of uids for a shared outlet, or ``{"uid
 (``pdu`` when absent, ``wattmetre-only`` for a wattmetre that measures without switching) and the Kwollect
 metrics it reports. Each node also lists its own ``pdu`` entries (``Node.pdu``). This module structures the
 first into frozen values and answers "what powers this host" from either side.
-
-execo_g5k has no PDU function; this completes the reference data model.
 """
 
 from __future__ import annotations
