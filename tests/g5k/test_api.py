@@ -382,7 +382,7 @@ def test_corrupt_cache_is_reported_and_replaced(server: ApiServer, tmp_path: Pat
 def test_eight_processes_refreshing_at_once_leave_a_valid_cache(server: ApiServer, tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
-        from returns.unsafe import unsafe_perform_io
+        from g5k.results import performed
         from g5k.api import APIConnection, ReferenceCache, refresh
         from pathlib import Path
         conn = APIConnection({server.base_uri!r}, use_keyring=False)
