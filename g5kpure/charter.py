@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
 from attrs import evolve, field, frozen
+from returns.iterables import Fold
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, ParseError
@@ -346,47 +347,33 @@ def parse_job_rows(raw: Sequence[Sequence[object]]) -> Result[tuple[JobRow, ...]
     Total: any input gives a value (never an exception); negative ids, times, walltimes or resource counts
     are refused, naming the row and the field.
     """
-    all_rows = _rows_of(raw, "job rows")
-    if isinstance(all_rows, Failure):
-        return Failure(all_rows.failure())
-    rows: list[JobRow] = []
-    for row_no, row in enumerate(all_rows.unwrap()):
-        checked = _row_values(row, "job row", row_no, len(JOB_ROW_COLUMNS))
-        if isinstance(checked, Failure):
-            return Failure(checked.failure())
-        values = dict(zip(JOB_ROW_COLUMNS, checked.unwrap(), strict=True))
-        ints: dict[str, int] = {}
-        for key in ("job_id", "start_time", "stop_time", "walltime", "nb_resources"):
-            parsed = _as_int(values[key], key, row_no)
-            if isinstance(parsed, Failure):
-                return Failure(parsed.failure())
-            ints[key] = parsed.unwrap()
-        types = _as_types(values["types"], row_no)
-        if isinstance(types, Failure):
-            return Failure(types.failure())
-        source = values["source"]
-        if not isinstance(source, str) or source not in SOURCES:
-            where = f"row {row_no}"
-            return Failure(ParseError("source", where, repr(source)[:200], f"expected one of {SOURCES}"))
-        cluster, user, state = values["cluster"], values["job_user"], values["state"]
-        if not isinstance(cluster, str) or not isinstance(user, str) or not isinstance(state, str):
-            why = "cluster, user and state must be text"
-            return Failure(ParseError("job row", f"row {row_no}", repr(checked.unwrap())[:200], why))
-        rows.append(
-            JobRow(
-                job_id=ints["job_id"],
-                user=user,
-                state=state,
-                types=types.unwrap(),
-                cluster=cluster,
-                start_time=ints["start_time"],
-                stop_time=ints["stop_time"],
-                walltime=ints["walltime"],
-                resources=ints["nb_resources"],
-                source=source,
-            )
-        )
-    return Success(tuple(rows))
+    return _rows_of(raw, "job rows").bind(
+        lambda rows: Fold.collect((_job_row(row, row_no) for row_no, row in enumerate(rows)), Success(()))
+    )
+
+
+_INT_COLUMNS = ("job_id", "start_time", "stop_time", "walltime", "nb_resources")
+
+
+def _job_row(row: object, row_no: int) -> Result[JobRow, G5kError]:
+    return _row_values(row, "job row", row_no, len(JOB_ROW_COLUMNS)).bind(lambda cells: _job_of_cells(cells, row_no))
+
+
+def _job_of_cells(cells: tuple[object, ...], row_no: int) -> Result[JobRow, G5kError]:
+    values = dict(zip(JOB_ROW_COLUMNS, cells, strict=True))
+    cluster, user, state, source = values["cluster"], values["job_user"], values["state"], values["source"]
+    if not isinstance(source, str) or source not in SOURCES:
+        return Failure(ParseError("source", f"row {row_no}", repr(source)[:200], f"expected one of {SOURCES}"))
+    if not isinstance(cluster, str) or not isinstance(user, str) or not isinstance(state, str):
+        why = "cluster, user and state must be text"
+        return Failure(ParseError("job row", f"row {row_no}", repr(cells)[:200], why))
+    ints = Fold.collect((_as_int(values[key], key, row_no) for key in _INT_COLUMNS), Success(()))
+    return Result.do(
+        JobRow(job_id=job_id, user=user, state=state, types=types, cluster=cluster, start_time=start,
+               stop_time=stop, walltime=walltime, resources=resources, source=source)
+        for job_id, start, stop, walltime, resources in ints
+        for types in _as_types(values["types"], row_no)
+    )
 
 
 def _count_pairs(value: Mapping[str, int] | Iterable[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
@@ -424,22 +411,18 @@ def parse_core_counts(raw: Sequence[Sequence[object]]) -> Result[CoreCounts, G5k
 
     Total: any input gives a value; a row that is not (text, integer >= 0) is an error naming it.
     """
-    all_rows = _rows_of(raw, "core count rows")
-    if isinstance(all_rows, Failure):
-        return Failure(all_rows.failure())
-    counts: dict[str, int] = {}
-    for row_no, row in enumerate(all_rows.unwrap()):
-        checked = _row_values(row, "core count row", row_no, 2)
-        if isinstance(checked, Failure):
-            return Failure(checked.failure())
-        cluster, count = checked.unwrap()
-        if not isinstance(cluster, str):
-            return Failure(ParseError("cluster", f"row {row_no}", repr(cluster)[:200], "expected a cluster name"))
-        n = _as_int(count, "core count", row_no)
-        if isinstance(n, Failure):
-            return Failure(n.failure())
-        counts[cluster] = counts.get(cluster, 0) + n.unwrap()
-    return Success(CoreCounts(counts))
+    def core_count(row: object, row_no: int) -> Result[tuple[str, int], G5kError]:
+        def pair(cells: tuple[object, ...]) -> Result[tuple[str, int], G5kError]:
+            cluster, count = cells
+            if not isinstance(cluster, str):
+                return Failure(ParseError("cluster", f"row {row_no}", repr(cluster)[:200], "expected a cluster name"))
+            return _as_int(count, "core count", row_no).map(lambda n: (cluster, n))
+
+        return _row_values(row, "core count row", row_no, 2).bind(pair)
+
+    return _rows_of(raw, "core count rows").bind(
+        lambda rows: Fold.collect((core_count(row, n) for n, row in enumerate(rows)), Success(()))
+    ).map(CoreCounts)
 
 
 def _rank(row: JobRow) -> tuple[bool, int, int, int, int, str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from attrs import frozen
+from returns.iterables import Fold
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, NoSlot, NotFound
@@ -243,12 +244,13 @@ def get_jobs_specs(
     the slots do not know."""
     if "grid5000" in resources:
         return Failure(InvalidInput("resources", "grid5000", "per-site counts: call distribute_hosts first"))
-    exclusions: list[Excluded] = []
-    for element in sorted(set(excluded_elements) | {e.given for e in slots.excluded}):
-        found = _resolve_for_specs(slots, element)
-        if isinstance(found, Failure):
-            return Failure(found.failure())
-        exclusions.append(found.unwrap())
+    resolved = Fold.collect(
+        (_resolve_for_specs(slots, e) for e in sorted(set(excluded_elements) | {e.given for e in slots.excluded})),
+        Success(()),
+    )
+    if isinstance(resolved, Failure):
+        return Failure(resolved.failure())
+    exclusions: tuple[Excluded, ...] = resolved.unwrap()
     out_names = {e.name for e in exclusions} | {e.given for e in exclusions}
     hosts_by_site: dict[str, dict[str, None]] = {}
     clusters_by_site: dict[str, list[tuple[str, int]]] = {}
