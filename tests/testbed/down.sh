@@ -12,6 +12,9 @@ if alive_pidfile "$RUN/frontend-sshd.pid"; then
     for child in $(pgrep -P "$(cat "$RUN/frontend-sshd.pid")" || true); do kill -TERM "$child" 2>/dev/null || true; done
 fi
 stop_pidfile "$RUN/frontend-sshd.pid" "frontend sshd"
+# The additions of tests/testbed/remote.sh: the scale sshd and the job key agent (which empties its block).
+stop_pidfile "$RUN/scale-sshd.pid" "scale sshd"
+stop_pidfile "$RUN/oar-jobkeys.pid" "job key agent"
 
 if alive_pidfile /var/run/apache2/apache2.pid; then
     log "stopping apache2"
