@@ -92,10 +92,10 @@ def ssh_failure(host: str, stderr: str, seconds: float) -> HostError | None:
     lines = _ssh_lines(stderr)
     auth = [ln for ln in lines if _AUTH_PATTERNS.search(ln)]
     if auth:
-        return AuthError(host, auth[-1])
+        return AuthError(host, auth[0])
     down = [ln for ln in lines if _UNREACHABLE_PATTERNS.search(ln)]
     if down:
-        return Unreachable(host, down[-1], round(seconds, 3))
+        return Unreachable(host, down[0], round(seconds, 3))
     return None  # ssh prints its own failures (LogLevel=ERROR keeps them): a silent 255 is the command's
 
 
