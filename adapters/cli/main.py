@@ -54,6 +54,9 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("ssh", "remote", "a shell on a node of a job (the oarsh way)"),
     ("nodefile", "remote", "the job's node file (one line per core)"),
     ("extend", "remote", "change a running job's walltime (oarwalltime)"),
+    ("up", "experiment", "bring an experiment file up (idempotent)"),
+    ("status", "experiment", "the jobs and inventory of an experiment file"),
+    ("down", "experiment", "delete the jobs of an experiment file"),
 )
 
 Handler = Callable[[argparse.Namespace], int]
