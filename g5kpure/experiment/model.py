@@ -186,7 +186,8 @@ def parse_experiment(text: str, source: str = "", *, tz: tzinfo = PARIS) -> Resu
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"at line (\d+)", str(exc))
-        return Failure(ConfigError("(syntax)", f"invalid TOML: {exc}", source, int(found.group(1)) if found else None))
+        line = int(found.group(1)) if found else len(LINE_BREAK.split(text.rstrip("\r\n"))) or 1  # at the end
+        return Failure(ConfigError("(syntax)", f"invalid TOML: {exc}", source, line))
     except (RecursionError, MemoryError) as exc:
         return Failure(ConfigError("(syntax)", f"TOML nested too deeply ({type(exc).__name__})", source))
     r = _Reader(text, source)
@@ -312,7 +313,9 @@ def _resource(r: _Reader, n: int, entry: Mapping[str, Any]) -> Resource | None:
         cluster = None
     hosts = _hosts(r, n, entry, site, cluster)
     nodes = entry.get("nodes", len(hosts) if hosts else None)
-    if nodes is None:
+    if nodes is None and "hosts" in entry and not hosts:
+        pass  # the hosts were refused: that problem is already reported
+    elif nodes is None:
         r.refuse(f"{label}.nodes", "missing: the number of nodes (or a list of hosts)", n, "nodes")
     elif isinstance(nodes, bool) or not isinstance(nodes, int) or nodes < 1:
         r.refuse(f"{label}.nodes", f"{nodes!r}: expected a number of nodes (at least 1)", n, "nodes")

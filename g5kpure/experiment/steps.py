@@ -65,13 +65,15 @@ class Inventory:
 def assign_roles(exp: Experiment, hosts_by_site: Mapping[str, Sequence[str]],
                  jobs: Sequence[OarJob] = ()) -> tuple[Inventory | None, G5kError | None]:
     """Give each resource of the file its hosts among those its site's job got (in natural order, each host to
-    one resource), and each role the hosts of its resources. An error when a job got fewer matching hosts than
+    one resource, resources naming hosts served first, then those naming a cluster), and each role the hosts of
+    its resources. An error when a job got fewer matching hosts than
     asked (possible with a request OAR reads more loosely than this file)."""
     roles: dict[str, list[str]] = {role: [] for role in exp.roles}
     missing: list[tuple[str, G5kError]] = []
     for site in exp.sites:
         free = sorted(dict.fromkeys(hosts_by_site.get(site, ())), key=natural_key)
-        for res in exp.resources_of(site):
+        # the most constrained first: named hosts, then a cluster, then any node (OAR satisfied them all at once)
+        for res in sorted(exp.resources_of(site), key=lambda r: 0 if r.hosts else 1 if r.cluster else 2):
             chosen = [h for h in free if res.accepts(h)][: res.nodes]
             for h in chosen:
                 free.remove(h)
