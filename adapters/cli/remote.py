@@ -41,7 +41,7 @@ from g5k.ssh import io_to_result
 from returns.result import Failure, Result, Success
 
 from g5kpure.config import plan_command
-from g5kpure.errors import G5kError, InvalidInput
+from g5kpure.errors import G5kError, InvalidInput, NotFound
 from g5kpure.oar import job_id_from_env, oarstat_job_argv, oarstat_job_nodes_argv
 from g5kpure.oar.dates import to_seconds
 from g5kpure.remote import (
@@ -128,7 +128,7 @@ def _reread(tail: argparse.ArgumentParser, handler: Any, lists: list[str]) -> An
             args.job_id = None
         reread = tail.parse_args(before)
         for key, value in vars(reread).items():
-            if value not in (None, [], False) or not hasattr(args, key):
+            if value != tail.get_default(key) or not hasattr(args, key):  # given after the job id
                 setattr(args, key, value)
         if lists:
             setattr(args, lists[-1], list(getattr(args, lists[-1]) or []) + after)
@@ -179,6 +179,8 @@ def _options(args: argparse.Namespace) -> Result[dict[str, Any], G5kError]:
         return Failure(timeout.failure())
     if isinstance(deadline, Failure):
         return Failure(deadline.failure())
+    if args.fanout < 1:
+        return Failure(InvalidInput("--fanout", str(args.fanout), "a positive number of connections"))
     return Success({"hosts": args.hosts, "root": args.user == "root", "fanout": args.fanout,
                     "timeout": timeout.unwrap(), "deadline": deadline.unwrap(), "wait": args.wait,
                     "ssh_config": args.ssh_config, "key_filename": args.key, "kavlan": args.kavlan})
@@ -264,6 +266,9 @@ def _copy(args: argparse.Namespace, put: bool) -> int:
         print(f"g5k: error: {what}: at least one file and a directory", file=sys.stderr)
         return EXIT_USAGE
     *sources, dest = args.paths
+    missing = [p for p in sources if put and not os.path.exists(p)]
+    if missing:
+        return fail(args, NotFound("local file", missing[0], "nothing was copied"))
     prepared = _prepare(args)
     if isinstance(prepared, Failure):
         return fail(args, prepared.failure())
