@@ -22,7 +22,9 @@ VALUES = st.one_of(
                      "grid5000:40", "nova-1.lyon", "2026-03-30 09:00", "yesterday", "Europe/Paris", "Mars/Olympus",
                      "x" * 3000, "١٢", "{cluster='a'}/nodes=1", "--", "-", "=", "'", '"', "a,b", "*", "..",
                      "/dev/null", "/nonexistent/dir/file", "0.5", "2147483648s", "deploy", "all", "kavlan:1"]),
-    st.text(st.characters(blacklist_characters="\x00"), max_size=20),  # a process argv cannot hold NUL
+    # what a process argv can hold: no NUL, and surrogates only as Python's escapes of undecodable bytes
+    st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=20),
+    st.binary(min_size=1, max_size=8).map(lambda raw: raw.replace(b"\x00", b"x").decode("utf-8", "surrogateescape")),
 )
 
 

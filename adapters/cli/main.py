@@ -48,6 +48,15 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("topo", "topo", "network topology of sites, clusters or hosts (graph, figure, JSON)"),
     ("vlan", "kavlan", "KaVLAN: list vlans, see and move nodes"),
     ("reserve", "reserve", "one job per site: reattach by --name, or submit (optionally at --at)"),
+    ("run", "remote", "run a command on the nodes of a job"),
+    ("put", "remote", "copy local files to the nodes of a job"),
+    ("get", "remote", "copy files of the nodes of a job here"),
+    ("ssh", "remote", "a shell on a node of a job (the oarsh way)"),
+    ("nodefile", "remote", "the job's node file (one line per core)"),
+    ("extend", "remote", "change a running job's walltime (oarwalltime)"),
+    ("up", "experiment", "bring an experiment file up (idempotent)"),
+    ("status", "experiment", "the jobs and inventory of an experiment file"),
+    ("down", "experiment", "delete the jobs of an experiment file"),
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -14,6 +14,9 @@ if alive_pidfile "$RUN/frontend-sshd.pid"; then
 fi
 stop_pidfile "$RUN/frontend-sshd.pid" "frontend sshd"
 oar26_stop
+# The additions of tests/testbed/remote.sh: the scale sshd and the job key agent (which empties its block).
+stop_pidfile "$RUN/scale-sshd.pid" "scale sshd"
+stop_pidfile "$RUN/oar-jobkeys.pid" "job key agent"
 
 if alive_pidfile /var/run/apache2/apache2.pid; then
     log "stopping apache2"

@@ -4,6 +4,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/oar26.sh"
+source "$(dirname "$0")/remote.sh"  # job keys on the nodes and the scale sshd (setup_remote)
 require_root "$@"
 
 PACKAGES="postgresql oar-common oar-server oar-server-pgsql oar-user oar-user-pgsql oar-node openssh-server
@@ -478,6 +479,7 @@ main() {
         install_standins
         write_state
         check_frontends
+        setup_remote
         log "testbed already up (state in $STATE/testbed.json)"
         return 0
     fi
@@ -501,6 +503,7 @@ main() {
     install_standins
     write_state
     check_all
+    setup_remote
     signature > "$STATE/up.stamp"
     log "testbed up (state in $STATE/testbed.json)"
 }

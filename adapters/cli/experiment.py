@@ -1,0 +1,149 @@
+"""`g5k up | status | down FILE`: an experiment brought up and down with one file (see g5kpure.experiment.model).
+
+    g5k up exp.toml        # reattach or submit (all or nothing across sites), wait, deploy, write the inventory
+    g5k up exp.toml        # again: nothing submitted, deployed or written, and it says so
+    g5k status exp.toml    # the jobs of the experiment per site, their states, the inventory
+    g5k down exp.toml      # delete the jobs (and the inventory files)
+
+The inventory goes to ``NAME.inventory/`` beside the file (``--out DIR`` elsewhere): ``inventory.json`` (roles
+and sites to hosts), ``ssh_config`` (``ssh -F .../ssh_config HOST``) and ``hosts.ini`` (Ansible).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail, to_jsonable
+from g5k.cli.options import zone_of
+from g5k.experiment import down, inventory_folder, load_experiment, read_inventory, status, up
+from g5k.remote import settings
+from g5k.results import performed
+from returns.result import Failure
+
+from g5kpure.config import plan_command
+from g5kpure.oar import oarstat_mine_full_argv, oarsub_argv
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register up, status and down."""
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("file", type=Path, help="the experiment file (TOML)")
+    shared.add_argument("--config", type=Path, help="configuration file (default: $G5K_CONFIG or the user's)")
+    shared.add_argument("--out", type=Path, help="inventory folder (default: NAME.inventory beside the file)")
+    shared.add_argument("--tz", default="Europe/Paris", help="zone of the OAR servers (default Europe/Paris)")
+    u = sub.add_parser("up", parents=[common, shared], help="bring an experiment file up (idempotent)")
+    u.add_argument("--wait", type=float, default=None, help="wait at most this many seconds for the jobs to run")
+    u.set_defaults(handler=run_up)
+    s = sub.add_parser("status", parents=[common, shared], help="the jobs and inventory of an experiment file")
+    s.set_defaults(handler=run_status)
+    d = sub.add_parser("down", parents=[common, shared], help="delete the jobs of an experiment file")
+    d.set_defaults(handler=run_down)
+
+
+def _load(args: argparse.Namespace) -> Any:
+    zone = zone_of(args)
+    if isinstance(zone, Failure):
+        return zone
+    got = performed(load_experiment(args.file, zone.unwrap()))
+    if isinstance(got, Failure):
+        return got
+    return performed(settings(args.config)).map(lambda s: (got.unwrap(), s, zone.unwrap()))
+
+
+def _say(args: argparse.Namespace) -> Any:
+    def say(text: str) -> None:
+        if not args.json:
+            print(f"g5k: {text}", file=sys.stderr)
+
+    return say
+
+
+def run_up(args: argparse.Namespace) -> int:
+    """`g5k up FILE`: reattach or submit, wait, deploy what is not deployed, write the inventory."""
+    loaded = _load(args)
+    if isinstance(loaded, Failure):
+        return fail(args, loaded.failure())
+    exp, s, tz = loaded.unwrap()
+    folder = args.out or inventory_folder(args.file, exp)
+    if args.dry_run:
+        lines = [plan_command(oarstat_mine_full_argv(), site, s.access).map(lambda p: p.describe()).value_or(site)
+                 + f"    # jobs named {exp.name!r}" for site in exp.sites]
+        lines.append("if no site holds one: all or nothing,")
+        for sub_, site in exp.submissions():
+            argv = oarsub_argv(sub_, job_key_file=s.config.oar_job_key_file, tz=tz)
+            lines.append(plan_command(argv, site, s.access).map(lambda p: p.describe()).value_or(site))
+        lines.append("then wait until they run" + (", deploy " + exp.deploy.environment if exp.deploy else "")
+                     + f", write the inventory in {folder}")
+        emit(args, "\n".join(lines), {"plan": lines})
+        return EXIT_OK
+    got = performed(up(exp, s, folder, tz=tz, wait_timeout=args.wait, say=_say(args)))
+    if isinstance(got, Failure):
+        return fail(args, got.failure())
+    report = got.unwrap()
+    roles = "\n".join(f"  {role}: {' '.join(hosts)}" for role, hosts in report.inventory.roles)
+    human = f"{report.describe()}\n{roles}\ninventory: {folder}"
+    emit(args, human, {"name": report.name, "changed": report.changed, "reattached": report.reattached,
+                       "jobs": [{"site": j.frontend, "job_id": j.job_id} for j in report.jobs],
+                       "deployed": list(report.deployed), "written": list(report.written),
+                       "roles": dict(report.inventory.roles), "inventory": str(folder)})
+    return EXIT_OK
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """`g5k status FILE`: the jobs of the experiment, their states, the inventory."""
+    loaded = _load(args)
+    if isinstance(loaded, Failure):
+        return fail(args, loaded.failure())
+    exp, s, _ = loaded.unwrap()
+    folder = args.out or inventory_folder(args.file, exp)
+    if args.dry_run:
+        lines = [plan_command(oarstat_mine_full_argv(), site, s.access).map(lambda p: p.describe()).value_or(site)
+                 for site in exp.sites]
+        emit(args, "\n".join(lines), {"plan": lines})
+        return EXIT_OK
+    got = performed(status(exp, s))
+    if isinstance(got, Failure):
+        return fail(args, got.failure())
+    st = got.unwrap()
+    inv = read_inventory(folder)
+    lines = [f"experiment {st.name}: {'up' if st.up else 'not up'}"]
+    lines += [f"  {site}: job {job_id} {state}" for site, job_id, state in st.jobs]
+    lines += [f"  {site}: no job" for site in st.missing]
+    lines += [f"  {site}: unreadable ({why})" for site, why in st.unreadable]
+    if inv is not None:
+        lines += [f"  role {role}: {' '.join(hosts)}" for role, hosts in sorted(inv.get("roles", {}).items())]
+        lines.append(f"inventory: {folder}")
+    emit(args, "\n".join(lines), {**to_jsonable(st), "up": st.up, "inventory": inv})
+    return EXIT_OK if st.up else EXIT_FAILURE
+
+
+def run_down(args: argparse.Namespace) -> int:
+    """`g5k down FILE`: delete the experiment's jobs and wait until OAR shows them ended."""
+    loaded = _load(args)
+    if isinstance(loaded, Failure):
+        return fail(args, loaded.failure())
+    exp, s, _ = loaded.unwrap()
+    folder = args.out or inventory_folder(args.file, exp)
+    if args.dry_run:
+        lines = [plan_command(oarstat_mine_full_argv(), site, s.access).map(lambda p: p.describe()).value_or(site)
+                 + f"    # jobs named {exp.name!r}, then oardel them" for site in exp.sites]
+        emit(args, "\n".join(lines), {"plan": lines})
+        return EXIT_OK
+    got = performed(down(exp, s, folder))
+    if isinstance(got, Failure):
+        return fail(args, got.failure())
+    rep = got.unwrap()
+    lines = [f"job {o.job}: {o.status.value}" + (f" ({o.error.message})" if o.error else "") for o in rep.outcomes]
+    lines += [f"still alive: {j}" for j in rep.alive] + [f"{site}: unreadable ({why})" for site, why in rep.unreadable]
+    if not rep.outcomes:
+        lines.append(f"experiment {exp.name}: no job to delete")
+    emit(args, "\n".join(lines), {"name": rep.name, "ok": rep.ok,
+                                  "deleted": [{"job_id": o.job.job_id, "site": o.job.frontend,
+                                               "status": o.status.value} for o in rep.outcomes],
+                                  "alive": [str(j) for j in rep.alive], "removed": list(rep.removed)})
+    return EXIT_OK if rep.ok else EXIT_FAILURE
+
+

@@ -1,0 +1,131 @@
+"""An experiment file brought up, up again (a no-op that submits nothing) and down on the testbed's real OAR.
+
+Whatever happens, the test deletes every job of its experiment's name in ``finally``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from g5k.cli.main import main
+from g5k.oar import get_current_oar_jobs, oardel
+from g5k.results import performed
+
+from g5kpure.config import ConnectionParams, FrontendAccess
+from tests.conftest import Testbed
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def config_file(testbed: Testbed, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The testbed's g5k.toml with the job key of tests/testbed/remote.sh (oarsub -k -i, and for the nodes)."""
+    try:
+        key = json.loads((testbed.state_dir / "remote.json").read_text())["job_key"]
+    except (OSError, ValueError, KeyError) as exc:
+        pytest.fail(f"no remote.json in {testbed.state_dir} ({exc!r}): run `make testbed` as root first")
+    text = (testbed.state_dir / "g5k.toml").read_text()
+    text = text.replace("[g5k]\n", f'[g5k]\noar_job_key_file = "{key["frontend_path"]}"\n', 1)
+    text += f'\n[oarsh]\nkeyfile = "{key["local_path"]}"\n'
+    path = tmp_path_factory.mktemp("experiment") / "g5k.toml"
+    path.write_text(text)
+    return path
+
+
+def _mine(access: FrontendAccess, name: str) -> list[Any]:
+    got = performed(get_current_oar_jobs(["rennes"], access=access)).unwrap()
+    return [(j, i) for j, i in zip(got.jobs, got.infos, strict=True) if i.name == name and not i.state.is_final]
+
+
+def _g5k(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_up_up_again_and_down(tmp_path: Path, config_file: Path, frontend_params: ConnectionParams, oar_tz: str,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    access = FrontendAccess(frontend_params)
+    name = f"g5kpure-exp-{uuid.uuid4().hex[:8]}"
+    exp = tmp_path / "exp.toml"
+    exp.write_text(f"""\
+name = "{name}"
+walltime = "0:10:00"
+
+[[resources]]
+site = "rennes"
+cluster = "paravance"
+nodes = 2
+roles = ["server"]
+
+[[resources]]
+site = "rennes"
+nodes = 1
+roles = ["client"]
+""")
+    common = ["--config", str(config_file), "--tz", oar_tz]
+    try:
+        code, out, err = _g5k(capsys, "up", str(exp), *common, "--json")
+        assert code == 0, err
+        first = json.loads(out)
+        assert first["changed"] and not first["reattached"] and len(first["jobs"]) == 1
+        assert len(first["roles"]["server"]) == 2 and len(first["roles"]["client"]) == 1
+        assert all(h.startswith("paravance-") for h in first["roles"]["server"])
+        assert not set(first["roles"]["server"]) & set(first["roles"]["client"])
+        assert len(_mine(access, name)) == 1
+        folder = Path(first["inventory"])
+        inventory = json.loads((folder / "inventory.json").read_text())
+        assert inventory["roles"] == first["roles"] and inventory["jobs"] == {"rennes": first["jobs"][0]["job_id"]}
+        assert "[server]" in (folder / "hosts.ini").read_text()
+        # the written ssh_config reaches a node for real: OAR's sshd, the job key, through the frontend
+        host = first["roles"]["client"][0]
+        done = subprocess.run(["ssh", "-F", str(folder / "ssh_config"), host, "id -un"], capture_output=True,
+                              text=True, timeout=60, check=False)
+        assert done.returncode == 0 and done.stdout.strip() == "alice", done.stderr
+
+        code, out, err = _g5k(capsys, "up", str(exp), *common)
+        assert code == 0, err
+        assert "is already up" in out and "nothing submitted, deployed or written" in out
+        assert len(_mine(access, name)) == 1  # the second up submitted nothing
+
+        code, out, _ = _g5k(capsys, "status", str(exp), *common)
+        assert code == 0 and f"experiment {name}: up" in out and "Running" in out
+
+        code, out, err = _g5k(capsys, "down", str(exp), *common)
+        assert code == 0 and "deleted" in out, err
+        assert _mine(access, name) == []
+        assert not (folder / "inventory.json").exists()
+
+        code, out, _ = _g5k(capsys, "status", str(exp), *common)
+        assert code == 1 and "rennes: no job" in out
+        code, out, _ = _g5k(capsys, "down", str(exp), *common)
+        assert code == 0 and "no job to delete" in out
+    finally:
+        left = _mine(access, name)
+        if left:
+            performed(oardel([(j.job_id, j.frontend) for j, _ in left], access))
+
+
+def test_a_bad_file_is_refused_with_its_line(tmp_path: Path, config_file: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    exp = tmp_path / "bad.toml"
+    exp.write_text('name = "x"\nwalltime = "0:10:00"\n\n[[resources]]\nsite = "rennes"\nnodes = "two"\nroles = ["a"]\n')
+    code, _, err = _g5k(capsys, "up", str(exp), "--config", str(config_file))
+    assert code == 1 and f"{exp} line 6" in err and "resources[0].nodes" in err and "Traceback" not in err
+    code, _, err = _g5k(capsys, "up", str(tmp_path / "missing.toml"), "--config", str(config_file))
+    assert code == 1 and "cannot read the experiment file" in err
+
+
+def test_up_dry_run_submits_nothing(tmp_path: Path, config_file: Path, frontend_params: ConnectionParams,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    exp = tmp_path / "dry.toml"
+    name = f"g5kpure-dry-{uuid.uuid4().hex[:8]}"
+    exp.write_text(f'name = "{name}"\nwalltime = 600\n[[resources]]\nsite = "rennes"\nnodes = 1\nroles = ["a"]\n')
+    code, out, _ = _g5k(capsys, "up", str(exp), "--config", str(config_file), "--dry-run")
+    assert code == 0 and "oarsub -l nodes=1,walltime=0:10:00 -k -i" in out and f"-n {name}" in out
+    assert _mine(FrontendAccess(frontend_params), name) == []
