@@ -245,6 +245,7 @@ def test_oarstat_f_running() -> None:
         job_kind="PASSIVE",
         array_id=1,
         array_index=1,
+        events=(),
     )
     assert j.predicted_start == 1795592636 and not j.is_reservation and j.state.is_running
 
