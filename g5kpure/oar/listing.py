@@ -13,7 +13,7 @@ Text dates are wall-clock times of the OAR server's zone (``tz``, default Europe
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import tzinfo
 from typing import Any
 
@@ -64,10 +64,9 @@ def parse_oarstat_list(
             return Failure(infos.failure())
         return Success(tuple(_summary_of_info(j) for j in infos.unwrap()))
     lines = [ln.rstrip() for ln in split_lines(stdout)]
-    rich = next((i for i, ln in enumerate(lines) if _RICH_RULE.match(ln)), None)
-    if rich is not None and rich > 0:
-        table = read_table(lines[rich - 1], lines[rich + 1 :], key="Job id")
-        return table.bind(lambda rows: _all_rows(rows, _oar3_row, tz))
+    rich = _rich_table(lines)
+    if rich is not None:
+        return read_table(*rich, key="Job id").bind(lambda rows: _all_rows(rows, _oar3_row, tz))
     rows: list[OarJobSummary] = []
     spans: list[tuple[str, int, int | None]] | None = None
     for n, ln in enumerate(lines, start=1):
@@ -205,18 +204,22 @@ def _all_rows(
     return Success(tuple(out))
 
 
-def read_table(header: str, lines: list[str], *, key: str) -> Result[tuple[Mapping[str, str], ...], G5kError]:
-    """The rows of a table printed by ``rich`` (OAR 3): cells by column title, a cell's wrapped lines joined by
-    a space; a row starts where column ``key`` is not blank."""
-    titles = [(m.group(0), m.start()) for m in re.finditer(r"\S+(?: \S+)*", header)]
-    if not any(t == key for t, _ in titles):
-        return Failure(ParseError("oarstat table", line=header[:200], hint=f"no column {key!r}"))
-    bounds = [(t, start, titles[i + 1][1] if i + 1 < len(titles) else None) for i, (t, start) in enumerate(titles)]
+def read_table(header: Sequence[str], lines: Sequence[str], *, key: str) -> Result[
+    tuple[Mapping[str, str], ...], G5kError
+]:
+    """The rows of a table printed by ``rich`` (OAR 3) under its ``header`` lines: cells by column title (a title
+    or a cell wrapped onto several lines is joined by spaces); a row starts where column ``key`` is not blank."""
+    last = header[-1] if header else ""
+    starts = [(m.group(0), m.start()) for m in re.finditer(r"\S+(?: \S+)*", last)]
+    bounds = [(start, starts[i + 1][1] if i + 1 < len(starts) else None) for i, (_, start) in enumerate(starts)]
+    titles = [" ".join(w for w in (ln[start:end].strip() for ln in header) if w) for start, end in bounds]
+    if key not in titles:
+        return Failure(ParseError("oarstat table", line=last[:200], hint=f"no column {key!r}"))
     rows: list[dict[str, str]] = []
     for ln in lines:
         if not ln.strip():
             continue
-        cells = {t: ln[start:end].strip() for t, start, end in bounds}
+        cells = {t: ln[start:end].strip() for t, (start, end) in zip(titles, bounds, strict=True)}
         if cells[key]:
             rows.append(cells)
         elif rows:
@@ -226,6 +229,17 @@ def read_table(header: str, lines: list[str], *, key: str) -> Result[tuple[Mappi
         else:
             return Failure(ParseError("oarstat table", line=ln[:200], hint=f"a row without its {key!r}"))
     return Success(tuple(rows))
+
+
+def _rich_table(lines: list[str]) -> tuple[list[str], list[str]] | None:
+    """(header lines, row lines) of a ``rich`` table (a line of ``─`` under its header), or None."""
+    rule = next((i for i, ln in enumerate(lines) if _RICH_RULE.match(ln)), None)
+    if rule is None:
+        return None
+    top = rule
+    while top > 0 and lines[top - 1].strip():
+        top -= 1
+    return lines[top:rule], lines[rule + 1 :]
 
 
 #: The fields a listing row takes as they are from a job's full description.
@@ -291,9 +305,9 @@ def parse_oarstat_events(
     if not exited_ok(exit_code):
         return Failure(command_failed("oarstat", exit_code, stdout, stderr))
     lines = [ln.rstrip() for ln in split_lines(stdout)]
-    rich = next((i for i, ln in enumerate(lines) if _RICH_RULE.match(ln)), None)
-    if rich is not None and rich > 0:
-        return read_table(lines[rich - 1], lines[rich + 1 :], key="job id").bind(lambda rows: _table_events(rows, tz))
+    rich = _rich_table(lines)
+    if rich is not None:
+        return read_table(*rich, key="job id").bind(lambda rows: _table_events(rows, tz))
     events: list[tuple[int, OarEvent]] = []
     indent = 0
     blanks = 0
@@ -305,7 +319,7 @@ def parse_oarstat_events(
         if m:
             event = OarEvent(text_date(m.group(1), tz), m.group(3).strip(), m.group(4).strip())
             events.append((int(m.group(2)), event))
-            indent = len(m.group(1)) + 4 + len(m.group(2)) + len(m.group(3)) + 2 + 2  # "DATE> [ID] TYPE: "
+            indent = len(m.group(1)) + len(m.group(2)) + len(m.group(3)) + 7  # "DATE> [ID] TYPE: "
         elif events:
             job, last = events[-1]
             more = ln[indent:] if ln.startswith(" " * indent) else ln
