@@ -16,6 +16,7 @@ from pathlib import Path
 
 from attrs import evolve, frozen
 from g5k import config as config_adapter
+from g5k.oar_version import check_oar_versions
 from g5k.results import performed
 from returns.io import IOFailure, IOResult
 from returns.result import Failure, Result, Success
@@ -404,6 +405,7 @@ def run_doctor(opts: Options | None = None, skip: Iterable[str] = ()) -> Report:
     checks += outside
     if "ssh" not in skipped:
         checks += guarded("frontends", lambda: check_frontends(config, location, names, o))
+        checks += guarded("OAR versions", lambda: check_oar_versions(config, location, names, o))
     if "api" not in skipped:
         checks += guarded("API", lambda: check_api(config, location, o))
     if "keyring" not in skipped:

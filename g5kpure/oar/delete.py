@@ -1,4 +1,10 @@
-"""What oardel answers: the jobs whose deletion OAR registered, those already gone, and typed refusals."""
+"""What oardel answers: the jobs whose deletion OAR registered, those already gone, and typed refusals.
+
+OAR 2.5.9 and 2.5.10/2.6 print ``Deleting the job = N ...REGISTERED.`` (or ``...ERROR.``) on stdout and
+``Cannot frag N ; reason`` on stderr; OAR 3 prints everything on stderr: ``Deleting the job = N ...`` without a
+verdict, then ``#WARNING: Cannot frag N ; reason`` / ``#ERROR: ...`` for a refusal and ``The job(s) ['N']  will
+be deleted in the near future.`` for those registered.
+"""
 
 from __future__ import annotations
 
@@ -19,29 +25,52 @@ class OarDelResult:
     already_gone: tuple[int, ...] = ()
 
 
-_DEL_LINE = re.compile(r"Deleting the job = (\d{1,18}) \.\.\.(\w+)\.?", re.ASCII)
+_DEL_LINE = re.compile(r"Deleting the job = (\d{1,18}) \.\.\.(\w*)\.?", re.ASCII)
 _FRAG_LINE = re.compile(r"Cannot frag (\d{1,18}) ; (.*)", re.ASCII)
+_WILL_BE_DELETED = re.compile(r"The job\(s\) \[(.*)\]\s+will be deleted", re.ASCII)
 
 
-def oardel_verdicts(stdout: str) -> tuple[tuple[int, str], ...]:
-    """(job id, OAR's verdict: ``REGISTERED``, ``ERROR``) of each ``Deleting the job = N ...VERDICT`` line."""
-    found = (_DEL_LINE.search(ln) for ln in split_lines(stdout))
-    return tuple((int(m.group(1)), m.group(2)) for m in found if m)
+def oardel_verdicts(stdout: str, stderr: str = "") -> tuple[tuple[int, str], ...]:
+    """(job id, OAR's verdict: ``REGISTERED``, ``ERROR``) of each job oardel named, in order, from either
+    generation's output (OAR 3's verdict is read from its later lines)."""
+    lines = split_lines(stdout) + split_lines(stderr)
+    named: list[tuple[int, str]] = []
+    for ln in lines:
+        m = _DEL_LINE.search(ln)
+        if m:
+            named.append((int(m.group(1)), m.group(2)))
+    if all(verdict for _, verdict in named):
+        return tuple(named)
+    refused = oardel_reasons(stdout + "\n" + stderr)
+    confirmed: set[int] = set()
+    for ln in lines:
+        listed = _WILL_BE_DELETED.search(ln)
+        if listed:
+            confirmed |= {int(n) for n in re.findall(r"\d{1,18}", listed.group(1))}
+    registered = {job for job in confirmed if job not in refused}
+    return tuple((job, verdict or ("REGISTERED" if job in registered else "ERROR")) for job, verdict in named)
 
 
 def oardel_reasons(stderr: str) -> dict[int, str]:
-    """OAR's reason for each job it did not delete (``Cannot frag N ; reason``)."""
+    """OAR's reason for each job it did not delete (``Cannot frag N ; reason``, with or without OAR 3's
+    ``#WARNING:`` / ``#ERROR:`` prefix)."""
     found = (_FRAG_LINE.search(ln) for ln in split_lines(stderr))
     return {int(m.group(1)): m.group(2).strip() for m in found if m}
 
 
+def _gone(reason: str) -> bool:
+    """True when OAR refused because the job had already ended (not for a job that does not exist)."""
+    return "already killed" in reason or "terminated" in reason.lower()
+
+
 def parse_oardel_output(exit_code: int | None, stdout: str, stderr: str = "") -> Result[OarDelResult, G5kError]:
-    """Read oardel's output: the jobs whose deletion is registered; refusals as ``Rejected`` or ``Partial``."""
-    verdicts = oardel_verdicts(stdout)
+    """Read oardel's output (any generation): the jobs whose deletion is registered; OAR's refusals as
+    ``Rejected`` (one job) or ``Partial`` (some deleted), each with OAR's own reason."""
+    verdicts = oardel_verdicts(stdout, stderr)
     registered = [j for j, verdict in verdicts if verdict == "REGISTERED"]
     errored = [j for j, verdict in verdicts if verdict != "REGISTERED"]
-    reasons = oardel_reasons(stderr)
-    gone = [j for j in errored if "already killed" in reasons.get(j, "") or "terminated" in reasons.get(j, "")]
+    reasons = oardel_reasons(stdout + "\n" + stderr)
+    gone = [j for j in errored if _gone(reasons.get(j, ""))]
     refused = [j for j in errored if j not in gone]
     if not registered and not errored:
         if exit_code == 0:

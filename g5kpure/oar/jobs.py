@@ -1,5 +1,9 @@
 """OAR jobs as oarstat describes them: the job states, a job's events, its full description
-(:class:`OarJobInfo`, ``oarstat -f``) and a row of a job listing (:class:`OarJobSummary`)."""
+(:class:`OarJobInfo`, ``oarstat -f``) and a row of a job listing (:class:`OarJobSummary`).
+
+Every OAR generation (2.5.9, 2.5.10/2.6 in its three text formats, OAR 3) is read into the same values: a field
+the output at hand does not print is None (its name is in ``not_printed``), never a guess.
+"""
 
 from __future__ import annotations
 
@@ -70,14 +74,18 @@ class OarEvent:
 
 @frozen
 class OarJobInfo:
-    """What ``oarstat -f -j ID`` (text or JSON) says about one job; times are unix timestamps or None."""
+    """What ``oarstat -f -j ID`` (text or JSON) says about one job; times are unix timestamps.
+
+    None means that the output did not print the field (``oarstat -J`` of OAR 2.5.9 has no events, OAR 3's
+    ``-J`` no hosts nor types...). ``assigned_hosts`` and ``types`` stay tuples for their readers: when the
+    output does not print them they are empty and named in ``not_printed``, as every field left out is."""
 
     job_id: int
     state: OarState
-    owner: str = ""
+    owner: str | None = None
     name: str | None = None
-    queue: str = ""
-    project: str = ""
+    queue: str | None = None
+    project: str | None = None
     types: tuple[str, ...] = ()
     walltime: int | None = None
     submission_time: int | None = None
@@ -85,22 +93,23 @@ class OarJobInfo:
     scheduled_start: int | None = None
     stop_time: int | None = None
     assigned_hosts: tuple[str, ...] = ()
-    assigned_resources: tuple[int, ...] = ()
-    reservation: str = "None"
-    message: str = ""
+    assigned_resources: tuple[int, ...] | None = None
+    reservation: str | None = None
+    message: str | None = None
     exit_code: int | None = None
     exit_status: int | None = None
-    command: str = ""
-    properties: str = ""
-    wanted_resources: str = ""
-    initial_request: str = ""
-    launching_directory: str = ""
-    job_kind: str = ""
+    command: str | None = None
+    properties: str | None = None
+    wanted_resources: str | None = None
+    initial_request: str | None = None
+    launching_directory: str | None = None
+    job_kind: str | None = None
     array_id: int | None = None
     array_index: int | None = None
     resubmit_job_id: int | None = None
-    events: tuple[OarEvent, ...] = ()
+    events: tuple[OarEvent, ...] | None = None
     state_text: str = ""
+    not_printed: tuple[str, ...] = ()
 
     @property
     def predicted_start(self) -> int | None:
@@ -110,24 +119,26 @@ class OarJobInfo:
     @property
     def is_reservation(self) -> bool:
         """True for an advance reservation (``oarsub -r``)."""
-        return self.reservation not in ("None", "")
+        return self.reservation not in (None, "None", "")
 
 
 @frozen
 class OarJobSummary:
-    """One row of an ``oarstat`` listing (text formats 1 and 2, ``--array``, or ``-J``)."""
+    """One row of an ``oarstat`` listing (text formats 1, 2 and 3, ``--array``, ``-c``, OAR 3's table, or
+    ``-J``); a column the listing does not show is None. A compacted array row (``oarstat -c``: ``3@18``) has
+    the array id as ``job_id`` and ``array_id``, and its number of jobs as ``array_count``."""
 
     job_id: int
     state: OarState
-    user: str = ""
+    user: str | None = None
     name: str | None = None
     queue: str | None = None
     project: str | None = None
-    types: tuple[str, ...] = ()
+    types: tuple[str, ...] | None = None
     walltime: int | None = None
     submission_time: int | None = None
     duration: int | None = None
-    message: str = ""
+    message: str | None = None
     array_id: int | None = None
     array_index: int | None = None
-
+    array_count: int | None = None

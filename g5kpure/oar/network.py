@@ -1,5 +1,5 @@
-"""A job's network: its hosts (``oarstat -p`` / ``-J`` / one host per line), its g5k-subnets addresses and
-parameters, and its kavlan ids.
+"""A job's network: its hosts (``oarstat -p`` / ``-J`` / one host per line, any OAR generation), its
+g5k-subnets addresses and parameters, and its kavlan ids.
 
 Outputs are read line by line whatever the line ends; host lists are sorted and unique; a line that is not
 what the command prints is a ``ParseError`` naming it.
@@ -14,6 +14,7 @@ from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, ParseError
 from g5kpure.oar.dates import parse_int
+from g5kpure.oar.jobs import OarJobInfo
 from g5kpure.oar.outputs import command_failed, exited_ok, read_lines, split_lines
 from g5kpure.oar.stat import parse_oarstat_jobs_json
 
@@ -46,11 +47,19 @@ def _host_of_line(line: str) -> str | None:
 def parse_job_nodes(exit_code: int | None, stdout: str, stderr: str = "") -> Result[tuple[str, ...], G5kError]:
     """A job's host names, sorted and unique, from ``oarstat -p -j ID``, ``oarstat -J`` or one host per line."""
     if exited_ok(exit_code) and stdout.strip().startswith("{"):
-        jobs = parse_oarstat_jobs_json(exit_code, stdout, stderr)
-        return jobs.map(lambda infos: tuple(sorted({h for j in infos for h in j.assigned_hosts})))
+        return parse_oarstat_jobs_json(exit_code, stdout, stderr).bind(_hosts_of_infos)
     hosts = read_lines("oarstat", exit_code, stdout, stderr, _host_of_line, what="job node list",
                        hint="expected one host per line, or oarstat -p's network_address")
     return hosts.map(lambda found: tuple(sorted({h for h in found if h})))
+
+
+def _hosts_of_infos(infos: tuple[OarJobInfo, ...]) -> Result[tuple[str, ...], G5kError]:
+    """The hosts of the jobs of an ``oarstat -J``, unless it does not print them (OAR 3's does not)."""
+    blind = [j.job_id for j in infos if "assigned_hosts" in j.not_printed]
+    if blind:
+        return Failure(ParseError("job node list", where=f"job {blind[0]}",
+                                  hint="this oarstat -J does not print the hosts (OAR 3): read oarstat -f instead"))
+    return Success(tuple(sorted({h for j in infos for h in j.assigned_hosts})))
 
 
 def _ip_mac(line: str) -> tuple[str, str] | None:

@@ -25,6 +25,11 @@ def split_lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
+def unhashed(line: str) -> str:
+    """A message line of OAR 2.5.10 and later without the ``# `` they prefix it with (other lines unchanged)."""
+    return line[2:] if line.startswith("# ") else line
+
+
 def meaningful_lines(text: str) -> list[str]:
     """The non-blank lines of ``text``, stripped."""
     return [ln.strip() for ln in split_lines(text) if ln.strip()]

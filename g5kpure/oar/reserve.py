@@ -7,8 +7,9 @@ do not (or hold two, or could not be read): duplicates are never submitted silen
 
 Common date: :func:`next_common_date` is the step of the synchronised reservation. All sites are asked for the
 same date; when some refuse with OAR's hint ("This reservation could run at ..."), the next common date is the
-latest hint. The date only moves forward, the number of tries is bounded and no date after ``not_after`` is
-ever asked. The adapter (``g5k.reserve``) submits, deletes what was accepted, and calls this again.
+latest hint. A refusal without a hint (OAR 3 gives none, nor does OAR 2 for every reason) ends the search,
+saying which site refused and why. The date only moves forward, the number of tries is bounded and no date after
+``not_after`` is ever asked. The adapter (``g5k.reserve``) submits, deletes what was accepted, and calls this again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from attrs import frozen
 from returns.result import Failure, Result, Success
 
-from g5kpure.errors import G5kError, InvalidInput, ReattachConflict, SiteAnswer
+from g5kpure.errors import G5kError, InvalidInput, ReattachConflict, Rejected, SiteAnswer
 from g5kpure.oar.jobs import OarJobInfo
 from g5kpure.oar.watch import OarJob
 
@@ -169,7 +170,12 @@ def next_common_date(
     no_hint = [a for a in refused if a.could_run_at is None]
     if no_hint:
         said = "; ".join(f"{a.site}: {a.error.message if a.error is not None else 'no answer'}" for a in no_hint)
-        return GiveUp(f"refused without a suggested date ({said})")
+        bare = [a.site for a in no_hint if isinstance(a.error, Rejected)]
+        advice = (
+            f"; OAR on {', '.join(bare)} refused the date without saying when the request could run (OAR 3 never "
+            "says): ask for another date, or fewer resources"
+        ) if bare else ""  # fmt: skip
+        return GiveUp(f"refused without a suggested date ({said}){advice}")
     hint = max(a.could_run_at for a in refused if a.could_run_at is not None)
     if hint <= date:
         return GiveUp(f"OAR suggested {hint}, not later than the date asked ({date}): nothing to move to")

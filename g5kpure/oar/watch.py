@@ -233,8 +233,8 @@ def classify_deletions(
     """Per-job outcomes of ``oardel`` on ``frontend`` given the states read just before (oardel was run on
     the jobs that existed and were not final). OAR answers REGISTERED even for a finished job and "not the
     right user" even for a missing one: the states read first tell those cases apart."""
-    verdicts = dict(oardel_verdicts(stdout))
-    reasons = oardel_reasons(stderr)
+    verdicts = dict(oardel_verdicts(stdout, stderr))
+    reasons = oardel_reasons(stdout + "\n" + stderr)
     outcomes: list[DelOutcome] = []
     for j in job_ids:
         job = OarJob(j, frontend)
@@ -252,6 +252,8 @@ def classify_deletions(
             )
             if "not the right user" in reason:
                 outcomes.append(DelOutcome(job, DelStatus.NOT_YOURS, before, error))
+            elif "does not exist" in reason:
+                outcomes.append(DelOutcome(job, DelStatus.NOT_FOUND, before))
             elif "already killed" in reason or "terminated" in reason.lower():
                 outcomes.append(DelOutcome(job, DelStatus.ALREADY_FINISHED, before))
             else:

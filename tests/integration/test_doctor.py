@@ -89,7 +89,7 @@ def verdicts(report: Report) -> dict[str, Verdict]:
 
 GREEN_NAMES = (
     ["configuration", "where we run", "outside access"]
-    + [n for fe in LIVE for n in (f"ssh {fe}", f"OAR commands on {fe}")]
+    + [n for fe in LIVE for n in (f"ssh {fe}", f"OAR commands on {fe}")] + [f"OAR version on {fe}" for fe in LIVE]
     + ["API", "keyring"]
     + [f"OAR database {fe}" for fe in LIVE]
     + ["reference cache"]
@@ -136,7 +136,7 @@ def test_dead_frontend(setup: Path, testbed: Testbed, memory_keyring: MemoryKeyr
     dead = testbed.dead_frontends[0]
     report = doctor(setup, toml_for(testbed), f"[frontends.{dead}]\n")
     assert_only(report, {f"ssh {dead}": Verdict.FAIL, f"OAR commands on {dead}": Verdict.SKIP,
-                         f"OAR database {dead}": Verdict.SKIP})
+                         f"OAR database {dead}": Verdict.SKIP, f"OAR version on {dead}": Verdict.SKIP})
     check = report.named(f"ssh {dead}")
     assert check is not None and "unreachable" in check.detail and "proxy_jump" in check.fix
 
@@ -145,7 +145,7 @@ def test_wrong_ssh_key(setup: Path, testbed: Testbed, memory_keyring: MemoryKeyr
     bob_key = toml_string(testbed.other_user.key_filename or "")
     report = doctor(setup, toml_for(testbed, **{"frontend.keyfile": bob_key}))
     changed = {f"ssh {fe}": Verdict.FAIL for fe in LIVE}
-    changed |= {f"OAR commands on {fe}": Verdict.SKIP for fe in LIVE}
+    changed |= {f"{what} {fe}": Verdict.SKIP for fe in LIVE for what in ("OAR commands on", "OAR version on")}
     changed |= {f"OAR database {fe}": Verdict.SKIP for fe in LIVE}
     assert_only(report, changed)
     check = report.named("ssh rennes")

@@ -245,6 +245,7 @@ def test_oarstat_f_running() -> None:
         job_kind="PASSIVE",
         array_id=1,
         array_index=1,
+        events=(),
     )
     assert j.predicted_start == 1795592636 and not j.is_reservation and j.state.is_running
 
@@ -302,13 +303,14 @@ def test_oarstat_f_text_captures(name: str, job_id: int, state: OarState, checks
 
 
 def test_oarstat_f_text_events() -> None:
-    j = text_job("93_oarstat_f_j_deleted")
-    assert j.events[0] == OarEvent(
+    events = text_job("93_oarstat_f_j_deleted").events or ()
+    assert events[0] == OarEvent(
         ts("2026-11-25 07:46:41"), "FRAG_JOB_REQUEST", "User alice requested to frag the job 9"
     )
-    assert [e.kind for e in j.events] == ["FRAG_JOB_REQUEST", "SEND_KILL_JOB", "SWITCH_INTO_ERROR_STATE"]
-    assert text_job("125_oarstat_f_j_reservation_running").events[0].description == "Change walltime from 300 to 292"
-    assert len(text_job("221_oarstat_f_j_unreachable_node").events) == 2
+    assert [e.kind for e in events] == ["FRAG_JOB_REQUEST", "SEND_KILL_JOB", "SWITCH_INTO_ERROR_STATE"]
+    changed = text_job("125_oarstat_f_j_reservation_running").events or ()
+    assert changed[0].description == "Change walltime from 300 to 292"
+    assert len(text_job("221_oarstat_f_j_unreachable_node").events or ()) == 2
 
 
 def test_oarstat_f_text_nonexistent_is_not_found() -> None:
@@ -430,7 +432,7 @@ def test_listing_message_fields() -> None:
     assert rows[9].name == "my_experiment"
     assert rows[10].project == "myproject"
     rows70 = {r.job_id: r for r in listing("70_oarstat_after_many")}
-    assert rows70[22].walltime is None and rows70[22].message.startswith("Cannot determine")
+    assert rows70[22].walltime is None and (rows70[22].message or "").startswith("Cannot determine")
     assert rows70[21].state == OarState.HOLD
     waiting = {r.job_id: r for r in listing("142_oarstat_with_waiting")}
     assert waiting[29].name == "resa_future" and waiting[29].project == "proj_resa"
