@@ -48,6 +48,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("topo", "topo", "network topology of sites, clusters or hosts (graph, figure, JSON)"),
     ("vlan", "kavlan", "KaVLAN: list vlans, see and move nodes"),
     ("reserve", "reserve", "one job per site: reattach by --name, or submit (optionally at --at)"),
+    ("completion", "completion", "print the shell completion script (bash or zsh)"),
 )
 
 Handler = Callable[[argparse.Namespace], int]
