@@ -78,6 +78,13 @@ def time_ticks(start: float, end: float) -> tuple[tuple[float, str], ...]:
     return tuple(ticks)
 
 
+def _margins(width: float, height: float, *, left: float, right: float, top: float = 0.75,
+             bottom: float = 0.65) -> tuple[float, float, float, float]:
+    """An axes' rectangle (figure fractions) leaving fixed margins in inches: fixed margins cost no layout pass
+    (``tight_layout`` measures every text once more before saving)."""
+    return (left / width, bottom / height, 1 - (left + right) / width, 1 - (top + bottom) / height)
+
+
 def _time_axis(ax: Any, start: float, end: float) -> None:
     ticks = time_ticks(start, end)
     ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks])
@@ -174,9 +181,9 @@ def draw_gantt(
                 shares.append((y, busy_share(members, edges)))
                 y += 1
     rows = max(y, 1.0)
-    height = 1.8 + rows * (0.13 if detailed else 0.24)
-    fig = Figure(figsize=(14, max(4.0, height)), dpi=100)
-    ax = fig.add_subplot(1, 1, 1)
+    height = max(4.0, 1.5 + rows * (0.13 if detailed else 0.24))
+    fig = Figure(figsize=(14, height), dpi=100)
+    ax = fig.add_axes(_margins(14, height, left=1.5, right=0.25 if detailed else 1.25))
     ax.set_facecolor("white")
     handles: list[Any] = []
     if charter:
@@ -214,7 +221,8 @@ def draw_gantt(
     ax.set_ylabel("clusters (hosts), by site" if not detailed else "hosts, by site and cluster", fontsize=9)
     _time_axis(ax, start, end)
     if mesh is not None:
-        bar = fig.colorbar(mesh, ax=ax, fraction=0.025, pad=0.01)
+        x0, y0, w, h = ax.get_position().bounds
+        bar = fig.colorbar(mesh, cax=fig.add_axes((x0 + w + 0.15 / 14, y0 + h * 0.25, 0.2 / 14, h * 0.5)))
         bar.set_label("share of the cluster's hosts busy", fontsize=8)
         bar.ax.tick_params(labelsize=7)
         bar.set_ticks([0.0, 0.25, 0.5, 0.75, 1.0], labels=["0 %", "25 %", "50 %", "75 %", "100 %"])
@@ -223,7 +231,6 @@ def draw_gantt(
               frameon=False)
     ax.set_title(title or f"Jobs from {paris_time(planning.start)} to {paris_time(planning.end)} (Paris time)",
                  pad=22)
-    fig.tight_layout()
     return fig
 
 
@@ -258,9 +265,14 @@ def draw_slots(
     asked = dict(wanted) if wanted is not None else {e: 0 for e in (elements or ["grid5000"])}
     shown = [e for e in asked if e in slots.elements][:MAX_SLOT_PANELS] or ["grid5000"]
     panels = len(shown)
-    fig = Figure(figsize=(14, 1.2 + 2.2 * panels), dpi=100)
-    axes = [fig.add_subplot(panels, 1, 1)]
-    axes += [fig.add_subplot(panels, 1, i + 1, sharex=axes[0]) for i in range(1, panels)]
+    height = 1.4 + 2.2 * panels
+    fig = Figure(figsize=(14, height), dpi=100)
+    x0, y0, w, h = _margins(14, height, left=1.0, right=0.9)
+    gap = 0.25 / height
+    each = (h - gap * (panels - 1)) / panels
+    axes = [fig.add_axes((x0, y0 + (panels - 1) * (each + gap), w, each))]
+    axes += [fig.add_axes((x0, y0 + (panels - 1 - i) * (each + gap), w, each), sharex=axes[0])
+             for i in range(1, panels)]
     hours = f"{slots.walltime // 3600}h{slots.walltime % 3600 // 60:02d}"
     if not slots.slots:
         axes[0].set_title(title or "no slots")
@@ -315,5 +327,4 @@ def draw_slots(
     axes[0].legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(handles), fontsize=8,
                    frameon=False)
     axes[0].set_title(title or f"Free hosts by start time, for a walltime of {hours} (Paris time)", pad=22)
-    fig.tight_layout()
     return fig
