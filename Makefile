@@ -33,6 +33,7 @@ check: install
 
 demo: install
 	$(BIN)/g5k plan --out out
+	$(BIN)/g5k topo --compact --out out/topo.png
 
 bench: install testbed
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -10,35 +10,37 @@ Also here: the caller's current OAR job of a given name (``get_job_by_name``), a
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import hashlib
 import json
 import os
+import sys
 import tempfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources as importlib_resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from attrs import evolve
-from g5k.api import APIConnection, HttpPlan
-from g5k.db import DbSettings, SqlPlan, run_plans
-from g5k.oar import TimeoutArg, get_current_oar_jobs
-from g5k.reference_data import load_embedded_snapshot
+from g5k.reference_data import compact_cache_dir, load_embedded_snapshot, write_atomically
 from g5k.results import performed
-from matplotlib.figure import Figure
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
 from g5kpure.config import FrontendAccess
-from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError, Partial
+from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError, Partial, Unreachable
 from g5kpure.oar import OarJob
 from g5kpure.planning import (
     DEFAULT_QUEUES,
+    HostPlanning,
     OarJobResourceRow,
     OarResourceRow,
     Planning,
     Queues,
+    ResourcePlanning,
     add_busy_periods,
     find_job_by_name,
     merge_plannings,
@@ -49,6 +51,12 @@ from g5kpure.planning import (
     restrict_to_queues,
 )
 from g5kpure.planning import sites_of_elements as snapshot_sites_of
+
+if TYPE_CHECKING:  # the effect libraries are imported where a source uses them: the embedded one needs none
+    from g5k.api import APIConnection, HttpPlan
+    from g5k.db import DbSettings, SqlPlan
+    from g5k.oar import TimeoutArg
+    from matplotlib.figure import Figure
 
 Source = Literal["embedded", "api", "oardb", "oarapi"]
 SOURCES: tuple[str, ...] = ("embedded", "api", "oardb", "oarapi")
@@ -85,13 +93,89 @@ def embedded_sites() -> IOResult[tuple[str, ...], G5kError]:
     return embedded_summary().map(lambda s: tuple(sorted(s.get("sites", {}))))
 
 
-def _embedded_payload(site: str, what: str) -> Result[Any, G5kError]:
+def _embedded_raw(site: str, what: str) -> Result[bytes, G5kError]:
     name = f"{site}_{what}.json.gz"
     try:
-        raw = importlib_resources.files(_DATA).joinpath(_DIR, name).read_bytes()
-        return Success(json.loads(gzip.decompress(raw)))
-    except (OSError, ValueError, ModuleNotFoundError) as exc:
+        return Success(importlib_resources.files(_DATA).joinpath(_DIR, name).read_bytes())
+    except (OSError, ModuleNotFoundError) as exc:
         return Failure(NotFound("embedded planning file", name, str(exc)))
+
+
+def _decoded(raw: bytes, name: str) -> Result[Any, G5kError]:
+    try:
+        return Success(json.loads(gzip.decompress(raw)))
+    except (OSError, EOFError, ValueError, zlib.error) as exc:
+        return Failure(ParseError("embedded planning file", name, hint=f"{exc}; reinstall the package"))
+
+
+#: Modules whose code turns the embedded answers into a planning: a change in any of them makes a new cache key.
+_PLANNING_CODE = ("g5kpure.planning.sources", "g5kpure.planning.model", "g5kpure.hosts")
+KEEP_PLANNINGS = 4
+"""How many cached embedded plannings (one per window and options asked for) are kept."""
+
+
+def _planning_key(payloads: Sequence[bytes], options: Mapping[str, Any]) -> str | None:
+    """The cache key of a planning built from ``payloads`` with ``options`` by the code of :data:`_PLANNING_CODE`
+    (None when that code cannot be read, e.g. from a zip)."""
+    digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode())
+    try:
+        for name in _PLANNING_CODE:
+            digest.update(Path(str(sys.modules[name].__file__)).read_bytes())
+    except (OSError, KeyError, TypeError):
+        return None
+    for payload in payloads:
+        digest.update(hashlib.sha256(payload).digest())
+    return digest.hexdigest()[:24]
+
+
+def planning_to_json(planning: Planning) -> dict[str, Any]:
+    """A planning's window, hosts and resources as JSON-able data (failures and queues left out)."""
+    return {"start": planning.start, "end": planning.end,
+            "hosts": [[h.host, h.site, h.cluster, [t for iv in h.busy for t in iv]] for h in planning.hosts],
+            "resources": [[r.site, r.kind, r.name, [t for iv in r.busy for t in iv]] for r in planning.resources]}
+
+
+def _intervals(flat: Sequence[int]) -> list[tuple[int, int]]:
+    if not all(type(t) is int for t in flat) or len(flat) % 2:
+        raise ValueError("expected an even list of integers")
+    return list(zip(flat[::2], flat[1::2], strict=True))
+
+
+def planning_from_json(data: Any) -> Planning | None:
+    """The planning of :func:`planning_to_json`'s data, or None when the data does not have that shape."""
+    try:
+        return Planning(
+            start=int(data["start"]), end=int(data["end"]),
+            hosts=[HostPlanning(str(h), str(s), str(c), _intervals(b)) for h, s, c, b in data["hosts"]],
+            resources=[ResourcePlanning(str(s), str(k), str(n), _intervals(b)) for s, k, n, b in data["resources"]],
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _cached_planning(key: str | None) -> Planning | None:
+    if key is None:
+        return None
+    try:
+        return planning_from_json(json.loads(_planning_path(key).read_bytes()))
+    except (OSError, ValueError):
+        return None
+
+
+def _planning_path(key: str) -> Path:
+    return compact_cache_dir() / f"planning-{key}.json"
+
+
+def _keep_planning(key: str | None, planning: Planning) -> None:
+    """Write a planning into the cache (atomically, best effort), keeping the :data:`KEEP_PLANNINGS` newest."""
+    if key is None:
+        return
+    path = _planning_path(key)
+    with contextlib.suppress(OSError):
+        write_atomically(path, json.dumps(planning_to_json(planning), separators=(",", ":")).encode())
+        kept = sorted(path.parent.glob("planning-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[KEEP_PLANNINGS:]:
+            old.unlink()
 
 
 def load_embedded_planning(
@@ -105,7 +189,8 @@ def load_embedded_planning(
 ) -> IOResult[Planning, G5kError]:
     """The embedded synthetic full-grid planning (API status + jobs answers) of the clusters of ``queues`` (the
     default queue unless told otherwise; None for every queue), by default over four weeks from its reference time
-    (2026-03-24 10:00 Paris)."""
+    (2026-03-24 10:00 Paris). The planning built is kept in the user cache, keyed by the data, the options and the
+    code that builds it: the next identical request reads it back."""
     summary = _summary()
     if isinstance(summary, Failure):
         return IOFailure(summary.failure())
@@ -118,10 +203,23 @@ def load_embedded_planning(
     unknown = [s for s in chosen if s not in known]
     if unknown:
         return IOFailure(NotFound("site in the embedded planning", ", ".join(unknown), f"known: {', '.join(known)}"))
-    plannings = []
+    raws: list[bytes] = []
     for site in chosen:
-        status = _embedded_payload(site, "status")
-        jobs = _embedded_payload(site, "jobs")
+        for what in ("status", "jobs"):
+            raw = _embedded_raw(site, what)
+            if isinstance(raw, Failure):
+                return IOFailure(raw.failure())
+            raws.append(raw.unwrap())
+    options = {"sites": chosen, "start": begin, "end": finish, "ignore_besteffort": ignore_besteffort,
+               "vlans": vlans}
+    key = _planning_key(raws, options)
+    cached = _cached_planning(key)
+    if cached is not None:
+        return _of_queues(IOSuccess(cached), queues)
+    plannings = []
+    for i, site in enumerate(chosen):
+        status = _decoded(raws[2 * i], f"{site}_status.json.gz")
+        jobs = _decoded(raws[2 * i + 1], f"{site}_jobs.json.gz")
         if isinstance(status, Failure):
             return IOFailure(status.failure())
         if isinstance(jobs, Failure):
@@ -131,7 +229,10 @@ def load_embedded_planning(
         if isinstance(one, Failure):
             return IOFailure(one.failure())
         plannings.append(one.unwrap())
-    return _of_queues(IOResult.from_result(merge_plannings(plannings)), queues)
+    merged = merge_plannings(plannings)
+    if isinstance(merged, Success):
+        _keep_planning(key, merged.unwrap())
+    return _of_queues(IOResult.from_result(merged), queues)
 
 
 def _of_queues(planning: IOResult[Planning, G5kError], queues: Queues) -> IOResult[Planning, G5kError]:
@@ -182,6 +283,8 @@ OAR_ACTIVE_STATES = ("Waiting", "toLaunch", "toAckReservation", "Launching", "Ru
 
 def oardb_plans() -> tuple[SqlPlan, SqlPlan]:
     """The two read-only queries that read a site's planning from its OAR database."""
+    from g5k.db import SqlPlan
+
     return (
         SqlPlan("usable resources (planning)", SQL_RESOURCES),
         SqlPlan("resources of active jobs (planning)", SQL_JOB_RESOURCES, {"states": OAR_ACTIVE_STATES}),
@@ -242,9 +345,20 @@ def _guarded(read: Callable[[str], Result[Planning, G5kError]]) -> Callable[[str
     return run
 
 
-def _parallel(sites: Sequence[str], read: Callable[[str], Result[Planning, G5kError]]) -> IOResult[Planning, G5kError]:
-    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, max(1, len(sites)))) as pool:
-        results = list(pool.map(_guarded(read), sites))
+def _parallel(sites: Sequence[str], read: Callable[[str], Result[Planning, G5kError]], *,
+              one_endpoint: bool = False) -> IOResult[Planning, G5kError]:
+    """Every site read in parallel; with ``one_endpoint`` (every site read from the same server), the first site
+    is read alone first, and when that server cannot be reached the others are reported with the same error
+    instead of each waiting for its own retries."""
+    run = _guarded(read)
+    results: list[Result[Planning, G5kError]] = []
+    if one_endpoint and len(sites) > 1:
+        results.append(run(sites[0]))
+        if isinstance(results[0], Failure) and isinstance(results[0].failure(), Unreachable):
+            results *= len(sites)
+    if len(results) < len(sites):
+        with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, max(1, len(sites)))) as pool:
+            results += list(pool.map(run, sites[len(results):]))
     good = [r.unwrap() for r in results if isinstance(r, Success)]
     failed = [(site, r.failure()) for site, r in zip(sites, results, strict=True) if isinstance(r, Failure)]
     if not good:
@@ -303,6 +417,8 @@ def get_planning(
     elif source == "api":
         if not named:
             return IOFailure(InvalidInput("sites", "()", "the sites to read (the Reference API lists them)"))
+        from g5k.api import APIConnection
+
         conn = api or APIConnection()
 
         def read_api(site: str) -> Result[Planning, G5kError]:
@@ -313,7 +429,7 @@ def get_planning(
                     lambda jobs: planning_from_api(site, status, starttime, end, jobs, subnets=subnet,
                                                    storage=storage, ignore_besteffort=ignore_besteffort, vlans=vlan)))
 
-        result = _parallel(named, read_api)
+        result = _parallel(named, read_api, one_endpoint=True)
     elif source == "oarapi":
         roots = dict(oarapi or {})
         if not roots:
@@ -332,6 +448,8 @@ def get_planning(
     else:
         if not named:
             return IOFailure(InvalidInput("sites", "()", "the sites whose OAR database to read"))
+        from g5k.db import DbSettings, run_plans
+
         settings = db_settings or DbSettings()
 
         def read_db(site: str) -> Result[Planning, G5kError]:
@@ -393,6 +511,8 @@ def save_figure(figure: Figure, path: Path) -> IOResult[Path, G5kError]:
 def get_job_by_name(job_name: str, frontends: Sequence[str | None] | None = None,
                     access: FrontendAccess | None = None, timeout: TimeoutArg = False) -> IOResult[OarJob, G5kError]:
     """The first current job named ``job_name`` (frontends in the order given, one oarstat each, in parallel)."""
+    from g5k.oar import get_current_oar_jobs
+
     current = get_current_oar_jobs(frontends, access=access, timeout=timeout)
     if isinstance(current, IOFailure):
         return current

@@ -8,9 +8,11 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, fail
+from g5k.cli.options import DATE_FORMS, add_config, read_date
 from g5k.config import load_config
 from g5k.db import DbSettings, charter_plans, default_user, g5k_charter_remaining, target_of
 from g5k.results import performed
@@ -20,7 +22,7 @@ from returns.result import Failure, Result, Success
 from g5kpure.charter import DEFAULT_RULES, g5k_charter_time, get_next_charter_period
 from g5kpure.config import Config
 from g5kpure.errors import G5kError, InvalidInput
-from g5kpure.oar import format_unixts, oar_date_to_unixts, zone_named
+from g5kpure.oar import format_unixts, zone_named
 
 SEARCH_DAYS = 31
 """How far ahead `g5k charter` looks for the next charter period."""
@@ -34,13 +36,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "charter", parents=[common], help="usage charter: charter time now or at --at, remaining allowance"
     )
-    p.add_argument("--at", metavar="T", help="instant to check: 'YYYY-MM-DD HH:MM:SS' (Paris time) or unix time")
+    p.add_argument("--at", metavar="DATE", help=f"the instant to check (default: now): {DATE_FORMS}, Paris time")
     p.set_defaults(handler=run_time)
     csub = p.add_subparsers(dest="charter_command", metavar="SUBCOMMAND")
     r = csub.add_parser("remaining", parents=[common], help="charter allowance left per cluster (OAR database)")
     r.add_argument("--site", action="append", required=True, metavar="S", help="site to read (repeatable)")
-    r.add_argument("--day", metavar="D", help="day YYYY-MM-DD (default: today, Paris time)")
-    r.add_argument("--user", metavar="U", help="user charged (default: api_username, else the login name)")
+    r.add_argument("--day", metavar="YYYY-MM-DD", help="the day (default: today, Paris time)")
+    r.add_argument("--user", metavar="LOGIN", help="the Grid'5000 user whose allowance is read (default: "
+                   "g5k.api_username, else the login name)")
     r.add_argument(
         "--db-host",
         action="append",
@@ -55,6 +58,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         default="auto",
         help="reach the database through the frontend: auto = only from outside Grid'5000",
     )
+    add_config(r)
     r.set_defaults(handler=run_remaining)
 
 
@@ -80,13 +84,8 @@ def _today() -> date:
 
 
 def parse_instant(text: str) -> Result[float, G5kError]:
-    """An instant from the command line: unix time, or an OAR date in Paris time."""
-    stripped = text.strip()
-    try:
-        return Success(float(stripped))
-    except ValueError:
-        pass
-    return oar_date_to_unixts(stripped).map(float)
+    """An instant from the command line: a date ``YYYY-MM-DD HH:MM[:SS]`` in Paris time, or a unix timestamp."""
+    return read_date(text, "--at", _ZONE).map(float)
 
 
 def parse_day(text: str) -> Result[date, G5kError]:
@@ -94,7 +93,7 @@ def parse_day(text: str) -> Result[date, G5kError]:
     try:
         return Success(date.fromisoformat(text.strip()))
     except ValueError:
-        return Failure(InvalidInput("--day", text, "a date YYYY-MM-DD"))
+        return Failure(InvalidInput("--day", text, "a day YYYY-MM-DD"))
 
 
 def run_time(args: argparse.Namespace) -> int:
@@ -118,13 +117,13 @@ def run_time(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _config() -> Result[Config, G5kError]:
-    return performed(load_config()).map(lambda loaded: loaded.config)
+def _config(path: Path | None) -> Result[Config, G5kError]:
+    return performed(load_config(path=path)).map(lambda loaded: loaded.config)
 
 
 def run_remaining(args: argparse.Namespace) -> int:
     """Print the remaining charter allowance per cluster of the sites (or the plan under --dry-run)."""
-    config = _config()
+    config = _config(args.config)
     if isinstance(config, Failure):
         return fail(args, config.failure())
     conf = config.unwrap()

@@ -6,7 +6,7 @@
     g5k vlan set rennes 4 parasilo-[1-3].rennes [-i eth0]  # move hosts into vlan 4 (DEFAULT: back)
     g5k vlan network rennes 4                              # the vlan's IPv4 network (reference data)
 
-Hosts may be given as ranges (``parasilo-[1-3].rennes``). ``--dry-run`` prints the HTTP request.
+Hosts may be given as ranges (parasilo-[1-3].rennes). --dry-run prints the HTTP request.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from g5k.api import APIConnection
 from g5k.cli.main import EXIT_OK, emit, fail
-from g5k.cli.ref import api_connection, connection_options
+from g5k.cli.options import add_api_options, api_connection_of, plain
 from g5k.kavlan import (
     get_kavlan_network,
     get_nodes_vlan,
@@ -36,12 +36,12 @@ from g5kpure.reference import kavlan
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register the `vlan` command group."""
-    vlan = sub.add_parser("vlan", help="KaVLAN: list vlans, see and move nodes", description=__doc__,
+    vlan = sub.add_parser("vlan", help="KaVLAN: list vlans, see and move nodes", description=plain(__doc__ or ""),
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     vlan_sub = vlan.add_subparsers(dest="vlan_command", metavar="SUBCOMMAND")
     vlan_sub.required = True
     conn = argparse.ArgumentParser(add_help=False)
-    connection_options(conn)
+    add_api_options(conn)
 
     p = vlan_sub.add_parser("list", parents=[common, conn], help="the vlans of a site and their kinds")
     p.add_argument("site")
@@ -82,7 +82,7 @@ def _hosts(texts: list[str]) -> Result[tuple[str, ...], G5kError]:
 
 
 def _online(args: argparse.Namespace, call: Callable[[APIConnection], IOResult[Any, G5kError]], show: Any) -> int:
-    conn = api_connection(args)
+    conn = api_connection_of(args)
     if isinstance(conn, G5kError):
         return fail(args, conn)
     return _done(args, call(conn), show)
@@ -100,7 +100,7 @@ def _done(args: argparse.Namespace, result: IOResult[Any, G5kError], show: Any) 
 def _dry(args: argparse.Namespace, request: Result[kavlan.VlanRequest, G5kError]) -> int:
     if isinstance(request, Failure):
         return fail(args, request.failure())
-    conn = api_connection(args)
+    conn = api_connection_of(args)
     if isinstance(conn, G5kError):
         return fail(args, conn)
     req = request.unwrap()

@@ -57,6 +57,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("up", "experiment", "bring an experiment file up (idempotent)"),
     ("status", "experiment", "the jobs and inventory of an experiment file"),
     ("down", "experiment", "delete the jobs of an experiment file"),
+    ("completion", "completion", "print the shell completion script (bash or zsh)"),
 )
 
 Handler = Callable[[argparse.Namespace], int]

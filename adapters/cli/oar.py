@@ -1,8 +1,8 @@
 """`g5k oar ...`: pure OAR helpers (the oarsub argv of a submission, OAR dates and durations).
 
-    g5k oar argv -l nodes=2 -w 1:30 -t deploy -r "2026-12-01 09:00:00" -- "sleep 10"
+    g5k oar argv -l nodes=2 -w 1:30 -t deploy -r "2026-12-01 09:00" -- "sleep 10"
     g5k oar date 1700000000            # -> 2023-11-14 23:13:20 (Europe/Paris)
-    g5k oar date "2023-11-14 23:13:20" # -> 1700000000
+    g5k oar date "2023-11-14 23:13:20" # -> 1700000000 (seconds may be left out: "2023-11-14 23:13")
     g5k oar duration 1:30              # -> 5400 (OAR grammar: H:M:S, H:M or H)
     g5k oar duration 5400              # -> 1:30:0 (a plain number is seconds here)
 
@@ -18,14 +18,13 @@ from typing import Any
 
 from g5k.cli.main import EXIT_OK, emit, fail
 from g5k.cli.oarsub_options import add_submission_arguments, submission_of
-from g5k.cli.options import zone_of
+from g5k.cli.options import DATE_FORMS, add_tz, plain, read_date, zone_of
 from returns.result import Failure
 
 from g5kpure.errors import InvalidInput
 from g5kpure.oar import (
     format_oar_date,
     format_oar_duration,
-    oar_date_to_unixts,
     oar_duration_to_seconds,
     oarsub_argv,
     read_number,
@@ -38,7 +37,8 @@ _TOO_LONG = "at most 15 digits before the decimal point"
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register the `oar` command group (argv, date, duration)."""
-    p = sub.add_parser("oar", help="OAR helpers: argv builders, dates and durations")
+    p = sub.add_parser("oar", help="OAR helpers: argv builders, dates and durations", description=plain(__doc__ or ""),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     oar_sub = p.add_subparsers(dest="oar_command", metavar="SUBCOMMAND")
     oar_sub.required = True
 
@@ -47,13 +47,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     a.add_argument("-k", "--job-key-file", help="oarsub -k -i FILE")
     a.add_argument("--origin", default="origin=g5kpure", help="the origin -t tag (default origin=g5kpure)")
     a.add_argument("--no-origin", action="store_true", help="do not add an origin -t tag")
-    a.add_argument("--tz", default="Europe/Paris", help="zone of the OAR server (default Europe/Paris)")
+    add_tz(a)
     a.add_argument("command", nargs="?", help="the job's command (default: sleep for a year)")
     a.set_defaults(handler=run_argv)
 
     d = oar_sub.add_parser("date", parents=[common], help="unix timestamp <-> OAR date")
-    d.add_argument("value", help="a unix timestamp, or an OAR date 'YYYY-MM-DD HH:MM:SS'")
-    d.add_argument("--tz", default="Europe/Paris", help="zone of the OAR server (default Europe/Paris)")
+    d.add_argument("value", help=f"a unix timestamp, or a date {DATE_FORMS.split(' or ')[0]}")
+    add_tz(d)
     d.set_defaults(handler=run_date)
 
     u = oar_sub.add_parser("duration", parents=[common], help="seconds <-> OAR duration")
@@ -67,8 +67,7 @@ def run_argv(args: argparse.Namespace) -> int:
     if isinstance(zone, Failure):
         return fail(args, zone.failure())
     tz = zone.unwrap()
-    # the reservation stays text: a unix timestamp or an OAR date, read by to_unixts
-    made = submission_of(args, tz, args.reservation_date)
+    made = submission_of(args, tz)
     if isinstance(made, Failure):
         return fail(args, made.failure())
     origin = None if args.no_origin else args.origin
@@ -94,7 +93,7 @@ def run_date(args: argparse.Namespace) -> int:
             return fail(args, text.failure())
         emit(args, text.unwrap(), {"unixts": ts, "oar_date": text.unwrap(), "tz": str(tz)})
         return EXIT_OK
-    parsed = oar_date_to_unixts(value, tz=tz)
+    parsed = read_date(value, "date", tz)
     if isinstance(parsed, Failure):
         return fail(args, parsed.failure())
     back = format_oar_date(parsed.unwrap(), tz=tz).value_or("")

@@ -1,6 +1,7 @@
-"""The options that describe an OAR submission (``g5k sub``, ``g5k oar argv``) and the OAR server's zone (--tz).
+"""The options that describe an OAR submission (``g5k sub``, ``g5k oar argv``), spelled as oarsub spells them.
 
-One spelling and one help text for each option; :func:`submission_of` reads them into an ``OarSubmission``.
+One spelling and one help text for each option (from :mod:`g5k.cli.options`); :func:`submission_of` reads them
+into an ``OarSubmission``.
 """
 
 from __future__ import annotations
@@ -8,7 +9,14 @@ from __future__ import annotations
 import argparse
 from datetime import tzinfo
 
-from g5k.cli.options import add_walltime, walltime_of
+from g5k.cli.options import (
+    add_job_options,
+    add_reservation,
+    add_resources,
+    add_walltime,
+    reservation_of,
+    walltime_of,
+)
 from returns.result import Failure, Result
 
 from g5kpure.errors import G5kError
@@ -17,27 +25,27 @@ from g5kpure.oar import OarSubmission, make_submission
 
 def add_submission_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of an OAR submission: -l, -w, -t, -p, -q, -r, -d, --project, -n, --options."""
-    parser.add_argument("-l", "--resources", action="append", default=[],
-                        help="a resource request (repeat to join with +)")
+    add_resources(parser)
     add_walltime(parser)
-    parser.add_argument("-t", "--type", dest="job_type", action="append", default=[], help="a job type (repeatable)")
-    parser.add_argument("-p", "--properties", dest="sql_properties", help="SQL properties (oarsub -p)")
-    parser.add_argument("-q", "--queue")
-    parser.add_argument("-r", "--reservation", dest="reservation_date",
-                        help="unix ts or 'YYYY-MM-DD HH:MM:SS' (in --tz)")
-    parser.add_argument("-d", "--directory")
-    parser.add_argument("--project")
-    parser.add_argument("-n", "--name")
-    parser.add_argument("--options", dest="additional_options", help="more oarsub options, as one shell-like string")
+    add_job_options(parser)
+    add_reservation(parser)
+    parser.add_argument("-d", "--directory", metavar="DIR", help="the job's working directory, as oarsub -d")
+    parser.add_argument("--options", dest="additional_options", metavar="OPTIONS",
+                        help="more oarsub options, as one shell-like string")
 
 
-def submission_of(args: argparse.Namespace, tz: tzinfo, reservation_date: object) -> Result[OarSubmission, G5kError]:
-    """The submission the options of :func:`add_submission_arguments` (and ``command``) describe, the reservation
-    date given as read by the command (text, or a unix timestamp)."""
+def submission_of(args: argparse.Namespace, tz: tzinfo, _read_by_caller: object = None) -> Result[
+    OarSubmission, G5kError
+]:
+    """The submission the options of :func:`add_submission_arguments` (and ``command``) describe; the
+    reservation date is read here, in ``tz`` (a third argument, what a caller read of it, is not used)."""
     wall = walltime_of(args)
     if isinstance(wall, Failure):
         return Failure(wall.failure())
+    start = reservation_of(args, tz)
+    if isinstance(start, Failure):
+        return Failure(start.failure())
     return make_submission(
         args.resources or None, wall.unwrap(), args.job_type or None, args.sql_properties, args.queue,
-        reservation_date, args.directory, args.project, args.name, args.additional_options, args.command, tz=tz,
+        start.unwrap(), args.directory, args.project, args.name, args.additional_options, args.command, tz=tz,
     )

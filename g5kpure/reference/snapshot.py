@@ -16,23 +16,16 @@ import copy
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import UnionType
-from typing import Any, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Union, get_args, get_origin
 
 import attrs
-import cattrs
 from attrs import field, frozen
-from cattrs.errors import (
-    AttributeValidationNote,
-    ClassValidationError,
-    IterableValidationError,
-    IterableValidationNote,
-)
-from cattrs.gen import make_dict_structure_fn
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError
 from g5kpure.hosts import HasAddress, address_of, natural_key, parse_host_name
 from g5kpure.reference.models import (
+    DEFAULT_CLUSTER_QUEUES,
     Alias,
     Channel,
     Cluster,
@@ -45,6 +38,9 @@ from g5kpure.reference.models import (
     Site,
     Vlan,
 )
+
+if TYPE_CHECKING:
+    import cattrs
 
 # --- structuring -----------------------------------------------------------------------------------------------
 
@@ -113,6 +109,10 @@ def _is_optional(t: Any) -> bool:
 
 
 def _make_converter(detailed: bool) -> cattrs.Converter:
+    import cattrs
+    from cattrs.errors import IterableValidationError, IterableValidationNote
+    from cattrs.gen import make_dict_structure_fn
+
     conv = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=False)
     conv.register_structure_hook(str, _str_hook)
     conv.register_structure_hook(bool, _bool_hook)
@@ -221,13 +221,27 @@ def _make_converter(detailed: bool) -> cattrs.Converter:
     return conv
 
 
-# The fast converter structures valid data; on a failure the detailed one re-runs to name the path.
-_FAST = _make_converter(detailed=False)
-_DETAILED = _make_converter(detailed=True)
+_CONVERTERS: dict[bool, cattrs.Converter] = {}
+
+
+def _converter(detailed: bool) -> cattrs.Converter:
+    """The fast converter (``detailed=False``) structures valid data; on a failure the detailed one re-runs to
+    name the path. Each is made on first use: a snapshot read from its parts may never structure anything."""
+    conv = _CONVERTERS.get(detailed)
+    if conv is None:
+        conv = _CONVERTERS[detailed] = _make_converter(detailed)
+    return conv
 
 
 def _error_path(exc: BaseException, path: str) -> tuple[str, str]:
     """Walk a cattrs validation error down to its first leaf: (path, message)."""
+    from cattrs.errors import (
+        AttributeValidationNote,
+        ClassValidationError,
+        IterableValidationError,
+        IterableValidationNote,
+    )
+
     while isinstance(exc, ClassValidationError | IterableValidationError):
         if not exc.exceptions:
             break
@@ -251,11 +265,11 @@ def _structure(data: Any, cls: type, path: str) -> Any:
     if not isinstance(data, Mapping):
         raise _Bad(ParseError(what=f"{cls.__name__} object", where=path, line=_excerpt(data), hint="expected {...}"))
     try:
-        return _FAST.structure(data, cls)
+        return _converter(False).structure(data, cls)
     except Exception:
         pass
     try:
-        return _DETAILED.structure(data, cls)
+        return _converter(True).structure(data, cls)
     except Exception as exc:
         where, message = _error_path(exc, path)
         raise _Bad(ParseError(what=f"{cls.__name__} from the Reference API", where=where, hint=message)) from None
@@ -270,6 +284,7 @@ class _Bad(Exception):
 
 
 _SITE_SKIP = ("clusters", "network_equipments", "pdus", "servers")
+_BACKBONE = ""  # the container of the backbone's equipments, beside the sites
 
 
 def _list_of(value: Any, what: str, path: str) -> Sequence[Any]:
@@ -280,112 +295,298 @@ def _list_of(value: Any, what: str, path: str) -> Sequence[Any]:
     return value
 
 
-def _site_from_json(uid: str, data: Any, path: str) -> tuple[Site, dict[str, Any]]:
-    if not isinstance(data, Mapping):
-        raise _Bad(ParseError(what="site object", where=path, line=_excerpt(data), hint="expected {...}"))
-    raw_clusters = data.get("clusters", {})
-    if not isinstance(raw_clusters, Mapping):
-        raise _Bad(ParseError(what="clusters", where=f"{path}.clusters", hint="expected an object keyed by uid"))
-    clusters: list[Cluster] = []
-    for c_uid in sorted(raw_clusters, key=natural_key):
-        c_raw = raw_clusters[c_uid]
-        c_path = f"{path}.clusters.{c_uid}"
-        if not isinstance(c_raw, Mapping):
-            raise _Bad(ParseError(what="cluster object", where=c_path, line=_excerpt(c_raw), hint="expected {...}"))
-        nodes: list[Node] = []
-        for i, n_raw in enumerate(_list_of(c_raw.get("nodes"), "nodes", f"{c_path}.nodes")):
-            n_path = f"{c_path}.nodes[{i}]"
-            if not isinstance(n_raw, Mapping):
-                raise _Bad(ParseError(what="node object", where=n_path, line=_excerpt(n_raw), hint="expected {...}"))
-            nodes.append(_structure({**n_raw, "site": uid, "cluster": c_uid}, Node, n_path))
-        nodes.sort(key=lambda n: natural_key(n.uid))
-        c_fields = {k: v for k, v in c_raw.items() if k != "nodes"}
-        c_fields.setdefault("uid", c_uid)
-        cluster: Cluster = _structure({**c_fields, "site": uid}, Cluster, c_path)
-        clusters.append(Cluster(**{**_fields(cluster), "nodes": tuple(nodes)}))
-    raw_equipments = _list_of(data.get("network_equipments"), "network_equipments", f"{path}.network_equipments")
-    equipments = tuple(
-        _structure({**e, "site": e.get("site", uid)} if isinstance(e, Mapping) else e, NetworkEquipment, e_path)
-        for i, e in enumerate(raw_equipments)
-        for e_path in (f"{path}.network_equipments[{i}]",)
+def _cluster_value(site: str, uid: str, raw: Any, path: str) -> Cluster:
+    """A cluster and its nodes (natural order) from the API's JSON of the cluster."""
+    if not isinstance(raw, Mapping):
+        raise _Bad(ParseError(what="cluster object", where=path, line=_excerpt(raw), hint="expected {...}"))
+    nodes: list[Node] = []
+    for i, n_raw in enumerate(_list_of(raw.get("nodes"), "nodes", f"{path}.nodes")):
+        n_path = f"{path}.nodes[{i}]"
+        if not isinstance(n_raw, Mapping):
+            raise _Bad(ParseError(what="node object", where=n_path, line=_excerpt(n_raw), hint="expected {...}"))
+        nodes.append(_structure({**n_raw, "site": site, "cluster": uid}, Node, n_path))
+    nodes.sort(key=lambda n: natural_key(n.uid))
+    c_fields = {k: v for k, v in raw.items() if k != "nodes"}
+    c_fields.setdefault("uid", uid)
+    cluster: Cluster = _structure({**c_fields, "site": site}, Cluster, path)
+    return Cluster(**{**_fields(cluster), "nodes": tuple(nodes)})
+
+
+def _equipments_value(site: str | None, raw: Any, path: str) -> tuple[NetworkEquipment, ...]:
+    """The network equipments of a site (``site`` is their default site) or of the backbone (``site`` None)."""
+    return tuple(
+        _structure({**e, "site": e.get("site", site)} if isinstance(e, Mapping) and site is not None else e,
+                   NetworkEquipment, f"{path}[{i}]")
+        for i, e in enumerate(_list_of(raw, "network_equipments", path))
     )
-    s_fields = {k: v for k, v in data.items() if k not in _SITE_SKIP}
+
+
+def _site_value(uid: str, head: Mapping[str, Any], clusters: tuple[Cluster, ...],
+                equipments: tuple[NetworkEquipment, ...], path: str) -> Site:
+    """A site from the API's JSON of the site without its clusters, with its clusters and equipments."""
+    s_fields = {k: v for k, v in head.items() if k not in _SITE_SKIP}
     s_fields.setdefault("uid", uid)
     site: Site = _structure(s_fields, Site, path)
-    return Site(**{**_fields(site), "clusters": tuple(clusters), "network_equipments": equipments}), dict(data)
+    return Site(**{**_fields(site), "clusters": clusters, "network_equipments": equipments})
 
 
 def _fields(value: Any) -> dict[str, Any]:
     return {a.name: getattr(value, a.name) for a in type(value).__attrs_attrs__}
 
 
+# --- the index and the parts -----------------------------------------------------------------------------------
+
+
+class _Index:
+    """Where every element is, known without structuring any: sites, their clusters (natural order) with their
+    listed queues and node uids, the equipments of each site and of the backbone with their ``site`` field."""
+
+    def __init__(self, version: str, sites: Sequence[tuple[str, Sequence[tuple[str, Sequence[str], Sequence[str]]],
+                                                           Sequence[tuple[str, str | None]]]],
+                 backbone: Sequence[tuple[str, str | None]]) -> None:
+        self.version = version
+        self.site_uids = tuple(uid for uid, _, _ in sites)
+        self.clusters_of = {uid: tuple(c for c, _, _ in clusters) for uid, clusters, _ in sites}
+        self.cluster_site = {c: uid for uid, clusters, _ in sites for c, _, _ in clusters}
+        self.queues = {c: tuple(q) for _, clusters, _ in sites for c, q, _ in clusters}
+        self.node_uids = {c: tuple(n) for _, clusters, _ in sites for c, _, n in clusters}
+        self.node_cluster = {n: c for c, nodes in self.node_uids.items() for n in nodes}
+        self.equipments_of: dict[str, tuple[tuple[str, str | None], ...]] = {
+            uid: tuple((e, s) for e, s in equipments) for uid, _, equipments in sites}
+        self.equipments_of[_BACKBONE] = tuple((e, s) for e, s in backbone)
+        self.places: dict[str, list[tuple[str, str | None]]] = {}  # equipment uid -> (container, site field)
+        for container in (*self.site_uids, _BACKBONE):
+            for e, s in self.equipments_of[container]:
+                self.places.setdefault(e, []).append((container, s))
+
+    def to_json(self) -> dict[str, Any]:
+        """The index as JSON-able data (read back by :meth:`from_json`)."""
+        return {
+            "version": self.version,
+            "sites": [[uid, [[c, list(self.queues[c]), list(self.node_uids[c])] for c in self.clusters_of[uid]],
+                       [list(e) for e in self.equipments_of[uid]]] for uid in self.site_uids],
+            "backbone": [list(e) for e in self.equipments_of[_BACKBONE]],
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> _Index:
+        """The index of :meth:`to_json`'s data; raises _Bad when it does not have that shape."""
+
+        def texts(value: Any) -> tuple[str, ...]:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise TypeError("expected a list of strings")
+            return tuple(value)
+
+        def equipments(value: Any) -> list[tuple[str, str | None]]:
+            if not isinstance(value, list):
+                raise TypeError("expected a list of equipments")
+            out: list[tuple[str, str | None]] = []
+            for uid, site in value:
+                if not isinstance(uid, str) or not (site is None or isinstance(site, str)):
+                    raise TypeError("expected [uid, site] pairs")
+                out.append((uid, site))
+            return out
+
+        try:
+            version = data["version"]
+            if not isinstance(version, str):
+                raise TypeError("expected a version string")
+            sites = [(str(uid), [(str(c), texts(q), texts(n)) for c, q, n in clusters], equipments(equips))
+                     for uid, clusters, equips in data["sites"]]
+            return cls(version, sites, equipments(data["backbone"]))
+        except (TypeError, ValueError, KeyError) as exc:
+            raise _Bad(ParseError(what="snapshot index", hint=f"{exc}; rebuild it from the snapshot")) from None
+
+    @classmethod
+    def of_values(cls, version: str, sites: Sequence[Site], backbone: Sequence[NetworkEquipment]) -> _Index:
+        """The index of structured sites and backbone."""
+        return cls(version,
+                   [(s.uid, [(c.uid, c.queues, [n.uid for n in c.nodes]) for c in s.clusters],
+                     [(e.uid, e.site) for e in s.network_equipments]) for s in sites],
+                   [(e.uid, e.site) for e in backbone])
+
+
+def _site_key(uid: str) -> str:
+    return f"site/{uid}"
+
+
+def _cluster_key(uid: str) -> str:
+    return f"cluster/{uid}"
+
+
+_BACKBONE_KEY = "backbone"
+
+
+@frozen
+class SnapshotParts:
+    """A snapshot cut for fast loading: its index (JSON-able data naming every element) and its parts, the
+    API's JSON of each site without its clusters (``site/<uid>``), of each cluster with its nodes
+    (``cluster/<uid>``) and of the backbone (``backbone``), each as JSON bytes."""
+
+    index: Mapping[str, Any]
+    parts: Mapping[str, bytes]
+
+
+class _Store:
+    """What a snapshot holds: its index, its parts (decoded objects only it holds, or JSON text decoded at each
+    use) and the values structured from them, each on first use. Two threads may structure the same part at
+    once: both get equal values, and either is kept."""
+
+    def __init__(self, index: _Index, parts: Mapping[str, Any]) -> None:
+        self.index = index
+        self.parts = parts
+        self.sites: dict[str, Site] = {}
+        self.clusters: dict[str, Cluster] = {}
+        self.nodes: dict[str, Node] = {}
+        self.equipments: dict[str, tuple[NetworkEquipment, ...]] = {}
+
+    def _json(self, key: str) -> Any:
+        part = self.parts[key]
+        return json.loads(part) if isinstance(part, str | bytes) else part
+
+    def fresh(self, key: str, pick: Callable[[Any], Any]) -> Any:
+        """``pick`` of a part's JSON, as a copy that nobody else holds."""
+        part = self.parts[key]
+        return pick(json.loads(part)) if isinstance(part, str | bytes) else copy.deepcopy(pick(part))
+
+    def _structured(self, key: str, build: Callable[[Any], Any]) -> Any:
+        try:
+            return build(self._json(key))
+        except _Bad as bad:  # parts come from a snapshot already checked: damaged since
+            raise ValueError(f"the snapshot part {key} is damaged: {bad.error.message}") from None
+
+    def cluster(self, uid: str) -> Cluster:
+        found = self.clusters.get(uid)
+        if found is None:
+            site = self.index.cluster_site[uid]
+            found = self._structured(_cluster_key(uid),
+                                     lambda raw: _cluster_value(site, uid, raw, f"sites.{site}.clusters.{uid}"))
+            self.remember_cluster(found)
+        return found
+
+    def remember_cluster(self, cluster: Cluster) -> None:
+        self.nodes.update((n.uid, n) for n in cluster.nodes)
+        self.clusters[cluster.uid] = cluster
+
+    def node(self, uid: str) -> Node | None:
+        cluster = self.index.node_cluster.get(uid)
+        if cluster is None:
+            return None
+        if uid not in self.nodes:
+            self.cluster(cluster)
+        return self.nodes.get(uid)
+
+    def site_equipments(self, container: str) -> tuple[NetworkEquipment, ...]:
+        found = self.equipments.get(container)
+        if found is None:
+            if container == _BACKBONE:
+                found = self._structured(_BACKBONE_KEY, lambda raw: _equipments_value(None, raw,
+                                                                                      "network_equipments"))
+            else:
+                path = f"sites.{container}.network_equipments"
+                found = self._structured(_site_key(container),
+                                         lambda raw: _equipments_value(container, raw.get("network_equipments"), path))
+            self.equipments[container] = found
+        return found
+
+    def site(self, uid: str) -> Site:
+        found = self.sites.get(uid)
+        if found is None:
+            clusters = tuple(self.cluster(c) for c in self.index.clusters_of[uid])
+            equipments = self.site_equipments(uid)
+            found = self._structured(_site_key(uid),
+                                     lambda raw: _site_value(uid, raw, clusters, equipments, f"sites.{uid}"))
+            self.sites[uid] = found
+        return found
+
+
 # --- the snapshot ----------------------------------------------------------------------------------------------
+
+
+def _accepts(listed: tuple[str, ...], queues: str | Iterable[str] | None) -> bool:
+    """Whether a cluster listing ``listed`` queues (execo's default when none) meets ``queues`` (None: any)."""
+    if queues is None:
+        return True
+    wanted = {queues} if isinstance(queues, str) else set(queues)
+    return bool(wanted.intersection(listed or DEFAULT_CLUSTER_QUEUES))
 
 
 @frozen(eq=False)
 class Snapshot:
-    """The whole grid at one version, with indexes built once for O(1) lookups.
+    """The whole grid at one version, with an index built once for O(1) lookups.
 
-    ``version`` is the API version (commit) it came from, ``sites_`` the Site values sorted by uid (each with
-    its clusters, nodes and network equipments), ``backbone`` the Renater equipments. Queries that take a key
-    return ``Result`` (``NotFound`` naming the key); listings are tuples in natural order.
+    ``version`` is the API version (commit) it came from. Sites, clusters and nodes are structured from the
+    API's JSON when first asked for (a snapshot loaded from its parts answers ``sites()`` or ``clusters()``
+    without structuring any node); ``sites_`` are all the Site values sorted by uid (each with its clusters,
+    nodes and network equipments), ``backbone`` the Renater equipments. Queries that take a key return
+    ``Result`` (``NotFound`` naming the key); listings are tuples in natural order.
     """
 
     version: str
-    sites_: tuple[Site, ...] = field(repr=False)
-    backbone: tuple[NetworkEquipment, ...] = field(repr=False)
-    _site_by_uid: Mapping[str, Site] = field(repr=False)
-    _cluster_by_uid: Mapping[str, Cluster] = field(repr=False)
-    _node_by_uid: Mapping[str, Node] = field(repr=False)
-    _equipments_by_uid: Mapping[str, tuple[NetworkEquipment, ...]] = field(repr=False)
-    # The API's JSON of each element: text (from a caller's objects, frozen at build) or decoded objects that only
-    # this snapshot holds (decoded by snapshot_from_bytes itself); never handed out, copied on every read.
-    _raw: Mapping[tuple[str, str, str], Any] = field(repr=False)
+    _store: _Store = field(repr=False)
+
+    @property
+    def sites_(self) -> tuple[Site, ...]:
+        """Every site value, sorted by uid (structures the whole snapshot)."""
+        return tuple(self._store.site(uid) for uid in self._store.index.site_uids)
+
+    @property
+    def backbone(self) -> tuple[NetworkEquipment, ...]:
+        """The backbone's equipments (Renater)."""
+        return self._store.site_equipments(_BACKBONE)
 
     # -- sites --
     def sites(self) -> tuple[str, ...]:
         """Uids of all sites, sorted."""
-        return tuple(s.uid for s in self.sites_)
+        return self._store.index.site_uids
+
+    def _unknown_site(self, site: str) -> NotFound:
+        return NotFound(what="site", key=site, hint=f"known sites: {', '.join(self.sites())}")
 
     def site(self, site: str) -> Result[Site, NotFound]:
         """The site value of ``site``."""
-        found = self._site_by_uid.get(site)
-        if found is None:
-            return Failure(NotFound(what="site", key=site, hint=f"known sites: {', '.join(self.sites())}"))
-        return Success(found)
+        if site not in self._store.index.clusters_of:
+            return Failure(self._unknown_site(site))
+        return Success(self._store.site(site))
 
     def site_attributes(self, site: str) -> Result[dict[str, Any], NotFound]:
         """The API's JSON of a site (without its clusters and equipments), as a fresh dict."""
-        return self.site(site).map(lambda s: self._copy_raw(("site", s.uid, "")))
+        if site not in self._store.index.clusters_of:
+            return Failure(self._unknown_site(site))
+        return Success(self._store.fresh(_site_key(site), lambda raw: {k: v for k, v in raw.items()
+                                                                       if k not in _SITE_SKIP}))
 
     # -- clusters --
     def cluster(self, cluster: str) -> Result[Cluster, NotFound]:
         """The cluster value of ``cluster``."""
-        found = self._cluster_by_uid.get(cluster)
-        if found is None:
+        if cluster not in self._store.index.cluster_site:
             return Failure(NotFound(what="cluster", key=cluster, hint="see `g5k ref clusters` for the known ones"))
-        return Success(found)
+        return Success(self._store.cluster(cluster))
 
     def clusters(self, site: str | None = None, queues: str | Iterable[str] | None = None) -> Result[
         tuple[str, ...], NotFound
     ]:
         """Uids of the clusters of ``site`` (or of the grid), filtered on ``queues`` as ``filter_clusters``."""
+        index = self._store.index
         if site is None:
-            chosen: Iterable[Cluster] = (c for s in self.sites_ for c in s.clusters)
+            chosen: Iterable[str] = (c for s in index.site_uids for c in index.clusters_of[s])
+        elif site not in index.clusters_of:
+            return Failure(self._unknown_site(site))
         else:
-            found = self._site_by_uid.get(site)
-            if found is None:
-                return Failure(NotFound(what="site", key=site, hint=f"known sites: {', '.join(self.sites())}"))
-            chosen = found.clusters
-        return Success(tuple(c.uid for c in filter_clusters(chosen, queues)))
+            chosen = index.clusters_of[site]
+        return Success(tuple(c for c in chosen if _accepts(index.queues[c], queues)))
 
     def cluster_attributes(self, cluster: str) -> Result[dict[str, Any], NotFound]:
         """The API's JSON of a cluster (without its nodes), as a fresh dict."""
-        return self.cluster(cluster).map(lambda c: self._copy_raw(("cluster", c.uid, "")))
+        return self.cluster(cluster).map(lambda c: self._store.fresh(
+            _cluster_key(c.uid), lambda raw: {k: v for k, v in raw.items() if k != "nodes"}))
 
     def cluster_queues(self, cluster: str) -> Result[tuple[str, ...], NotFound]:
         """The queues of a cluster (execo's default when it lists none)."""
-        return self.cluster(cluster).map(lambda c: c.effective_queues)
+        listed = self._store.index.queues.get(cluster)
+        if listed is None:
+            return Failure(NotFound(what="cluster", key=cluster, hint="see `g5k ref clusters` for the known ones"))
+        return Success(listed or DEFAULT_CLUSTER_QUEUES)
 
     # -- hosts --
     def node(self, host: str | HasAddress) -> Result[Node, NotFound]:
@@ -393,7 +594,7 @@ class Snapshot:
         name = address_of(host)
         parsed = parse_host_name(name)
         uid = parsed.unwrap().node if isinstance(parsed, Success) else name.split(".", 1)[0]
-        found = self._node_by_uid.get(uid)
+        found = self._store.node(uid)
         if found is None:
             return Failure(NotFound(what="host", key=name, hint="give a node name such as nova-1.lyon.grid5000.fr"))
         if isinstance(parsed, Success) and parsed.unwrap().site not in (None, found.site):
@@ -404,12 +605,12 @@ class Snapshot:
               queues: str | Iterable[str] | None = None) -> Result[tuple[Node, ...], NotFound]:
         """Node values of a cluster, a site or the grid (natural order), clusters filtered on ``queues``."""
         if cluster is not None:
-            found = self._cluster_by_uid.get(cluster)
-            if found is None or (site is not None and found.site != site):
+            where = self._store.index.cluster_site.get(cluster)
+            if where is None or (site is not None and where != site):
                 return Failure(NotFound(what="cluster", key=cluster if site is None else f"{cluster} in {site}"))
-            return Success(found.nodes)
+            return Success(self._store.cluster(cluster).nodes)
         return self.clusters(site, queues).map(
-            lambda uids: tuple(n for uid in uids for n in self._cluster_by_uid[uid].nodes)
+            lambda uids: tuple(n for uid in uids for n in self._store.cluster(uid).nodes)
         )
 
     def hosts(self, site: str | None = None, cluster: str | None = None,
@@ -419,7 +620,8 @@ class Snapshot:
 
     def host_attributes(self, host: str | HasAddress) -> Result[dict[str, Any], NotFound]:
         """The API's JSON of a node, as a fresh dict."""
-        return self.node(host).map(lambda n: self._copy_raw(("node", n.uid, "")))
+        return self.node(host).map(lambda n: self._store.fresh(
+            _cluster_key(n.cluster), lambda raw: next(d for d in raw["nodes"] if d.get("uid") == n.uid)))
 
     def cluster_of(self, host: str | HasAddress) -> Result[str, NotFound]:
         """The cluster of a host known to the snapshot."""
@@ -428,19 +630,19 @@ class Snapshot:
     def site_of(self, element: str | HasAddress) -> Result[str, NotFound]:
         """The site of a host, a cluster or a site network equipment (``uid`` unique in the grid)."""
         name = address_of(element)
-        if name in self._cluster_by_uid:
-            return Success(self._cluster_by_uid[name].site)
-        if name in self._site_by_uid:
+        index = self._store.index
+        if name in index.cluster_site:
+            return Success(index.cluster_site[name])
+        if name in index.clusters_of:
             return Success(name)
         node = self.node(name)
         if isinstance(node, Success):
             return Success(node.unwrap().site)
-        equips = [e for e in self._equipments_by_uid.get(name, ()) if e.site is not None]
-        if len({e.site for e in equips}) == 1:
-            return Success(str(equips[0].site))
-        if equips:
-            sites = ", ".join(sorted(str(e.site) for e in equips))
-            return Failure(NotFound(what="element", key=name, hint=f"ambiguous: an equipment of {sites}"))
+        sites = sorted({s for _, s in index.places.get(name, ()) if s is not None})
+        if len(sites) == 1:
+            return Success(sites[0])
+        if sites:
+            return Failure(NotFound(what="element", key=name, hint=f"ambiguous: an equipment of {', '.join(sites)}"))
         return Failure(NotFound(what="host, cluster or equipment", key=name))
 
     def fqdn(self, host: str | HasAddress) -> Result[str, NotFound]:
@@ -448,21 +650,31 @@ class Snapshot:
         return self.node(host).map(lambda n: n.fqdn)
 
     # -- network equipments --
-    def equipment(self, uid: str, site: str | None = None) -> Result[NetworkEquipment, NotFound]:
-        """The network equipment ``uid`` (``site`` is needed for names used by several sites, like ``gw``)."""
-        candidates = self._equipments_by_uid.get(uid, ())
-        if site is not None:
-            candidates = tuple(e for e in candidates if e.site == site)
+    def _place(self, uid: str, site: str | None) -> Result[tuple[str, str | None], NotFound]:
+        candidates = [p for p in self._store.index.places.get(uid, ()) if site is None or p[1] == site]
         if len(candidates) == 1:
             return Success(candidates[0])
         if not candidates:
             return Failure(NotFound(what="network equipment", key=uid if site is None else f"{uid} in {site}"))
-        sites = ", ".join(sorted(str(e.site) for e in candidates))
+        sites = ", ".join(sorted(str(s) for _, s in candidates))
         return Failure(NotFound(what="network equipment", key=uid, hint=f"ambiguous, give the site: {sites}"))
+
+    def equipment(self, uid: str, site: str | None = None) -> Result[NetworkEquipment, NotFound]:
+        """The network equipment ``uid`` (``site`` is needed for names used by several sites, like ``gw``)."""
+        return self._place(uid, site).map(lambda place: next(
+            e for e in self._store.site_equipments(place[0]) if e.uid == uid and e.site == place[1]))
 
     def equipment_attributes(self, uid: str, site: str | None = None) -> Result[dict[str, Any], NotFound]:
         """The API's JSON of a network equipment, as a fresh dict."""
-        return self.equipment(uid, site).map(lambda e: self._copy_raw(("equipment", e.uid, e.site or "")))
+
+        def pick(container: str, site_field: str | None) -> Callable[[Any], Any]:
+            if container == _BACKBONE:
+                return lambda raw: next(e for e in raw if e.get("uid") == uid and e.get("site") == site_field)
+            return lambda raw: next(e for e in raw["network_equipments"]
+                                    if e.get("uid") == uid and e.get("site", container) == site_field)
+
+        return self._place(uid, site).map(lambda place: self._store.fresh(
+            _BACKBONE_KEY if place[0] == _BACKBONE else _site_key(place[0]), pick(*place)))
 
     def equipments(self, site: str | None = None, cluster: str | None = None,
                    host: str | HasAddress | None = None) -> Result[tuple[str, ...], NotFound]:
@@ -473,22 +685,25 @@ class Snapshot:
             return self.cluster(cluster).map(
                 lambda c: tuple(sorted({s for n in c.nodes for s in _node_switches(n)}))
             )
+        index = self._store.index
         if site is not None:
-            return self.site(site).map(lambda s: tuple(e.uid for e in s.network_equipments))
-        return Success(tuple(e.uid for e in self.backbone))
+            if site not in index.clusters_of:
+                return Failure(self._unknown_site(site))
+            return Success(tuple(uid for uid, _ in index.equipments_of[site]))
+        return Success(tuple(uid for uid, _ in index.equipments_of[_BACKBONE]))
 
     # -- any element --
     def attributes(self, element: str | HasAddress) -> Result[dict[str, Any], NotFound]:
         """The API's JSON of a site, cluster, host or equipment named by ``element``, as a fresh dict."""
         name = address_of(element)
-        if name in self._site_by_uid:
+        if name in self._store.index.clusters_of:
             return self.site_attributes(name)
-        if name in self._cluster_by_uid:
+        if name in self._store.index.cluster_site:
             return self.cluster_attributes(name)
         node = self.host_attributes(name)
         if isinstance(node, Success):
             return node
-        if name in self._equipments_by_uid:
+        if name in self._store.index.places:
             return self.equipment_attributes(name)
         return Failure(NotFound(what="site, cluster, host or equipment", key=name))
 
@@ -509,10 +724,12 @@ class Snapshot:
             {s: {c: tuple(groups[s][c]) for c in sorted(groups[s])} for s in sorted(groups)}
         )
 
-    def _copy_raw(self, key: tuple[str, str, str]) -> dict[str, Any]:
-        value = self._raw[key]
-        copied: dict[str, Any] = json.loads(value) if isinstance(value, str) else copy.deepcopy(value)
-        return copied
+    def parts(self) -> SnapshotParts:
+        """The snapshot cut into its index and parts (JSON bytes), which :func:`snapshot_from_parts` reads back."""
+        parts = {key: part if isinstance(part, bytes) else part.encode() if isinstance(part, str)
+                 else json.dumps(part, separators=(",", ":"), default=str).encode()
+                 for key, part in self._store.parts.items()}
+        return SnapshotParts(self._store.index.to_json(), parts)
 
 
 def _node_switches(node: Node) -> tuple[str, ...]:
@@ -530,58 +747,53 @@ def _node_switches(node: Node) -> tuple[str, ...]:
 
 def filter_clusters(clusters: Iterable[Cluster], queues: str | Iterable[str] | None = None) -> tuple[Cluster, ...]:
     """Clusters whose queues meet ``queues`` (a name or names); None keeps all. Every cluster lists ``admin``."""
-    items = tuple(clusters)
-    if queues is None:
-        return items
-    wanted = {queues} if isinstance(queues, str) else set(queues)
-    return tuple(c for c in items if wanted.intersection(c.effective_queues))
+    return tuple(c for c in clusters if _accepts(c.queues, queues))
 
 
 def _build(data: Mapping[str, Any], owned: bool = False) -> Snapshot:
-    """The snapshot of ``data``; ``owned`` when nobody else holds ``data`` (its parts are then kept as they are,
-    instead of being frozen as JSON text against later changes by the caller)."""
+    """The snapshot of ``data``, every element structured (so that any wrong value is found now); ``owned`` when
+    nobody else holds ``data`` (its parts are then kept as they are, instead of being frozen as JSON text against
+    later changes by the caller)."""
     raw_sites = data.get("sites", {})
     if not isinstance(raw_sites, Mapping):
         raise _Bad(ParseError(what="sites", where="sites", line=_excerpt(raw_sites), hint="expected an object"))
     sites: list[Site] = []
-    raw: dict[tuple[str, str, str], Any] = {}  # the caller's JSON, frozen below as text
+    parts: dict[str, Any] = {}
     for uid in sorted(raw_sites):
-        site, site_raw = _site_from_json(uid, raw_sites[uid], f"sites.{uid}")
+        path = f"sites.{uid}"
+        s_raw = raw_sites[uid]
+        if not isinstance(s_raw, Mapping):
+            raise _Bad(ParseError(what="site object", where=path, line=_excerpt(s_raw), hint="expected {...}"))
+        raw_clusters = s_raw.get("clusters", {})
+        if not isinstance(raw_clusters, Mapping):
+            raise _Bad(ParseError(what="clusters", where=f"{path}.clusters", hint="expected an object keyed by uid"))
+        clusters: list[Cluster] = []
+        for c_uid in sorted(raw_clusters, key=natural_key):
+            cluster = _cluster_value(uid, c_uid, raw_clusters[c_uid], f"{path}.clusters.{c_uid}")
+            clusters.append(cluster)
+            parts[_cluster_key(cluster.uid)] = raw_clusters[c_uid]
+        head = {k: v for k, v in s_raw.items() if k != "clusters"}
+        equipments = _equipments_value(uid, head.get("network_equipments"), f"{path}.network_equipments")
+        site = _site_value(uid, head, tuple(clusters), equipments, path)
         sites.append(site)
-        raw[("site", uid, "")] = {k: v for k, v in site_raw.items() if k not in _SITE_SKIP}
-        for c_uid, c_raw in site_raw.get("clusters", {}).items():
-            raw[("cluster", c_uid, "")] = {k: v for k, v in c_raw.items() if k != "nodes"}
-            for n_raw in c_raw.get("nodes", ()):
-                raw[("node", n_raw["uid"], "")] = n_raw
-        for e_raw in site_raw.get("network_equipments", ()):
-            raw[("equipment", e_raw["uid"], e_raw.get("site", uid))] = e_raw
-    backbone_raw = _list_of(data.get("network_equipments"), "network_equipments", "network_equipments")
-    backbone = tuple(
-        _structure(e, NetworkEquipment, f"network_equipments[{i}]") for i, e in enumerate(backbone_raw)
-    )
-    for e_raw in backbone_raw:
-        raw[("equipment", e_raw["uid"], "")] = e_raw
-    frozen_raw = raw if owned else {key: json.dumps(value, separators=(",", ":"), default=str)
-                                    for key, value in raw.items()}
-    clusters = {c.uid: c for s in sites for c in s.clusters}
-    nodes = {n.uid: n for c in clusters.values() for n in c.nodes}
-    equipments: dict[str, list[NetworkEquipment]] = {}
-    for equip in (*[e for s in sites for e in s.network_equipments], *backbone):
-        equipments.setdefault(equip.uid, []).append(equip)
+        parts[_site_key(site.uid)] = head
+    backbone_raw = data.get("network_equipments")
+    backbone = _equipments_value(None, backbone_raw, "network_equipments")
+    parts[_BACKBONE_KEY] = list(_list_of(backbone_raw, "network_equipments", "network_equipments"))
+    if not owned:
+        parts = {key: json.dumps(part, separators=(",", ":"), default=str) for key, part in parts.items()}
     version = data.get("version")
     if not isinstance(version, str):
         meta = data.get("snapshot")
         version = meta.get("commit", "") if isinstance(meta, Mapping) else ""
-    return Snapshot(
-        version=str(version),
-        sites_=tuple(sites),
-        backbone=backbone,
-        site_by_uid={s.uid: s for s in sites},
-        cluster_by_uid=clusters,
-        node_by_uid=nodes,
-        equipments_by_uid={k: tuple(v) for k, v in equipments.items()},
-        raw=frozen_raw,
-    )
+    store = _Store(_Index.of_values(str(version), sites, backbone), parts)
+    for site in sites:
+        for cluster in site.clusters:
+            store.remember_cluster(cluster)
+        store.equipments[site.uid] = site.network_equipments
+        store.sites[site.uid] = site
+    store.equipments[_BACKBONE] = backbone
+    return Snapshot(version=str(version), store=store)
 
 
 def snapshot_from_json(data: Any) -> Result[Snapshot, G5kError]:
@@ -607,3 +819,18 @@ def snapshot_from_bytes(payload: bytes) -> Result[Snapshot, G5kError]:
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         return Failure(ParseError(what="Reference API JSON", hint=str(exc)[:200]))
     return _snapshot(data, owned=True)  # decoded here: no caller holds it, no need to freeze it as text
+
+
+def snapshot_from_parts(parts: SnapshotParts) -> Result[Snapshot, G5kError]:
+    """A Snapshot from the parts :meth:`Snapshot.parts` gave: its index is read now, each site and cluster is
+    structured when first asked for. The parts must be those of a snapshot already built (a damaged part raises
+    ValueError when used): the caller checks that what it stored is what it wrote."""
+    try:
+        index = _Index.from_json(parts.index)
+    except _Bad as bad:
+        return Failure(bad.error)
+    needed = [_site_key(s) for s in index.site_uids] + [_cluster_key(c) for c in index.cluster_site] + [_BACKBONE_KEY]
+    missing = [key for key in needed if key not in parts.parts]
+    if missing:
+        return Failure(ParseError(what="snapshot parts", where=", ".join(missing[:5]), hint="missing parts"))
+    return Success(Snapshot(version=index.version, store=_Store(index, dict(parts.parts))))

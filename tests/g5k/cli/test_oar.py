@@ -50,7 +50,7 @@ def test_argv_json_and_options(capsys: pytest.CaptureFixture[str]) -> None:
     "argv",
     [
         ("oar", "argv", "-w", "-3"),
-        ("oar", "argv", "-r", "2026-12-01 09:00"),
+        ("oar", "argv", "-r", "yesterday"),
         ("oar", "argv", "--name=-x"),
         ("oar", "argv", "--tz", "Mars/Olympus"),
         ("oar", "argv", "--options", "'unbalanced"),

@@ -229,3 +229,46 @@ def test_plan_shows_the_error_of_a_site_not_read(capsys: pytest.CaptureFixture[s
     assert main(argv) == 0
     (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Sites not read: ")]
     assert line.startswith("Sites not read: nancy: could not parse planning payload at nancy.jobs[0].walltime")
+
+
+def test_plan_reservation_date_forms_and_window(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--json", "--no-plots", "-r", "2026-03-30 09:00", "--want", "lyon:2"]) == 0
+    assert json.loads(capsys.readouterr().out)["start"] == 1774854000
+    assert main(["plan", "--no-plots", "-r", "yesterday"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid -r/--reservation 'yesterday': expected 'YYYY-MM-DD HH:MM[:SS]'" in err
+    assert "yesterday:00" not in err
+    for outside in ("2027-01-01 00:00", "2026-03-01 10:00"):
+        assert main(["plan", "--no-plots", "--reservation", outside]) == 2
+        err = capsys.readouterr().err
+        assert f"invalid -r/--reservation '{outside}'" in err
+        assert "the embedded planning covers, from 2026-03-24 10:00 to 2026-04-21 09:00" in err
+
+
+def test_plan_dry_run_writes_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "figures"
+    assert main(["plan", "--dry-run", "--out", str(out), "--format", "png,svg"]) == 0
+    text = capsys.readouterr().out
+    assert "Chosen slot: 2026-03-24 11:40" in text
+    assert f"Dry run: would write {out}/gantt.png and {out}/slots.png and {out}/gantt.svg" in text
+    assert not out.exists()
+
+
+def test_plan_svg_figures_and_their_content(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["plan", "--out", str(tmp_path), "--format", "svg", "--want", "lyon:5", "--want", "nova:2"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gantt.svg", "slots.svg"]
+    gantt = (tmp_path / "gantt.svg").read_text()
+    assert gantt.lstrip().startswith("<?xml") and "<svg" in gantt
+    assert main(["plan", "--out", str(tmp_path), "--format", "gif"]) == 2
+    assert "invalid --format 'gif'" in capsys.readouterr().err
+
+
+def test_plan_live_total_failure_is_one_line_per_endpoint(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    write_config(tmp_path, monkeypatch, '[g5k]\nlocation = "frontend:lyon"\n')
+    assert main(["plan", "--live", "--no-plots", "--api", "http://127.0.0.1:1/3.0"]) == 1
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines[-2] == "g5k: error: could not read the planning of any site (11 sites tried, every one failed):"
+    assert lines[-1].startswith("  127.0.0.1:1: connection refused (11 sites: grenoble, lille, louvain")
+    assert "partly" not in err

@@ -74,7 +74,7 @@ def test_topo_unwritable_png_fails_without_leftovers(capsys: pytest.CaptureFixtu
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert main(["topo", "nova", "--png", str(blocker / "topo.png")]) == 1
-    assert "invalid --png" in capsys.readouterr().err
+    assert "invalid --out" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
 
 
@@ -108,3 +108,20 @@ def test_topo_queues_filter_the_clusters_of_a_site(capsys: pytest.CaptureFixture
     assert main(["topo", "rennes", "--queues", "default", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert sorted({n["cluster"] for n in data["nodes"] if n["kind"] == "node"}) == ["paradoxe", "parasilo"]
+
+
+def test_topo_svg_by_format_or_suffix(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["topo", "lyon", "--compact", "--out", str(tmp_path / "lyon"), "--format", "svg"]) == 0
+    assert (tmp_path / "lyon.svg").read_text().lstrip().startswith("<?xml")
+    assert main(["topo", "lyon", "--out", str(tmp_path / "l.svg")]) == 0
+    assert "<svg" in (tmp_path / "l.svg").read_text()
+    assert main(["topo", "lyon", "--out", str(tmp_path / "x.png"), "--format", "svg"]) == 2
+    assert "invalid --out" in capsys.readouterr().err
+    assert main(["topo", "--dry-run", "--compact", "--out", str(tmp_path / "dry.png")]) == 0
+    assert not (tmp_path / "dry.png").exists()
+
+
+def test_topo_summary_counts_are_worded(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["topo", "louvain"]) == 0
+    out = capsys.readouterr().out
+    assert "1 site, 1 cluster" in out and "1 router" in out and " 1 sites" not in out

@@ -121,3 +121,27 @@ def test_drawing_needs_neither_pyplot_nor_a_display() -> None:
                           check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_compact_radial_labels_do_not_overlap_and_legends_sit_outside(grid: nx.MultiGraph) -> None:
+    import itertools
+    import math
+
+    from matplotlib.text import Annotation
+
+    fig = treemap(grid, compact=True)
+    ax = fig.axes[0]
+    ax.apply_aspect()
+    labels = [a for a in ax.texts if isinstance(a, Annotation) and a.get_text().endswith(")")]
+    assert len(labels) == 158  # every cluster, with its host count
+    centre = ax.transData.transform((0.0, 0.0))
+    polar = []
+    for label in labels:
+        x, y = ax.transData.transform(label.xy) - centre
+        polar.append((math.atan2(y, x), math.hypot(x, y) * 72 / fig.dpi))
+    polar.sort()
+    gaps = [(b[0] - a[0]) * min(a[1], b[1]) for a, b in itertools.pairwise(polar)]
+    assert min(gaps) >= 7.0  # points between neighbouring labels along the circle: at least the font's size
+    for legend in [a for a in ax.artists if isinstance(a, Legend)] + [ax.get_legend()]:
+        x, _ = legend.get_bbox_to_anchor().transformed(ax.transAxes.inverted()).p0
+        assert x >= 0.999  # right of the drawing
