@@ -1,7 +1,12 @@
 """Deploy with kadeploy3 on the frontends, check nodes over ssh, retry: the effects around ``g5kpure.deploy.kadeploy``.
 
 ``Kadeployer`` runs one kadeploy3 per involved frontend, all at once, with ``deploy_timeout``
-enforced, and reads kadeploy3's ok/ko node files. ``deploy`` is the seed's
+enforced (``DEFAULT_DEPLOY_TIMEOUT`` unless told otherwise: a timer here, that a silent link cannot defeat), and
+reads kadeploy3's ok/ko node files. Each kadeploy3 writes its pid next to its node files (``sh -c 'echo $$ >
+PREFIX.pid; exec kadeploy3 ...'``): when the deployment is interrupted (Ctrl-C, SIGTERM) or times out, that
+process is stopped on the frontend through a new ssh connection (SIGINT, then SIGTERM, then SIGKILL) and each
+host's state is reported; a second Ctrl-C says what is still being stopped, a third leaves it running and says
+how to stop it. ``deploy`` is the seed's
 ``execo_g5k.kadeploy.deploy``: it checks which hosts are already deployed (in parallel, bounded pool,
 ``check_timeout`` each; under their kavlan names in a kavlan), deploys only the others, retries, and stops
 early when ``check_enough_func`` says so. Decisions are taken by the pure step function of
@@ -17,14 +22,17 @@ site we run on); when there is none, they are refused with an error value naming
 
 from __future__ import annotations
 
+import concurrent.futures
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from attrs import evolve, frozen
 from g5k import config as config_adapter
+from g5k.interrupt import ABANDONED, Shield, mark_abandoned
 from g5k.results import performed
-from g5k.ssh import DEFAULT_MAX_PARALLEL, output_or_failure, run_plans
+from g5k.ssh import DEFAULT_MAX_PARALLEL, output_or_failure, run_plan, run_plans
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
@@ -41,6 +49,7 @@ from g5kpure.deploy import (
     KadeploySettings,
     RetryState,
     all_deployed,
+    collect_files_argv,
     interpret_run,
     kavlan_host_name,
     next_action,
@@ -55,6 +64,7 @@ from g5kpure.deploy import (
 from g5kpure.errors import CommandFailed, G5kError, InvalidInput, Timeout
 
 __all__ = [
+    "DEFAULT_DEPLOY_TIMEOUT",
     "DEFAULT_NODE_CONNECTION_PARAMS",
     "DeployResult",
     "KadeployPlan",
@@ -75,6 +85,25 @@ DEFAULT_CHECK_PARALLEL = 32
 """Upper bound of simultaneous node checks."""
 
 _COLLECT_TIMEOUT = 60.0
+
+DEFAULT_DEPLOY_TIMEOUT = 3600.0
+"""Default limit of one kadeploy3 try, in seconds (a deployment takes 5 to 15 minutes; ``None``: no limit)."""
+
+_STOP_TIMEOUT = 30.0
+_STOP_WAIT = 30.0  # how long an interrupted run waits for its kadeploy3 commands to return once stopped
+
+# Run kadeploy3 with its pid in PREFIX.pid: `stop` kills that process. A stop that comes first leaves
+# PREFIX.cancel, which the wrapper checks after writing its pid (either one sees the other).
+_WRAPPER = 'echo $$ > "$0.pid"; if [ -e "$0.cancel" ]; then exit 143; fi; exec "$@"'
+_STOP_SCRIPT = (
+    'touch "$0.cancel"; pid=$(cat "$0.pid" 2>/dev/null); '
+    'if [ -z "$pid" ]; then echo "not started"; exit 0; fi; '
+    'ours() { tr "\\0" " " < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$1"; }; '
+    'if ! ours "$1"; then echo "ended $pid"; exit 0; fi; '
+    'for sig in INT TERM KILL; do kill -s $sig "$pid" 2>/dev/null; i=0; '
+    'while ours "$1" && [ $i -lt 25 ]; do sleep 0.2; i=$((i + 1)); done; '
+    'if ! ours "$1"; then echo "stopped $pid"; exit 0; fi; done; echo "running $pid"; exit 1'
+)
 
 
 def node_params(value: ConnectionParams | Mapping[str, Any] | None) -> Result[ConnectionParams, G5kError]:
@@ -150,14 +179,20 @@ class KadeployPlan:
         return "\n".join(c.describe() for c in self.commands)
 
 
+def _stem(run: KadeployRun) -> str:
+    """The path prefix of a run's files (``.ok``, ``.ko``, ``.pid``, ``.cancel``)."""
+    return run.ok_file.removesuffix(".ok")
+
+
 def plan_kadeploy(
     deployment: Deployment,
     access: FrontendAccess | ConnectionParams | None = None,
     settings: KadeploySettings | None = None,
-    deploy_timeout: float | None = None,
+    deploy_timeout: float | None = DEFAULT_DEPLOY_TIMEOUT,
     file_prefix: str | None = None,
 ) -> Result[KadeployPlan, G5kError]:
-    """The exact frontend commands a deployment runs (what ``--dry-run`` prints).
+    """The exact frontend commands a deployment runs (what ``--dry-run`` prints): each kadeploy3 behind a
+    ``sh -c`` that records its pid, so that it can be stopped.
 
     Missing ``access`` / ``settings`` come from the configuration (``configured_defaults``). Short host names go
     to the default frontend; with none (outside Grid'5000, no ``g5k.default_frontend``), they are refused with
@@ -180,7 +215,7 @@ def plan_kadeploy(
             "default_frontend"))
     commands: list[CommandPlan] = []
     for run in planned.unwrap():
-        command = plan_command(run.argv, run.frontend, acc, deploy_timeout)
+        command = plan_command(("sh", "-c", _WRAPPER, _stem(run), *run.argv), run.frontend, acc, deploy_timeout)
         if isinstance(command, Failure):
             return Failure(command.failure())
         commands.append(command.unwrap())
@@ -219,7 +254,7 @@ class Kadeployer:
         deployment: Deployment,
         frontend_connection_params: FrontendAccess | ConnectionParams | None = None,
         settings: KadeploySettings | None = None,
-        timeout: float | None = None,
+        timeout: float | None = DEFAULT_DEPLOY_TIMEOUT,
     ) -> None:
         self.deployment = deployment
         resolved = configured_defaults(frontend_connection_params, settings)
@@ -234,37 +269,111 @@ class Kadeployer:
         return plan_kadeploy(self.deployment, self.access, self.settings, self.timeout)
 
     def run(self) -> IOResult[KadeployerResult, G5kError]:
-        """Run kadeploy3 on every frontend at once and report which hosts were deployed."""
+        """Run kadeploy3 on every frontend at once and report which hosts were deployed.
+
+        Interrupted (Ctrl-C, SIGTERM, any exception), it stops the kadeploy3 processes it started, then re-raises
+        with a note giving each host's state; a kadeploy3 cut by the timeout is stopped the same way."""
         planned = self.plan()
         if isinstance(planned, Failure):
             return IOFailure(planned.failure())
         plan = planned.unwrap()
-        results = run_plans(plan.commands, max_parallel=DEFAULT_MAX_PARALLEL)
+        pool = ThreadPoolExecutor(max_workers=min(len(plan.commands), DEFAULT_MAX_PARALLEL),
+                                  thread_name_prefix="g5k-kadeploy")
+        futures = [pool.submit(run_plan, command) for command in plan.commands]
+        try:
+            with Shield() as shield:
+                try:
+                    results = [f.result() for f in futures]
+                except BaseException as exc:
+                    where = ", ".join(c.frontend for c in plan.commands)
+                    stopped = shield.undo(lambda: self._stop_all(plan, futures),
+                                          lambda: f"stopping kadeploy3 on {where}")
+                    if stopped is ABANDONED:
+                        mark_abandoned(exc)
+                        exc.add_note(f"left kadeploy3 running: {self._stop_hint(plan)}")
+                    else:
+                        exc.add_note(stopped)
+                    raise
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        timed_out = [i for i, r in enumerate(results) if isinstance(output_or_failure(r), Timeout)]
+        if timed_out:  # the timer fired here; the frontend may not have seen the ssh channel close
+            self._stop([plan.runs[i] for i in timed_out], [plan.commands[i] for i in timed_out])
+        return IOSuccess(self._report(plan, results))
+
+    def _stop(self, runs: Sequence[KadeployRun], commands: Sequence[CommandPlan]) -> list[str]:
+        """Stop the kadeploy3 of ``runs`` on their frontends; per run, what happened (one phrase)."""
+        name = self.settings.kadeploy3.rsplit("/", 1)[-1] or "kadeploy3"
+        stops = [plan_command(("sh", "-c", _STOP_SCRIPT, _stem(run), name), run.frontend, self.access, _STOP_TIMEOUT)
+                 for run in runs]
+        done = iter(run_plans([p.unwrap() for p in stops if isinstance(p, Success)]))
+        said: list[str] = []
+        for command, stop in zip(commands, stops, strict=True):
+            out = output_or_failure(next(done)) if isinstance(stop, Success) else stop.failure()
+            if isinstance(out, CommandOutput):
+                words = out.stdout.split()
+                what = {"stopped": "stopped (pid {})", "ended": "had ended", "not": "never started",
+                        "running": "could NOT be stopped (pid {})"}.get(words[0] if words else "", "unknown")
+                said.append(f"kadeploy3 on {command.frontend} " + what.format(words[-1] if words else ""))
+            else:
+                said.append(f"kadeploy3 on {command.frontend} could NOT be stopped ({out.message})")
+        return said
+
+    def _stop_all(self, plan: KadeployPlan, futures: Sequence[Future[IOResult[CommandOutput, G5kError]]]) -> str:
+        """Stop every kadeploy3 of ``plan``, wait for their commands to return, and say where each host stands."""
+        said = self._stop(plan.runs, plan.commands)
+        concurrent.futures.wait(futures, timeout=_STOP_WAIT)
+        results = [f.result() if f.done() and not f.cancelled() else
+                   IOFailure(Timeout(f"kadeploy3 on {c.frontend} (interrupted)", None, c.frontend))
+                   for f, c in zip(futures, plan.commands, strict=True)]
+        report = self._report(plan, results, interrupted=True).report
+        hosts = [f"{len(report.deployed)} deployed" + (f" ({', '.join(sorted(report.deployed))})"
+                                                        if report.deployed else ""),
+                 f"{len(report.undeployed)} not deployed" + (f" ({', '.join(sorted(report.undeployed))})"
+                                                              if report.undeployed else "")]
+        return "; ".join(said) + "; hosts: " + ", ".join(hosts)
+
+    def _stop_hint(self, plan: KadeployPlan) -> str:
+        """How to stop by hand the kadeploy3 of each run of ``plan``."""
+        return "; ".join(f"stop it on {c.frontend} with `kill $(cat {_stem(run)}.pid)`"
+                         for run, c in zip(plan.runs, plan.commands, strict=True))
+
+    def _report(self, plan: KadeployPlan, results: Sequence[IOResult[CommandOutput, G5kError]],
+                interrupted: bool = False) -> KadeployerResult:
+        """Read the node files wherever kadeploy3 ran and merge each frontend's report."""
         report = KadeployReport()
         failures: list[tuple[str, G5kError]] = []
         outputs: list[CommandOutput] = []
         collects: list[CommandPlan] = []
         for run, command, result in zip(plan.runs, plan.commands, results, strict=True):
             done = output_or_failure(result)
-            collect = plan_command(run.collect_argv(), run.frontend, self.access, _COLLECT_TIMEOUT)
+            files = (run.ok_file, run.ko_file, _stem(run) + ".pid", _stem(run) + ".cancel")
+            collect = plan_command(collect_files_argv(files), run.frontend, self.access, _COLLECT_TIMEOUT)
             # read (and remove) the node files wherever kadeploy3 ran, even if it was cut by the timeout
-            if isinstance(collect, Success) and (isinstance(done, CommandOutput | Timeout)):
+            if isinstance(collect, Success) and (isinstance(done, CommandOutput | Timeout) or interrupted):
                 collects.append(collect.unwrap())
             if isinstance(done, G5kError):
-                if isinstance(done, Timeout):
+                if isinstance(done, Timeout) and not interrupted:
                     done = Timeout(f"kadeploy3 on {command.frontend}", self.timeout, command.frontend)
                 failures.append((command.frontend, done))
         collected = {c.argv: output_or_failure(r) for c, r in zip(collects, run_plans(collects), strict=True)}
         failed = dict(failures)
         for run, command, result in zip(plan.runs, plan.commands, results, strict=True):
-            if command.frontend in failed:
+            files = (run.ok_file, run.ko_file, _stem(run) + ".pid", _stem(run) + ".cancel")
+            ok_nodes, ko_nodes = _node_files(collected.get(collect_files_argv(files)), run)
+            out = output_or_failure(result)
+            if interrupted:  # what the node files and the output say; the other hosts were cut short
+                text = (out.stdout + "\n" + out.stderr) if isinstance(out, CommandOutput) else ""
+                cut = interpret_run(run.hosts, parse_kadeploy_output(text), ok_nodes, ko_nodes, None)
+                reasons = tuple((h, "kadeploy3 interrupted" if why.startswith("not reported") else why)
+                                for h, why in cut.reasons)
+                report = report.merge(evolve(cut, reasons=reasons))
+                continue
+            if not isinstance(out, CommandOutput):
                 report = report.merge(interpret_run(run.hosts, parse_kadeploy_output(""),
                                                     failure=failed[command.frontend].message))
                 continue
-            out = output_or_failure(result)
-            assert isinstance(out, CommandOutput)
             outputs.append(out)
-            ok_nodes, ko_nodes = _node_files(collected.get(run.collect_argv()), run)
             parsed = parse_kadeploy_output(out.stdout + "\n" + out.stderr)
             failure = ""
             if out.exit_code != 0 and not (parsed.deployed or parsed.undeployed or ok_nodes or ko_nodes):
@@ -274,7 +383,7 @@ class Kadeployer:
                 tail = [ln.strip() for ln in (out.stdout + "\n" + out.stderr).splitlines() if ln.strip()][-2:]
                 failure = f"kadeploy3 exited with {out.exit_code}" + (f": {' | '.join(tail)}" if tail else "")
             report = report.merge(interpret_run(run.hosts, parsed, ok_nodes, ko_nodes, out.exit_code, failure))
-        return IOSuccess(KadeployerResult(report, tuple(failures), tuple(outputs)))
+        return KadeployerResult(report, tuple(failures), tuple(outputs))
 
 
 def _node_files(
@@ -359,7 +468,7 @@ def deploy(
     num_tries: int = 1,
     check_enough_func: Callable[[frozenset[str], frozenset[str]], bool] | None = None,
     frontend_connection_params: FrontendAccess | ConnectionParams | None = None,
-    deploy_timeout: float | None = None,
+    deploy_timeout: float | None = DEFAULT_DEPLOY_TIMEOUT,
     check_timeout: float | None = 30,
     settings: KadeploySettings | None = None,
     on_event: Callable[[str], None] | None = None,
@@ -369,7 +478,11 @@ def deploy(
     ``settings`` and ``frontend_connection_params`` default to the configuration's (``configured_defaults``):
     the configured kadeploy3 command, options, default environment and check command (``True``), the default
     frontend for short host names. A configuration that cannot be loaded, or short names with no default
-    frontend, are error values returned before any node or frontend is touched.
+    frontend, are error values returned before any node or frontend is touched. Each kadeploy3 try is bounded
+    by ``deploy_timeout`` (default ``DEFAULT_DEPLOY_TIMEOUT``; ``None``: no limit).
+
+    Interrupted (Ctrl-C, SIGTERM), the kadeploy3 processes running are stopped on the frontends, and the
+    exception goes on with a note giving each host's state.
     """
     resolved = configured_defaults(frontend_connection_params, settings)
     if isinstance(resolved, Failure):
@@ -400,23 +513,30 @@ def deploy(
         assert command is not None
         return check_hosts(hosts, command, checker, check_timeout, deployment.vlan)
 
-    if command is not None:
-        state = observe_check(state, check(state.hosts))
-        say(f"check: {len(state.deployed)} of {len(state.hosts)} hosts already deployed")
-    failures: list[tuple[str, G5kError]] = []
-    while True:
-        action = next_action(state, lambda d, u: enough(frozenset(d), frozenset(u)))
-        if isinstance(action, Done):
-            say(f"done ({action.why}): {len(action.deployed)} deployed, {len(action.undeployed)} not")
-            return IOSuccess(DeployResult(action.deployed, action.undeployed, action.why, action.tries,
-                                          action.history, tuple(failures)))
-        assert isinstance(action, DeployHosts)
-        say(f"try {action.try_number}/{num_tries}: kadeploy3 on {len(action.hosts)} hosts")
-        kadeployer = Kadeployer(deployment.with_hosts(action.hosts), access, settings, deploy_timeout)
-        ran = performed(kadeployer.run())
-        if isinstance(ran, Failure):
-            return IOFailure(ran.failure())
-        failures.extend(ran.unwrap().frontend_failures)
-        state = observe_deploy(state, action, ran.unwrap().report, trust_report=command is None)
+    try:
         if command is not None:
-            state = observe_check(state, check(action.hosts))
+            state = observe_check(state, check(state.hosts))
+            say(f"check: {len(state.deployed)} of {len(state.hosts)} hosts already deployed")
+        failures: list[tuple[str, G5kError]] = []
+        while True:
+            action = next_action(state, lambda d, u: enough(frozenset(d), frozenset(u)))
+            if isinstance(action, Done):
+                say(f"done ({action.why}): {len(action.deployed)} deployed, {len(action.undeployed)} not")
+                return IOSuccess(DeployResult(action.deployed, action.undeployed, action.why, action.tries,
+                                              action.history, tuple(failures)))
+            assert isinstance(action, DeployHosts)
+            say(f"try {action.try_number}/{num_tries}: kadeploy3 on {len(action.hosts)} hosts")
+            kadeployer = Kadeployer(deployment.with_hosts(action.hosts), access, settings, deploy_timeout)
+            ran = performed(kadeployer.run())
+            if isinstance(ran, Failure):
+                return IOFailure(ran.failure())
+            failures.extend(ran.unwrap().frontend_failures)
+            state = observe_deploy(state, action, ran.unwrap().report, trust_report=command is None)
+            if command is not None:
+                state = observe_check(state, check(action.hosts))
+    except BaseException as exc:
+        if not getattr(exc, "__notes__", None):  # interrupted outside kadeploy3 (which says where hosts stand)
+            deployed = ", ".join(sorted(state.deployed))
+            exc.add_note(f"no kadeploy3 was running; hosts: {len(state.deployed)} deployed"
+                         + (f" ({deployed})" if deployed else "") + f", {len(state.undeployed)} not deployed")
+        raise

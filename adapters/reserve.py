@@ -7,25 +7,34 @@
 - :func:`reserve_at_first_common_date`: ask every site for an advance reservation at the same date; when some
   refuse with OAR's suggested date, delete what the others accepted (and wait until OAR shows it ended), move
   to the latest suggestion and try again, within ``max_tries`` and ``not_after``.
+- :func:`clean_leftovers`: delete what commands that died left in the journal (``g5k cleanup``), jobs whose id
+  never came back being found by their name.
 
-The decisions are pure (``g5kpure.oar.reserve``); this module only runs oarstat / oarsub / oardel.
+The decisions are pure (``g5kpure.oar.reserve``); this module only runs oarstat / oarsub / oardel. Both
+submitting functions are all or nothing, interruptions included: Ctrl-C or SIGTERM during the call deletes what
+it submitted before the exception goes on (``g5k.oar.Submissions``).
 
-Limit: reattach is a read followed by a submission, not a lock: two runs started at the same instant may
-both find nothing and both submit.
+Two calls with the same name on one machine take turns (a lock per name in the state directory,
+``g5k.journal.name_lock``): the second finds the first one's jobs and reattaches. Across machines, reattach is
+a read followed by a submission: two runs started at the same instant on two machines may both submit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import tzinfo
 from typing import TypeVar
 
 from attrs import evolve, frozen
+from g5k.journal import USER_JOURNAL, JournalArg, JournalFile, leftovers, name_lock, user_journal
 from g5k.oar import (
     CONFIGURED,
     CallDefaults,
     KeyFileArg,
+    Submissions,
     TimeoutArg,
+    guarded,
     my_jobs,
     oardel,
     oarsub,
@@ -41,11 +50,20 @@ from g5kpure.config import FrontendAccess
 from g5kpure.errors import G5kError, NoCommonDate, Rejected, ReservationTry, SiteAnswer
 from g5kpure.oar import (
     DEFAULT_ORIGIN_TAG,
+    LOST_GRACE,
     PARIS,
     DelStatus,
+    Journal,
+    JournalEntry,
     OarJob,
     OarJobInfo,
     OarSubmission,
+    Transaction,
+    claim_named,
+    close_transaction,
+    forget,
+    settled_unnamed,
+    site_label,
     validate_submission,
 )
 from g5kpure.oar import reserve as core
@@ -109,34 +127,39 @@ def reserve_or_reattach(
     specs: Specs, name: str, access: FrontendAccess | None = None, timeout: TimeoutArg = False,
     *, start: int | None = None, not_after: int | None = None, max_tries: int = core.DEFAULT_MAX_TRIES,
     tz: tzinfo = PARIS, job_key_file: KeyFileArg = CONFIGURED, origin_tag: str | None = DEFAULT_ORIGIN_TAG,
-    rollback_wait: float = 30.0,
+    rollback_wait: float = 30.0, submissions: Submissions | None = None, journal: JournalArg = USER_JOURNAL,
+    on_wait: Callable[[str], None] | None = None,
 ) -> IOResult[Reserved, G5kError]:
     """The live jobs named ``name`` when every site of ``specs`` holds one (nothing submitted); when none does,
     one job per site submitted all or nothing (``oarsubgrid``, or a synchronised reservation from ``start``);
     when only some do, a ``ReattachConflict`` naming them (nothing submitted). Submissions get ``name``;
-    ``start`` / ``not_after`` / ``max_tries`` apply only to a submission (reattached jobs are kept as they are)."""
+    ``start`` / ``not_after`` / ``max_tries`` apply only to a submission (reattached jobs are kept as they are).
+    The name is locked on this machine for the call (``on_wait`` is told when another process holds it)."""
     checked = core.check_job_name(name).bind(lambda _: core.check_sites([f for _, f in specs]))
     resolved = _checked_defaults(checked.bind(lambda _: _valid(specs)), access, job_key_file)
     if not isinstance(resolved, Success):
         return IOFailure(resolved.failure())
     _, defaults = resolved.unwrap()
     access, job_key_file = defaults.access, defaults.job_key_file
-    named = performed(find_jobs_by_name(name, [f for _, f in specs], access, timeout))
-    decision = named.bind(lambda n: core.decide_reattach([f for _, f in specs], n))
-    if not isinstance(decision, Success):
-        return IOFailure(decision.failure())
-    chosen = decision.unwrap()
-    if isinstance(chosen, core.Reattach):
-        return IOSuccess(Reserved(chosen.jobs, True, chosen.infos))
-    named_specs = [(evolve(sub, name=name), f) for sub, f in specs]
-    if start is not None:
-        common = reserve_at_first_common_date(named_specs, start, not_after, max_tries, access, timeout, tz=tz,
-                                              job_key_file=job_key_file, origin_tag=origin_tag,
-                                              rollback_wait=rollback_wait)
-        return common.map(lambda c: Reserved(c.jobs, False, start=c.start, tries=c.tries))
-    grid = oarsubgrid(named_specs, access=access, timeout=timeout, tz=tz, job_key_file=job_key_file,
-                      origin_tag=origin_tag, rollback_wait=rollback_wait)
-    return grid.map(lambda jobs: Reserved(jobs, False))
+    with name_lock(name, on_wait):
+        named = performed(find_jobs_by_name(name, [f for _, f in specs], access, timeout))
+        decision = named.bind(lambda n: core.decide_reattach([f for _, f in specs], n))
+        if not isinstance(decision, Success):
+            return IOFailure(decision.failure())
+        chosen = decision.unwrap()
+        if isinstance(chosen, core.Reattach):
+            return IOSuccess(Reserved(chosen.jobs, True, chosen.infos))
+        named_specs = [(evolve(sub, name=name), f) for sub, f in specs]
+        if start is not None:
+            common = reserve_at_first_common_date(named_specs, start, not_after, max_tries, access, timeout, tz=tz,
+                                                  job_key_file=job_key_file, origin_tag=origin_tag,
+                                                  rollback_wait=rollback_wait, submissions=submissions,
+                                                  journal=journal)
+            return common.map(lambda c: Reserved(c.jobs, False, start=c.start, tries=c.tries))
+        grid = oarsubgrid(named_specs, access=access, timeout=timeout, tz=tz, job_key_file=job_key_file,
+                          origin_tag=origin_tag, rollback_wait=rollback_wait, submissions=submissions,
+                          journal=journal)
+        return grid.map(lambda jobs: Reserved(jobs, False))
 
 
 # ----------------------------------------------------------------------------------------------- common date
@@ -146,11 +169,12 @@ def reserve_at_first_common_date(
     specs: Specs, start: int, not_after: int | None = None, max_tries: int = core.DEFAULT_MAX_TRIES,
     access: FrontendAccess | None = None, timeout: TimeoutArg = False,
     *, tz: tzinfo = PARIS, job_key_file: KeyFileArg = CONFIGURED, origin_tag: str | None = DEFAULT_ORIGIN_TAG,
-    rollback_wait: float = 30.0,
+    rollback_wait: float = 30.0, submissions: Submissions | None = None, journal: JournalArg = USER_JOURNAL,
 ) -> IOResult[CommonReservation, G5kError]:
     """Advance reservations starting at the same date on every site: ``start`` first, then OAR's latest
     "could run at" date while some site refuses (what others accepted is deleted before each new try), at most
-    ``max_tries`` dates and none after ``not_after``. A ``NoCommonDate`` tells what each site said at each try."""
+    ``max_tries`` dates and none after ``not_after``. A ``NoCommonDate`` tells what each site said at each try.
+    Interrupted, it deletes what it holds and re-raises (see ``g5k.oar.Submissions``)."""
     policy = core.CommonDatePolicy(max_tries, not_after)
     checked = _valid(specs).bind(lambda _: core.check_common_request(start, policy, len(specs)))
     resolved = _checked_defaults(checked, access, job_key_file)
@@ -159,24 +183,28 @@ def reserve_at_first_common_date(
     date, defaults = resolved.unwrap()
     acc, key_file = defaults.access, defaults.job_key_file
     tries: list[ReservationTry] = []
-    while True:
-        at_date = [(evolve(sub, reservation_date=date), f) for sub, f in specs]
-        results = [
-            performed(r)
-            for r in oarsub(at_date, acc, timeout, tz=tz, job_key_file=key_file, origin_tag=origin_tag)
-        ]
-        answers = tuple(_answer(f, r) for (_, f), r in zip(specs, results, strict=True))
-        tries.append(ReservationTry(date, answers))
-        step = core.next_common_date(date, answers, len(tries), policy)
-        if isinstance(step, core.AllAccepted):
-            jobs = tuple(r.unwrap() for r in results if isinstance(r, Success))
-            return IOSuccess(CommonReservation(jobs, step.date, tuple(tries)))
-        accepted = [r.unwrap() for r in results if isinstance(r, Success)]
-        leaked = _rollback(accepted, acc, timeout, rollback_wait)
-        if leaked or isinstance(step, core.GiveUp):
-            why = step.why if isinstance(step, core.GiveUp) else "accepted jobs could not be deleted"
-            return IOFailure(NoCommonDate(why, start, not_after, tuple(tries), leaked))
-        date = step.date
+    with guarded(submissions, acc, timeout, rollback_wait=rollback_wait, journal=journal) as subs:
+        while True:
+            at_date = [(evolve(sub, reservation_date=date), f) for sub, f in specs]
+            results = [
+                performed(r)
+                for r in oarsub(at_date, acc, timeout, tz=tz, job_key_file=key_file, origin_tag=origin_tag,
+                                submissions=subs)
+            ]
+            answers = tuple(_answer(f, r) for (_, f), r in zip(specs, results, strict=True))
+            tries.append(ReservationTry(date, answers))
+            step = core.next_common_date(date, answers, len(tries), policy)
+            if isinstance(step, core.AllAccepted):
+                jobs = tuple(r.unwrap() for r in results if isinstance(r, Success))
+                return IOSuccess(CommonReservation(jobs, step.date, tuple(tries)))
+            undone = subs.rollback([r.unwrap() for r in results if isinstance(r, Success)])
+            subs.check()
+            leaked = (tuple(str(j) for j in undone.left) + tuple(f"{j} (still being killed)" for j in undone.killing)
+                      + tuple(f"a job named {e.name} on {e.frontend}" for e in undone.lost))
+            if leaked or isinstance(step, core.GiveUp):
+                why = step.why if isinstance(step, core.GiveUp) else "accepted jobs could not be deleted"
+                return IOFailure(NoCommonDate(why, start, not_after, tuple(tries), leaked))
+            date = step.date
 
 
 def _checked_defaults(checked: Result[T, G5kError], access: FrontendAccess | None,
@@ -203,13 +231,99 @@ def _answer(frontend: str | None, result: Result[OarJob, G5kError]) -> SiteAnswe
     return SiteAnswer(core.site_label(frontend), error=error)
 
 
-def _rollback(jobs: Sequence[OarJob], access: FrontendAccess, timeout: TimeoutArg, wait: float) -> tuple[str, ...]:
-    """Delete ``jobs`` and wait until OAR shows them ended; the jobs still alive afterwards (a leak)."""
-    if not jobs:
-        return ()
-    outcomes = performed(oardel([(j.job_id, j.frontend) for j in jobs], access, timeout))
+# ------------------------------------------------------------------------------------------------- cleanup
+
+
+@frozen
+class Cleanup:
+    """What ``clean_leftovers`` found in the journal and did: the jobs deleted (or, dry run, to delete), those
+    found by name (entries whose id never came back), those already gone, what failed, and what stays."""
+
+    deleted: tuple[OarJob, ...] = ()
+    found_by_name: tuple[tuple[str, OarJob], ...] = ()
+    already_gone: tuple[OarJob, ...] = ()
+    failed: tuple[tuple[str, G5kError], ...] = ()
+    unresolved: tuple[JournalEntry, ...] = ()
+    """Submissions without an id whose frontend could not be read, or that may still reach OAR."""
+    forgotten: int = 0
+    """Entries dropped from the journal (cleaned, or whose job has surely ended)."""
+    elsewhere: tuple[Transaction, ...] = ()
+    """Transactions of processes on other machines (not judged from here)."""
+    dry_run: bool = False
+
+    @property
+    def clean(self) -> bool:
+        """True when nothing is left to do on this machine."""
+        return not self.failed and not self.unresolved
+
+
+def clean_leftovers(
+    access: FrontendAccess | None = None, timeout: TimeoutArg = False, *, dry_run: bool = False,
+    journal: JournalFile | None = None, rollback_wait: float = 30.0, wait_grace: bool = True,
+    on_wait: Callable[[str], None] | None = None,
+) -> IOResult[Cleanup, G5kError]:
+    """Delete what commands that died on this machine left in the journal (default: the user's): the jobs known
+    by id, and those of submissions whose id never came back, found by name on their frontend (after waiting out
+    ``LOST_GRACE`` for recent ones when ``wait_grace``, telling ``on_wait``). Returns once OAR shows the jobs
+    ended (at most ``rollback_wait`` s) and the journal forgets them. ``dry_run``: find them, delete nothing."""
+    file = journal or user_journal()
+    found = performed(leftovers(file))
+    if not isinstance(found, Success):
+        return IOFailure(found.failure())
+    lo = found.unwrap()
+    resolved = performed(resolve_defaults(access, None))
+    if not isinstance(resolved, Success):
+        return IOFailure(resolved.failure())
+    acc = resolved.unwrap().access
+    unnamed = lo.unnamed
+    recent = [time.time() - lo_.entry.sent_at for lo_ in unnamed]
+    if unnamed and wait_grace and not dry_run and min(recent) <= LOST_GRACE:
+        pause = LOST_GRACE - min(recent) + 1.0
+        if on_wait is not None:
+            on_wait(f"waiting {pause:.0f} s: a submission of the dead command may still be reaching OAR")
+        time.sleep(pause)
+    frontends = list(dict.fromkeys(lo_.entry.frontend for lo_ in unnamed))
+    listed = performed(my_jobs(frontends, acc, timeout)) if frontends else ()
+    read = {f: r.unwrap() for f, r in listed if isinstance(r, Success)}
+    failed: list[tuple[str, G5kError]] = [(f"jobs of {site_label(f)}", r.failure()) for f, r in listed
+                                          if not isinstance(r, Success)]
+    claimed = claim_named(unnamed, read, lo.jobs)
+    refs: dict[OarJob, tuple[str, str]] = {j: lo_.ref for lo_ in lo.entries if (j := lo_.entry.job) is not None}
+    by_name: list[tuple[str, OarJob]] = []
+    for lo_ in unnamed:
+        if lo_.ref in claimed:
+            job = OarJob(claimed[lo_.ref], lo_.entry.frontend)
+            refs[job] = lo_.ref
+            by_name.append((lo_.entry.name, job))
+    settled_refs = settled_unnamed(unnamed, read, claimed, time.time())
+    unresolved = tuple(lo_.entry for lo_ in unnamed if lo_.ref not in claimed and lo_.ref not in settled_refs)
+    if dry_run:
+        return IOSuccess(Cleanup(tuple(refs), tuple(by_name), (), tuple(failed), unresolved, 0, lo.elsewhere, True))
+    outcomes = performed(oardel([(j.job_id, j.frontend) for j in refs], acc, timeout))
     deleted = [o.job for o in outcomes if o.status is DelStatus.DELETED]
-    settled = wait_jobs_final(deleted, access, wait, command_timeout=timeout)
-    leaked = [str(o.job) for o in outcomes if not o.ok]
-    leaked += [str(j) for j in deleted if not ((s := settled.get(j)) is not None and s.is_final)]
-    return tuple(leaked)
+    states = wait_jobs_final(deleted, acc, rollback_wait, command_timeout=timeout)
+    done: list[OarJob] = []
+    gone: list[OarJob] = []
+    for o in outcomes:
+        state = states.get(o.job)
+        if o.status is DelStatus.DELETED and state is not None and state.is_final:
+            done.append(o.job)
+        elif o.status is DelStatus.DELETED:
+            failed.append((str(o.job), Rejected(f"deletion of job {o.job} registered but the job is still "
+                                                f"{state.value if state is not None else 'unknown'}")))
+        elif o.ok:
+            gone.append(o.job)
+        else:
+            failed.append((str(o.job), o.error or Rejected(f"deletion {o.status.value}")))
+    forget_refs = [refs[j] for j in (*done, *gone)] + list(settled_refs) + list(lo.expired)
+    updated = performed(file.update(lambda j: forget(_without(j, lo.empty), forget_refs)))
+    if not isinstance(updated, Success):
+        failed.append(("journal", updated.failure()))
+    return IOSuccess(Cleanup(tuple(done), tuple(by_name), tuple(gone), tuple(failed), unresolved,
+                             len(forget_refs), lo.elsewhere))
+
+
+def _without(journal: Journal, transaction_ids: Sequence[str]) -> Journal:
+    for tid in transaction_ids:
+        journal = close_transaction(journal, tid)
+    return journal

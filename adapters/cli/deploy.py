@@ -6,6 +6,9 @@
     g5k grid info 55123          g5k grid nodes 55123          g5k grid del 55123
 
 Every command takes --json, --dry-run (print the frontend commands and do nothing) and --config.
+
+`g5k deploy` interrupted (Ctrl-C, SIGTERM) stops the kadeploy3 processes it started on the frontends and says
+where each host stands before exiting 130 / 143; each try is bounded by --timeout (an hour by default).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from attrs import evolve
 from g5k import config as config_adapter
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail
 from g5k.cli.options import add_walltime, walltime_of, zone_of
-from g5k.kadeploy import DeployResult, deploy, plan_kadeploy, settings_from_config
+from g5k.kadeploy import DEFAULT_DEPLOY_TIMEOUT, DeployResult, deploy, plan_kadeploy, settings_from_config
 from g5k.oargrid import (
     OargridDeleted,
     get_oargrid_job_info,
@@ -70,7 +73,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     d.add_argument("--node-user", default="root", help="ssh user for the checks (default root)")
     d.add_argument("--node-port", type=int, help="ssh port for the checks")
     d.add_argument("--node-key", help="ssh key for the checks")
-    d.add_argument("--timeout", type=float, help="deploy timeout per try, seconds (default: none)")
+    d.add_argument("--timeout", type=float, default=DEFAULT_DEPLOY_TIMEOUT,
+                   help=f"deploy timeout per try, seconds (default {DEFAULT_DEPLOY_TIMEOUT:g}; 0: none)")
     d.add_argument("--check-timeout", type=float, default=30.0, help="timeout of each node check (default 30)")
     d.set_defaults(handler=run_deploy)
 
@@ -161,9 +165,10 @@ def run_deploy(args: argparse.Namespace) -> int:
     deployment = made.unwrap()
     node = ConnectionParams(user=args.node_user, port=args.node_port, key_filename=args.node_key,
                             timeout=args.check_timeout)
+    timeout = args.timeout if args.timeout and args.timeout > 0 else None
     command: str | bool = False if args.no_check else (args.check or True)
     if args.dry_run:
-        plan = plan_kadeploy(deployment, access, settings, args.timeout, file_prefix="/tmp/g5kpure-kadeploy-DRYRUN")
+        plan = plan_kadeploy(deployment, access, settings, timeout, file_prefix="/tmp/g5kpure-kadeploy-DRYRUN")
         if isinstance(plan, Failure):
             return fail(args, plan.failure())
         lines = [plan.unwrap().describe()]
@@ -178,8 +183,8 @@ def run_deploy(args: argparse.Namespace) -> int:
         lines.append(f"up to {args.tries} tries, each on the hosts not yet deployed")
         emit(args, "\n".join(lines), {"plan": lines})
         return EXIT_OK
-    done = performed(deploy(deployment, command, node, args.tries, None, access, args.timeout, args.check_timeout,
-                         settings))
+    done = performed(deploy(deployment, command, node, args.tries, None, access, timeout, args.check_timeout,
+                            settings))
     if isinstance(done, Failure):
         return fail(args, done.failure())
     result: DeployResult = done.unwrap()

@@ -6,10 +6,13 @@
     g5k info 1234 --frontend rennes
     g5k wait 1234 --frontend rennes --timeout 600            # predicted start and a progress line
     g5k nodes 1234 --frontend rennes
-    g5k del 1234 1235 --frontend rennes
+    g5k del 1234 1235 --frontend rennes                        # per job: being killed, or finished
 
 Every command takes --frontend, --json and --dry-run (print the ssh commands and do nothing); a missing job id
 is read from $OAR_JOB_ID. The configuration (``g5k config show``) says how frontends are reached.
+
+`g5k sub` is all or nothing, interruptions included: Ctrl-C or SIGTERM before it has printed the job ids
+deletes what it submitted, then exits 130 / 143 with one line naming the jobs deleted (see ``g5k.oar.Submissions``).
 """
 
 from __future__ import annotations
@@ -29,12 +32,15 @@ from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail, to_jsonable
 from g5k.cli.oarsub_options import add_submission_arguments, submission_of
 from g5k.cli.options import zone_of
 from g5k.oar import (
+    Submissions,
     get_current_oar_jobs,
     get_oar_job_info,
+    get_oar_job_states,
     oardel,
     oarsub,
     oarsub_plans,
     oarsubgrid,
+    wait_jobs_final,
     wait_jobs_start,
 )
 from g5k.results import performed
@@ -44,8 +50,11 @@ from g5kpure import config as core
 from g5kpure.config import FrontendAccess, plan_command
 from g5kpure.errors import G5kError, InvalidInput
 from g5kpure.oar import (
+    DelOutcome,
+    DelStatus,
     OarJob,
     OarJobInfo,
+    OarState,
     PollPolicy,
     format_unixts,
     job_id_from_env,
@@ -81,6 +90,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     d = sub.add_parser("del", parents=[common, shared], help="delete jobs (per job: deleted, already finished...)")
     d.add_argument("job_ids", nargs="*", help="job ids (default: $OAR_JOB_ID)")
     d.add_argument("--frontend", help="frontend of the jobs (default: the default frontend)")
+    d.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait up to SECONDS until OAR has finished killing the jobs (default: do not wait)")
     d.set_defaults(handler=run_del)
 
     j = sub.add_parser("jobs", parents=[common, shared], help="my current jobs (one oarstat per frontend)")
@@ -181,17 +192,41 @@ def run_sub(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry(args, list(oarsub_plans(specs, c.access, tz=c.tz, job_key_file=c.job_key_file)))
     got: Result[tuple[OarJob, ...], G5kError]
-    if len(specs) == 1:
-        submitted = oarsub(specs, c.access, tz=c.tz, job_key_file=c.job_key_file)[0]
-        got = performed(submitted).map(lambda job: tuple[OarJob, ...]((job,)))
-    else:
-        got = performed(oarsubgrid(specs, access=c.access, tz=c.tz, job_key_file=c.job_key_file))
-    if not isinstance(got, Success):
-        return fail(args, got.failure())
-    jobs = got.unwrap()
-    human = "\n".join(f"OAR job {j.job_id} submitted on {j.frontend or 'the default frontend'}" for j in jobs)
-    emit(args, human, [{"job_id": j.job_id, "frontend": j.frontend} for j in jobs])
+    with Submissions(c.access) as subs:  # interrupted before the ids are printed: the jobs are deleted
+        if len(specs) == 1:
+            submitted = oarsub(specs, c.access, tz=c.tz, job_key_file=c.job_key_file, submissions=subs)[0]
+            got = performed(submitted).map(lambda job: tuple[OarJob, ...]((job,)))
+        else:
+            got = performed(oarsubgrid(specs, access=c.access, tz=c.tz, job_key_file=c.job_key_file,
+                                       submissions=subs))
+        if not isinstance(got, Success):
+            return fail(args, got.failure())
+        jobs = got.unwrap()
+        human = "\n".join(f"OAR job {j.job_id} submitted on {j.frontend or 'the default frontend'}" for j in jobs)
+        emit(args, human, [{"job_id": j.job_id, "frontend": j.frontend} for j in jobs])
     return EXIT_OK
+
+
+def deletion_progress(outcome: DelOutcome, after: OarState | None) -> tuple[str, bool | None]:
+    """How far the deletion of a job has gone, in words, and whether the job is finished (None: unknown).
+    OAR registers a deletion at once, then takes a while to kill the job (it stays Running, then Finishing):
+    such a job is "being killed", not yet "finished"."""
+    before = outcome.state_before
+    if outcome.status is DelStatus.DELETED:
+        if after is None:
+            return "deleted (deletion registered; state not read back)", None
+        if after.is_final:
+            return f"deleted (finished: {after.value})", True
+        return f"deleted, being killed (OAR state {after.value})", False
+    if outcome.status is DelStatus.ALREADY_FINISHED and before is not None and not before.is_final:
+        now = after or before
+        if now.is_final:
+            return f"already being killed by an earlier deletion (finished: {now.value})", True
+        return f"already being killed by an earlier deletion (OAR state {now.value})", False
+    if outcome.status is DelStatus.ALREADY_FINISHED:
+        return outcome.status.value + (f" ({before.value})" if before is not None else ""), True
+    why = f" ({outcome.error.message})" if outcome.error is not None else ""
+    return outcome.status.value + why, outcome.status is DelStatus.NOT_FOUND or None
 
 
 def run_del(args: argparse.Namespace) -> int:
@@ -215,19 +250,28 @@ def run_del(args: argparse.Namespace) -> int:
             ],
         )
     outcomes = performed(oardel([(j, args.frontend) for j in ids], c.access))
-    lines = [
-        f"job {o.job.job_id}: {o.status.value}" + (f" ({o.error.message})" if o.error is not None else "")
-        for o in outcomes
-    ]
+    killing = [o.job for o in outcomes if o.status in (DelStatus.DELETED, DelStatus.ALREADY_FINISHED)
+               and o.state_before is not None and not o.state_before.is_final]
+    after: dict[int, OarState] = {}
+    if killing and args.wait > 0:
+        after = {j.job_id: s for j, s in wait_jobs_final(killing, c.access, args.wait).items() if s is not None}
+    elif killing:
+        read = performed(get_oar_job_states([j.job_id for j in killing], args.frontend, c.access))
+        after = dict(read.unwrap()) if isinstance(read, Success) else {}
+    progress = [deletion_progress(o, after.get(o.job.job_id)) for o in outcomes]
+    lines = [f"job {o.job.job_id}: {words}" for o, (words, _) in zip(outcomes, progress, strict=True)]
     data = [
         {
             "job_id": o.job.job_id,
             "frontend": o.job.frontend,
             "status": o.status.value,
             "state_before": o.state_before.value if o.state_before else None,
+            "state_after": after[o.job.job_id].value if o.job.job_id in after else None,
+            "finished": finished,
+            "progress": words,
             "error": o.error.message if o.error is not None else None,
         }
-        for o in outcomes
+        for o, (words, finished) in zip(outcomes, progress, strict=True)
     ]
     emit(args, "\n".join(lines), data)
     return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAILURE

@@ -3,7 +3,11 @@
 Conventions every subcommand follows:
 - ``--json``: machine-readable output on stdout (one JSON document);
 - ``--dry-run``: print the exact plan (argv with its frontend, HTTP request, SQL) and perform nothing;
-- exit code 0 = ok, 1 = failure (an error value was printed on stderr), 2 = usage error.
+- exit code 0 = ok, 1 = failure (an error value was printed on stderr), 2 = usage error, 130 interrupted
+  (Ctrl-C), 143 terminated (SIGTERM): what the command had submitted is deleted first, and one line says so.
+
+Before a command runs, one line on stderr tells what commands that died (even ``kill -9``) left in the journal
+(``g5k cleanup`` deletes it), and stale temporary files of atomic writes are removed.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from attrs import asdict, has
+from g5k.interrupt import Terminated, abandoned
 
 from g5kpure import __version__
 from g5kpure.errors import G5kError
@@ -58,6 +63,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("status", "experiment", "the jobs and inventory of an experiment file"),
     ("down", "experiment", "delete the jobs of an experiment file"),
     ("completion", "completion", "print the shell completion script (bash or zsh)"),
+    ("cleanup", "cleanup", "delete what interrupted or killed g5k commands left (see the journal)"),
 )
 
 Handler = Callable[[argparse.Namespace], int]
@@ -139,16 +145,41 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-class Terminated(BaseException):
-    """SIGTERM, turned into an exception so that it unwinds like Ctrl-C (rollbacks in ``finally`` blocks run)."""
-
-
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 
-
 def _on_sigterm(_signum: int, _frame: object) -> None:
     raise Terminated
+
+
+def _housekeeping(command: str | None) -> None:
+    """Say what dead commands left in the journal (one line) and remove stale temporary files; never fails."""
+    if command == "cleanup":  # it reports both itself
+        return
+    try:
+        from g5k import state
+
+        state.sweep_temp_files([state.state_dir(), state.reference_cache_dir()])
+        if not (state.state_dir() / "journal.json").exists():
+            return
+        from g5k.journal import notice
+
+        line = notice()
+        if line:
+            print(f"g5k: warning: {line}", file=sys.stderr)
+    except Exception:  # housekeeping must never stop the command it precedes
+        return
+
+
+def _interrupted(exc: BaseException, word: str, code: int) -> int:
+    """Report an interruption: one line with what was undone (the exception's notes); exit at once when an undo
+    was left unfinished (its threads would otherwise hold the exit)."""
+    notes = [n for n in getattr(exc, "__notes__", ()) if n]
+    print(f"g5k: {word}" + "".join(f"; {n}" for n in notes), file=sys.stderr, flush=True)
+    if abandoned(exc):
+        sys.stdout.flush()
+        os._exit(code)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -162,18 +193,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if handler is None:
             parser.print_usage(sys.stderr)
             return EXIT_USAGE
+        if argv is None:
+            _housekeeping(getattr(args, "command", None))
         return handler(args)
     except BrokenPipeError:
         # The reader went away (e.g. `g5k ref show X | head`): not an error of ours; silence the final flush.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
-    except KeyboardInterrupt:
-        print("g5k: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Terminated:
-        print("g5k: terminated", file=sys.stderr)
-        return EXIT_TERMINATED
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc, "interrupted", EXIT_INTERRUPTED)
+    except Terminated as exc:
+        return _interrupted(exc, "terminated", EXIT_TERMINATED)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -8,12 +8,15 @@
 
 Without --name nothing is looked up (a plain submission, or the common-date reservation). With --json the
 result (jobs, whether they were reattached, the start and each try) is printed as JSON; --dry-run prints the
-oarstat and oarsub commands and does nothing.
+oarstat and oarsub commands and does nothing. Two runs with the same --name on one machine take turns (the second
+reattaches to the first one's jobs). Ctrl-C or SIGTERM deletes what this run submitted (never reattached jobs),
+then exits 130 / 143 with one line naming the jobs deleted.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 from datetime import tzinfo
 from pathlib import Path
@@ -23,7 +26,9 @@ from attrs import evolve
 from g5k.cli.jobs import _context
 from g5k.cli.main import EXIT_OK, emit, fail, to_jsonable
 from g5k.cli.options import add_walltime, walltime_of
-from g5k.oar import oarsub_plans, oarsubgrid
+from g5k.interrupt import say
+from g5k.journal import name_lock
+from g5k.oar import Submissions, oarsub_plans, oarsubgrid
 from g5k.reserve import Reserved, reserve_at_first_common_date, reserve_or_reattach
 from g5k.results import performed
 from returns.result import Failure, Result, Success
@@ -113,24 +118,33 @@ def run_reserve(args: argparse.Namespace) -> int:
         emit(args, "\n".join(lines), {"plan": lines})
         return EXIT_OK
     result: Result[Reserved, G5kError]
-    if args.name is not None:
-        result = performed(
-            reserve_or_reattach(specs, args.name, c.access, start=start, not_after=last, max_tries=args.tries, tz=c.tz)
-        )
-    elif start is not None:
-        result = performed(reserve_at_first_common_date(specs, start, last, args.tries, c.access, tz=c.tz)).map(
-            lambda cr: Reserved(cr.jobs, False, start=cr.start, tries=cr.tries)
-        )
-    else:
-        result = performed(oarsubgrid(specs, access=c.access, tz=c.tz)).map(lambda jobs: Reserved(jobs, False))
-    if not isinstance(result, Success):
-        return fail(args, result.failure())
-    r = result.unwrap()
+    # the name is held until the jobs are kept or deleted: a second run with that name then sees the outcome
+    with contextlib.ExitStack() as stack:
+        if args.name is not None:
+            stack.enter_context(name_lock(args.name, say))
+        subs = stack.enter_context(Submissions(c.access))  # interrupted before the ids are printed: undone
+        if args.name is not None:
+            result = performed(reserve_or_reattach(specs, args.name, c.access, start=start, not_after=last,
+                                                   max_tries=args.tries, tz=c.tz, submissions=subs, on_wait=say))
+        elif start is not None:
+            result = performed(reserve_at_first_common_date(specs, start, last, args.tries, c.access, tz=c.tz,
+                                                            submissions=subs)).map(
+                lambda cr: Reserved(cr.jobs, False, start=cr.start, tries=cr.tries)
+            )
+        else:
+            result = performed(oarsubgrid(specs, access=c.access, tz=c.tz, submissions=subs)).map(
+                lambda jobs: Reserved(jobs, False))
+        if not isinstance(result, Success):
+            return fail(args, result.failure())
+        _print(args, result.unwrap(), c.tz)
+    return EXIT_OK
+
+
+def _print(args: argparse.Namespace, r: Reserved, tz: tzinfo) -> None:
     data = {
         "reattached": r.reattached,
         "jobs": [{"job_id": j.job_id, "frontend": j.frontend} for j in r.jobs],
         "start": r.start,
         "tries": to_jsonable(r.tries),
     }
-    emit(args, _human(r, c.tz), data)
-    return EXIT_OK
+    emit(args, _human(r, tz), data)

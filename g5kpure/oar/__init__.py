@@ -16,6 +16,12 @@ from g5kpure.oar.grid import (
     parse_oargridstat_nodes, parse_oargridsub_output, quote_braces,
 )
 from g5kpure.oar.jobs import OarEvent, OarJobInfo, OarJobSummary, OarState
+from g5kpure.oar.journal import (
+    LOST_GRACE, NAME_PREFIX, Journal, JournalEntry, JournalOwner, Leftover, Leftovers, Transaction, claim_named,
+    close_transaction, delete_commands, describe_jobs, describe_unnamed, drop_entries, ends_by, find_leftovers, forget,
+    generated_name, journal_to_json, keep_only, leftover_notice, maybe_submitted, open_transaction, parse_journal,
+    record_job, record_sent, rollback_note, settled_unnamed,
+)
 from g5kpure.oar.network import (
     G5kSubnetParams, parse_g5k_subnet_params, parse_g5k_subnets, parse_job_nodes, parse_kavlan_ids,
 )
@@ -71,4 +77,12 @@ __all__ = [
     "parse_oarstat_state", "parse_oarstat_states", "parse_oarsub_argv", "parse_oarsub_output", "parse_walltime",
     "quote_braces", "read_number", "read_table", "site_label", "split_resources", "to_seconds", "to_unixts",
     "validate_submission", "watch_delay", "zone_named",
+]
+
+__all__ += [  # the submission journal (g5kpure.oar.journal)
+    "LOST_GRACE", "NAME_PREFIX", "Journal", "JournalEntry", "JournalOwner", "Leftover", "Leftovers", "Transaction",
+    "claim_named", "close_transaction", "delete_commands", "describe_jobs", "describe_unnamed", "drop_entries",
+    "ends_by", "find_leftovers", "forget", "generated_name", "journal_to_json", "keep_only", "leftover_notice",
+    "maybe_submitted", "open_transaction", "parse_journal", "record_job", "record_sent", "rollback_note",
+    "settled_unnamed",
 ]

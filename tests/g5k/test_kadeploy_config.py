@@ -3,6 +3,7 @@ g5k_configuration); explicit arguments win; short host names with no default fro
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 
@@ -41,9 +42,14 @@ def use_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WriteConfig:
     return config_writer(tmp_path, monkeypatch)
 
 
+def unwrapped(described: str) -> str:
+    """A described kadeploy3 command without its pid-recording wrapper (``sh -c '...' PREFIX``)."""
+    return re.sub(r"sh -c '[^']*' \S+ ", "", described, count=1)
+
+
 def argv_of(described: str) -> list[str]:
-    """The argv of a described plan line: ``[site] ssh host: ARGV (timeout ...)``."""
-    return shlex.split(described.split(": ", 1)[1].rsplit(" (", 1)[0])
+    """The kadeploy3 argv of a described plan line: ``[site] ssh host: sh -c '...' PREFIX ARGV (timeout ...)``."""
+    return shlex.split(unwrapped(described).split(": ", 1)[1].rsplit(" (", 1)[0])
 
 
 def test_configured_command_options_env_and_default_frontend_flow_into_the_plan(use_config: WriteConfig) -> None:
@@ -54,8 +60,8 @@ def test_configured_command_options_env_and_default_frontend_flow_into_the_plan(
     assert lines[0].startswith("[lyon] ssh me@lyon.example.org: ")  # short names: the configured default frontend
     assert argv_of(lines[0]) == ["/opt/kadeploy3/bin/kadeploy3", "-k", "--force-steps", "-e", "debian12-big",
                                  "-m", "nova-1", "-m", "nova-2", "-o", "/tmp/p-lyon.ok", "-n", "/tmp/p-lyon.ko"]
-    assert lines[1].startswith("[rennes] ssh me@rennes.example.org:2222: /opt/kadeploy3/bin/kadeploy3 -k ")
-    assert lines[1].endswith("(no timeout)")
+    assert unwrapped(lines[1]).startswith("[rennes] ssh me@rennes.example.org:2222: /opt/kadeploy3/bin/kadeploy3 -k ")
+    assert lines[1].endswith("(timeout 3600s)")  # DEFAULT_DEPLOY_TIMEOUT: a silent link cannot hold it forever
 
 
 def test_kadeployer_and_defaults_take_the_configured_settings(use_config: WriteConfig) -> None:
@@ -68,7 +74,7 @@ def test_kadeployer_and_defaults_take_the_configured_settings(use_config: WriteC
     k = Kadeployer(Deployment(("nova-1",), env_file="/home/me/e.dsc"), timeout=600)
     assert k.config_error is None and k.settings == settings and k.access == access
     [command] = k.plan().unwrap().commands
-    assert command.describe().startswith("[lyon] ssh me@lyon.example.org: /opt/kadeploy3/bin/kadeploy3 -k "
+    assert unwrapped(command.describe()).startswith("[lyon] ssh me@lyon.example.org: /opt/kadeploy3/bin/kadeploy3 -k "
                                          "--force-steps -a /home/me/e.dsc -m nova-1 ")
     assert command.timeout == 600.0
 
@@ -79,7 +85,7 @@ def test_explicit_arguments_win_and_skip_the_configuration(use_config: WriteConf
     settings = KadeploySettings(kadeploy3="k3", kadeploy3_options="-d")
     [command] = plan_kadeploy(Deployment(("grisou-1",), env_name="e"), access, settings,
                               file_prefix="/tmp/x").unwrap().commands
-    assert command.describe().startswith("[nancy] ssh nancy.g5k: k3 -d -e e -m grisou-1 -o /tmp/x-nancy.ok")
+    assert unwrapped(command.describe()).startswith("[nancy] ssh nancy.g5k: k3 -d -e e -m grisou-1 -o /tmp/x-nancy.ok")
     assert Kadeployer(Deployment(("grisou-1",), env_name="e"), access, settings).config_error is None
 
 
@@ -89,8 +95,9 @@ def test_explicit_connection_params_keep_the_configured_default_frontend(use_con
     [lyon, rennes] = plan_kadeploy(Deployment(("nova-1", "parasilo-1.rennes"), env_name="e"), explicit,
                                    file_prefix="/tmp/x").unwrap().commands
     # the explicit parameters replace the configured ones, [frontends.rennes] included; settings stay configured
-    assert lyon.describe().startswith("[lyon] ssh alice@lyon.other.net: /opt/kadeploy3/bin/kadeploy3 -k ")
-    assert rennes.describe().startswith("[rennes] ssh alice@rennes.other.net: /opt/kadeploy3/bin/kadeploy3 -k ")
+    assert unwrapped(lyon.describe()).startswith("[lyon] ssh alice@lyon.other.net: /opt/kadeploy3/bin/kadeploy3 -k ")
+    assert unwrapped(rennes.describe()).startswith(
+        "[rennes] ssh alice@rennes.other.net: /opt/kadeploy3/bin/kadeploy3 -k ")
 
 
 def test_short_names_without_default_frontend_are_refused_by_name(use_config: WriteConfig) -> None:
@@ -113,19 +120,20 @@ def test_short_names_without_default_frontend_are_refused_by_name(use_config: Wr
     # host.site names alone need no default frontend
     only_sited = plan_kadeploy(Deployment(("nova-3.lyon",), env_name="e"))
     assert isinstance(only_sited, Success)
-    assert only_sited.unwrap().commands[0].describe().startswith("[lyon] ssh me@lyon.example.org: kadeploy3 -k -d ")
+    shown = unwrapped(only_sited.unwrap().commands[0].describe())
+    assert shown.startswith("[lyon] ssh me@lyon.example.org: kadeploy3 -k -d ")
 
 
 def test_on_a_frontend_short_names_go_to_its_site_and_no_ssh_is_honoured(use_config: WriteConfig) -> None:
     use_config('[g5k]\nlocation = "frontend:rennes"\nno_ssh_for_local_frontend = true\n')
     [local, remote] = plan_kadeploy(Deployment(("paravance-1", "nova-1.lyon"), env_name="e"),
                                     file_prefix="/tmp/x").unwrap().commands
-    assert local.describe().startswith("[rennes] local: kadeploy3 -k -d -e e -m paravance-1 ")
-    assert remote.describe().startswith("[lyon] ssh lyon.grid5000.fr: kadeploy3 ")
+    assert unwrapped(local.describe()).startswith("[rennes] local: kadeploy3 -k -d -e e -m paravance-1 ")
+    assert unwrapped(remote.describe()).startswith("[lyon] ssh lyon.grid5000.fr: kadeploy3 ")
     use_config('[g5k]\nlocation = "frontend:rennes"\n')
     [ssh, _] = plan_kadeploy(Deployment(("paravance-1", "nova-1.lyon"), env_name="e"),
                              file_prefix="/tmp/x").unwrap().commands
-    assert ssh.describe().startswith("[rennes] ssh rennes.grid5000.fr: kadeploy3 ")
+    assert unwrapped(ssh.describe()).startswith("[rennes] ssh rennes.grid5000.fr: kadeploy3 ")
 
 
 def test_a_configuration_that_cannot_be_loaded_is_an_error_value(use_config: WriteConfig) -> None:
@@ -152,4 +160,5 @@ def test_cli_dry_run_refuses_short_names_outside_without_default(use_config: Wri
     captured = capsys.readouterr()
     assert "local" not in captured.out and "'nova-1'" in captured.err
     assert main(["deploy", "-e", "debian12-min", "nova-1", "--no-check", "--dry-run", "--frontend", "lyon"]) == 0
-    assert capsys.readouterr().out.startswith("[lyon] ssh me@lyon.example.org: kadeploy3 -k -d -e debian12-min")
+    assert unwrapped(capsys.readouterr().out).startswith("[lyon] ssh me@lyon.example.org: kadeploy3 -k -d -e "
+                                                        "debian12-min")

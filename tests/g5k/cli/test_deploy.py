@@ -38,10 +38,13 @@ def test_deploy_dry_run_prints_check_and_one_kadeploy3_per_frontend(config: Path
     rennes = lines[1]
     assert rennes.startswith("[rennes] ssh me@rennes.example.org: ")
     argv = shlex.split(rennes.split(": ", 1)[1].rsplit(" (", 1)[0])
-    assert argv == ["kadeploy3", "-k", "-e", "debian12-min", "-m", "paravance-1.rennes.grid5000.fr",
+    # kadeploy3 runs behind a shell recording its pid next to its node files (so that it can be stopped)
+    assert argv[:2] == ["sh", "-c"] and argv[3] == "/tmp/g5kpure-kadeploy-DRYRUN-rennes"
+    assert argv[4:] == ["kadeploy3", "-k", "-e", "debian12-min", "-m", "paravance-1.rennes.grid5000.fr",
                     "-m", "paravance-2.rennes.grid5000.fr", "-o", "/tmp/g5kpure-kadeploy-DRYRUN-rennes.ok",
                     "-n", "/tmp/g5kpure-kadeploy-DRYRUN-rennes.ko"]
-    assert lines[2].startswith("[lyon] ssh me@lyon.example.org: kadeploy3 -k -e debian12-min -m nova-1.lyon")
+    assert " kadeploy3 -k -e debian12-min -m nova-1.lyon" in lines[2]
+    assert lines[2].startswith("[lyon] ssh me@lyon.example.org: sh -c ")
     assert lines[3] == "up to 3 tries, each on the hosts not yet deployed"
 
 
@@ -50,7 +53,8 @@ def test_deploy_dry_run_no_check_json_and_short_names(config: Path, capsys: pyte
                  "--dry-run", "--frontend", "nancy", "--timeout", "600"])
     plan = json.loads(capsys.readouterr().out)["plan"]
     assert code == 0 and len(plan) == 2
-    assert plan[0].startswith("[nancy] ssh me@nancy.example.org: kadeploy3 -k -a /home/me/env.dsc -m n-1")
+    assert plan[0].startswith("[nancy] ssh me@nancy.example.org: sh -c ")
+    assert " kadeploy3 -k -a /home/me/env.dsc -m n-1" in plan[0]
     assert plan[0].endswith("(timeout 600s)")
 
 
@@ -118,5 +122,6 @@ def test_plan_kadeploy_places_each_run_on_its_frontend() -> None:
                          file_prefix="/tmp/p").unwrap()
     assert [(c.frontend, c.endpoint.host if c.endpoint else None, c.timeout) for c in plan.commands] == [
         ("rennes", "rennes.g5k", 60.0), ("lyon", "lyon.g5k", 60.0)]
-    assert plan.commands[1].argv == plan.runs[1].argv
+    lyon = plan.commands[1].argv
+    assert lyon[:2] == ("sh", "-c") and lyon[3:] == ("/tmp/p-lyon", *plan.runs[1].argv)
     assert isinstance(plan_kadeploy(Deployment(("a b",), env_name="e"), access, KadeploySettings()), Failure)
