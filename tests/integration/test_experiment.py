@@ -201,3 +201,23 @@ def test_an_interrupted_up_deletes_what_it_submitted(tmp_path: Path, config_file
         left = _mine(access, name)
         if left:
             performed(oardel([(j.job_id, j.frontend) for j, _ in left], access))
+
+
+def test_no_common_slot_in_the_oar_rest_planning_says_why_and_submits_nothing(
+        tmp_path: Path, config_file: Path, testbed: Testbed, frontend_params: ConnectionParams, oar_tz: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    name = f"g5kpure-noslot-{uuid.uuid4().hex[:8]}"
+    exp = tmp_path / "exp.toml"
+    exp.write_text(f'name = "{name}"\nwalltime = "1:00:00"\nplanning = "oarapi"\n\n[oarapi]\n'
+                   f'rennes = "{testbed.api_url}"\n\n[[resources]]\nsite = "rennes"\ncluster = "paravance"\n'
+                   'nodes = 9\nroles = ["a"]\n')  # the testbed has 4 paravance nodes
+    try:
+        code, _, err = _g5k(capsys, "up", str(exp), "--config", str(config_file), "--tz", oar_tz)
+        assert code == 1 and "Traceback" not in err, err
+        assert "reading the planning of rennes from the OAR REST API" in err
+        assert "no slot found: paravance has at most 4 of the 9 nodes wanted free for 1:00:00" in err
+        assert _mine(FrontendAccess(frontend_params), name) == []
+    finally:
+        left = _mine(FrontendAccess(frontend_params), name)
+        if left:
+            performed(oardel([(j.job_id, j.frontend) for j, _ in left], FrontendAccess(frontend_params)))
