@@ -18,7 +18,7 @@ from typing import Any
 
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail, to_jsonable
 from g5k.cli.options import zone_of
-from g5k.experiment import down, inventory_folder, load_experiment, read_inventory, status, up
+from g5k.experiment import SOURCE_NAMES, down, inventory_folder, load_experiment, read_inventory, status, up
 from g5k.remote import settings
 from g5k.results import performed
 from returns.result import Failure
@@ -71,11 +71,15 @@ def run_up(args: argparse.Namespace) -> int:
     if args.dry_run:
         lines = [plan_command(oarstat_mine_full_argv(), site, s.access).map(lambda p: p.describe()).value_or(site)
                  + f"    # jobs named {exp.name!r}" for site in exp.sites]
+        if exp.reservation is None:
+            lines.append(f"if no site holds one: read the planning of {', '.join(exp.sites)} from the "
+                         f"{SOURCE_NAMES[exp.planning]} and reserve every site at its first common free slot,")
         lines.append("if no site holds one: all or nothing,")
         for sub_, site in exp.submissions():
             argv = oarsub_argv(sub_, job_key_file=s.config.oar_job_key_file, tz=tz)
             lines.append(plan_command(argv, site, s.access).map(lambda p: p.describe()).value_or(site))
-        lines.append("then wait until they run" + (", deploy " + exp.deploy.environment if exp.deploy else "")
+        lines.append("then wait until they run" + (", deploy " + exp.deploy.environment + " where the check fails"
+                                                   if exp.deploy else "")
                      + f", write the inventory in {folder}")
         emit(args, "\n".join(lines), {"plan": lines})
         return EXIT_OK
@@ -84,8 +88,9 @@ def run_up(args: argparse.Namespace) -> int:
         return fail(args, got.failure())
     report = got.unwrap()
     roles = "\n".join(f"  {role}: {' '.join(hosts)}" for role, hosts in report.inventory.roles)
-    human = f"{report.describe()}\n{roles}\ninventory: {folder}"
+    human = f"{report.describe(tz)}\n{roles}\ninventory: {folder}"
     emit(args, human, {"name": report.name, "changed": report.changed, "reattached": report.reattached,
+                       "start": report.start, "start_why": report.start_why,
                        "jobs": [{"site": j.frontend, "job_id": j.job_id} for j in report.jobs],
                        "deployed": list(report.deployed), "written": list(report.written),
                        "roles": dict(report.inventory.roles), "inventory": str(folder)})

@@ -3,8 +3,13 @@ roles, and optionally how to deploy them. Read and checked here; every refusal n
 
     name = "exp1"                       # the OAR job name on every site: rerunning `g5k up` reattaches by it
     walltime = "1:00:00"                # the library's duration grammar
-    reservation = "2026-12-01 19:00:00" # optional (OAR server time, or a unix time); without it OAR starts each
-                                        # job at the first slot of its planning
+    reservation = "2026-12-01 19:00:00" # optional (OAR server time, or a unix time); without it `g5k up` reserves
+                                        # every site at the first slot where all their resources are free
+    planning = "api"                    # where that slot is read: "api" (Grid'5000 API, the default), "oardb"
+                                        # (the OAR databases, as the configuration's oar_pgsql_ro_* say) or
+                                        # "oarapi" (each site's OAR REST API, named in [oarapi])
+    # [oarapi]                          # with planning = "oarapi": the OAR REST API root of every site
+    # rennes = "https://api.grid5000.fr/stable/sites/rennes/internal/oarapi"
     types = ["deploy"]                  # optional job types
     queue = "default"                   # optional
 
@@ -17,7 +22,11 @@ roles, and optionally how to deploy them. Read and checked here; every refusal n
     [deploy]                            # optional: kadeploy3 the hosts not deployed yet
     environment = "debian12-min"
     tries = 2                           # default 1
-    check = "test -f /etc/ready"        # optional: the command telling a deployed node
+    check = "test -f /etc/ready"        # optional (default: the configuration's check_deployed_command):
+                                        # exits 0 on a node already deployed
+    access = "root"                     # how the check reaches the nodes: "root" (port 22, the key kadeploy3
+                                        # copied) or "oarsh" (OAR's sshd with the job key, for environments
+                                        # that keep it)
 """
 
 from __future__ import annotations
@@ -42,9 +51,13 @@ _ROLE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _SITE = re.compile(r"[a-z][a-z0-9-]*")
 _CLUSTER = re.compile(r"[a-z][a-z0-9]*")
 
-TOP_KEYS: Final = ("name", "walltime", "reservation", "types", "queue", "resources", "deploy")
+TOP_KEYS: Final = ("name", "walltime", "reservation", "planning", "oarapi", "types", "queue", "resources", "deploy")
 RESOURCE_KEYS: Final = ("site", "cluster", "hosts", "nodes", "roles")
-DEPLOY_KEYS: Final = ("environment", "tries", "check")
+DEPLOY_KEYS: Final = ("environment", "tries", "check", "access")
+PLANNING_SOURCES: Final = ("api", "oardb", "oarapi")
+"""Where `g5k up` reads the planning when the file gives no reservation date."""
+DEPLOY_ACCESS: Final = ("root", "oarsh")
+"""How the deploy check reaches the nodes: root (deployed nodes), or OAR's sshd with the job key."""
 
 
 def _strs(value: Sequence[str]) -> tuple[str, ...]:
@@ -94,6 +107,7 @@ class DeploySpec:
     environment: str
     tries: int = 1
     check: str | None = None
+    access: str = "root"
 
 
 @frozen
@@ -108,6 +122,10 @@ class Experiment:
     queue: str | None = None
     deploy: DeploySpec | None = None
     source: str = ""
+    planning: str = "api"
+    """Where the first common slot is read when ``reservation`` is None (one of :data:`PLANNING_SOURCES`)."""
+    oarapi: tuple[tuple[str, str], ...] = ()
+    """Site -> OAR REST API root, for ``planning = "oarapi"``."""
 
     @property
     def sites(self) -> tuple[str, ...]:
@@ -201,12 +219,14 @@ def parse_experiment(text: str, source: str = "", *, tz: tzinfo = PARIS) -> Resu
     queue = _opt_str(r, data, "queue")
     resources = _resources(r, data.get("resources"))
     deploy = _deploy(r, data.get("deploy"))
+    planning, oarapi = _planning(r, data, resources)
     if r.problems:
         if len(r.problems) == 1:
             return Failure(r.problems[0])
         return Failure(ConfigError("(experiment)", f"{len(r.problems)} problems", source, None, tuple(r.problems)))
     assert name is not None and walltime is not None and resources is not None
-    return Success(Experiment(name, walltime, resources, reservation, types or (), queue, deploy, source))
+    return Success(Experiment(name, walltime, resources, reservation, types or (), queue, deploy, source, planning,
+                              oarapi))
 
 
 def _name(r: _Reader, data: Mapping[str, Any]) -> str | None:
@@ -244,6 +264,31 @@ def _reservation(r: _Reader, data: Mapping[str, Any], tz: tzinfo) -> int | None:
                                 "time")
         return None
     return int(got.unwrap())
+
+
+def _planning(r: _Reader, data: Mapping[str, Any], resources: tuple[Resource, ...] | None) -> tuple[
+        str, tuple[tuple[str, str], ...]]:
+    source = data.get("planning", "api")
+    if source not in PLANNING_SOURCES:
+        r.refuse("planning", f"{source!r}: expected one of {', '.join(map(repr, PLANNING_SOURCES))}")
+        source = "api"
+    value = data.get("oarapi")
+    roots: list[tuple[str, str]] = []
+    if value is not None:
+        if not isinstance(value, dict):
+            r.refuse("oarapi", "expected an [oarapi] table: site = \"URL of its OAR REST API\"")
+            value = {}
+        for site, url in value.items():
+            if not isinstance(url, str) or not re.fullmatch(r"https?://\S+", url):
+                r.refuse(f"oarapi.{site}", f"{url!r}: expected the http(s) URL of {site}'s OAR REST API")
+            else:
+                roots.append((site, url.rstrip("/")))
+    if source == "oarapi" and resources is not None:
+        named = set(value) if isinstance(value, dict) else set()  # a bad URL is refused once, above
+        missing = [s for s in dict.fromkeys(res.site for res in resources) if s not in named]
+        if missing:
+            r.refuse("planning", f"\"oarapi\" needs the OAR REST API of {', '.join(missing)} in [oarapi]")
+    return source, tuple(roots)
 
 
 def _opt_str(r: _Reader, data: Mapping[str, Any], key: str) -> str | None:
@@ -374,6 +419,10 @@ def _deploy(r: _Reader, value: object) -> DeploySpec | None:
     check = value.get("check")
     if check is not None and (not isinstance(check, str) or not check.strip()):
         r.refuse("deploy.check", f"{check!r}: expected a shell command")
+    access = value.get("access", "root")
+    if access not in DEPLOY_ACCESS:
+        r.refuse("deploy.access", f"{access!r}: expected one of {', '.join(map(repr, DEPLOY_ACCESS))}")
+        access = "root"
     if not isinstance(env, str) or not env.strip() or not isinstance(tries, int) or isinstance(tries, bool):
         return None
-    return DeploySpec(env, tries, check if isinstance(check, str) else None)
+    return DeploySpec(env, tries, check if isinstance(check, str) else None, access)

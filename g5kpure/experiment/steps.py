@@ -5,9 +5,14 @@ and says what to do next; the adapter (``g5k.experiment``) does it and records w
 functions. The actions, in order:
 
 1. :class:`Reserve`: reattach to the jobs named after the experiment on every site, or submit them all or
-   nothing (``g5k.reserve.reserve_or_reattach``, whose decision is ``g5kpure.oar.reserve.decide_reattach``);
+   nothing (``g5k.reserve.reserve_or_reattach``, whose decision is ``g5kpure.oar.reserve.decide_reattach``).
+   The date is the file's ``reservation``; without one, :class:`LookUp` first reads the jobs of the name
+   (reattaching needs no planning), then :class:`ReadPlanning` reads the sites' planning from the file's
+   ``planning`` source and :func:`reservation_start` picks its first slot where every site's resources are free
+   for the walltime (or says why there is none);
 2. :class:`WaitJobs`: wait until the jobs run and read their hosts;
-3. :class:`Deploy` (only with a ``[deploy]`` table): deploy the hosts not deployed yet;
+3. only with a ``[deploy]`` table: :class:`CheckDeployed` runs the check command on the hosts, then
+   :class:`Deploy` deploys those where it failed (none: nothing is deployed);
 4. :class:`WriteInventory`: roles to hosts (:func:`assign_roles`), rendered as JSON, an ssh_config and an Ansible
    inventory (:func:`render_inventory`); files whose content is unchanged are not rewritten;
 5. :class:`Finished`: the report, which says "already up, nothing done" when nothing was submitted, deployed or
@@ -20,16 +25,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import tzinfo
 from typing import Final
 
 from attrs import evolve, field, frozen
+from returns.result import Failure, Result, Success
 
-from g5kpure.errors import G5kError, InvalidInput, Partial
-from g5kpure.experiment.model import Experiment
+from g5kpure.errors import G5kError, InvalidInput, NoSlot, Partial
+from g5kpure.experiment.model import Experiment, Resource
 from g5kpure.hosts import natural_key
-from g5kpure.oar.reserve import NamedJobs
+from g5kpure.oar.dates import PARIS, format_unixts, format_walltime
+from g5kpure.oar.reserve import NamedJobs, Reattach, decide_reattach
 from g5kpure.oar.submission import OarSubmission
 from g5kpure.oar.watch import OarJob
+from g5kpure.planning.model import Planning, restrict_planning
+from g5kpure.planning.slots import compute_slots, find_free_slot
 from g5kpure.remote.plan import NodeAccess
 
 INVENTORY_JSON: Final = "inventory.json"
@@ -139,7 +149,98 @@ def render_inventory(inv: Inventory, access_of_site: Mapping[str, NodeAccess], f
             (ANSIBLE_INVENTORY, ansible_inventory_text(inv, ssh_path)))
 
 
+# ------------------------------------------------------------------------------------------ when to reserve
+
+
+@frozen
+class StartChoice:
+    """The date every site is reserved at, and where it comes from (said to the user)."""
+
+    start: int
+    why: str
+
+
+def _fits(resources: Sequence[Resource], free: Iterable[str]) -> bool:
+    """Whether the free hosts of a site serve all its resources at once: named hosts first, then clusters, then
+    any node (the constraints nest, so serving the most constrained first never loses a fitting choice)."""
+    left = set(free)
+    for res in sorted(resources, key=lambda r: 0 if r.hosts else 1 if r.cluster else 2):
+        chosen = sorted((h for h in left if res.accepts(h)), key=natural_key)[: res.nodes]
+        if len(chosen) < res.nodes:
+            return False
+        left.difference_update(chosen)
+    return True
+
+
+def _counts(exp: Experiment) -> dict[str, int]:
+    """The experiment as planning counts (inclusive: a site's count includes its clusters'), to explain a miss."""
+    wanted: dict[str, int] = {}
+    for res in exp.resources:
+        wanted[res.site] = wanted.get(res.site, 0) + res.nodes
+        if res.cluster is not None:
+            wanted[res.cluster] = wanted.get(res.cluster, 0) + res.nodes
+    return wanted
+
+
+def first_common_slot(exp: Experiment, planning: Planning) -> Result[StartChoice, G5kError]:
+    """The first slot of ``planning`` where the hosts free for the whole walltime serve every resource of every
+    site at once; a ``Partial`` when a site's planning could not be read, else a ``NoSlot`` saying what falls
+    short."""
+    failed = tuple((site, error) for site, error in planning.failed_sites if site in exp.sites)
+    if failed:
+        return Failure(Partial("reading the planning", succeeded=tuple(s for s in exp.sites if s not in dict(failed)),
+                               failed=failed))
+    plan = restrict_planning(planning, exp.sites)
+    absent = [site for site in exp.sites if site not in plan.sites]
+    if absent:
+        return Failure(NoSlot(f"{', '.join(absent)}: no host in the planning (unknown site, or none in the queue)"))
+    slots_r = compute_slots(plan, exp.walltime, include_hosts=True)
+    if isinstance(slots_r, Failure):
+        return Failure(slots_r.failure())
+    slots = slots_r.unwrap()
+    site_hosts = {site: frozenset(h.host for h in plan.hosts if h.site == site) for site in exp.sites}
+    for slot in slots.slots:
+        free = slot.hosts or frozenset()
+        if all(_fits(exp.resources_of(site), free & hosts) for site, hosts in site_hosts.items()):
+            return Success(StartChoice(slot.start, f"the first slot of the planning where every site's resources are "
+                                                   f"free for {format_walltime(exp.walltime)}"))
+    counted = find_free_slot(slots, _counts(exp))
+    if isinstance(counted, Failure) and isinstance(counted.failure(), NoSlot):
+        return Failure(counted.failure())  # the counts alone fall short: it says which element and by how much
+    return Failure(NoSlot("the resources of the file (with the hosts it names) are never free all at once for "
+                          f"{format_walltime(exp.walltime)} before the end of the planning"))
+
+
+def reservation_start(exp: Experiment, planning: Planning | None) -> Result[StartChoice, G5kError]:
+    """When to reserve every site: the file's reservation date, else the planning's first common slot
+    (:func:`first_common_slot`), else why there is none."""
+    if exp.reservation is not None:
+        return Success(StartChoice(exp.reservation, "the reservation date of the file"))
+    if planning is None:
+        return Failure(NoSlot("the file gives no reservation date and no planning was read"))
+    return first_common_slot(exp, planning)
+
+
 # ---------------------------------------------------------------------------------------------- up steps
+
+
+@frozen
+class LookUp:
+    """Read the live jobs named after the experiment on its sites (all held: reattach; none: find a date)."""
+
+    name: str
+    sites: tuple[str, ...]
+
+
+@frozen
+class ReadPlanning:
+    """Read the planning of the sites from ``source`` (see ``Experiment.planning``), from now on."""
+
+    sites: tuple[str, ...]
+    source: str
+    walltime: int
+    queue: str | None
+    oarapi: tuple[tuple[str, str], ...] = ()
 
 
 @frozen
@@ -149,6 +250,8 @@ class Reserve:
     name: str
     specs: tuple[tuple[OarSubmission, str], ...]
     start: int | None
+    why: str = ""
+    """Where ``start`` comes from (the file, or the planning's first common slot)."""
 
 
 @frozen
@@ -159,13 +262,22 @@ class WaitJobs:
 
 
 @frozen
+class CheckDeployed:
+    """Run the check command on the hosts (None: the configuration's), reaching them as ``access`` says
+    (``root`` or ``oarsh``): the hosts where it fails are not deployed yet."""
+
+    hosts: tuple[str, ...]
+    check: str | None
+    access: str
+
+
+@frozen
 class Deploy:
-    """Deploy these hosts (those not deployed yet are found by the check command)."""
+    """Deploy these hosts (those the check found not deployed), at most ``tries`` times."""
 
     hosts: tuple[str, ...]
     environment: str
     tries: int
-    check: str | None
 
 
 @frozen
@@ -185,18 +297,23 @@ class UpReport:
     deployed: tuple[str, ...]
     written: tuple[str, ...]
     inventory: Inventory
+    start: int | None = None
+    """The date the submitted jobs were reserved at (None: reattached, or OAR's first slot)."""
+    start_why: str = ""
 
     @property
     def changed(self) -> bool:
         """False when everything was already in place (nothing submitted, deployed or written)."""
         return not self.reattached or bool(self.deployed) or bool(self.written)
 
-    def describe(self) -> str:
-        """One paragraph saying what was done, or that nothing was."""
+    def describe(self, tz: tzinfo = PARIS) -> str:
+        """One paragraph saying what was done, or that nothing was (dates in ``tz``, the OAR servers')."""
         jobs = ", ".join(str(j) for j in self.jobs)
         if not self.changed:
             return f"experiment {self.name} is already up (jobs {jobs}): nothing submitted, deployed or written"
         parts = [f"reattached to jobs {jobs}" if self.reattached else f"submitted jobs {jobs}"]
+        if not self.reattached and self.start is not None:
+            parts[0] += f" from {format_unixts(self.start, tz)}" + (f" ({self.start_why})" if self.start_why else "")
         if self.deployed:
             parts.append(f"deployed {len(self.deployed)} host(s)")
         if self.written:
@@ -218,7 +335,7 @@ class Stop:
     error: G5kError
 
 
-UpAction = Reserve | WaitJobs | Deploy | WriteInventory | Finished | Stop
+UpAction = LookUp | ReadPlanning | Reserve | WaitJobs | CheckDeployed | Deploy | WriteInventory | Finished | Stop
 
 
 @frozen
@@ -227,7 +344,12 @@ class UpState:
 
     jobs: tuple[OarJob, ...] | None = None
     reattached: bool = False
+    named: NamedJobs | None = None
+    planning: Planning | None = None
+    start: int | None = None
+    start_why: str = ""
     hosts: tuple[tuple[str, tuple[str, ...]], ...] | None = None
+    not_deployed: tuple[str, ...] | None = None
     deployed: tuple[str, ...] | None = None
     undeployed: tuple[str, ...] = ()
     written: tuple[str, ...] | None = None
@@ -239,25 +361,59 @@ def next_up_action(exp: Experiment, state: UpState) -> UpAction:
     if state.error is not None:
         return Stop(state.error)
     if state.jobs is None:
-        return Reserve(exp.name, exp.submissions(), exp.reservation)
+        if exp.reservation is None and state.named is None:
+            return LookUp(exp.name, exp.sites)
+        if exp.reservation is None and state.planning is None:
+            return ReadPlanning(exp.sites, exp.planning, exp.walltime, exp.queue, exp.oarapi)
+        choice = reservation_start(exp, state.planning)
+        if isinstance(choice, Failure):
+            return Stop(choice.failure())
+        return Reserve(exp.name, exp.submissions(), choice.unwrap().start, choice.unwrap().why)
     if state.hosts is None:
         return WaitJobs(state.jobs)
     inv, problem = assign_roles(exp, dict(state.hosts), state.jobs)
     if inv is None:
         return Stop(problem or InvalidInput("hosts", "", "hosts for every resource"))
-    if exp.deploy is not None and state.deployed is None:
-        return Deploy(inv.hosts, exp.deploy.environment, exp.deploy.tries, exp.deploy.check)
+    if exp.deploy is not None and state.not_deployed is None:
+        return CheckDeployed(inv.hosts, exp.deploy.check, exp.deploy.access)
+    if exp.deploy is not None and state.deployed is None and state.not_deployed:
+        return Deploy(state.not_deployed, exp.deploy.environment, exp.deploy.tries)
     if state.undeployed:
         return Stop(Partial("deployment", succeeded=state.deployed or (),
                             failed=tuple((h, InvalidInput("host", h, "a deployed node")) for h in state.undeployed)))
     if state.written is None:
         return WriteInventory(inv)
-    return Finished(UpReport(exp.name, state.jobs, state.reattached, state.deployed or (), state.written, inv))
+    return Finished(UpReport(exp.name, state.jobs, state.reattached, state.deployed or (), state.written, inv,
+                             state.start, state.start_why))
 
 
-def observe_reserved(state: UpState, jobs: Sequence[OarJob], reattached: bool) -> UpState:
-    """Record the jobs held after :class:`Reserve`."""
-    return evolve(state, jobs=tuple(jobs), reattached=reattached)
+def observe_named(state: UpState, sites: Sequence[str], named: NamedJobs) -> UpState:
+    """Record the live jobs of the name read on ``sites`` after :class:`LookUp`: one on every site, they are the
+    experiment's (reattached); some sites only, the ``ReattachConflict`` that stops `up`; none, nothing yet."""
+    decided = decide_reattach(list(sites), named)
+    if isinstance(decided, Failure):
+        return evolve(state, named=named, error=decided.failure())
+    choice = decided.unwrap()
+    if isinstance(choice, Reattach):
+        return evolve(state, named=named, jobs=choice.jobs, reattached=True)
+    return evolve(state, named=named)
+
+
+def observe_planning(state: UpState, planning: Planning) -> UpState:
+    """Record the planning read after :class:`ReadPlanning`."""
+    return evolve(state, planning=planning)
+
+
+def observe_reserved(state: UpState, jobs: Sequence[OarJob], reattached: bool, start: int | None = None,
+                     why: str = "") -> UpState:
+    """Record the jobs held after :class:`Reserve` (and, when submitted, the date they were reserved at)."""
+    return evolve(state, jobs=tuple(jobs), reattached=reattached, start=None if reattached else start,
+                  start_why="" if reattached else why)
+
+
+def observe_checked(state: UpState, not_deployed: Iterable[str]) -> UpState:
+    """Record after :class:`CheckDeployed` the hosts where the check failed (those to deploy)."""
+    return evolve(state, not_deployed=tuple(sorted(set(not_deployed), key=natural_key)))
 
 
 def observe_hosts(state: UpState, hosts_by_site: Mapping[str, Sequence[str]]) -> UpState:

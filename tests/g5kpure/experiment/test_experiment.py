@@ -8,10 +8,13 @@ import shlex
 import pytest
 
 from g5kpure.config import OARSH_PARAMS
-from g5kpure.errors import ConfigError, Partial
+from g5kpure.errors import ConfigError, NoSlot, Partial, ReattachConflict, Unreachable
 from g5kpure.experiment import (
+    CheckDeployed,
     Deploy,
     Finished,
+    LookUp,
+    ReadPlanning,
     Reserve,
     Stop,
     UpState,
@@ -19,11 +22,15 @@ from g5kpure.experiment import (
     WriteInventory,
     assign_roles,
     experiment_status,
+    first_common_slot,
     jobs_to_delete,
     next_up_action,
+    observe_checked,
     observe_deployed,
     observe_error,
     observe_hosts,
+    observe_named,
+    observe_planning,
     observe_reserved,
     observe_written,
     parse_experiment,
@@ -32,6 +39,7 @@ from g5kpure.experiment import (
 )
 from g5kpure.oar import NamedJobs, OarJob, OarJobInfo, OarState, oarsub_argv
 from g5kpure.oar.dates import PARIS
+from g5kpure.planning import HostPlanning, Planning
 from g5kpure.remote import Jump, oarsh_access, root_access
 
 GOOD = """\
@@ -81,6 +89,28 @@ def test_reservation_date_and_deploy() -> None:
     assert exp.reservation == 1796148000 and exp.deploy is not None and exp.deploy.tries == 2
     assert exp.job_types() == ("allow_classic_ssh", "deploy")
     assert exp.submissions()[0][0].reservation_date == 1796148000
+
+
+def test_the_planning_source_and_the_deploy_access() -> None:
+    exp = parse_experiment(GOOD).unwrap()
+    assert exp.planning == "api" and exp.oarapi == ()
+    text = GOOD.replace('types = ["allow_classic_ssh"]', 'planning = "oarapi"') + (
+        '\n[oarapi]\nrennes = "http://127.0.0.1:6668/oarapi/"\nlyon = "https://lyon.example/oarapi"\n'
+        '\n[deploy]\nenvironment = "debian12-min"\naccess = "oarsh"\n')
+    exp = parse_experiment(text).unwrap()
+    assert exp.planning == "oarapi" and dict(exp.oarapi) == {"rennes": "http://127.0.0.1:6668/oarapi",
+                                                             "lyon": "https://lyon.example/oarapi"}
+    assert exp.deploy is not None and exp.deploy.access == "oarsh"
+    err = parse_experiment(text.replace('lyon = "https://lyon.example/oarapi"\n', ""), "e.toml").failure()
+    assert isinstance(err, ConfigError) and (err.key, err.line) == ("planning", 3)
+    assert "of lyon in [oarapi]" in err.reason
+    err = parse_experiment(text.replace('"http://127.0.0.1:6668/oarapi/"', '"ftp://x"'), "e.toml").failure()
+    assert isinstance(err, ConfigError) and (err.key, err.line) == ("oarapi.rennes", 22)
+    err = parse_experiment(text.replace('"oarsh"', '"telnet"'), "e.toml").failure()
+    assert isinstance(err, ConfigError) and err.key == "deploy.access" and "'root', 'oarsh'" in err.reason
+    err = parse_experiment(GOOD.replace('types = ["allow_classic_ssh"]', 'planning = "oar"'), "e.toml").failure()
+    assert isinstance(err, ConfigError) and (err.key, err.line) == ("planning", 3)
+    assert "'api', 'oardb', 'oarapi'" in err.reason
 
 
 @pytest.mark.parametrize(
@@ -176,20 +206,90 @@ def test_the_ansible_inventory_has_a_group_per_role_and_site() -> None:
 # -------------------------------------------------------------------------------------------------- steps
 
 
-def test_up_walks_through_reserve_wait_write_finish() -> None:
+T0 = 1_800_000_000
+HOUR = 3600
+
+
+def _planning(busy: dict[str, tuple[int, int]], failed: tuple[tuple[str, Unreachable], ...] = ()) -> Planning:
+    """rennes: paravance-1..3, parasilo-1..2; lyon: nova-1..2; each host busy over the given interval, if any."""
+    hosts = [*(f"paravance-{i}.rennes.grid5000.fr" for i in (1, 2, 3)),
+             *(f"parasilo-{i}.rennes.grid5000.fr" for i in (1, 2)), "nova-1.lyon.grid5000.fr",
+             "nova-2.lyon.grid5000.fr"]
+    return Planning(T0, T0 + 48 * HOUR, tuple(
+        HostPlanning(h, h.split(".")[1], h.split("-")[0], (busy[h],) if h in busy else ()) for h in hosts),
+        failed_sites=failed)
+
+
+def test_up_walks_through_lookup_planning_reserve_wait_write_finish() -> None:
     exp = parse_experiment(GOOD).unwrap()
     state = UpState()
+    assert next_up_action(exp, state) == LookUp("exp1", ("rennes", "lyon"))
+    state = observe_named(state, exp.sites, NamedJobs("exp1", (("rennes", ()), ("lyon", ()))))
+    action = next_up_action(exp, state)
+    assert action == ReadPlanning(("rennes", "lyon"), "api", 5400, None, ())
+    # nova-1 and nova-2 are busy for the first 2 hours: lyon's one node is free from then on
+    state = observe_planning(state, _planning({"nova-1.lyon.grid5000.fr": (T0, T0 + 2 * HOUR),
+                                               "nova-2.lyon.grid5000.fr": (T0, T0 + 3 * HOUR)}))
     action = next_up_action(exp, state)
     assert isinstance(action, Reserve) and action.specs == exp.submissions() and action.name == "exp1"
+    assert action.start == T0 + 2 * HOUR and "first slot of the planning" in action.why
     jobs = (OarJob(7, "rennes"), OarJob(8, "lyon"))
-    state = observe_reserved(state, jobs, reattached=False)
+    state = observe_reserved(state, jobs, reattached=False, start=action.start, why=action.why)
     assert next_up_action(exp, state) == WaitJobs(jobs)
     state = observe_hosts(state, {"rennes": P[:2] + S[:2], "lyon": ["nova-1.lyon.grid5000.fr"]})
     write = next_up_action(exp, state)
     assert isinstance(write, WriteInventory)
     state = observe_written(state, ["inventory.json"])
     done = next_up_action(exp, state)
-    assert isinstance(done, Finished) and done.report.changed and "submitted jobs 7@rennes" in done.report.describe()
+    assert isinstance(done, Finished) and done.report.changed and done.report.start == T0 + 2 * HOUR
+    said = done.report.describe(PARIS)
+    assert "submitted jobs 7@rennes" in said and "from 2027-01-15 11:00:00 (the first slot of the planning" in said
+
+
+def test_the_file_s_date_wins_and_no_planning_is_read() -> None:
+    exp = parse_experiment(GOOD.replace('walltime = "1:30"', 'walltime = "1:30"\nreservation = 1900000000')).unwrap()
+    action = next_up_action(exp, UpState())
+    assert isinstance(action, Reserve) and action.start == 1900000000
+    assert action.why == "the reservation date of the file"
+
+
+def test_jobs_of_the_name_on_every_site_are_reattached_without_a_planning() -> None:
+    exp = parse_experiment(GOOD).unwrap()
+    named = NamedJobs("exp1", (("rennes", (OarJobInfo(7, OarState.RUNNING, name="exp1"),)),
+                               ("lyon", (OarJobInfo(8, OarState.WAITING, name="exp1"),))))
+    state = observe_named(UpState(), exp.sites, named)
+    assert state.reattached and next_up_action(exp, state) == WaitJobs((OarJob(7, "rennes"), OarJob(8, "lyon")))
+    some = NamedJobs("exp1", (("rennes", (OarJobInfo(7, OarState.RUNNING, name="exp1"),)), ("lyon", ())))
+    stopped = next_up_action(exp, observe_named(UpState(), exp.sites, some))
+    assert isinstance(stopped, Stop) and isinstance(stopped.error, ReattachConflict)
+    assert stopped.error.absent == ("lyon",)
+
+
+def test_named_hosts_must_be_free_together_with_the_other_resources() -> None:
+    exp = parse_experiment(GOOD).unwrap()  # rennes: 2 paravance + parasilo-1 and -2 by name; lyon: 1 node
+    # parasilo-2 is busy for 5 hours, two paravance for 1 hour, the third for 2: the first fit is at +5h
+    busy = {S[1]: (T0, T0 + 5 * HOUR), P[0]: (T0, T0 + HOUR), P[1]: (T0 + 6 * HOUR, T0 + 9 * HOUR)}
+    choice = first_common_slot(exp, _planning(busy)).unwrap()
+    # at +5h, paravance-1 and -3 serve the cluster resource (paravance-2 is busy from +6h, inside the 1:30 walltime)
+    assert choice.start == T0 + 5 * HOUR and "1:30:00" in choice.why
+
+
+def test_no_common_slot_says_which_site_falls_short() -> None:
+    exp = parse_experiment(GOOD.replace("nodes = 1", "nodes = 3")).unwrap()  # lyon has 2 nodes
+    err = first_common_slot(exp, _planning({})).failure()
+    assert isinstance(err, NoSlot) and "lyon has at most 2 of the 3 nodes" in err.why
+    always = {S[0]: (T0, T0 + 48 * HOUR)}  # a named host busy for the whole planning
+    err = first_common_slot(parse_experiment(GOOD).unwrap(), _planning(always)).failure()
+    assert isinstance(err, NoSlot) and "never free all at once" in err.why
+
+
+def test_a_site_whose_planning_failed_stops_with_its_error() -> None:
+    down = Unreachable("lyon", 5.0)
+    err = first_common_slot(parse_experiment(GOOD).unwrap(), _planning({}, (("lyon", down),))).failure()
+    assert isinstance(err, Partial) and err.failed == (("lyon", down),) and err.succeeded == ("rennes",)
+    nancy = parse_experiment(GOOD.replace('site = "lyon"', 'site = "nancy"')).unwrap()
+    err = first_common_slot(nancy, _planning({})).failure()
+    assert isinstance(err, NoSlot) and err.why.startswith("nancy: no host in the planning")
 
 
 def test_a_second_up_that_reattaches_and_writes_nothing_says_so() -> None:
@@ -206,7 +306,10 @@ def test_deploy_comes_before_the_inventory_and_an_undeployed_host_stops() -> Non
     state = observe_hosts(observe_reserved(UpState(), (OarJob(7, "rennes"), OarJob(8, "lyon")), False),
                           {"rennes": P[:2] + S[:2], "lyon": ["nova-1.lyon.grid5000.fr"]})
     action = next_up_action(exp, state)
-    assert isinstance(action, Deploy) and action.environment == "debian12-min" and len(action.hosts) == 5
+    assert action == CheckDeployed(tuple(sorted([*P[:2], *S[:2], "nova-1.lyon.grid5000.fr"])), None, "root")
+    assert isinstance(next_up_action(exp, observe_checked(state, [])), WriteInventory)  # all deployed already
+    state = observe_checked(state, [P[1], P[0]])
+    assert next_up_action(exp, state) == Deploy((P[0], P[1]), "debian12-min", 1)
     assert isinstance(next_up_action(exp, observe_deployed(state, P[:2], [])), WriteInventory)
     stopped = next_up_action(exp, observe_deployed(state, P[:1], [P[1]]))
     assert isinstance(stopped, Stop) and isinstance(stopped.error, Partial)
