@@ -73,8 +73,10 @@ def run_up(args: argparse.Namespace) -> int:
                  + f"    # jobs named {exp.name!r}" for site in exp.sites]
         if exp.reservation is None:
             lines.append(f"if no site holds one: read the planning of {', '.join(exp.sites)} from the "
-                         f"{SOURCE_NAMES[exp.planning]} and reserve every site at its first common free slot,")
-        lines.append("if no site holds one: all or nothing,")
+                         f"{SOURCE_NAMES[exp.planning]}, then all or nothing at its first common free slot "
+                         "(oarsub -r DATE):")
+        else:
+            lines.append("if no site holds one: all or nothing,")
         for sub_, site in exp.submissions():
             argv = oarsub_argv(sub_, job_key_file=s.config.oar_job_key_file, tz=tz)
             lines.append(plan_command(argv, site, s.access).map(lambda p: p.describe()).value_or(site))
