@@ -70,7 +70,7 @@ oar26_installed() {
 oar26_install() {
     oar26_installed && return 0
     local uri d=$OAR26_APT new="$OAR26_PREFIX.new" p deb
-    uri=$(debian_archive_uri | head -1)
+    uri=$(debian_archive_uri | sed -n 1p)
     [ -n "$uri" ] || die "cannot find this machine's Debian archive in its apt sources (set OAR26_DEBIAN_URI)"
     log "fetching OAR 2.6.1's user commands ($OAR26_PACKAGES) from Debian $OAR26_SUITE"
     rm -rf "$d"

@@ -112,7 +112,7 @@ setup_scale_sshd() {
 write_remote_state() {
     local tmp first last home
     home=$(getent passwd "$TEST_USER" | cut -d: -f6)
-    first=$(scale_table | head -1 | cut -d' ' -f1)
+    first=$(scale_table | sed -n '1s/ .*//p')
     last=$(scale_table | tail -1 | cut -d' ' -f1)
     tmp=$(mktemp "$STATE/remote.json.XXXXXX")
     cat > "$tmp" <<JSON
@@ -143,7 +143,7 @@ JSON
 
 check_remote() {
     local name
-    for name in "$(scale_table | head -1 | cut -d' ' -f1)" "$(scale_table | tail -1 | cut -d' ' -f1)"; do
+    for name in "$(scale_table | sed -n '1s/ .*//p')" "$(scale_table | sed -n '$s/ .*//p')"; do
         ssh -n -p "$SCALE_PORT" -i "$STATE/keys/$TEST_USER" -o BatchMode=yes -o IdentitiesOnly=yes \
             -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5 \
             "$TEST_USER@$name" true || die "the scale sshd does not answer for $name:$SCALE_PORT"

@@ -407,7 +407,7 @@ EOF
     # The same, as a configuration file of the `g5k` command (G5K_CONFIG=.testbed/g5k.toml g5k ...), and one
     # whose default frontend is the (first) OAR 2.6.1 frontend.
     write_g5k_toml "$STATE/g5k.toml" "$OAR_SITE"
-    write_g5k_toml "$STATE/g5k-oar26.toml" "$(oar26_frontend_names | head -1)"
+    write_g5k_toml "$STATE/g5k-oar26.toml" "$(oar26_frontend_names | sed -n 1p)"
 }
 
 write_g5k_toml() {  # write_g5k_toml FILE DEFAULT_FRONTEND
