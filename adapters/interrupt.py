@@ -8,7 +8,9 @@ An operation that must be undone when it is interrupted (jobs submitted, kadeplo
   :class:`Terminated` when SIGTERM had its default action;
 - the operation then calls :meth:`Shield.undo`, which runs the undo in a thread and waits for it. A **second**
   signal prints what is still being undone (``still()``) and lets it go on; a **third** stops waiting: ``undo``
-  returns ``ABANDONED`` and the caller reports what is left and how to finish the job by hand.
+  returns ``ABANDONED`` and the caller reports what is left and how to finish the job by hand. A first signal
+  that comes while an undo already runs (a failure's rollback) is the interruption: it is raised by
+  :meth:`Shield.check` once the undo is done.
 
 Notes added to the exception (``add_note``) tell what was undone; :func:`abandoned` tells the command line
 that an undo was left unfinished (it then exits at once, without waiting for threads still at work).
@@ -102,8 +104,11 @@ class Shield:
                 signal.signal(signum, previous)  # type: ignore[arg-type]
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.interrupted is not None or self._undoing:
-            self.interrupted = self.interrupted or signum
+        if self.interrupted is None and self._undoing:  # the interruption itself, while a rollback runs
+            self.interrupted = signum
+            self.notify(f"{self._still()}; stopping once that is done")
+            return
+        if self.interrupted is not None:
             self._presses += 1
             if self._presses == 1:
                 self.notify(f"{self._still()}; press Ctrl-C again to stop waiting and leave it unfinished")

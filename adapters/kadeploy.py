@@ -61,7 +61,7 @@ from g5kpure.deploy import (
     plan_deployment,
     start_retry,
 )
-from g5kpure.errors import CommandFailed, G5kError, InvalidInput, Timeout
+from g5kpure.errors import CommandFailed, G5kError, InvalidInput, Timeout, Unreachable
 
 __all__ = [
     "DEFAULT_DEPLOY_TIMEOUT",
@@ -277,28 +277,27 @@ class Kadeployer:
         if isinstance(planned, Failure):
             return IOFailure(planned.failure())
         plan = planned.unwrap()
-        pool = ThreadPoolExecutor(max_workers=min(len(plan.commands), DEFAULT_MAX_PARALLEL),
-                                  thread_name_prefix="g5k-kadeploy")
-        futures = [pool.submit(run_plan, command) for command in plan.commands]
-        try:
-            with Shield() as shield:
-                try:
-                    results = [f.result() for f in futures]
-                except BaseException as exc:
-                    where = ", ".join(c.frontend for c in plan.commands)
-                    stopped = shield.undo(lambda: self._stop_all(plan, futures),
-                                          lambda: f"stopping kadeploy3 on {where}")
-                    if stopped is ABANDONED:
-                        mark_abandoned(exc)
-                        exc.add_note(f"left kadeploy3 running: {self._stop_hint(plan)}")
-                    else:
-                        exc.add_note(stopped)
-                    raise
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-        timed_out = [i for i, r in enumerate(results) if isinstance(output_or_failure(r), Timeout)]
-        if timed_out:  # the timer fired here; the frontend may not have seen the ssh channel close
-            self._stop([plan.runs[i] for i in timed_out], [plan.commands[i] for i in timed_out])
+        futures: list[Future[IOResult[CommandOutput, G5kError]]] = []
+        with Shield() as shield:
+            pool = ThreadPoolExecutor(max_workers=min(len(plan.commands), DEFAULT_MAX_PARALLEL),
+                                      thread_name_prefix="g5k-kadeploy")
+            try:
+                futures += [pool.submit(run_plan, command) for command in plan.commands]
+                results = [f.result() for f in futures]
+            except BaseException as exc:
+                where = ", ".join(c.frontend for c in plan.commands)
+                stopped = shield.undo(lambda: self._stop_all(plan, futures), lambda: f"stopping kadeploy3 on {where}")
+                if stopped is ABANDONED:
+                    mark_abandoned(exc)
+                    exc.add_note(f"left kadeploy3 running: {self._stop_hint(plan)}")
+                else:
+                    exc.add_note(stopped)
+                raise
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)
+        cut = [i for i, r in enumerate(results) if _cut_short(output_or_failure(r))]
+        if cut:  # the timer fired here, or the session broke: kadeploy3 may still run on the frontend
+            self._stop([plan.runs[i] for i in cut], [plan.commands[i] for i in cut])
         return IOSuccess(self._report(plan, results))
 
     def _stop(self, runs: Sequence[KadeployRun], commands: Sequence[CommandPlan]) -> list[str]:
@@ -312,7 +311,7 @@ class Kadeployer:
             out = output_or_failure(next(done)) if isinstance(stop, Success) else stop.failure()
             if isinstance(out, CommandOutput):
                 words = out.stdout.split()
-                what = {"stopped": "stopped (pid {})", "ended": "had ended", "not": "never started",
+                what = {"stopped": "stopped (pid {})", "ended": "was not running (pid {})", "not": "never started",
                         "running": "could NOT be stopped (pid {})"}.get(words[0] if words else "", "unknown")
                 said.append(f"kadeploy3 on {command.frontend} " + what.format(words[-1] if words else ""))
             else:
@@ -320,18 +319,17 @@ class Kadeployer:
         return said
 
     def _stop_all(self, plan: KadeployPlan, futures: Sequence[Future[IOResult[CommandOutput, G5kError]]]) -> str:
-        """Stop every kadeploy3 of ``plan``, wait for their commands to return, and say where each host stands."""
+        """Stop every kadeploy3 of ``plan`` (a run not started yet never will), wait for their commands to
+        return, and say where each host stands."""
         said = self._stop(plan.runs, plan.commands)
         concurrent.futures.wait(futures, timeout=_STOP_WAIT)
-        results = [f.result() if f.done() and not f.cancelled() else
-                   IOFailure(Timeout(f"kadeploy3 on {c.frontend} (interrupted)", None, c.frontend))
-                   for f, c in zip(futures, plan.commands, strict=True)]
+        done = [f.result() if f.done() and not f.cancelled() else None for f in futures]
+        results = [
+            r if r is not None else IOFailure(Timeout(f"kadeploy3 on {c.frontend} (interrupted)", None, c.frontend))
+            for r, c in zip([*done, *([None] * (len(plan.commands) - len(done)))], plan.commands, strict=True)
+        ]
         report = self._report(plan, results, interrupted=True).report
-        hosts = [f"{len(report.deployed)} deployed" + (f" ({', '.join(sorted(report.deployed))})"
-                                                        if report.deployed else ""),
-                 f"{len(report.undeployed)} not deployed" + (f" ({', '.join(sorted(report.undeployed))})"
-                                                              if report.undeployed else "")]
-        return "; ".join(said) + "; hosts: " + ", ".join(hosts)
+        return "; ".join(said) + "; " + _hosts_state(report.deployed, report.undeployed)
 
     def _stop_hint(self, plan: KadeployPlan) -> str:
         """How to stop by hand the kadeploy3 of each run of ``plan``."""
@@ -384,6 +382,11 @@ class Kadeployer:
                 failure = f"kadeploy3 exited with {out.exit_code}" + (f": {' | '.join(tail)}" if tail else "")
             report = report.merge(interpret_run(run.hosts, parsed, ok_nodes, ko_nodes, out.exit_code, failure))
         return KadeployerResult(report, tuple(failures), tuple(outputs))
+
+
+def _cut_short(done: CommandOutput | G5kError) -> bool:
+    """Whether a kadeploy3 command was cut while running (timeout, or its connection lost mid-command)."""
+    return isinstance(done, Timeout) or (isinstance(done, Unreachable) and done.detail.startswith("connection lost"))
 
 
 def _node_files(
@@ -536,7 +539,13 @@ def deploy(
                 state = observe_check(state, check(action.hosts))
     except BaseException as exc:
         if not getattr(exc, "__notes__", None):  # interrupted outside kadeploy3 (which says where hosts stand)
-            deployed = ", ".join(sorted(state.deployed))
-            exc.add_note(f"no kadeploy3 was running; hosts: {len(state.deployed)} deployed"
-                         + (f" ({deployed})" if deployed else "") + f", {len(state.undeployed)} not deployed")
+            exc.add_note("no kadeploy3 was running; " + _hosts_state(state.deployed, state.undeployed))
         raise
+
+
+def _hosts_state(deployed: Iterable[str], undeployed: Iterable[str]) -> str:
+    """Where hosts stand, in one phrase: ``hosts: 1 deployed (a), 2 not deployed (b, c)``."""
+    parts = []
+    for hosts, what in ((sorted(deployed), "deployed"), (sorted(undeployed), "not deployed")):
+        parts.append(f"{len(hosts)} {what}" + (f" ({', '.join(hosts)})" if hosts else ""))
+    return "hosts: " + ", ".join(parts)
