@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from types import FrameType, TracebackType
 from typing import Final, TypeVar
 
@@ -41,6 +42,17 @@ ABANDONED: Final = _Left.ABANDONED
 """What :meth:`Shield.undo` returns when the user pressed Ctrl-C twice more: the undo was left unfinished."""
 
 _ABANDONED_ATTR = "g5k_abandoned"
+_STEP = 0.1  # seconds between two looks at a signal while the main thread waits
+
+
+def result_of(future: Future[_T]) -> _T:
+    """The result of ``future``, waited for in short steps: a signal that the system delivered to another thread
+    (it may) is then handled by the main thread at once, not when the future completes."""
+    while True:
+        try:
+            return future.result(timeout=_STEP)
+        except TimeoutError:
+            continue
 
 
 def say(text: str) -> None:
@@ -166,7 +178,7 @@ class Shield:
             if self._presses >= 2:
                 return ABANDONED
             threading.Thread(target=run, name="g5k-undo", daemon=True).start()
-            while not done.wait(0.2):
+            while not done.wait(_STEP):
                 pass
         except _Abandon:
             return ABANDONED

@@ -44,7 +44,7 @@ from datetime import tzinfo
 from types import TracebackType
 
 from attrs import evolve, frozen
-from g5k.interrupt import ABANDONED, Shield, mark_abandoned, say
+from g5k.interrupt import ABANDONED, Shield, mark_abandoned, result_of, say
 from g5k.journal import USER_JOURNAL, JournalArg, Recorder, resolve, this_process
 from g5k.oarjobs import (
     CONFIGURED,
@@ -326,7 +326,7 @@ class Submissions:
         try:
             futures = {i: pool.submit(self._send, plans[i].unwrap(), named[i][0], named[i][1], tz) for i in todo}
             for i, future in futures.items():
-                results[i] = future.result()
+                results[i] = result_of(future)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         return tuple(results)

@@ -363,6 +363,11 @@ def standins(user: str = "carol") -> list[str]:
     return [ln for ln in found.stdout.splitlines() if "kadeploy3-standin-ctl" not in ln and "pgrep" not in ln]
 
 
+def kadeploy_files(user: str = "carol") -> list[str]:
+    """The files kadeploy3 runs of ``user`` left in /tmp (node files, pid, cancel mark)."""
+    return sorted(str(p) for p in Path("/tmp").glob("g5kpure-kadeploy-*") if p.owner() == user)
+
+
 def kadeploy_running(_: Running) -> bool:
     return bool(standins())
 
@@ -380,11 +385,14 @@ DEPLOY_MOMENTS: dict[str, tuple[Moment, tuple[float, ...]]] = {
 def test_deploy_stops_kadeploy3(moment: str, sig: signal.Signals, configs: dict[str, Path], state: Path,
                                 carol: FrontendAccess) -> None:
     when, extra = DEPLOY_MOMENTS[moment]
-    assert standins() == []
+    assert standins() == [] and kadeploy_files() == []
     code, out, err = trial(["deploy", "--no-check", "-e", "debian12-min", NODE], configs["carol"], state, when(),
                            sig, extra)
     check_ended(code, out, err, sig)
-    assert f"hosts: 0 deployed, 1 not deployed ({NODE})" in err, err
+    # kadeploy3 stopped (or never started), so the host is not deployed; or, on a loaded machine, it had ended
+    # before the stop reached it, and the report says so
+    assert f"hosts: 0 deployed, 1 not deployed ({NODE})" in err or (
+        f"hosts: 1 deployed ({NODE}), 0 not deployed" in err and "was not running" in err), err
     assert any(w in err for w in ("kadeploy3 on rennes stopped (pid", "kadeploy3 on rennes never started",
                                   "kadeploy3 on rennes was not running", "no kadeploy3 was running")), err
     assert standins() == []
@@ -406,7 +414,7 @@ def test_a_silent_kadeploy3_is_stopped_at_the_deploy_timeout(configs: dict[str, 
     # the ssh runner reports its own timeout, or (when its timer and the channel's end race) a connection lost
     assert "timed out after 3s" in done.stdout or "connection lost" in done.stdout, done.stdout
     assert elapsed < 3 + 5 + 10  # the timeout, then stopping kadeploy3 and reading its files
-    assert standins() == []
+    assert standins() == [] and kadeploy_files() == []
 
 
 # ----------------------------------------------------------------------------------------------- kill -9
