@@ -45,7 +45,7 @@ from types import TracebackType
 
 from attrs import evolve, frozen
 from g5k.interrupt import ABANDONED, Shield, mark_abandoned, result_of, say
-from g5k.journal import USER_JOURNAL, JournalArg, Recorder, resolve, this_process
+from g5k.journal import USER_JOURNAL, JournalArg, Recorder, resolve
 from g5k.oarjobs import (
     CONFIGURED,
     DEFAULT_POLICY,
@@ -410,8 +410,7 @@ class Submissions:
         lost = dict(self._lost)
         if not lost:
             return {}
-        me = this_process()
-        entries = [Leftover(self.recorder.id, e, self.recorder.command, me) for e in lost.values()]
+        entries = [Leftover(self.recorder.id, e, self.recorder.command, self.recorder.owner) for e in lost.values()]
         frontends = list(dict.fromkeys(e.frontend for e in lost.values()))
         listed = performed(my_jobs(frontends, acc, self.timeout))
         read = {f: r.unwrap() for f, r in listed if isinstance(r, Success)}
