@@ -231,7 +231,7 @@ SUB_MOMENTS: dict[str, tuple[Moment, tuple[float, ...]]] = {
     "in-flight+0.25s": (lambda: then(sent(1), 0.25), ()),
     "first-id": (lambda: job_ids(1), ()),
     "again-during-rollback": (lambda: sent(1), (0.4,)),
-    "twice-more-during-rollback": (lambda: job_ids(1), (0.6, 0.05)),
+    "twice-more-during-rollback": (lambda: job_ids(1), (0.2, 0.05)),  # the rollback takes a second at least
 }
 SUB_PARALLEL = 4  # trials at once (each its own job name and state directory)
 
