@@ -8,7 +8,9 @@ An operation that must be undone when it is interrupted (jobs submitted, kadeplo
   :class:`Terminated` when SIGTERM had its default action;
 - the operation then calls :meth:`Shield.undo`, which runs the undo in a thread and waits for it. A **second**
   signal prints what is still being undone (``still()``) and lets it go on; a **third** stops waiting: ``undo``
-  returns ``ABANDONED`` and the caller reports what is left and how to finish the job by hand.
+  returns ``ABANDONED`` and the caller reports what is left and how to finish the job by hand. A first signal
+  that comes while an undo already runs (a failure's rollback) is the interruption: it is raised by
+  :meth:`Shield.check` once the undo is done.
 
 Notes added to the exception (``add_note``) tell what was undone; :func:`abandoned` tells the command line
 that an undo was left unfinished (it then exits at once, without waiting for threads still at work).
@@ -21,6 +23,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from types import FrameType, TracebackType
 from typing import Final, TypeVar
 
@@ -39,6 +42,17 @@ ABANDONED: Final = _Left.ABANDONED
 """What :meth:`Shield.undo` returns when the user pressed Ctrl-C twice more: the undo was left unfinished."""
 
 _ABANDONED_ATTR = "g5k_abandoned"
+_STEP = 0.1  # seconds between two looks at a signal while the main thread waits
+
+
+def result_of(future: Future[_T]) -> _T:
+    """The result of ``future``, waited for in short steps: a signal that the system delivered to another thread
+    (it may) is then handled by the main thread at once, not when the future completes."""
+    while True:
+        try:
+            return future.result(timeout=_STEP)
+        except TimeoutError:
+            continue
 
 
 def say(text: str) -> None:
@@ -102,8 +116,11 @@ class Shield:
                 signal.signal(signum, previous)  # type: ignore[arg-type]
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.interrupted is not None or self._undoing:
-            self.interrupted = self.interrupted or signum
+        if self.interrupted is None and self._undoing:  # the interruption itself, while a rollback runs
+            self.interrupted = signum
+            self.notify(f"{self._still()}; stopping once that is done")
+            return
+        if self.interrupted is not None:
             self._presses += 1
             if self._presses == 1:
                 self.notify(f"{self._still()}; press Ctrl-C again to stop waiting and leave it unfinished")
@@ -161,7 +178,7 @@ class Shield:
             if self._presses >= 2:
                 return ABANDONED
             threading.Thread(target=run, name="g5k-undo", daemon=True).start()
-            while not done.wait(0.2):
+            while not done.wait(_STEP):
                 pass
         except _Abandon:
             return ABANDONED

@@ -182,6 +182,7 @@ class Recorder:
         self.command = command
         self.clock = clock
         self.id = uuid.uuid4().hex
+        self.owner = this_process()
         self._lock = threading.Lock()
         self._opened = False
         self._warned = False
@@ -205,15 +206,12 @@ class Recorder:
         with self._lock:
             entry = JournalEntry(uuid.uuid4().hex[:12], frontend, name, self.clock(), ends_by)
             self.entries[entry.key] = entry
-            first = not self._opened
             self._opened = True
-        if first:
-            log.debug("journal transaction %s opened for %r", self.id, self.command)
 
         def add(j: Journal) -> Journal:
             if j.get(self.id) is not None:
                 return record_sent(j, self.id, entry)
-            return open_transaction(j, Transaction(self.id, this_process(), self.command, entry.sent_at, (entry,)))
+            return open_transaction(j, Transaction(self.id, self.owner, self.command, entry.sent_at, (entry,)))
 
         self._write(add)
         return entry

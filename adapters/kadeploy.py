@@ -22,15 +22,16 @@ site we run on); when there is none, they are refused with an error value naming
 
 from __future__ import annotations
 
-import concurrent.futures
+import threading
+import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from attrs import evolve, frozen
 from g5k import config as config_adapter
-from g5k.interrupt import ABANDONED, Shield, mark_abandoned
+from g5k.interrupt import ABANDONED, Shield, mark_abandoned, result_of
 from g5k.results import performed
 from g5k.ssh import DEFAULT_MAX_PARALLEL, output_or_failure, run_plan, run_plans
 from returns.io import IOFailure, IOResult, IOSuccess
@@ -61,7 +62,7 @@ from g5kpure.deploy import (
     plan_deployment,
     start_retry,
 )
-from g5kpure.errors import CommandFailed, G5kError, InvalidInput, Timeout
+from g5kpure.errors import CommandFailed, G5kError, InvalidInput, Timeout, Unreachable
 
 __all__ = [
     "DEFAULT_DEPLOY_TIMEOUT",
@@ -277,28 +278,27 @@ class Kadeployer:
         if isinstance(planned, Failure):
             return IOFailure(planned.failure())
         plan = planned.unwrap()
-        pool = ThreadPoolExecutor(max_workers=min(len(plan.commands), DEFAULT_MAX_PARALLEL),
-                                  thread_name_prefix="g5k-kadeploy")
-        futures = [pool.submit(run_plan, command) for command in plan.commands]
-        try:
-            with Shield() as shield:
-                try:
-                    results = [f.result() for f in futures]
-                except BaseException as exc:
-                    where = ", ".join(c.frontend for c in plan.commands)
-                    stopped = shield.undo(lambda: self._stop_all(plan, futures),
-                                          lambda: f"stopping kadeploy3 on {where}")
-                    if stopped is ABANDONED:
-                        mark_abandoned(exc)
-                        exc.add_note(f"left kadeploy3 running: {self._stop_hint(plan)}")
-                    else:
-                        exc.add_note(stopped)
-                    raise
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-        timed_out = [i for i, r in enumerate(results) if isinstance(output_or_failure(r), Timeout)]
-        if timed_out:  # the timer fired here; the frontend may not have seen the ssh channel close
-            self._stop([plan.runs[i] for i in timed_out], [plan.commands[i] for i in timed_out])
+        launches = _Launches(plan.commands)
+        with Shield() as shield:
+            pool = ThreadPoolExecutor(max_workers=min(len(plan.commands), DEFAULT_MAX_PARALLEL),
+                                      thread_name_prefix="g5k-kadeploy")
+            try:
+                futures = [pool.submit(launches.launch, i) for i in range(len(plan.commands))]
+                results = [result_of(f) for f in futures]
+            except BaseException as exc:
+                where = ", ".join(c.frontend for c in plan.commands)
+                stopped = shield.undo(lambda: self._stop_all(plan, launches), lambda: f"stopping kadeploy3 on {where}")
+                if stopped is ABANDONED:
+                    mark_abandoned(exc)
+                    exc.add_note(f"left kadeploy3 running: {self._stop_hint(plan)}")
+                else:
+                    exc.add_note(stopped)
+                raise
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)
+        cut = [i for i, r in enumerate(results) if _cut_short(output_or_failure(r))]
+        if cut:  # the timer fired here, or the session broke: kadeploy3 may still run on the frontend
+            self._stop_cut(plan, [plan.runs[i] for i in cut], [plan.commands[i] for i in cut])
         return IOSuccess(self._report(plan, results))
 
     def _stop(self, runs: Sequence[KadeployRun], commands: Sequence[CommandPlan]) -> list[str]:
@@ -312,26 +312,37 @@ class Kadeployer:
             out = output_or_failure(next(done)) if isinstance(stop, Success) else stop.failure()
             if isinstance(out, CommandOutput):
                 words = out.stdout.split()
-                what = {"stopped": "stopped (pid {})", "ended": "had ended", "not": "never started",
+                what = {"stopped": "stopped (pid {})", "ended": "was not running (pid {})", "not": "never started",
                         "running": "could NOT be stopped (pid {})"}.get(words[0] if words else "", "unknown")
                 said.append(f"kadeploy3 on {command.frontend} " + what.format(words[-1] if words else ""))
             else:
                 said.append(f"kadeploy3 on {command.frontend} could NOT be stopped ({out.message})")
         return said
 
-    def _stop_all(self, plan: KadeployPlan, futures: Sequence[Future[IOResult[CommandOutput, G5kError]]]) -> str:
-        """Stop every kadeploy3 of ``plan``, wait for their commands to return, and say where each host stands."""
+    def _stop_cut(self, plan: KadeployPlan, runs: Sequence[KadeployRun], commands: Sequence[CommandPlan]) -> None:
+        """Stop the kadeploy3 of runs cut short; a signal meanwhile waits for the stop, then interrupts."""
+        with Shield() as guard:
+            outcome = guard.undo(lambda: "; ".join(self._stop(runs, commands)), lambda: "stopping kadeploy3")
+            if outcome is ABANDONED or guard.interrupted is not None:
+                error = guard.exception()
+                if outcome is ABANDONED:
+                    mark_abandoned(error)
+                    error.add_note(f"left kadeploy3 running: {self._stop_hint(plan)}")
+                else:
+                    error.add_note(outcome)
+                raise error
+
+    def _stop_all(self, plan: KadeployPlan, launches: _Launches) -> str:
+        """Stop every kadeploy3 of ``plan`` (a command not sent yet never will be), wait for those sent to
+        return, and say where each host stands."""
+        launches.stop()
         said = self._stop(plan.runs, plan.commands)
-        concurrent.futures.wait(futures, timeout=_STOP_WAIT)
-        results = [f.result() if f.done() and not f.cancelled() else
-                   IOFailure(Timeout(f"kadeploy3 on {c.frontend} (interrupted)", None, c.frontend))
-                   for f, c in zip(futures, plan.commands, strict=True)]
-        report = self._report(plan, results, interrupted=True).report
-        hosts = [f"{len(report.deployed)} deployed" + (f" ({', '.join(sorted(report.deployed))})"
-                                                        if report.deployed else ""),
-                 f"{len(report.undeployed)} not deployed" + (f" ({', '.join(sorted(report.undeployed))})"
-                                                              if report.undeployed else "")]
-        return "; ".join(said) + "; hosts: " + ", ".join(hosts)
+        running = launches.wait(_STOP_WAIT)
+        results = [launches.results.get(i) or IOFailure(Timeout(f"kadeploy3 on {c.frontend} (interrupted)", None,
+                                                                c.frontend))
+                   for i, c in enumerate(plan.commands)]
+        report = self._report(plan, results, interrupted=True, running=running).report
+        return "; ".join(said) + "; " + _hosts_state(report.deployed, report.undeployed)
 
     def _stop_hint(self, plan: KadeployPlan) -> str:
         """How to stop by hand the kadeploy3 of each run of ``plan``."""
@@ -339,18 +350,19 @@ class Kadeployer:
                          for run, c in zip(plan.runs, plan.commands, strict=True))
 
     def _report(self, plan: KadeployPlan, results: Sequence[IOResult[CommandOutput, G5kError]],
-                interrupted: bool = False) -> KadeployerResult:
-        """Read the node files wherever kadeploy3 ran and merge each frontend's report."""
+                interrupted: bool = False, running: Collection[int] = ()) -> KadeployerResult:
+        """Read the node files wherever kadeploy3 ran and merge each frontend's report (the cancel mark of the
+        runs still ``running`` stays, so that a command still on its way never starts kadeploy3)."""
         report = KadeployReport()
         failures: list[tuple[str, G5kError]] = []
         outputs: list[CommandOutput] = []
         collects: list[CommandPlan] = []
-        for run, command, result in zip(plan.runs, plan.commands, results, strict=True):
+        for i, (run, command, result) in enumerate(zip(plan.runs, plan.commands, results, strict=True)):
             done = output_or_failure(result)
-            files = (run.ok_file, run.ko_file, _stem(run) + ".pid", _stem(run) + ".cancel")
-            collect = plan_command(collect_files_argv(files), run.frontend, self.access, _COLLECT_TIMEOUT)
+            collect = plan_command(collect_files_argv(_files(run, i in running)), run.frontend, self.access,
+                                   _COLLECT_TIMEOUT)
             # read (and remove) the node files wherever kadeploy3 ran, even if it was cut by the timeout
-            if isinstance(collect, Success) and (isinstance(done, CommandOutput | Timeout) or interrupted):
+            if isinstance(collect, Success) and (isinstance(done, CommandOutput) or _cut_short(done) or interrupted):
                 collects.append(collect.unwrap())
             if isinstance(done, G5kError):
                 if isinstance(done, Timeout) and not interrupted:
@@ -358,9 +370,8 @@ class Kadeployer:
                 failures.append((command.frontend, done))
         collected = {c.argv: output_or_failure(r) for c, r in zip(collects, run_plans(collects), strict=True)}
         failed = dict(failures)
-        for run, command, result in zip(plan.runs, plan.commands, results, strict=True):
-            files = (run.ok_file, run.ko_file, _stem(run) + ".pid", _stem(run) + ".cancel")
-            ok_nodes, ko_nodes = _node_files(collected.get(collect_files_argv(files)), run)
+        for i, (run, command, result) in enumerate(zip(plan.runs, plan.commands, results, strict=True)):
+            ok_nodes, ko_nodes = _node_files(collected.get(collect_files_argv(_files(run, i in running))), run)
             out = output_or_failure(result)
             if interrupted:  # what the node files and the output say; the other hosts were cut short
                 text = (out.stdout + "\n" + out.stderr) if isinstance(out, CommandOutput) else ""
@@ -384,6 +395,56 @@ class Kadeployer:
                 failure = f"kadeploy3 exited with {out.exit_code}" + (f": {' | '.join(tail)}" if tail else "")
             report = report.merge(interpret_run(run.hosts, parsed, ok_nodes, ko_nodes, out.exit_code, failure))
         return KadeployerResult(report, tuple(failures), tuple(outputs))
+
+
+def _files(run: KadeployRun, running: bool = False) -> tuple[str, ...]:
+    """The files a run leaves on its frontend (node files, pid, cancel mark: kept while its command may start)."""
+    stem = _stem(run)
+    return (run.ok_file, run.ko_file, stem + ".pid") + (() if running else (stem + ".cancel",))
+
+
+class _Launches:
+    """The kadeploy3 commands of one Kadeployer run, each sent by a worker thread; once stopped, a command not
+    sent yet never is, and those sent can be waited for (their results are kept by index)."""
+
+    def __init__(self, commands: Sequence[CommandPlan]) -> None:
+        self.commands = commands
+        self.results: dict[int, IOResult[CommandOutput, G5kError]] = {}
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._sending: dict[int, threading.Event] = {}
+
+    def launch(self, index: int) -> IOResult[CommandOutput, G5kError]:
+        """Send command ``index`` (unless stopped) and return its result."""
+        command = self.commands[index]
+        with self._lock:
+            if self._stopped:
+                return IOFailure(Timeout(f"kadeploy3 on {command.frontend} (never sent)", None, command.frontend))
+            done = self._sending[index] = threading.Event()
+        try:
+            self.results[index] = run_plan(command)
+            return self.results[index]
+        finally:
+            done.set()
+
+    def stop(self) -> None:
+        """Send no more commands."""
+        with self._lock:
+            self._stopped = True
+
+    def wait(self, timeout: float) -> frozenset[int]:
+        """Wait (at most ``timeout`` s) for the commands sent to return; the indexes of those still running."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            sending = dict(self._sending)
+        for event in sending.values():
+            event.wait(max(0.0, deadline - time.monotonic()))
+        return frozenset(i for i, e in sending.items() if not e.is_set())
+
+
+def _cut_short(done: CommandOutput | G5kError) -> bool:
+    """Whether a kadeploy3 command was cut while running (timeout, or its connection lost mid-command)."""
+    return isinstance(done, Timeout) or (isinstance(done, Unreachable) and done.detail.startswith("connection lost"))
 
 
 def _node_files(
@@ -536,7 +597,13 @@ def deploy(
                 state = observe_check(state, check(action.hosts))
     except BaseException as exc:
         if not getattr(exc, "__notes__", None):  # interrupted outside kadeploy3 (which says where hosts stand)
-            deployed = ", ".join(sorted(state.deployed))
-            exc.add_note(f"no kadeploy3 was running; hosts: {len(state.deployed)} deployed"
-                         + (f" ({deployed})" if deployed else "") + f", {len(state.undeployed)} not deployed")
+            exc.add_note("no kadeploy3 was running; " + _hosts_state(state.deployed, state.undeployed))
         raise
+
+
+def _hosts_state(deployed: Iterable[str], undeployed: Iterable[str]) -> str:
+    """Where hosts stand, in one phrase: ``hosts: 1 deployed (a), 2 not deployed (b, c)``."""
+    parts = []
+    for hosts, what in ((sorted(deployed), "deployed"), (sorted(undeployed), "not deployed")):
+        parts.append(f"{len(hosts)} {what}" + (f" ({', '.join(hosts)})" if hosts else ""))
+    return "hosts: " + ", ".join(parts)

@@ -48,7 +48,9 @@ def _human(done: Cleanup, swept: int) -> str:
         lines.append(f"already gone: OAR jobs {describe_jobs(done.already_gone)}")
     for what, error in done.failed:
         lines.append(f"NOT done: {what}: {error.message}")
-    if done.unresolved:
+    if done.unresolved and done.dry_run:
+        lines.append(f"would look again for {describe_unnamed(done.unresolved)} (its id never came back)")
+    elif done.unresolved:
         lines.append(f"still unknown: {describe_unnamed(done.unresolved)} (run `g5k cleanup` again later)")
     for t in done.elsewhere:
         lines.append(f"not judged here: `{t.command}` runs or ran on {t.owner.host} (pid {t.owner.pid})")
@@ -77,7 +79,7 @@ def run_cleanup(args: argparse.Namespace) -> int:
         done = got.unwrap()
     swept = 0 if args.dry_run else len(sweep_temp_files([state_dir(), reference_cache_dir()]))
     emit(args, _human(done, swept), _data(done))
-    return EXIT_OK if done.clean else EXIT_FAILURE
+    return EXIT_OK if done.clean or done.dry_run else EXIT_FAILURE
 
 
 def _data(done: Cleanup) -> dict[str, Any]:

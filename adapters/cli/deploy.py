@@ -14,6 +14,7 @@ where each host stands before exiting 130 / 143; each try is bounded by --timeou
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -184,7 +185,7 @@ def run_deploy(args: argparse.Namespace) -> int:
         emit(args, "\n".join(lines), {"plan": lines})
         return EXIT_OK
     done = performed(deploy(deployment, command, node, args.tries, None, access, timeout, args.check_timeout,
-                            settings))
+                            settings, on_event=lambda event: print(f"g5k: {event}", file=sys.stderr, flush=True)))
     if isinstance(done, Failure):
         return fail(args, done.failure())
     result: DeployResult = done.unwrap()

@@ -105,3 +105,15 @@ def test_an_undo_that_fails_raises_its_error_and_outside_the_main_thread_nothing
     t.start()
     t.join()
     assert results == [7]
+
+
+def test_a_first_signal_during_an_undo_is_the_interruption_and_two_more_abandon() -> None:
+    said: list[str] = []
+    with Shield(said.append) as shield:
+        send_later(signal.SIGINT, 0.1)
+        assert shield.undo(lambda: time.sleep(0.5) or 1, lambda: "deleting 1") == 1  # it ran to its end
+        send_later(signal.SIGINT, 0.1, 0.1)
+        assert shield.undo(lambda: time.sleep(5), lambda: "deleting 2") is ABANDONED
+    assert said == ["deleting 1; stopping once that is done",
+                    "deleting 2; press Ctrl-C again to stop waiting and leave it unfinished"]
+    assert shield.interrupted == signal.SIGINT

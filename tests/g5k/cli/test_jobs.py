@@ -102,3 +102,25 @@ def test_a_bare_walltime_is_hours_as_oar_reads_it(capsys: pytest.CaptureFixture[
     assert main(["sub", "-l", "nodes=1", "-w", "2", "--frontend", "rennes", "--dry-run"]) == 0
     captured = capsys.readouterr()
     assert "walltime=2:00:00" in captured.out and "g5k: walltime 2:00:00 (2 h)" in captured.err
+
+
+def test_del_tells_being_killed_from_finished() -> None:
+    from g5k.cli.jobs import deletion_progress
+
+    from g5kpure.errors import Rejected
+    from g5kpure.oar import DelOutcome, DelStatus, OarJob, OarState
+
+    job = OarJob(12, "rennes")
+    deleted = DelOutcome(job, DelStatus.DELETED, OarState.RUNNING)
+    assert deletion_progress(deleted, OarState.RUNNING) == ("deleted, being killed (OAR state Running)", False)
+    assert deletion_progress(deleted, OarState.FINISHING) == ("deleted, being killed (OAR state Finishing)", False)
+    assert deletion_progress(deleted, OarState.ERROR) == ("deleted (finished: Error)", True)
+    assert deletion_progress(deleted, None)[1] is None
+    # oardel says "already killed" while OAR is still killing the job: not finished yet
+    again = DelOutcome(job, DelStatus.ALREADY_FINISHED, OarState.RUNNING)
+    assert deletion_progress(again, OarState.FINISHING) == (
+        "already being killed by an earlier deletion (OAR state Finishing)", False)
+    done = DelOutcome(job, DelStatus.ALREADY_FINISHED, OarState.TERMINATED)
+    assert deletion_progress(done, None) == ("already finished (Terminated)", True)
+    refused = DelOutcome(job, DelStatus.NOT_YOURS, OarState.WAITING, Rejected("not the right user"))
+    assert deletion_progress(refused, None) == ("not yours (request rejected: not the right user)", None)
