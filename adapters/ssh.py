@@ -286,6 +286,9 @@ def _reason(exc: BaseException) -> str:
     """The underlying cause of a failure in a few words (paramiko wraps socket errors in its own texts)."""
     seen: BaseException | None = exc
     while seen is not None:
+        if isinstance(seen, paramiko.ssh_exception.NoValidConnectionsError):
+            return "; ".join(f"{(getattr(e, 'strerror', None) or str(e)).lower()} ({a[0]}:{a[1]})"
+                             for a, e in seen.errors.items())
         if isinstance(seen, ConnectionResetError):
             return "connection reset by peer"
         if isinstance(seen, EOFError):
