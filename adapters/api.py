@@ -3,9 +3,15 @@
 - ``APIConnection.get`` / ``post`` return ``IOResult`` of the decoded JSON, or a typed error: ``HttpError``,
   ``AuthError`` (401/403), ``NotFound`` (404), ``Timeout``, ``Unreachable``, ``ParseError`` (a body that is not
   JSON: wrong content type, truncated). GET is retried with exponential back-off on connection errors, timeouts,
-  5xx and 429 (``Retry-After`` honoured), bounded in attempts and in total time; POST is never retried.
+  5xx and 429 (``Retry-After`` honoured), bounded in attempts and in total time; POST is never retried; a name
+  that does not resolve and a TLS failure are not retried.
+- The timeout is a wall-clock budget for a whole call: connection, answer, body and retries. The body is read in
+  chunks with the deadline checked between them, no retry sleeps past it, and a timer shuts the socket down when
+  the deadline passes whatever the call is blocked on: a server that drips its answer byte by byte ends too.
+  ``timeout=None``: no limit.
 - TLS certificates are verified, anonymous calls included, unless ``verify=False`` is passed explicitly. A
-  password never appears in a repr, a log line, an error or a plan.
+  password never appears in a repr, a log line, an error or a plan, and is never sent over plain ``http://``
+  to another machine unless allowed (``allow_http_password``, the ``g5k.api_allow_http_password`` key).
 - The Reference API is cached on disk (``platformdirs`` user cache dir, overridable) with the API version it
   came from; it is refreshed when the live version differs, written atomically (temp file + rename) under a
   lock so that concurrent processes crawl once and always leave a whole file; a corrupt cache is reported
@@ -20,9 +26,12 @@ import enum
 import getpass
 import gzip
 import hashlib
+import http.client
+import ipaddress
 import json
 import logging
 import os
+import socket
 import sys
 import tempfile
 import threading
@@ -36,6 +45,8 @@ from urllib.parse import urlsplit
 
 import platformdirs
 import requests
+import requests.adapters
+import urllib3
 from attrs import frozen
 from g5k.reference_data import load_embedded_snapshot
 from g5k.results import performed
@@ -130,7 +141,7 @@ class HttpPlan:
     body: str | None = None
     username: str | None = None
     verify: bool | str = True
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float | None = DEFAULT_TIMEOUT
     auth_note: str = ""
 
     def describe(self) -> str:
@@ -141,7 +152,8 @@ class HttpPlan:
         auth += f" ({self.auth_note})" if self.auth_note else ""
         tls = "TLS verified" if self.verify else "TLS NOT verified"
         body = f" body={self.body}" if self.body is not None else ""
-        return f"{self.method} {url}{body} [{auth}, {tls}, timeout {self.timeout:g}s]"
+        limit = "no timeout" if self.timeout is None else f"timeout {self.timeout:g}s"
+        return f"{self.method} {url}{body} [{auth}, {tls}, {limit}]"
 
 
 # --- credentials -----------------------------------------------------------------------------------------------
@@ -190,6 +202,112 @@ def ask_password(
     return None
 
 
+# --- deadlines ---------------------------------------------------------------------------------------------------
+# A timer shuts down the socket of the request in flight when its deadline passes: a per-read timeout alone never
+# fires against a server that sends a byte now and then. The connections register their socket (per thread) when
+# they start waiting for the answer.
+
+_inflight: dict[int, tuple[object, socket.socket]] = {}
+_inflight_lock = threading.Lock()
+
+
+def _track(sock: socket.socket | None) -> None:
+    token = getattr(_attempt_token, "value", None)
+    if sock is not None and token is not None:
+        with _inflight_lock:
+            _inflight[threading.get_ident()] = (token, sock)
+
+
+_attempt_token = threading.local()
+
+
+class _TrackedHTTPConnection(urllib3.connection.HTTPConnection):
+    def getresponse(self) -> urllib3.response.HTTPResponse:  # type: ignore[override]
+        _track(self.sock)
+        return super().getresponse()
+
+
+class _TrackedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    def getresponse(self) -> urllib3.response.HTTPResponse:  # type: ignore[override]
+        _track(self.sock)
+        return super().getresponse()
+
+
+class _TrackedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _TrackedHTTPConnection
+
+
+class _TrackedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _TrackedHTTPSConnection
+
+
+class _TrackingAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter whose connections register their socket for the deadline timer."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> urllib3.PoolManager:
+        manager: urllib3.PoolManager = super().proxy_manager_for(proxy, **kwargs)
+        manager.pool_classes_by_scheme = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
+        return manager
+
+
+class _Deadline:
+    """One attempt's deadline: at ``at`` (a ``time.monotonic()`` value), the socket the attempt registered is
+    shut down, which ends any read blocked on it. ``passed`` tells the attempt why its read failed."""
+
+    def __init__(self, at: float | None) -> None:
+        self.at = at
+        self.passed = False
+        self._token = object()
+        self._owner = threading.get_ident()
+        self._timer: threading.Timer | None = None
+
+    def __enter__(self) -> _Deadline:
+        _attempt_token.value = self._token
+        if self.at is not None:
+            self._timer = threading.Timer(max(0.0, self.at - time.monotonic()), self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        _attempt_token.value = None
+        with _inflight_lock:
+            if _inflight.get(self._owner, (None,))[0] is self._token:
+                del _inflight[self._owner]
+
+    def remaining(self) -> float | None:
+        """Seconds left (at least a millisecond: a zero timeout would mean "non-blocking"), None: no limit."""
+        return None if self.at is None else max(0.001, self.at - time.monotonic())
+
+    def over(self) -> bool:
+        """True once the deadline has passed."""
+        return self.passed or (self.at is not None and time.monotonic() >= self.at)
+
+    def _fire(self) -> None:
+        self.passed = True
+        with _inflight_lock:
+            token, sock = _inflight.get(self._owner, (None, None))
+        if token is self._token and sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _is_loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 # --- the connection --------------------------------------------------------------------------------------------
 
 
@@ -203,9 +321,10 @@ class APIConnection:
         password: str | Secret | None = None,
         headers: Mapping[str, str] | None = None,
         additional_args: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = DEFAULT_TIMEOUT,
         *,
         verify: bool | str = True,
+        allow_http_password: bool = False,
         retry: RetryPolicy | None = None,
         use_keyring: bool = True,
         interactive: bool = False,
@@ -218,12 +337,15 @@ class APIConnection:
         self.headers: dict[str, str] = {"Accept": "application/json", **(dict(headers) if headers else {})}
         pairs = additional_args.items() if isinstance(additional_args, Mapping) else (additional_args or ())
         self.additional_args: tuple[tuple[str, str], ...] = tuple((str(k), str(v)) for k, v in pairs)
-        self.timeout = float(timeout)
+        self.timeout = None if timeout is None else float(timeout)
         self.verify = verify
+        self.allow_http_password = allow_http_password
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
         self._session = requests.Session()
+        for scheme in ("http://", "https://"):
+            self._session.mount(scheme, _TrackingAdapter())
         self._session.headers.update(self.headers)
         self._password: Secret | None = Secret(password) if isinstance(password, str) else password
         if self.username and self._password is None and use_keyring:
@@ -237,10 +359,11 @@ class APIConnection:
     @classmethod
     def from_config(cls, config: Config, location: Location, interactive: bool = False, *,
                     uri: str | None = None, username: str | None = None, timeout: float | None = None,
-                    verify: bool | str | None = None, **kwargs: Any) -> APIConnection:
+                    verify: bool | str | None = None, allow_http_password: bool | None = None,
+                    **kwargs: Any) -> APIConnection:
         """A connection as the configuration says: URI, user (none inside Grid'5000 unless configured),
-        additional arguments, timeout and TLS verification; explicit ``uri``/``username``/``timeout``/``verify``
-        win over the configuration."""
+        additional arguments, timeout, TLS verification and whether a password may go over http://; explicit
+        ``uri``/``username``/``timeout``/``verify``/``allow_http_password`` win over the configuration."""
         access = api_access(config, location)
         if access.problem and username is None:
             log.warning("%s", access.problem)
@@ -248,11 +371,14 @@ class APIConnection:
                    additional_args=config.api_additional_args,
                    timeout=config.api_timeout if timeout is None else timeout,
                    verify=config.api_verify_ssl_cert if verify is None else verify, interactive=interactive,
+                   allow_http_password=(config.api_allow_http_password if allow_http_password is None
+                                        else allow_http_password),
                    **kwargs)
 
     def __repr__(self) -> str:
         auth = f"user {self.username!r}" if self.username else "anonymous"
-        return f"APIConnection({self.base_uri!r}, {auth}, timeout={self.timeout:g}, verify={self.verify!r})"
+        limit = "None" if self.timeout is None else f"{self.timeout:g}"
+        return f"APIConnection({self.base_uri!r}, {auth}, timeout={limit}, verify={self.verify!r})"
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -300,12 +426,25 @@ class APIConnection:
         return None
 
     def _check_password(self, candidate: Secret) -> bool:
-        try:
-            response = self._session.get(self.url(""), auth=self._auth(candidate), verify=self.verify,
-                                         timeout=self.timeout)
-        except requests.RequestException:
+        plan = HttpPlan("GET", self.url(""), verify=self.verify, timeout=self.timeout)
+        if self._clear_text_refused(plan, sending=True) is not None:
             return False
-        return response.status_code in (200, 304)
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        outcome, _ = self._attempt(plan, deadline, self._auth(candidate))
+        return isinstance(outcome, Success)
+
+    def _clear_text_refused(self, plan: HttpPlan, sending: bool) -> G5kError | None:
+        """The refusal to send the password (``sending``: there is one, or one will be asked) in clear text over
+        http:// to another machine, unless allowed."""
+        if not sending or not self.username or self.allow_http_password or urlsplit(plan.url).scheme != "http":
+            return None
+        if _is_loopback(plan.url):
+            return None  # a password sent to this very machine crosses no network
+        return InvalidInput(
+            name="API URI", value=plan.url,
+            expected=f"an https:// URI: the password of {self.username} would go over the network in clear text "
+                     "(to send it anyway on a trusted network, set api_allow_http_password = true under [g5k], "
+                     "G5K_API_ALLOW_HTTP_PASSWORD=true, or pass --allow-http-password)")
 
     def url(self, relative_uri: str) -> str:
         """The absolute URL of ``relative_uri`` (execo's ``_build_uri``)."""
@@ -337,20 +476,26 @@ class APIConnection:
 
     def perform(self, plan: HttpPlan) -> IOResult[Any, G5kError]:
         """Send a planned request, with retries for GET, and return the decoded JSON or a typed error."""
+        refused = self._clear_text_refused(plan, sending=self._password is not None or self._ask_pending)
+        if refused is not None:
+            return IOFailure(refused)
         asked = self._ensure_password()
         if asked is not None:
             return IOFailure(asked)
         retryable = plan.method == "GET"
         start = self._clock()
+        deadline = None if plan.timeout is None else time.monotonic() + plan.timeout
         attempt = 0
         while True:
             attempt += 1
-            outcome, retry_after = self._attempt(plan)
+            outcome, retry_after = self._attempt(plan, deadline, self._auth())
             if isinstance(outcome, Success) or not retryable or not _transient(outcome.failure()):
                 break
             delay = retry_delay(self.retry, attempt, self._clock() - start, retry_after)
             if delay is None:
                 break
+            if deadline is not None and time.monotonic() + delay >= deadline:
+                break  # the retry could not even start before the deadline: the last error stands
             log.info("%s %s failed (%s); retry %d in %.1fs", plan.method, plan.url, outcome.failure().kind,
                      attempt, delay)
             self._sleep(delay)
@@ -358,37 +503,116 @@ class APIConnection:
             return IOSuccess(outcome.unwrap())
         return IOFailure(outcome.failure())
 
-    def _attempt(self, plan: HttpPlan) -> tuple[Result[Any, G5kError], float | None]:
+    def _attempt(self, plan: HttpPlan, deadline: float | None,
+                 auth: _BasicAuth | None) -> tuple[Result[Any, G5kError], float | None]:
         log.debug("%s %s", plan.method, plan.url)
+        what, host = f"{plan.method} {plan.url}", _host(plan.url)
+        began = time.monotonic()
+        with _Deadline(deadline) as limit:
+            try:
+                response = self._session.request(
+                    plan.method,
+                    plan.url,
+                    params=list(plan.params),
+                    data=plan.body.encode() if plan.body is not None else None,
+                    headers={"Content-Type": "application/json"} if plan.body is not None else None,
+                    auth=auth,
+                    verify=plan.verify,
+                    timeout=limit.remaining(),
+                    stream=True,
+                )
+            except requests.exceptions.SSLError as exc:
+                return Failure(Unreachable(host=host, detail=f"{_TLS_PREFIX}: {_short(exc)}", fix=_HTTP_FIX)), None
+            except requests.exceptions.ConnectTimeout:
+                return Failure(Timeout(what=what, after_s=plan.timeout, during="connecting")), None
+            except requests.exceptions.Timeout:
+                return Failure(Timeout(what=what, after_s=plan.timeout, during="waiting for the answer")), None
+            except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                    requests.exceptions.InvalidSchema) as exc:
+                wanted = f"an http(s) URL ({_short(exc)})"
+                return Failure(InvalidInput(name="API URL", value=plan.url, expected=wanted)), None
+            except requests.RequestException as exc:
+                if limit.over():
+                    return Failure(Timeout(what=what, after_s=plan.timeout, during="waiting for the answer")), None
+                return Failure(_connection_error(exc, host, round(time.monotonic() - began, 3))), None
+            try:
+                body = _read_body(response, limit, what, plan.timeout, host, began)
+            finally:
+                response.close()
+        if isinstance(body, Failure):
+            return body, None
+        return _decode(plan, response, body.unwrap()), parse_retry_after(response.headers.get("Retry-After"),
+                                                                         time.time())
+
+
+_CHUNK = 65536
+_HTTP_FIX = "check the URL (g5k.api_uri, --api), the network and any HTTP proxy ($HTTPS_PROXY, $HTTP_PROXY)"
+_NO_SUCH_NAME = "the name does not resolve"
+
+
+def _read_body(response: requests.Response, limit: _Deadline, what: str, budget: float | None, host: str,
+               began: float) -> Result[bytes, G5kError]:
+    """The whole body, read chunk by chunk with the deadline checked between chunks."""
+    chunks: list[bytes] = []
+    received = 0
+    while True:
+        if limit.over():
+            return Failure(Timeout(what=what, after_s=budget, during=f"reading the answer ({received} bytes received)"))
         try:
-            response = self._session.request(
-                plan.method,
-                plan.url,
-                params=list(plan.params),
-                data=plan.body.encode() if plan.body is not None else None,
-                headers={"Content-Type": "application/json"} if plan.body is not None else None,
-                auth=self._auth(),
-                verify=plan.verify,
-                timeout=plan.timeout,
-            )
-        except requests.exceptions.SSLError as exc:
-            return Failure(Unreachable(host=_host(plan.url), detail=f"{_TLS_PREFIX}: {_short(exc)}")), None
-        except requests.exceptions.Timeout:
-            return Failure(Timeout(what=f"{plan.method} {plan.url}", after_s=plan.timeout)), None
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                requests.exceptions.InvalidSchema) as exc:
-            wanted = f"an http(s) URL ({_short(exc)})"
-            return Failure(InvalidInput(name="API URL", value=plan.url, expected=wanted)), None
-        except requests.RequestException as exc:
-            return Failure(Unreachable(host=_host(plan.url), detail=_short(exc))), None
-        return _decode(plan, response), parse_retry_after(response.headers.get("Retry-After"), time.time())
+            chunk = response.raw.read1(_CHUNK)
+        except (urllib3.exceptions.HTTPError, OSError, requests.RequestException) as exc:
+            if limit.over():
+                return Failure(Timeout(what=what, after_s=budget,
+                                       during=f"reading the answer ({received} bytes received)"))
+            return Failure(Unreachable(host=host, detail=_reason(exc), after_s=round(time.monotonic() - began, 3),
+                                       during=f"reading the answer of {what} ({received} bytes received)"))
+        if not chunk:
+            return Success(b"".join(chunks))
+        chunks.append(chunk)
+        received += len(chunk)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps: requests wraps urllib3's errors (``args[0]``), which wrap others (``reason``)."""
+    seen: BaseException | None = exc
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:
+        visited.add(id(seen))
+        yield seen
+        inner = getattr(seen, "reason", None)
+        if not isinstance(inner, BaseException) and seen.args and isinstance(seen.args[0], BaseException):
+            inner = seen.args[0]
+        seen = inner if isinstance(inner, BaseException) else (seen.__cause__ or seen.__context__)
+
+
+def _reason(exc: BaseException) -> str:
+    """The underlying cause of a requests/urllib3 failure in a few words."""
+    for cause in _causes(exc):
+        if isinstance(cause, urllib3.exceptions.NameResolutionError):
+            return _NO_SUCH_NAME
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset by peer"
+        if isinstance(cause, urllib3.exceptions.IncompleteRead | http.client.IncompleteRead):
+            return "the server closed the connection before the end of the answer"
+        if isinstance(cause, http.client.RemoteDisconnected):
+            return "the server closed the connection without answering"
+    return _short(exc)
+
+
+def _connection_error(exc: requests.RequestException, host: str, after: float) -> Unreachable:
+    """A failure before the answer: never connected (refused, unknown name, no route), or cut while waiting."""
+    if any(isinstance(c, urllib3.exceptions.NewConnectionError) for c in _causes(exc)):
+        return Unreachable(host=host, detail=_reason(exc), after_s=after, fix=_HTTP_FIX)
+    return Unreachable(host=host, detail=_reason(exc), after_s=after, during="waiting for the answer")
 
 
 _TLS_PREFIX = "TLS verification failed"
 
 
 def _transient(error: G5kError) -> bool:
-    if isinstance(error, Unreachable) and error.detail.startswith(_TLS_PREFIX):
+    if isinstance(error, Unreachable) and (error.detail.startswith(_TLS_PREFIX) or error.detail == _NO_SUCH_NAME):
         return False  # will not heal by waiting
     if isinstance(error, Unreachable | Timeout):
         return True
@@ -404,12 +628,12 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:300] + "…"
 
 
-def _decode(plan: HttpPlan, response: requests.Response) -> Result[Any, G5kError]:
+def _decode(plan: HttpPlan, response: requests.Response, body: bytes) -> Result[Any, G5kError]:
     status = response.status_code
     url = response.url or plan.url
     try:
-        text = response.text
-    except (requests.RequestException, UnicodeDecodeError) as exc:
+        text = body.decode(response.encoding or "utf-8")
+    except (LookupError, UnicodeDecodeError) as exc:
         return Failure(ParseError(what="API answer", where=url, hint=f"body unreadable: {_short(exc)}"))
     if status in (401, 403):
         return Failure(AuthError(where=url, detail=f"HTTP {status}: {text.strip()[:200]}"))

@@ -295,11 +295,11 @@ def runtime(env: Mapping[str, str] | None = None, path: Path | None = None,
 def write_atomic(path: Path, text: str, force: bool = False, mode: int = 0o600) -> IOResult[Path, G5kError]:
     """Write ``text`` to ``path`` through a temporary file and a rename; refuse to replace an existing file
     unless ``force``. The directory is created when missing."""
-    if path.exists() and not force:
-        return IOFailure(ConfigError("(file)", "already exists; not overwritten (use --force to replace it)",
-                                     str(path)))
     tmp_name: str | None = None
     try:
+        if path.exists() and not force:  # inside the try: a name too long for the system raises here
+            return IOFailure(ConfigError("(file)", "already exists; not overwritten (use --force to replace it)",
+                                         str(path)))
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -2,9 +2,14 @@
 
 Every query is a ``SqlPlan`` value (statement + parameters, never formatted into the text) that ``--dry-run``
 prints and ``run_plans`` performs. A connection is read-only (``default_transaction_read_only`` and a
-read-only session), has a connect timeout and a statement timeout, and every failure is a value:
-``AuthError`` (password refused), ``Unreachable`` (no route, refused, unknown host), ``Timeout`` (connect or
-statement too slow) or ``DbError`` (anything the database itself refused).
+read-only session) and every failure is a value: ``AuthError`` (password refused), ``Unreachable`` (no route,
+refused, unknown host, connection lost), ``Timeout`` (connect or statement too slow) or ``DbError`` (anything
+the database itself refused).
+
+Every query ends, even when the network goes silent: libpq's ``connect_timeout`` bounds the connection, TCP
+keepalives make the kernel drop a dead link, the server's ``statement_timeout`` cancels a slow statement, and the
+client enforces the statement deadline itself (the server's cancellation may never arrive): a timer shuts the
+socket down, which ends the wait (see ``_StatementGuard`` for why it sends no cancel request).
 
 ``g5k_charter_remaining(sites, day, user)`` is the seed's function on top: the sites are queried in parallel
 (through ``g5k.forward`` when outside Grid'5000), and a failing site is reported in the result, never
@@ -15,8 +20,12 @@ dropped. Differences from execo: parameters instead of ``%`` interpolation (a us
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import math
+import os
+import socket
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -230,25 +239,82 @@ def libpq_connect_timeout(settings: DbSettings) -> int:
     return max(2, math.ceil(settings.connect_timeout))
 
 
-def _classify(exc: BaseException, target: DbTarget, settings: DbSettings, after_s: float) -> G5kError:
+def _classify(exc: BaseException, target: DbTarget, settings: DbSettings, after_s: float,
+              doing: str = "connecting") -> G5kError:
     text = str(exc).strip()
     low = text.lower()
     after = round(after_s, 3)
+    first = text.splitlines()[0] if text else type(exc).__name__
     if isinstance(exc, psycopg2.errors.QueryCanceled):
-        return Timeout(f"query on {target.label}", settings.statement_timeout, target.host)
+        return Timeout(f"query on {target.label}", settings.statement_timeout, target.host, during=doing)
     if isinstance(exc, psycopg2.OperationalError) and getattr(exc, "pgcode", None) is None:
         if "password authentication failed" in low or "no password supplied" in low or "no pg_hba.conf" in low:
             return AuthError(f"database {target.label}", text.splitlines()[0] if text else "authentication failed")
         if "timeout expired" in low or "timed out" in low:
-            return Timeout(f"connection to {target.label}", libpq_connect_timeout(settings), target.host)
+            return Timeout(f"connection to {target.label}", libpq_connect_timeout(settings), target.host,
+                           during="connecting")
         if "does not exist" in low and ("database" in low or "role" in low):
             return DbError(text.splitlines()[0], target.label)
-        return Unreachable(f"{target.host}:{target.port}", text.splitlines()[0] if text else type(exc).__name__, after)
+        if doing != "connecting":
+            return Unreachable(f"{target.host}:{target.port}", first, after, during=doing)
+        return Unreachable(f"{target.host}:{target.port}", first, after,
+                           fix="check g5k.oar_pgsql_ro_host and _port, and the network")
     if isinstance(exc, psycopg2.errors.InvalidPassword | psycopg2.errors.InvalidAuthorizationSpecification):
         return AuthError(f"database {target.label}", text.splitlines()[0])
     if isinstance(exc, psycopg2.Error):
         return DbError(text.splitlines()[0] if text else type(exc).__name__, target.label)
     return Unreachable(f"{target.host}:{target.port}", f"{type(exc).__name__}: {text}", after)
+
+
+KEEPALIVE_IDLE_S = 10
+"""Seconds of silence before the kernel probes the database connection (TCP keepalive)."""
+KEEPALIVE_INTERVAL_S = 5
+KEEPALIVE_COUNT = 3
+"""Unanswered probes, ``KEEPALIVE_INTERVAL_S`` apart, after which the kernel drops the connection."""
+DEADLINE_MARGIN_S = 1.0
+"""How long past ``statement_timeout`` the client waits for the server's own cancellation before ending the wait."""
+
+
+class _StatementGuard:
+    """The client side of a statement deadline: armed around each statement, it shuts the connection's socket
+    down ``DEADLINE_MARGIN_S`` after the server's ``statement_timeout`` should have answered, which ends the wait
+    (a silent link never delivers the server's cancellation). ``fired`` says it did.
+
+    It does not send a cancel request: psycopg2's ``cancel()`` holds the interpreter lock while libpq's
+    ``PQcancel`` waits, without a time limit, on a new connection to the server; on a silent link that would
+    freeze the whole process. The server cancels the statement itself (``statement_timeout``), and a backend
+    whose client is gone stops when it next writes to it."""
+
+    def __init__(self, conn: psycopg2.extensions.connection, limit_s: float) -> None:
+        self._fd = conn.fileno()
+        self._limit = limit_s + DEADLINE_MARGIN_S
+        self._lock = threading.Lock()
+        self._armed = 0
+        self.fired = False
+
+    def __enter__(self) -> _StatementGuard:
+        with self._lock:
+            self._armed += 1
+            generation = self._armed
+        self._timer = threading.Timer(self._limit, self._end, args=(generation,))
+        self._timer.daemon = True
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._armed += 1  # a firing still to come belongs to a finished statement
+
+    def _end(self, generation: int) -> None:
+        with self._lock:
+            if self._armed != generation:
+                return
+            self.fired = True
+            with contextlib.suppress(OSError):
+                dup = socket.socket(fileno=os.dup(self._fd))
+                with dup:
+                    dup.shutdown(socket.SHUT_RDWR)  # acts on the connection, whichever descriptor names it
 
 
 def _query(
@@ -257,6 +323,8 @@ def _query(
     began = time.monotonic()
     statement_ms = max(1, int(settings.statement_timeout * 1000))
     conn: psycopg2.extensions.connection | None = None
+    guard: _StatementGuard | None = None
+    doing = "connecting"
     try:
         conn = psycopg2.connect(
             host=host,
@@ -265,19 +333,31 @@ def _query(
             user=target.user,
             password=settings.password,
             connect_timeout=libpq_connect_timeout(settings),
+            keepalives=1,
+            keepalives_idle=KEEPALIVE_IDLE_S,
+            keepalives_interval=KEEPALIVE_INTERVAL_S,
+            keepalives_count=KEEPALIVE_COUNT,
             options=f"-c statement_timeout={statement_ms} -c default_transaction_read_only=on",
             application_name="g5kpure",
         )
         conn.set_session(readonly=True, autocommit=False)
+        guard = _StatementGuard(conn, settings.statement_timeout)
         results: list[Rows] = []
         with conn.cursor() as cur:
             for plan in plans:
-                cur.execute(plan.statement, dict(plan.params))
-                results.append(tuple(tuple(row) for row in cur.fetchall()))
-        conn.rollback()
+                doing = f"running the query {plan.purpose!r}"
+                with guard:
+                    cur.execute(plan.statement, dict(plan.params))
+                    results.append(tuple(tuple(row) for row in cur.fetchall()))
+        doing = "ending the read-only transaction"
+        with guard:
+            conn.rollback()
         return IOSuccess(tuple(results))
     except (psycopg2.Error, OSError) as exc:
-        return IOFailure(_classify(exc, target, settings, time.monotonic() - began))
+        if guard is not None and guard.fired:
+            return IOFailure(Timeout(f"query on {target.label}", settings.statement_timeout, target.host,
+                                     during=doing))
+        return IOFailure(_classify(exc, target, settings, time.monotonic() - began, doing))
     finally:
         if conn is not None:
             conn.close()

@@ -1,6 +1,7 @@
 """`g5k doctor`: check that everything g5kpure needs works from here, each check with a verdict and the fix.
 
-Checks, in order: the configuration parses; where we run; ssh to each configured frontend (timed); the OAR
+Checks, in order: the configuration parses; where we run; ssh to each configured frontend (timed, its host key
+checked against the known_hosts files as every connection is: an unknown or changed key fails the check); the OAR
 commands there; the API reachable and authenticated; the keyring usable; each frontend's OAR database
 reachable (through the port forwarder when outside); the reference cache. Every check is isolated: a failure
 (or even a bug) in one is reported as that check's verdict and the others still run. Nothing is prompted.
@@ -198,6 +199,8 @@ def probe_plans(config: core.Config, location: core.Location, names: Sequence[st
 
 
 def _ssh_fix(error: G5kError) -> str:
+    if isinstance(error, AuthError) and error.fix:
+        return error.fix  # the error knows best (a refused host key says how to check it)
     if isinstance(error, AuthError):
         return ("check [frontend] user and keyfile (or ~/.ssh/config); is your public key in ~/.ssh/authorized_keys "
                 "on Grid'5000? a changed host key must be removed from ~/.ssh/known_hosts")

@@ -5,8 +5,9 @@ connect to, and ``close()``. Outside Grid'5000 it is a local port on 127.0.0.1 f
 connection to the site's frontend (paramiko ``direct-tcpip`` channels over one fabric connection); the
 tunnel is proven before it is returned (a channel to the target is opened and closed through the frontend).
 
-The ssh connection is the one ``g5k.ssh`` builds (an explicit key is the only identity offered, to
-the frontend and to its jump host alike; ``~/.ssh/config`` is honoured).
+The ssh connection is the one ``g5k.ssh`` opens (an explicit key is the only identity offered, to
+the frontend and to its jump host alike; ``~/.ssh/config`` is honoured; host keys are checked; opening it is
+bounded by the connect timeout; keepalives drop a link gone silent, which closes the tunnel's connections).
 
 ``G5kAutoPortForwarder(site, host, port)`` is the seed's context manager on top of it: it reads the
 configuration (the site's frontend parameters and ``g5k.location``) unless told otherwise, yields the
@@ -24,20 +25,17 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable
 from types import TracebackType
 
-import fabric
 import paramiko
 from g5k.config import Facts, gather_facts, load_config
 from g5k.results import performed
-from g5k.ssh import _connection as ssh_connection  # one connection builder: key, jump host, ~/.ssh/config
-from g5k.ssh import _is_auth_problem
+from g5k.ssh import Link, open_link  # one way to open ssh: key, jump host, ~/.ssh/config, host keys, limits
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure
 
-from g5kpure.config import Config, ConnectionParams, Endpoint, Place, frontend_params, locate, resolve_frontend
-from g5kpure.errors import AuthError, G5kError, InvalidInput, Timeout, Unreachable
+from g5kpure.config import Config, ConnectionParams, Place, frontend_params, locate, resolve_frontend
+from g5kpure.errors import G5kError, InvalidInput, Unreachable
 
 DEFAULT_FRONTEND_PARAMS = ConnectionParams(host_suffix=".grid5000.fr")
 _BUFFER = 65536
@@ -58,17 +56,6 @@ def inside_grid5000(forced: str | None = None, facts: Facts | None = None) -> bo
     seen = facts or gather_facts()
     located = locate(seen.hostname, seen.domain, dict(seen.env), forced=forced)
     return not isinstance(located, Failure) and located.unwrap().place is not Place.OUTSIDE
-
-
-def _ssh_error(endpoint: Endpoint, exc: BaseException, after_s: float) -> G5kError:
-    where = endpoint.label + (f" via {endpoint.proxy_jump}" if endpoint.proxy_jump else "")
-    if isinstance(exc, paramiko.BadHostKeyException):
-        return AuthError(f"ssh {where}", f"host key mismatch: {exc}")
-    if isinstance(exc, paramiko.AuthenticationException) or _is_auth_problem(exc, endpoint):
-        return AuthError(f"ssh {where}", str(exc) or type(exc).__name__)
-    if isinstance(exc, socket.timeout | TimeoutError):
-        return Timeout(f"ssh connection to {where}", round(after_s, 3), endpoint.frontend)
-    return Unreachable(where, f"{type(exc).__name__}: {exc}", round(after_s, 3))
 
 
 class Forward:
@@ -100,8 +87,9 @@ class Forward:
 class _Tunnel:
     """A local listening socket whose connections are relayed over ``direct-tcpip`` channels of one ssh link."""
 
-    def __init__(self, conn: fabric.Connection, remote: tuple[str, int], channel_timeout: float) -> None:
-        self._conn = conn
+    def __init__(self, link: Link, remote: tuple[str, int], channel_timeout: float) -> None:
+        self._link = link
+        self._conn = link.conn
         self._remote = remote
         self._channel_timeout = channel_timeout
         self._stop = threading.Event()
@@ -194,7 +182,7 @@ class _Tunnel:
             client.close()
         for thread in threads:
             thread.join(timeout=2)
-        self._conn.close()
+        self._link.close()
 
 
 def _check_target(host: str, port: int) -> G5kError | None:
@@ -207,7 +195,7 @@ def _check_target(host: str, port: int) -> G5kError | None:
 
 def open_forward(
     site: str, host: str, port: int, params: ConnectionParams | None = None, *, inside: bool | None = None,
-    location: str | None = None, connect: Callable[[Endpoint], fabric.Connection] = ssh_connection,
+    location: str | None = None,
 ) -> IOResult[Forward, G5kError]:
     """A way to reach host:port of ``site``: direct inside Grid'5000, else a proven ssh tunnel over its frontend.
 
@@ -226,16 +214,15 @@ def open_forward(
         return IOFailure(resolved.failure())
     endpoint = resolved.unwrap()
     began = time.monotonic()
-    conn = connect(endpoint)
+    where = f"{site} ({endpoint.label}" + (f" via {endpoint.proxy_jump})" if endpoint.proxy_jump else ")")
+    opened = open_link(endpoint, where, started=began)
+    if isinstance(opened, IOFailure):
+        return IOFailure(performed(opened).failure())
+    link = performed(opened).unwrap()
     try:
-        conn.open()
-    except Exception as exc:  # paramiko/socket raise many kinds; all are field failures here
-        conn.close()
-        return IOFailure(_ssh_error(endpoint, exc, time.monotonic() - began))
-    try:
-        tunnel = _Tunnel(conn, (host, port), endpoint.connect_timeout)
+        tunnel = _Tunnel(link, (host, port), endpoint.connect_timeout)
     except OSError as exc:
-        conn.close()
+        link.close()
         return IOFailure(Unreachable("127.0.0.1", f"cannot listen on a local port: {exc}"))
     try:
         tunnel.probe()

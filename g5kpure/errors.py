@@ -24,6 +24,21 @@ def _opt(template: str, value: object) -> str:
     return "" if value is None or value == "" else template.format(value)
 
 
+def _names(text: str, name: str) -> bool:
+    """True when ``name`` appears in ``text`` as a whole name (not inside a longer one such as ``nancy-2``)."""
+
+    def inside(c: str) -> bool:
+        return c.isalnum() or c in "-_"
+
+    start = text.find(name) if name else -1
+    while start >= 0:
+        end = start + len(name)
+        if (start == 0 or not inside(text[start - 1])) and (end == len(text) or not inside(text[end])):
+            return True
+        start = text.find(name, start + 1)
+    return False
+
+
 def _tuple_of_str(value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
@@ -139,30 +154,40 @@ class CommandFailed(G5kError):
 
 @frozen(auto_exc=False)
 class Unreachable(G5kError):
-    """A host could not be reached: which, after how long, and the underlying reason."""
+    """A host could not be reached, or the connection to it was lost: which, after how long, the underlying
+    reason, what was going on when it was lost (``during``, empty when it was never reached) and what to check
+    (``fix``, empty for the generic advice)."""
 
     host: str
     detail: str = ""
     after_s: float | None = None
+    during: str = ""
+    fix: str = ""
 
     @property
     def message(self) -> str:
         after, detail = _opt(" after {:.1f}s", self.after_s), _opt(": {}", self.detail)
-        return f"{self.host} is unreachable{after}{detail}; check the host name, port and network (or ProxyJump)"
+        if self.during:
+            fix = self.fix or "retry; if it happens again, check the network between here and the host"
+            return f"connection to {self.host} lost{after} while {self.during}{detail}; {fix}"
+        return f"{self.host} is unreachable{after}{detail}; {self.fix or 'check the host name, port and network'}"
 
 
 @frozen(auto_exc=False)
 class Timeout(G5kError):
-    """An operation did not finish in time: what, where, after how long."""
+    """An operation did not finish in time: what, where, after how long, and what it was doing then
+    (``during``: connecting, reading the answer, ...; empty when the operation as a whole ran out of time)."""
 
     what: str
     after_s: float | None
     host: str = ""
+    during: str = ""
 
     @property
     def message(self) -> str:
-        where, after = _opt(" on {}", self.host), _opt("{:g}s", self.after_s) or "the time limit"
-        return f"{self.what}{where} timed out after {after}; raise the timeout or check the remote side"
+        where = "" if _names(self.what, self.host) else _opt(" on {}", self.host)  # never "X on X"
+        after, during = _opt("{:g}s", self.after_s) or "the time limit", _opt(" while {}", self.during)
+        return f"{self.what}{where} timed out after {after}{during}; raise the timeout or check the remote side"
 
 
 @frozen(auto_exc=False)
@@ -181,15 +206,17 @@ class HttpError(G5kError):
 
 @frozen(auto_exc=False)
 class AuthError(G5kError):
-    """Authentication was refused: where, and what to check."""
+    """Authentication was refused (ours, or the server's host key by us): where, why, and what to do (``fix``,
+    empty for the generic advice)."""
 
     where: str
     detail: str = ""
+    fix: str = ""
 
     @property
     def message(self) -> str:
         detail = _opt(": {}", self.detail)
-        return f"authentication refused by {self.where}{detail}; check the user name, key or password"
+        return f"authentication refused by {self.where}{detail}; {self.fix or 'check the user name, key or password'}"
 
 
 @frozen(auto_exc=False)

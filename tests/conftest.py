@@ -88,6 +88,7 @@ def load_testbed(state_dir: Path) -> Testbed:
         host_suffix=fe["host_suffix"],
         timeout=60.0,
         connect_timeout=5.0,
+        known_hosts=fe["known_hosts"],
     )
     clusters: dict[str, list[str]] = {}
     for node in oar["nodes"]:
@@ -103,6 +104,7 @@ def load_testbed(state_dir: Path) -> Testbed:
             host_suffix=fe["host_suffix"],
             timeout=60.0,
             connect_timeout=5.0,
+            known_hosts=fe["known_hosts"],
         ),
         spare_user=ConnectionParams(
             user=spare["user"],
@@ -111,6 +113,7 @@ def load_testbed(state_dir: Path) -> Testbed:
             host_suffix=fe["host_suffix"],
             timeout=60.0,
             connect_timeout=5.0,
+            known_hosts=fe["known_hosts"],
         ),
         live_frontends=tuple(fe["live"]),
         dead_frontends=tuple(fe["dead"]),
@@ -189,10 +192,24 @@ def oar_tz(testbed: Testbed) -> str:
     return testbed.timezone
 
 
+def naming_known_hosts(config_file: Path, known_hosts: str, folder: Path) -> Path:
+    """``config_file`` when its [frontend] table names a known_hosts file, else a copy in ``folder`` that names
+    ``known_hosts`` (a testbed set up by an older tests/testbed/up.sh wrote no such line)."""
+    lines = config_file.read_text().splitlines()
+    if any(line.replace(" ", "").startswith("known_hosts=") for line in lines):
+        return config_file
+    at = lines.index("[frontend]") + 1
+    copy = folder / config_file.name
+    copy.write_text("\n".join([*lines[:at], f"known_hosts = {json.dumps(known_hosts)}", *lines[at:]]) + "\n")
+    return copy
+
+
 @pytest.fixture(scope="session")
-def g5k_config_file(testbed: Testbed) -> Path:
-    """A `g5k` configuration file reaching the testbed (default frontend rennes), for G5K_CONFIG."""
-    return testbed.state_dir / "g5k.toml"
+def g5k_config_file(testbed: Testbed, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A `g5k` configuration file reaching the testbed (default frontend rennes, host keys checked against the
+    testbed's known_hosts), for G5K_CONFIG."""
+    return naming_known_hosts(testbed.state_dir / "g5k.toml", testbed.known_hosts,
+                              tmp_path_factory.mktemp("g5k-config"))
 
 
 @pytest.fixture(scope="session")

@@ -83,7 +83,11 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_path(args: argparse.Namespace) -> int:
     """Print where the configuration file is looked for."""
     path = config_adapter.config_path()
-    emit(args, str(path), {"path": str(path), "exists": path.exists()})
+    try:
+        exists = path.exists()
+    except OSError:  # e.g. a name too long for the system: it cannot exist
+        exists = False
+    emit(args, str(path), {"path": str(path), "exists": exists})
     return EXIT_OK
 
 

@@ -78,29 +78,36 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def connection_options(parser: argparse.ArgumentParser) -> None:
-    """Add the API connection options (--api, --user, --timeout, --cache-dir, --ca-bundle, --config)."""
+    """Add the API connection options (--api, --user, --timeout, --cache-dir, --ca-bundle, --allow-http-password,
+    --config)."""
     parser.add_argument("--api", default=None, help="API base URI (default: g5k.api_uri of the configuration)")
     parser.add_argument("--user", default=None,
                         help="API user (default: g5k.api_username of the configuration; password from the keyring "
                         "service grid5000_api, else asked once)")
     parser.add_argument("--timeout", type=float, default=None,
-                        help="seconds per request (default: g5k.api_timeout of the configuration)")
+                        help="seconds allowed to each request, retries included (default: g5k.api_timeout of the "
+                        "configuration)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="cache directory (default: user cache dir)")
     parser.add_argument("--ca-bundle", default=None, help="CA bundle to verify the API's certificate with")
+    parser.add_argument("--allow-http-password", action="store_true", default=None,
+                        help="send the API password even over a plain http:// URI to another machine (clear text; "
+                        "default: g5k.api_allow_http_password, off)")
     parser.add_argument("--config", type=Path, default=None,
                         help="configuration file (default: $G5K_CONFIG or the user's)")
 
 
 def api_connection(args: argparse.Namespace) -> APIConnection | G5kError:
     """The connection a run uses: the configuration (file, environment, where we run), --api/--user/--timeout/
-    --ca-bundle overriding it. A dry run builds the very same one (the password is only asked when sending)."""
+    --ca-bundle/--allow-http-password overriding it. A dry run builds the very same one (the password is only
+    asked when sending)."""
     loaded = performed(config_adapter.runtime(path=args.config))
     if isinstance(loaded, Failure):
         error: G5kError = loaded.failure()
         return error
     rt = loaded.unwrap()
     return APIConnection.from_config(rt.config, rt.location, interactive=True, uri=args.api, username=args.user,
-                                     timeout=args.timeout, verify=args.ca_bundle)
+                                     timeout=args.timeout, verify=args.ca_bundle,
+                                     allow_http_password=args.allow_http_password)
 
 
 def _cache(args: argparse.Namespace, api_uri: str) -> ReferenceCache:

@@ -5,7 +5,8 @@ code runs, and the connection parameters of frontends and nodes."""
 from __future__ import annotations
 
 from g5kpure.config.connection import (
-    DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, LOCAL, CommandOutput, CommandPlan, ConnectionParams,
+    DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_INTERVAL, KEEPALIVE_COUNT, LOCAL,
+    CommandOutput, CommandPlan, ConnectionParams,
     Endpoint, FrontendAccess, effective_timeout, plan_command, resolve_frontend, rewrite_host, with_user,
 )
 from g5kpure.config.execo import ExecoImport, convert_execo_conf
@@ -30,7 +31,8 @@ from g5kpure.config.toml import key_lines, parse_toml, toml_key, toml_string
 
 __all__ = [
     "ACCESS_HOST", "DEFAULT_API_URI", "DEFAULT_COMMAND_TIMEOUT", "DEFAULT_CONFIG", "DEFAULT_CONNECT_TIMEOUT",
-    "DEFAULT_ORIGIN", "EMPTY_LAYER", "FRONTEND_PARAMS", "KEYRING_SERVICE", "KEYS", "KEYS_BY_NAME", "LOCAL",
+    "DEFAULT_KEEPALIVE_INTERVAL", "DEFAULT_ORIGIN", "EMPTY_LAYER", "FRONTEND_PARAMS", "KEEPALIVE_COUNT",
+    "KEYRING_SERVICE", "KEYS", "KEYS_BY_NAME", "LOCAL",
     "OARSH_PARAMS", "OTHER_VARIABLES", "ROOT", "SECTIONS", "SITES", "SITE_KEYS", "SITE_OVERRIDE_FIELDS",
     "ApiAccess", "CommandOutput", "CommandPlan", "Config", "ConnectionParams", "Endpoint", "ExecoImport",
     "FrontendAccess", "Key", "Kind", "Layer", "Location", "Origin", "OriginKind", "Place", "Resolved", "Setting",

@@ -25,6 +25,12 @@ DEFAULT_COMMAND_TIMEOUT = 900.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 """Seconds allowed to open an ssh connection."""
 
+DEFAULT_KEEPALIVE_INTERVAL = 10.0
+"""Seconds between ssh keepalives; a link that leaves one unanswered for ``KEEPALIVE_COUNT`` intervals is dropped."""
+
+KEEPALIVE_COUNT = 3
+"""How many keepalive intervals an unanswered keepalive is waited for before the link is declared dead."""
+
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 
 SSH_USER: Final = Setting(Kind.OPT_STR, "ssh user (unset: ~/.ssh/config or the local user)")
@@ -41,9 +47,14 @@ def _rules(value: Mapping[str, str] | Iterable[Sequence[str]]) -> tuple[tuple[st
 
 @frozen
 class ConnectionParams:
-    """How to reach frontends: ssh user, port, key, host rewriting, jump host and timeouts.
+    """How to reach frontends: ssh user, port, key, host rewriting, jump host, host key checking and time limits.
 
-    ``None`` for user, port or key means "let ~/.ssh/config and the ssh defaults decide".
+    ``None`` for user, port or key means "let ~/.ssh/config and the ssh defaults decide". Host keys are checked
+    against ``~/.ssh/known_hosts`` (or the ``UserKnownHostsFile`` of ``~/.ssh/config``), the system's
+    ``/etc/ssh/ssh_known_hosts`` and ``known_hosts``; an unknown key is refused unless ``accept_new_host_keys``,
+    a changed one always. ``timeout`` bounds a whole call (connection included; ``None``: no limit),
+    ``connect_timeout`` the opening of the connection, and a link that stops answering keepalives
+    (``keepalive_interval``) is dropped even without a timeout.
     ``host_rewrite`` rules are ``(regex, replacement)`` pairs matched against the whole frontend name
     (``re.fullmatch``); the replacement may use groups (``\\1``). When no rule matches, the host is the
     name followed by ``host_suffix``.
@@ -59,12 +70,22 @@ class ConnectionParams:
     proxy_jump: str | None = field(default=None, metadata=shared(SSH_PROXY_JUMP))
     timeout: float | None = DEFAULT_COMMAND_TIMEOUT
     connect_timeout: float = field(default=DEFAULT_CONNECT_TIMEOUT, metadata=setting(
-        Kind.SECONDS, "seconds allowed to open an ssh connection", execo=False))
+        Kind.SECONDS, "seconds allowed to open an ssh connection (TCP, banner, key exchange, authentication)",
+        execo=False))
+    known_hosts: str | None = field(default=None, metadata=setting(
+        Kind.OPT_STR, "known_hosts file read besides ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts", execo=False))
+    accept_new_host_keys: bool = field(default=False, metadata=setting(
+        Kind.BOOL, "accept the host key of a host never seen before and add it to ~/.ssh/known_hosts (a changed "
+        "key is always refused)", execo=False))
+    keepalive_interval: float = field(default=DEFAULT_KEEPALIVE_INTERVAL, metadata=setting(
+        Kind.SECONDS, f"seconds between ssh keepalives; a link silent for {KEEPALIVE_COUNT} of them is dropped",
+        execo=False))
 
 
 @frozen
 class Endpoint:
-    """Where one frontend command goes: the frontend name and the resolved ssh host, port, user and key."""
+    """Where one frontend command goes: the frontend name, the resolved ssh host, port, user and key, and how the
+    connection is checked (host keys) and kept (time limits, keepalives)."""
 
     frontend: str
     host: str
@@ -73,6 +94,9 @@ class Endpoint:
     key_filename: str | None = None
     proxy_jump: str | None = None
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    known_hosts: str | None = None
+    accept_new_host_keys: bool = False
+    keepalive_interval: float = DEFAULT_KEEPALIVE_INTERVAL
 
     @property
     def label(self) -> str:
@@ -111,7 +135,8 @@ def _endpoint(name: str, host: str, params: ConnectionParams) -> Result[Endpoint
     if not host or host.startswith("-") or any(c.isspace() for c in host):
         return Failure(InvalidInput("rewritten frontend host", host, f"a host name (rewritten from {name!r})"))
     return Success(Endpoint(name, host, params.port, params.user, params.key_filename, params.proxy_jump,
-                            params.connect_timeout))
+                            params.connect_timeout, params.known_hosts, params.accept_new_host_keys,
+                            params.keepalive_interval))
 
 
 def effective_timeout(timeout: float | bool | None, params: ConnectionParams) -> float | None:

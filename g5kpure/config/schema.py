@@ -99,6 +99,9 @@ class Config:
         Kind.STR_MAP, "query arguments added to every API request (e.g. branch)"))
     api_timeout: float = field(default=30.0, metadata=setting(Kind.SECONDS, "timeout of one API request"))
     api_verify_ssl_cert: bool = field(default=True, metadata=setting(Kind.BOOL, "verify the API's TLS certificate"))
+    api_allow_http_password: bool = field(default=False, metadata=setting(
+        Kind.BOOL, "send the API password over a plain http:// URI (clear text) to a host other than this machine",
+        execo=False))
     oar_job_key_file: str | None = field(default=None, metadata=setting(
         Kind.OPT_STR, "ssh key given to OAR jobs (oarsub -k -i)", also_env=("OAR_JOB_KEY_FILE",)))
     oar_pgsql_ro_db: str = field(default="oar2", metadata=setting(Kind.STR, "OAR database name"))

@@ -9,6 +9,7 @@ import logging
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from g5k.api import (
     retry_delay,
     site_uids,
 )
+from g5k.cli.main import main
 from g5k.reference_data import read_embedded_bytes
 from g5k.results import performed
 from returns.io import IOFailure, IOSuccess
@@ -54,7 +56,7 @@ from g5kpure.errors import (
     Timeout,
     Unreachable,
 )
-from tests.conftest import MemoryKeyring, memory_keyring_installed
+from tests.conftest import MemoryKeyring, isolate, memory_keyring_installed
 from tests.fixtures.g5k_api.api_server import ApiServer, ApiState
 
 pytestmark = pytest.mark.integration
@@ -192,20 +194,69 @@ def test_401_is_an_auth_error_and_not_retried(server: ApiServer) -> None:
         assert ok(conn.get("sites"))["total"] == 12
 
 
-def test_slow_answer_past_the_timeout_is_a_timeout(server: ApiServer) -> None:
+def test_slow_answer_past_the_timeout_is_a_timeout_and_no_retry_sleeps_past_it(server: ApiServer) -> None:
     sleeps = Sleeps()
     for _ in range(2):
         server.state.add_fault("/stable/sites", "slow", 1.5)
     with connect(server, sleeps, timeout=0.3, retry=RetryPolicy(max_attempts=2)) as conn:
         error = err(conn.get("sites"))
     assert isinstance(error, Timeout)
-    assert error.after_s == 0.3
-    assert sleeps.delays == [0.5]
+    assert error.after_s == 0.3 and error.during == "waiting for the answer"
+    assert "timed out after 0.3s while waiting for the answer" in error.message
+    assert sleeps.delays == []  # the timeout is the budget of the whole call: no retry after it
+    assert server.state.hits["/stable/sites"] == 1
 
 
-def test_slow_then_fast_recovers(server: ApiServer) -> None:
-    server.state.add_fault("/stable/sites", "slow", 1.0)
-    with connect(server, timeout=0.3) as conn:
+def test_a_retry_happens_only_when_it_fits_in_the_budget(server: ApiServer) -> None:
+    sleeps = Sleeps()
+    server.state.add_fault("/stable/sites", "status", 503, 2)
+    with connect(server, sleeps, timeout=1.0) as conn:
+        error = err(conn.get("sites"))  # waiting 2 s would end past the 1 s budget
+    assert isinstance(error, HttpError) and error.status == 503
+    assert sleeps.delays == []
+    server.state.add_fault("/stable/sites", "status", 503, 2)
+    with connect(server, sleeps, timeout=30.0) as conn:
+        assert ok(conn.get("sites"))["total"] == 12
+    assert sleeps.delays == [2.0]
+
+
+def test_dripping_body_ends_at_the_deadline(server: ApiServer) -> None:
+    server.state.add_fault("/stable/sites", "drip", 0.2)
+    started = time.monotonic()
+    with connect(server, timeout=1.5, retry=RetryPolicy(max_attempts=3)) as conn:
+        error = err(conn.get("sites"))
+    assert time.monotonic() - started < 1.5 + 2
+    assert isinstance(error, Timeout) and error.after_s == 1.5
+    assert error.during.startswith("reading the answer (") and "bytes received" in error.during
+
+
+def test_answer_cut_mid_body_is_a_read_error_not_an_unreachable_host(server: ApiServer) -> None:
+    for _ in range(3):
+        server.state.add_fault("/stable/sites", "cut")
+    with connect(server, retry=RetryPolicy(max_attempts=2)) as conn:
+        error = err(conn.get("sites"))
+    assert isinstance(error, Unreachable)
+    assert error.during.startswith("reading the answer of GET ") and "bytes received" in error.during
+    assert error.message.startswith(f"connection to {error.host} lost after ")
+    assert "ProxyJump" not in error.message and "is unreachable" not in error.message
+    assert server.state.hits["/stable/sites"] == 2  # a GET cut short is retried
+
+
+def test_a_name_that_does_not_resolve_is_not_retried() -> None:
+    sleeps = Sleeps()
+    with APIConnection("http://no-such-host.invalid/stable/", sleep=sleeps, use_keyring=False,
+                       retry=RetryPolicy(max_attempts=3)) as conn:
+        error = err(conn.get("sites"))
+    assert isinstance(error, Unreachable)
+    assert error.detail == "the name does not resolve" and error.during == ""
+    assert "api_uri" in error.fix and "ProxyJump" not in error.message
+    assert sleeps.delays == []
+
+
+def test_timeout_none_means_no_limit(server: ApiServer) -> None:
+    server.state.add_fault("/stable/sites", "slow", 0.5)
+    with connect(server, timeout=None) as conn:
+        assert "no timeout" in conn.plan("GET", "sites").describe()
         assert ok(conn.get("sites"))["total"] == 12
 
 
@@ -231,7 +282,8 @@ def test_connection_refused_is_unreachable_after_retries() -> None:
                        retry=RetryPolicy(max_attempts=3)) as conn:
         error = err(conn.get("sites"))
     assert isinstance(error, Unreachable)
-    assert error.host == "127.0.0.1:9"
+    assert error.host == "127.0.0.1:9" and error.detail == "connection refused" and error.during == ""
+    assert "ProxyJump" not in error.message
     assert sleeps.delays == [0.5, 1.0]
 
 
@@ -632,3 +684,34 @@ def test_get_hosts_metric_refuses_a_non_positive_resolution_before_any_request(s
             error = err(get_hosts_metric(["nova-1.lyon"], "power", 0, 60, bad, conn=conn))
             assert isinstance(error, InvalidInput) and error.name == "resolution"
     assert server.state.hits.get("/stable/sites/lyon/metrics", 0) == 0
+
+
+def test_a_password_never_goes_in_clear_text_to_another_machine(
+    server: ApiServer, memory_keyring: MemoryKeyring, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    remote = "http://api.example.invalid/3.0/"
+    with APIConnection(remote, username="alice", password=PASSWORD, sleep=Sleeps()) as conn:
+        refused = err(conn.get("sites"))
+    assert isinstance(refused, InvalidInput) and refused.name == "API URI"
+    assert "clear text" in refused.message and "api_allow_http_password = true" in refused.message
+    assert "--allow-http-password" in refused.message and PASSWORD not in refused.message
+    with APIConnection(remote, username="alice", password=PASSWORD, sleep=Sleeps(), allow_http_password=True) as conn:
+        tried = err(conn.get("sites"))  # allowed: the request was tried
+    assert isinstance(tried, Unreachable) and tried.detail == "the name does not resolve"
+    with APIConnection(remote, sleep=Sleeps(), use_keyring=False) as conn:
+        assert isinstance(err(conn.get("sites")), Unreachable)  # no password, nothing to protect
+    server.state.auth = ("alice", PASSWORD)  # this machine: the password crosses no network
+    with APIConnection(server.base_uri, username="alice", password=PASSWORD, sleep=Sleeps()) as conn:
+        assert ok(conn.get("sites"))["total"] == 12
+    # the command line: the configuration's key, or the option
+    isolate(tmp_path, monkeypatch)
+    memory_keyring.set_password("grid5000_api", "alice", PASSWORD)
+    assert main(["ref", "sites", "--live", "--api", remote, "--user", "alice"]) == 1
+    assert "--allow-http-password" in capsys.readouterr().err
+    assert main(["ref", "sites", "--live", "--api", remote, "--user", "alice", "--allow-http-password"]) == 1
+    assert "the name does not resolve" in capsys.readouterr().err
+    monkeypatch.setenv("G5K_API_ALLOW_HTTP_PASSWORD", "true")
+    assert main(["ref", "sites", "--live", "--api", remote, "--user", "alice"]) == 1
+    assert "the name does not resolve" in capsys.readouterr().err
+

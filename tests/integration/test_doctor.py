@@ -55,6 +55,7 @@ def toml_for(testbed: Testbed, **changes: str) -> str:
         "frontend.port": str(fe.port),
         "frontend.host_suffix": toml_string(fe.host_suffix),
         "frontend.connect_timeout": "5",
+        "frontend.known_hosts": toml_string(fe.known_hosts or ""),
     }
     values.update(changes)
     out: list[str] = []

@@ -32,13 +32,13 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def config_file(testbed: Testbed, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def config_file(testbed: Testbed, g5k_config_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The testbed's g5k.toml with the job key of tests/testbed/remote.sh (oarsub -k -i, and for the nodes)."""
     try:
         key = json.loads((testbed.state_dir / "remote.json").read_text())["job_key"]
     except (OSError, ValueError, KeyError) as exc:
         pytest.fail(f"no remote.json in {testbed.state_dir} ({exc!r}): run `make testbed` as root first")
-    text = (testbed.state_dir / "g5k.toml").read_text()
+    text = g5k_config_file.read_text()
     text = text.replace("[g5k]\n", f'[g5k]\noar_job_key_file = "{key["frontend_path"]}"\n', 1)
     text += f'\n[oarsh]\nkeyfile = "{key["local_path"]}"\n'
     path = tmp_path_factory.mktemp("experiment") / "g5k.toml"

@@ -172,6 +172,7 @@ def test_forwarder_uses_per_site_entries_and_explicit_params_win(
     _use_config(monkeypatch, tmp_path, (
         '[g5k]\nlocation = "outside"\n'
         f'[frontend]\nuser = "alice"\nport = 2222\nkeyfile = "{key}"\nhost_suffix = ".nowhere.invalid"\n'
+        f'known_hosts = "{frontend_params.known_hosts}"\n'
         '[frontends.lyon]\nhost = "lyon.frontend.g5kpure.test"\n'
     ))
     with G5kAutoPortForwarder("lyon", oar_db.host, oar_db.port) as (host, port):  # its own entry: reachable
@@ -190,7 +191,7 @@ def test_forwarder_takes_the_jump_host_from_the_configuration(
 ) -> None:
     key = frontend_params.key_filename
     common = f'[g5k]\nlocation = "outside"\n[frontend]\nuser = "alice"\nport = 2222\nkeyfile = "{key}"\n' \
-             'host_suffix = ".frontend.g5kpure.test"\n'
+             f'host_suffix = ".frontend.g5kpure.test"\nknown_hosts = "{frontend_params.known_hosts}"\n'
     _use_config(monkeypatch, tmp_path, common + 'proxy_jump = "alice@rennes.frontend.g5kpure.test:2222"\n'
                 f'[frontends.lyon]\nproxy_jump = "alice@{dead_frontend}.frontend.g5kpure.test:2222"\n')
     with G5kAutoPortForwarder("nancy", oar_db.host, oar_db.port) as (host, port):
@@ -207,6 +208,7 @@ def test_forwarder_location_from_the_configuration(frontend_params: ConnectionPa
     _use_config(monkeypatch, tmp_path, (
         '[g5k]\nlocation = "frontend:rennes"\n'
         f'[frontend]\nuser = "alice"\nport = 2222\nkeyfile = "{key}"\nhost_suffix = ".frontend.g5kpure.test"\n'
+        f'known_hosts = "{frontend_params.known_hosts}"\n'
     ))
     with G5kAutoPortForwarder("rennes", oar_db.host, oar_db.port) as target:  # inside Grid'5000: direct
         assert target == (oar_db.host, oar_db.port)

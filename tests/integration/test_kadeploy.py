@@ -69,9 +69,12 @@ def node_ssh(testbed, tmp_path_factory) -> Iterator[ConnectionParams]:  # type: 
             break
         time.sleep(0.1)
     pid = int(pidfile.read_text())
+    known_hosts = work / "known_hosts"  # the nodes' host key, under their names and addresses
+    host_key = " ".join(Path(f"{key}.pub").read_text().split()[:2])
+    known_hosts.write_text("".join(f"[{name}]:{port} {host_key}\n" for name in (*testbed.nodes, *addresses)))
     try:
         yield ConnectionParams(user=testbed.frontend.user, port=port, key_filename=testbed.frontend.key_filename,
-                               timeout=30.0, connect_timeout=5.0)
+                               timeout=30.0, connect_timeout=5.0, known_hosts=str(known_hosts))
     finally:
         os.kill(pid, signal.SIGTERM)
 
@@ -229,7 +232,12 @@ def test_invalid_deployment_is_refused_before_anything_runs(access: FrontendAcce
 
 
 def test_g5k_deploy_command_end_to_end(access: FrontendAccess, node_ssh: ConnectionParams, frontend_params,  # type: ignore[no-untyped-def]
-                                       tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+                                       tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # the command checks the nodes' host keys against ~/.ssh/known_hosts
+    (tmp_path / "home" / ".ssh").mkdir(parents=True)
+    (tmp_path / "home" / ".ssh" / "known_hosts").write_text(Path(str(node_ssh.known_hosts)).read_text())
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     config = tmp_path / "config.toml"
     config.write_text(to_toml(Config(default_frontend="rennes", frontend=frontend_params)))
     ctl(access, "fail", PARASILO[2], "1")

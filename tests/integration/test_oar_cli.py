@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,8 +21,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(autouse=True)
-def testbed_config(testbed: Testbed, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("G5K_CONFIG", str(testbed.state_dir / "g5k.toml"))
+def testbed_config(g5k_config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("G5K_CONFIG", str(g5k_config_file))
     monkeypatch.delenv("OAR_JOB_ID", raising=False)
 
 

@@ -51,9 +51,9 @@ def remote(testbed: Testbed) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def config_file(testbed: Testbed, remote: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def config_file(g5k_config_file: Path, remote: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The testbed's g5k.toml with the job key: given to oarsub on the frontend, used here for the nodes."""
-    text = (testbed.state_dir / "g5k.toml").read_text()
+    text = g5k_config_file.read_text()
     key = remote["job_key"]
     text = text.replace("[g5k]\n", f'[g5k]\noar_job_key_file = "{key["frontend_path"]}"\n', 1)
     text += f'\n[oarsh]\nkeyfile = "{key["local_path"]}"\n'
@@ -272,10 +272,9 @@ def test_dry_run_prints_the_commands_and_runs_nothing(config_file: Path,
     assert "timeout --kill-after=5 5" in out and "{host}" in out and "-W %h:%p" in out
 
 
-def test_without_a_job_key_the_error_says_what_to_set(testbed: Testbed,
+def test_without_a_job_key_the_error_says_what_to_set(g5k_config_file: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = _g5k(capsys, testbed.state_dir / "g5k.toml", "run", "4242", "--frontend", "rennes", "--",
-                        "true")
+    code, _, err = _g5k(capsys, g5k_config_file, "run", "4242", "--frontend", "rennes", "--", "true")
     assert code == 1 and "[oarsh] keyfile" in err
 
 

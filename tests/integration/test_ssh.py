@@ -6,6 +6,7 @@ import subprocess
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from attrs import evolve
@@ -124,7 +125,9 @@ def test_connection_killed_mid_command_is_unreachable(frontend_params: Connectio
     killer.join()
     assert killed, "the remote command was never seen running"
     assert isinstance(err, Unreachable)
-    assert "lost" in err.detail
+    assert err.during.startswith("running command") and marker in err.during
+    assert "without an exit status" in err.detail
+    assert "lost" in err.message
     assert time.monotonic() - started < 15
 
 
@@ -204,10 +207,12 @@ def test_proxy_jump_goes_through_the_jump_host(frontend_params: ConnectionParams
     assert f"via alice@{dead_frontend}" in err.host
 
 
-def test_user_ssh_config_is_honoured(frontend_params: ConnectionParams, tmp_path, monkeypatch) -> None:
-    # nothing in the parameters: host name, user, port and key all come from ~/.ssh/config
+def test_user_ssh_config_is_honoured(frontend_params: ConnectionParams, testbed, tmp_path, monkeypatch) -> None:
+    # nothing in the parameters: host name, user, port and key all come from ~/.ssh/config, the host key from
+    # ~/.ssh/known_hosts
     ssh_dir = tmp_path / ".ssh"
     ssh_dir.mkdir()
+    (ssh_dir / "known_hosts").write_text(Path(testbed.known_hosts).read_text())
     (ssh_dir / "config").write_text(
         "Host myfrontend\n"
         "  HostName lyon.frontend.g5kpure.test\n"

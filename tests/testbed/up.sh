@@ -430,6 +430,7 @@ port = $FRONTEND_PORT
 keyfile = "$STATE/keys/$TEST_USER"
 host_suffix = ".$FRONTEND_DOMAIN"
 connect_timeout = 5
+known_hosts = "$STATE/known_hosts"
 
 # $(oar26_frontend_names | tr '\n' ' ')(OAR 2.6.1's user commands, oarstat format 3) is reached the same way.
 EOF

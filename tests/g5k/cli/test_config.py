@@ -403,3 +403,17 @@ def test_show_refuses_a_python_grid5000_username_that_is_not_a_login(home: Path,
     assert code == 0 and isinstance(data, dict)
     assert values(data)["g5k.api_username"]["value"] == "(unset)"
     assert [(w["where"], w["line"]) for w in data["warnings"]] == [(str(yaml), 2)]
+
+
+def test_a_file_name_too_long_for_the_system_is_an_error_not_a_traceback(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    too_long = home / ("x" * 300)
+    for args in (["config", "init", "--file", str(too_long)], ["config", "init", "--file", str(too_long / "a.toml")],
+                 ["config", "show", "--file", str(too_long)]):
+        assert main(args) == 1, args
+        err = capsys.readouterr().err
+        assert err.startswith("g5k: error: configuration key '(file)' in ") and "name too long" in err, err
+    monkeypatch.setenv("G5K_CONFIG", str(too_long))
+    code, data = run_json(["config", "path"], capsys)
+    assert code == 0 and data == {"path": str(too_long), "exists": False}
