@@ -41,6 +41,9 @@ DEFAULT_FANOUT: Final = 64
 DEFAULT_CONNECT_TIMEOUT: Final = 10.0
 """Seconds allowed to open one ssh connection."""
 
+SYSTEM_KNOWN_HOSTS: Final = "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2"
+"""OpenSSH's default GlobalKnownHostsFile."""
+
 OAR_NODE_USER: Final = "oar"
 OAR_NODE_PORT: Final = 6667
 
@@ -90,11 +93,17 @@ class Jump:
     """A further jump host (``[user@]host[:port]``, e.g. ``access.grid5000.fr``), as ssh's ``-J``."""
     host_keys: HostKeys = HostKeys.ACCEPT_NEW
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    known_hosts: str | None = None
+    """A known_hosts file read besides the user's and the system's (the frontend's ``known_hosts`` setting)."""
 
     def argv(self) -> tuple[str, ...]:
         """The ssh command that opens the tunnel (``-W %h:%p``: ssh fills in the node and its port)."""
         words = ["ssh", "-oBatchMode=yes", f"-oConnectTimeout={_seconds(self.connect_timeout)}", "-oLogLevel=ERROR"]
         words += _host_key_options(self.host_keys)
+        if self.known_hosts is not None:
+            # read-only beside the system's files: the user's own known_hosts (and its UserKnownHostsFile) stay
+            extra = f'"{self.known_hosts}"' if any(c.isspace() for c in self.known_hosts) else self.known_hosts
+            words.append(f"-oGlobalKnownHostsFile={SYSTEM_KNOWN_HOSTS} {extra}")
         if self.key_filename is not None:
             words += [f"-oIdentityFile={self.key_filename}", "-oIdentitiesOnly=yes"]
         if self.port is not None:
@@ -119,7 +128,9 @@ def jump_via(endpoint: Endpoint) -> Jump:
         port=endpoint.port,
         key_filename=endpoint.key_filename,
         via=endpoint.proxy_jump,
+        host_keys=HostKeys.ACCEPT_NEW if endpoint.accept_new_host_keys else HostKeys.STRICT,
         connect_timeout=endpoint.connect_timeout,
+        known_hosts=endpoint.known_hosts,
     )
 
 

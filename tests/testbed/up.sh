@@ -438,6 +438,25 @@ EOF
     if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv "$tmp" "$1"; fi
 }
 
+delete_leftover_jobs() {  # jobs of the test users still alive from an earlier run (their quota would fail tests)
+    local u ids left
+    for u in $TEST_USER $OTHER_USER $SPARE_USER; do
+        ids=$(runuser -u postgres -- psql -d oar -Atc "select job_id from jobs where job_user = '$u'
+              and state not in ('Terminated', 'Error')" 2>/dev/null | tr '\n' ' ')
+        [ -n "${ids// /}" ] || continue
+        log "deleting leftover jobs of $u: $ids"
+        # shellcheck disable=SC2086
+        (cd / && runuser -u "$u" -- oardel $ids >/dev/null 2>&1) || true
+    done
+    for _ in $(seq 1 60); do
+        left=$(runuser -u postgres -- psql -d oar -Atc "select count(*) from jobs where job_user in
+               ('$TEST_USER', '$OTHER_USER', '$SPARE_USER') and state not in ('Terminated', 'Error')" 2>/dev/null)
+        [ "${left:-0}" = 0 ] && return 0
+        sleep 1
+    done
+    log "warning: $left leftover jobs of the test users are still being deleted"
+}
+
 all_running() {
     pg_online && alive_pidfile /var/run/oar-server.pid && alive_pidfile /var/run/oar-node_sshd.pid \
         && alive_pidfile /var/run/apache2/apache2.pid && alive_pidfile "$RUN/frontend-sshd.pid" && oar26_running
@@ -481,6 +500,7 @@ main() {
         write_state
         check_frontends
         setup_remote
+        delete_leftover_jobs
         log "testbed already up (state in $STATE/testbed.json)"
         return 0
     fi
@@ -505,6 +525,7 @@ main() {
     write_state
     check_all
     setup_remote
+    delete_leftover_jobs
     signature > "$STATE/up.stamp"
     log "testbed up (state in $STATE/testbed.json)"
 }

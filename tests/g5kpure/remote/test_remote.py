@@ -104,6 +104,18 @@ def test_the_frontend_as_jump_host_keeps_its_own_user_port_and_key() -> None:
     assert shlex.split(proxy.removeprefix("-oProxyCommand=")) == list(argv)
 
 
+def test_the_jump_checks_the_frontend_key_as_the_frontend_settings_say() -> None:
+    strict = jump_via(Endpoint("rennes", "rennes.grid5000.fr", known_hosts="/state/known hosts")).argv()
+    assert "-oStrictHostKeyChecking=yes" in strict
+    # the settings' file is read beside the system's, the user's own known_hosts left as it is
+    assert ("-oGlobalKnownHostsFile=/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2 \"/state/known hosts\""
+            in strict)
+    assert not any(w.startswith("-oUserKnownHostsFile") for w in strict)
+    trusting = jump_via(Endpoint("rennes", "rennes.grid5000.fr", accept_new_host_keys=True)).argv()
+    assert "-oStrictHostKeyChecking=accept-new" in trusting
+    assert not any(w.startswith("-oGlobalKnownHostsFile") for w in trusting)
+
+
 def test_ssh_argv_ends_options_before_the_host() -> None:
     argv = ssh_argv(oarsh_access(OARSH_PARAMS), P1, "hostname")
     assert argv[0] == "ssh" and argv[-3:] == ("--", P1, "hostname")
