@@ -522,7 +522,8 @@ class APIConnection:
                     stream=True,
                 )
             except requests.exceptions.SSLError as exc:
-                return Failure(Unreachable(host=host, detail=f"{_TLS_PREFIX}: {_short(exc)}", fix=_HTTP_FIX)), None
+                return Failure(Unreachable(host=host, detail=f"{_TLS_PREFIX}: {_short(exc)}", fix=_HTTP_FIX,
+                                                   lasting=True)), None
             except requests.exceptions.ConnectTimeout:
                 return Failure(Timeout(what=what, after_s=plan.timeout, during="connecting")), None
             except requests.exceptions.Timeout:
@@ -547,7 +548,7 @@ class APIConnection:
 
 _CHUNK = 65536
 _HTTP_FIX = "check the URL (g5k.api_uri, --api), the network and any HTTP proxy ($HTTPS_PROXY, $HTTP_PROXY)"
-_NO_SUCH_NAME = "the name does not resolve"
+_NO_SUCH_NAME = "name not resolved (no network?)"
 
 
 def _read_body(response: requests.Response, limit: _Deadline, what: str, budget: float | None, host: str,
@@ -603,6 +604,8 @@ def _reason(exc: BaseException) -> str:
 
 def _connection_error(exc: requests.RequestException, host: str, after: float) -> Unreachable:
     """A failure before the answer: never connected (refused, unknown name, no route), or cut while waiting."""
+    if any(isinstance(c, urllib3.exceptions.NameResolutionError) for c in _causes(exc)):
+        return Unreachable(host=host, detail=_NO_SUCH_NAME, fix=_HTTP_FIX, lasting=True)
     if any(isinstance(c, urllib3.exceptions.NewConnectionError) for c in _causes(exc)):
         return Unreachable(host=host, detail=_reason(exc), after_s=after, fix=_HTTP_FIX)
     return Unreachable(host=host, detail=_reason(exc), after_s=after, during="waiting for the answer")
@@ -612,8 +615,8 @@ _TLS_PREFIX = "TLS verification failed"
 
 
 def _transient(error: G5kError) -> bool:
-    if isinstance(error, Unreachable) and (error.detail.startswith(_TLS_PREFIX) or error.detail == _NO_SUCH_NAME):
-        return False  # will not heal by waiting
+    if isinstance(error, Unreachable) and error.lasting:
+        return False
     if isinstance(error, Unreachable | Timeout):
         return True
     return isinstance(error, HttpError) and (error.status >= 500 or error.status == 429)

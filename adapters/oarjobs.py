@@ -396,7 +396,8 @@ def wait_jobs_start(
             if not isinstance(res, Success):
                 err = res.failure()
                 strikes[job] = strikes.get(job, 0) + 1
-                transient = isinstance(err, Unreachable | Timeout) and strikes[job] < _TRANSIENT_RETRIES
+                heals = isinstance(err, Timeout) or (isinstance(err, Unreachable) and not err.lasting)
+                transient = heals and strikes[job] < _TRANSIENT_RETRIES
                 if transient and (deadline is None or now < deadline):
                     delays.append(policy.near_interval)
                     continue
@@ -424,7 +425,8 @@ def wait_jobs_start(
         if on_progress is not None:
             on_progress(tuple(latest.get(j) for j in jobs))
         if pending:
-            sleep(min(delays) if delays else policy.near_interval)
+            pause = min(delays) if delays else policy.near_interval
+            sleep(pause if deadline is None else max(0.0, min(pause, deadline - clock())))
     return IO(tuple(final[j] for j in jobs))
 
 

@@ -282,6 +282,17 @@ def _phase(conn: Connection) -> str:
     return "opening the session"
 
 
+def _no_such_name(exc: BaseException) -> bool:
+    """Whether the failure is a name that does not resolve (offline or misspelt: retrying within a command's time
+    limit does not help)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _reason(exc: BaseException) -> str:
     """The underlying cause of a failure in a few words (paramiko wraps socket errors in its own texts)."""
     seen: BaseException | None = exc
@@ -294,7 +305,7 @@ def _reason(exc: BaseException) -> str:
         if isinstance(seen, EOFError):
             return "the server closed the connection"
         if isinstance(seen, socket.gaierror):
-            return f"unknown host name ({seen.strerror or seen})"
+            return f"name not resolved ({seen.strerror or seen}; no network?)"
         seen = seen.__cause__ or seen.__context__
     return str(exc) or type(exc).__name__
 
@@ -371,6 +382,8 @@ def _open_error(exc: BaseException, link: Link, endpoint: Endpoint, limit: float
         return AuthError(where, str(exc) or "authentication failed")
     if _is_auth_problem(exc, endpoint):
         return AuthError(where, str(exc) or type(exc).__name__)
+    if _no_such_name(exc):
+        return Unreachable(where, _reason(exc), fix=_SSH_FIX, lasting=True)
     if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError | socket.gaierror) or phase == "connecting":
         return Unreachable(where, _reason(exc), link.elapsed(), fix=_SSH_FIX)
     return Unreachable(where, _reason(exc), link.elapsed(), during=phase, fix=_SSH_FIX)

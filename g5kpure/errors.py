@@ -155,14 +155,16 @@ class CommandFailed(G5kError):
 @frozen(auto_exc=False)
 class Unreachable(G5kError):
     """A host could not be reached, or the connection to it was lost: which, after how long, the underlying
-    reason, what was going on when it was lost (``during``, empty when it was never reached) and what to check
-    (``fix``, empty for the generic advice)."""
+    reason, what was going on when it was lost (``during``, empty when it was never reached), what to check
+    (``fix``, empty for the generic advice) and whether waiting cannot help (``lasting``: a name that does not
+    resolve, a failed TLS check), which callers never retry."""
 
     host: str
     detail: str = ""
     after_s: float | None = None
     during: str = ""
     fix: str = ""
+    lasting: bool = False
 
     @property
     def message(self) -> str:
