@@ -226,6 +226,13 @@ def _access_or_fail(args: argparse.Namespace, s: Settings) -> Result[Any, G5kErr
                       ssh_config=args.ssh_config)
 
 
+def _ready(args: argparse.Namespace) -> Result[tuple[int, Settings, dict[str, Any], Any], G5kError]:
+    """The job, the settings, the run options and the node access of a run/put/get, or the first error."""
+    return _prepare(args).bind(
+        lambda prepared: _options(args).bind(
+            lambda opts: _access_or_fail(args, prepared[1]).map(lambda access: (*prepared, opts, access))))
+
+
 # ----------------------------------------------------------------------------------------------- handlers
 
 
@@ -234,21 +241,15 @@ def run_run(args: argparse.Namespace) -> int:
     command = command_of(_words(args), shell=args.shell)
     if isinstance(command, Failure):
         return fail(args, command.failure())
-    prepared = _prepare(args)
-    if isinstance(prepared, Failure):
-        return fail(args, prepared.failure())
-    job_id, s = prepared.unwrap()
-    opts = _options(args)
-    if isinstance(opts, Failure):
-        return fail(args, opts.failure())
-    access = _access_or_fail(args, s)
-    if isinstance(access, Failure):
-        return fail(args, access.failure())
+    ready = _ready(args)
+    if isinstance(ready, Failure):
+        return fail(args, ready.failure())
+    job_id, s, opts, access = ready.unwrap()
     if args.dry_run:
-        line = bounded_line(command.unwrap().line, opts.unwrap()["timeout"])
-        template = " ".join(map(_quote, ssh_argv(access.unwrap(), "{host}", line)))
+        line = bounded_line(command.unwrap().line, opts["timeout"])
+        template = " ".join(map(_quote, ssh_argv(access, "{host}", line)))
         return _dry_nodes(args, job_id, s, [f"  (fanout {args.fanout}) {template}"])
-    got = performed(run_on_job(job_id, args.frontend, command.unwrap(), s, **opts.unwrap()))
+    got = performed(run_on_job(job_id, args.frontend, command.unwrap(), s, **opts))
     if isinstance(got, Failure):
         return fail(args, got.failure())
     return _report(args, got.unwrap(), group=args.group)
@@ -269,25 +270,19 @@ def _copy(args: argparse.Namespace, put: bool) -> int:
     missing = [p for p in sources if put and not os.path.exists(p)]
     if missing:
         return fail(args, NotFound("local file", missing[0], "nothing was copied"))
-    prepared = _prepare(args)
-    if isinstance(prepared, Failure):
-        return fail(args, prepared.failure())
-    job_id, s = prepared.unwrap()
-    opts = _options(args)
-    if isinstance(opts, Failure):
-        return fail(args, opts.failure())
-    access = _access_or_fail(args, s)
-    if isinstance(access, Failure):
-        return fail(args, access.failure())
+    ready = _ready(args)
+    if isinstance(ready, Failure):
+        return fail(args, ready.failure())
+    job_id, s, opts, access = ready.unwrap()
     if args.dry_run:
         lines = []
         for src in sources:
             pair = (src, "{host}:" + dest) if put else ("{host}:" + src, dest.rstrip("/") + "/{host}/")
             lines.append("  " + " ".join(_quote(w) if "{host}" not in w else w
-                                         for w in scp_argv(access.unwrap(), *pair, preserve=args.preserve)))
+                                         for w in scp_argv(access, *pair, preserve=args.preserve)))
         return _dry_nodes(args, job_id, s, lines)
     call = put_on_job if put else get_from_job
-    got = performed(call(job_id, args.frontend, sources, dest, s, preserve=args.preserve, **opts.unwrap()))
+    got = performed(call(job_id, args.frontend, sources, dest, s, preserve=args.preserve, **opts))
     if isinstance(got, Failure):
         return fail(args, got.failure())
     return _report(args, got.unwrap(), show_ok=True)
