@@ -44,13 +44,22 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace) -> Any:
+    """The experiment, the settings, the zone and the inventory folder of the command, or the first error."""
     zone = zone_of(args)
     if isinstance(zone, Failure):
         return zone
     got = performed(load_experiment(args.file, zone.unwrap()))
     if isinstance(got, Failure):
         return got
-    return performed(settings(args.config)).map(lambda s: (got.unwrap(), s, zone.unwrap()))
+    exp = got.unwrap()
+    folder = args.out or inventory_folder(args.file, exp)
+    return performed(settings(args.config)).map(lambda s: (exp, s, zone.unwrap(), folder))
+
+
+def _oarstat_lines(exp: Any, s: Any, note: str) -> list[str]:
+    """Dry run: the oarstat that finds the experiment's jobs on each of its sites, each with ``note``."""
+    return [plan_command(oarstat_mine_full_argv(), site, s.access).map(lambda p: p.describe()).value_or(site) + note
+            for site in exp.sites]
 
 
 def _say(args: argparse.Namespace) -> Any:
@@ -66,11 +75,9 @@ def run_up(args: argparse.Namespace) -> int:
     loaded = _load(args)
     if isinstance(loaded, Failure):
         return fail(args, loaded.failure())
-    exp, s, tz = loaded.unwrap()
-    folder = args.out or inventory_folder(args.file, exp)
+    exp, s, tz, folder = loaded.unwrap()
     if args.dry_run:
-        lines = [plan_command(oarstat_mine_full_argv(), site, s.access).map(lambda p: p.describe()).value_or(site)
-                 + f"    # jobs named {exp.name!r}" for site in exp.sites]
+        lines = _oarstat_lines(exp, s, f"    # jobs named {exp.name!r}")
         if exp.reservation is None:
             lines.append(f"if no site holds one: read the planning of {', '.join(exp.sites)} from the "
                          f"{SOURCE_NAMES[exp.planning]}, then all or nothing at its first common free slot "
@@ -104,11 +111,9 @@ def run_status(args: argparse.Namespace) -> int:
     loaded = _load(args)
     if isinstance(loaded, Failure):
         return fail(args, loaded.failure())
-    exp, s, _ = loaded.unwrap()
-    folder = args.out or inventory_folder(args.file, exp)
+    exp, s, _, folder = loaded.unwrap()
     if args.dry_run:
-        lines = [plan_command(oarstat_mine_full_argv(), site, s.access).map(lambda p: p.describe()).value_or(site)
-                 for site in exp.sites]
+        lines = _oarstat_lines(exp, s, "")
         emit(args, "\n".join(lines), {"plan": lines})
         return EXIT_OK
     got = performed(status(exp, s))
@@ -132,11 +137,9 @@ def run_down(args: argparse.Namespace) -> int:
     loaded = _load(args)
     if isinstance(loaded, Failure):
         return fail(args, loaded.failure())
-    exp, s, _ = loaded.unwrap()
-    folder = args.out or inventory_folder(args.file, exp)
+    exp, s, _, folder = loaded.unwrap()
     if args.dry_run:
-        lines = [plan_command(oarstat_mine_full_argv(), site, s.access).map(lambda p: p.describe()).value_or(site)
-                 + f"    # jobs named {exp.name!r}, then oardel them" for site in exp.sites]
+        lines = _oarstat_lines(exp, s, f"    # jobs named {exp.name!r}, then oardel them")
         emit(args, "\n".join(lines), {"plan": lines})
         return EXIT_OK
     got = performed(down(exp, s, folder))
