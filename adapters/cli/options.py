@@ -157,7 +157,7 @@ def add_config(parser: argparse.ArgumentParser) -> None:
 
 def add_api_options(parser: argparse.ArgumentParser) -> None:
     """Add the Grid'5000 API options: ``--api``, ``--api-user`` (``--user`` kept hidden), ``--timeout``,
-    ``--ca-bundle`` and ``--config``; read by :func:`api_connection_of`."""
+    ``--ca-bundle``, ``--allow-http-password`` and ``--config``; read by :func:`api_connection_of`."""
     parser.add_argument("--api", default=None, metavar="URI", help="API base URI (default: g5k.api_uri)")
     parser.add_argument("--api-user", dest="api_user", default=None, metavar="LOGIN",
                         help="API user (default: g5k.api_username; the password comes from the keyring service "
@@ -167,13 +167,16 @@ def add_api_options(parser: argparse.ArgumentParser) -> None:
                         help="seconds per API request (default: g5k.api_timeout)")
     parser.add_argument("--ca-bundle", default=None, metavar="FILE",
                         help="CA bundle to verify the API's certificate with")
+    parser.add_argument("--allow-http-password", action="store_true", default=None,
+                        help="send the API password even over a plain http:// URI to another machine (clear text; "
+                        "default: g5k.api_allow_http_password, off)")
     add_config(parser)
 
 
 def api_connection_of(args: argparse.Namespace) -> APIConnection | G5kError:
     """The API connection of :func:`add_api_options`' options: the configuration (file, environment, where we
-    run) with --api, --api-user, --timeout and --ca-bundle over it. A dry run builds the same one (the password is
-    only asked when a request is sent)."""
+    run) with --api, --api-user, --timeout, --ca-bundle and --allow-http-password over it. A dry run builds the
+    same one (the password is only asked when a request is sent)."""
     from g5k import config as config_adapter
     from g5k.api import APIConnection
     from g5k.results import performed
@@ -188,7 +191,8 @@ def api_connection_of(args: argparse.Namespace) -> APIConnection | G5kError:
     rt = loaded.unwrap()
     return APIConnection.from_config(rt.config, rt.location, interactive=True, uri=getattr(args, "api", None),
                                      username=getattr(args, "api_user", None),
-                                     timeout=getattr(args, "timeout", None), verify=getattr(args, "ca_bundle", None))
+                                     timeout=getattr(args, "timeout", None), verify=getattr(args, "ca_bundle", None),
+                                     allow_http_password=getattr(args, "allow_http_password", None))
 
 
 # ------------------------------------------------------------------------------------------------- figures
