@@ -19,18 +19,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
 from datetime import tzinfo
-from pathlib import Path
 from typing import Any
 
 from attrs import frozen
 from g5k import config as config_adapter
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail, to_jsonable
 from g5k.cli.oarsub_options import add_submission_arguments, submission_of
-from g5k.cli.options import zone_of
+from g5k.cli.options import add_config, add_tz, failure_lines, zone_of
 from g5k.oar import (
     Submissions,
     get_current_oar_jobs,
@@ -48,7 +48,7 @@ from returns.result import Failure, Result, Success
 
 from g5kpure import config as core
 from g5kpure.config import FrontendAccess, plan_command
-from g5kpure.errors import G5kError, InvalidInput
+from g5kpure.errors import ConfigError, G5kError, InvalidInput
 from g5kpure.oar import (
     DelOutcome,
     DelStatus,
@@ -78,8 +78,8 @@ class Context:
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register the job commands: sub, del, jobs, info, wait, nodes."""
     shared = argparse.ArgumentParser(add_help=False)
-    shared.add_argument("--config", type=Path, help="configuration file (default: $G5K_CONFIG or the user's)")
-    shared.add_argument("--tz", default="Europe/Paris", help="zone of the OAR server (default Europe/Paris)")
+    add_config(shared)
+    add_tz(shared)
 
     p = sub.add_parser("sub", parents=[common, shared], help="submit a job (one per --frontend, all or nothing)")
     p.add_argument("--frontend", action="append", default=[], help="frontend (site); repeat for one job per site")
@@ -129,7 +129,18 @@ def _context(args: argparse.Namespace) -> Result[Context, G5kError]:
     near = min(config.tiny_polling_interval, config.polling_interval)
     policy = PollPolicy(config.polling_interval, near, max(300.0, config.polling_interval))
     access = core.frontend_access(config, located.unwrap())
+    if "frontend" in vars(args) and not args.dry_run and (missing := _no_frontend(args.frontend, access)):
+        return Failure(missing)
     return Success(Context(access, policy, tz, config.oar_job_key_file))
+
+
+def _no_frontend(given: str | list[str] | None, access: FrontendAccess) -> G5kError | None:
+    """Why a command naming no frontend cannot run: none is configured and OAR is not installed here (on a
+    Grid'5000 frontend, OAR's commands run locally)."""
+    if given or access.default_frontend is not None or shutil.which("oarstat") is not None:
+        return None
+    return ConfigError("g5k.default_frontend", "no frontend given, none configured, and OAR's commands are not "
+                       "here (oarstat is not on PATH): pass --frontend SITE or set g5k.default_frontend")
 
 
 def _job_id(text: str | None) -> Result[int, G5kError]:
@@ -181,10 +192,7 @@ def run_sub(args: argparse.Namespace) -> int:
     if not isinstance(ctx, Success):
         return fail(args, ctx.failure())
     c = ctx.unwrap()
-    resa: object = args.reservation_date
-    if isinstance(resa, str) and resa.strip().isdigit():
-        resa = int(resa)  # a unix timestamp
-    made = submission_of(args, c.tz, resa)
+    made = submission_of(args, c.tz)
     if not isinstance(made, Success):
         return fail(args, made.failure())
     frontends: list[str | None] = list(args.frontend) or [None]
@@ -296,8 +304,8 @@ def run_jobs(args: argparse.Namespace) -> int:
             f"{job.frontend or '-':10} {job.job_id:>8} {info.state.value:10} {_when(info.predicted_start, c.tz):19} "
             f"{info.walltime if info.walltime is not None else '?':>8} {info.name or ''}"
         )
-    for frontend, err in current.failed:
-        print(f"g5k: warning: {frontend}: {err.message}", file=sys.stderr)
+    for line in failure_lines(current.failed, "frontend"):
+        print(f"g5k: warning: {line}", file=sys.stderr)
     data = {
         "jobs": [{"frontend": j.frontend, **_info_data(i)} for j, i in zip(current.jobs, current.infos, strict=True)],
         "failed": [{"frontend": f, "error": e.message} for f, e in current.failed],

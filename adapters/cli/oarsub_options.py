@@ -34,11 +34,9 @@ def add_submission_arguments(parser: argparse.ArgumentParser) -> None:
                         help="more oarsub options, as one shell-like string")
 
 
-def submission_of(args: argparse.Namespace, tz: tzinfo, _read_by_caller: object = None) -> Result[
-    OarSubmission, G5kError
-]:
+def submission_of(args: argparse.Namespace, tz: tzinfo) -> Result[OarSubmission, G5kError]:
     """The submission the options of :func:`add_submission_arguments` (and ``command``) describe; the
-    reservation date is read here, in ``tz`` (a third argument, what a caller read of it, is not used)."""
+    reservation date is read in ``tz``."""
     wall = walltime_of(args)
     if isinstance(wall, Failure):
         return Failure(wall.failure())
