@@ -131,9 +131,11 @@ def add_resources(parser: argparse.ArgumentParser) -> None:
                         help="a resource request, as oarsub -l (repeat to join with +)")
 
 
-def add_job_options(parser: argparse.ArgumentParser, *, queue: bool = True, properties: bool = True) -> None:
+def add_job_options(parser: argparse.ArgumentParser, *, queue: bool = True, properties: bool = True,
+                    project: bool = True) -> None:
     """Add the options that describe an OAR job besides its resources and dates: ``-t/--type`` (``dest
-    job_type``), ``-p/--properties`` (``dest sql_properties``), ``-q/--queue``, ``--project``, ``-n/--name``."""
+    job_type``), ``-p/--properties`` (``dest sql_properties``), ``-q/--queue``, ``--project``, ``-n/--name``
+    (``queue``, ``properties`` and ``project`` False leave out what a command cannot pass on)."""
     parser.add_argument("-t", "--type", dest="job_type", action="append", default=[], metavar="TYPE",
                         help="a job type, as oarsub -t (deploy, destructive, ...; repeatable)")
     if properties:
@@ -141,7 +143,8 @@ def add_job_options(parser: argparse.ArgumentParser, *, queue: bool = True, prop
                             help="resource properties, as oarsub -p")
     if queue:
         parser.add_argument("-q", "--queue", metavar="QUEUE", help="the OAR queue, as oarsub -q")
-    parser.add_argument("--project", metavar="PROJECT", help="the project charged, as oarsub --project")
+    if project:
+        parser.add_argument("--project", metavar="PROJECT", help="the project charged, as oarsub --project")
     parser.add_argument("-n", "--name", metavar="NAME", help="the job's name, as oarsub -n")
 
 
