@@ -20,10 +20,11 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput
-from g5kpure.oar import DURATION_FORMS, PARIS, describe_duration, oar_date_to_unixts, parse_walltime, zone_named
 
 if TYPE_CHECKING:
     from g5k.api import APIConnection
+
+# g5kpure.oar is imported where it is used: `g5k ref` reads none of its options and starts without it
 
 DATE_FORMS = "'YYYY-MM-DD HH:MM[:SS]' or a unix timestamp"
 """What every date option reads (wall-clock time in the OAR server's zone, Europe/Paris by default)."""
@@ -57,6 +58,8 @@ def hidden_alias(parser: argparse.ArgumentParser, *names: str, dest: str, **kwar
 
 def add_walltime(parser: argparse.ArgumentParser, *, default: str | None = None) -> None:
     """Add ``-w/--walltime``, read by :func:`walltime_of` with the library's one duration grammar."""
+    from g5kpure.oar import DURATION_FORMS
+
     parser.add_argument(
         "-w",
         "--walltime",
@@ -68,6 +71,8 @@ def add_walltime(parser: argparse.ArgumentParser, *, default: str | None = None)
 
 def walltime_of(args: argparse.Namespace) -> Result[int | None, InvalidInput]:
     """The walltime the user wrote, in seconds (None when not given), echoed on stderr as it was understood."""
+    from g5kpure.oar import describe_duration, parse_walltime
+
     text = getattr(args, "walltime", None)
     if text is None:
         return Success(None)
@@ -91,14 +96,18 @@ def add_tz(parser: argparse.ArgumentParser) -> None:
 
 def zone_of(args: argparse.Namespace) -> Result[tzinfo, InvalidInput]:
     """The zone of the OAR server named by ``--tz``, or the refusal quoting the option and what the user typed."""
+    from g5kpure.oar import zone_named
+
     return zone_named(getattr(args, "tz", "Europe/Paris")).alt(lambda error: attrs.evolve(error, name="--tz"))
 
 
-def read_date(text: str, option: str, tz: tzinfo = PARIS) -> Result[int, InvalidInput]:
-    """A date as the user typed it (``YYYY-MM-DD HH:MM[:SS]`` in ``tz``, or a unix timestamp), in unix seconds;
-    the refusal names ``option`` and quotes ``text``."""
+def read_date(text: str, option: str, tz: tzinfo | None = None) -> Result[int, InvalidInput]:
+    """A date as the user typed it (``YYYY-MM-DD HH:MM[:SS]`` in ``tz``, Europe/Paris by default, or a unix
+    timestamp), in unix seconds; the refusal names ``option`` and quotes ``text``."""
+    from g5kpure.oar import PARIS, oar_date_to_unixts
+
     short = _NO_SECONDS.fullmatch(text)
-    got = oar_date_to_unixts(short.group(1) + ":00" if short else text, tz=tz)
+    got = oar_date_to_unixts(short.group(1) + ":00" if short else text, tz=tz or PARIS)
     if isinstance(got, Failure):
         hint = str(getattr(got.failure(), "hint", "") or "")
         why = "" if not hint or hint.startswith("expected") else f" ({hint})"
@@ -116,8 +125,8 @@ def add_reservation(parser: argparse.ArgumentParser, what: str = "the date the j
         hidden_alias(parser, *aliases, dest="reservation_date")
 
 
-def reservation_of(args: argparse.Namespace, tz: tzinfo = PARIS) -> Result[int | None, InvalidInput]:
-    """The ``-r/--reservation`` date in unix seconds (None when not given)."""
+def reservation_of(args: argparse.Namespace, tz: tzinfo | None = None) -> Result[int | None, InvalidInput]:
+    """The ``-r/--reservation`` date in unix seconds (None when not given), in ``tz`` (Europe/Paris by default)."""
     text = getattr(args, "reservation_date", None)
     return Success(None) if text is None else read_date(text, RESERVATION, tz)
 

@@ -172,13 +172,13 @@ def test_explicit_options_override_the_configuration(capsys: pytest.CaptureFixtu
     assert code == 1 and f"invalid --ca-bundle '{tmp_path / 'nowhere.pem'}'" in err
 
 
-def test_ref_sites_on_the_embedded_data_does_not_load_the_api_adapter() -> None:
+def test_ref_sites_on_the_embedded_data_loads_neither_the_api_adapter_nor_oar() -> None:
     import subprocess
 
     code = ("import contextlib, io, sys\nfrom g5k.cli.main import main\n"
             "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
             "    assert main(['ref', 'sites']) == 0\n"
-            "print(sorted(m for m in sys.modules if m in ('requests', 'g5k.api', 'g5k.config')))")
+            "print(sorted(m for m in sys.modules if m in ('requests', 'g5k.api', 'g5k.config', 'g5kpure.oar')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stderr
 
