@@ -27,6 +27,7 @@ from g5k.cli.options import (
     add_reservation,
     add_tz,
     add_walltime,
+    no_frontend,
     reservation_of,
     walltime_of,
     zone_of,
@@ -120,6 +121,9 @@ def _runtime(args: argparse.Namespace) -> Result[tuple[FrontendAccess, KadeployS
         return Failure(loaded.failure())
     rt = loaded.unwrap()
     access = rt.access if args.frontend is None else evolve(rt.access, default_frontend=args.frontend)
+    grid = getattr(args, "grid_command", None) is not None  # oargrid runs on one frontend; kadeploy3 on the hosts'
+    if grid and not args.dry_run and (missing := no_frontend(args.frontend, access, "oargridstat")):
+        return Failure(missing)
     return Success((access, settings_from_config(rt.config)))
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from attrs import frozen
 from g5k import config as config_adapter
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail, to_jsonable
 from g5k.cli.oarsub_options import add_submission_arguments, submission_of
-from g5k.cli.options import add_config, add_tz, failure_lines, zone_of
+from g5k.cli.options import add_config, add_tz, failure_lines, no_frontend, zone_of
 from g5k.oar import (
     Submissions,
     get_current_oar_jobs,
@@ -48,7 +47,7 @@ from returns.result import Failure, Result, Success
 
 from g5kpure import config as core
 from g5kpure.config import FrontendAccess, plan_command
-from g5kpure.errors import ConfigError, G5kError, InvalidInput
+from g5kpure.errors import G5kError, InvalidInput
 from g5kpure.oar import (
     DelOutcome,
     DelStatus,
@@ -129,18 +128,9 @@ def _context(args: argparse.Namespace) -> Result[Context, G5kError]:
     near = min(config.tiny_polling_interval, config.polling_interval)
     policy = PollPolicy(config.polling_interval, near, max(300.0, config.polling_interval))
     access = core.frontend_access(config, located.unwrap())
-    if "frontend" in vars(args) and not args.dry_run and (missing := _no_frontend(args.frontend, access)):
+    if "frontend" in vars(args) and not args.dry_run and (missing := no_frontend(args.frontend, access)):
         return Failure(missing)
     return Success(Context(access, policy, tz, config.oar_job_key_file))
-
-
-def _no_frontend(given: str | list[str] | None, access: FrontendAccess) -> G5kError | None:
-    """Why a command naming no frontend cannot run: none is configured and OAR is not installed here (on a
-    Grid'5000 frontend, OAR's commands run locally)."""
-    if given or access.default_frontend is not None or shutil.which("oarstat") is not None:
-        return None
-    return ConfigError("g5k.default_frontend", "no frontend given, none configured, and OAR's commands are not "
-                       "here (oarstat is not on PATH): pass --frontend SITE or set g5k.default_frontend")
 
 
 def _job_id(text: str | None) -> Result[int, G5kError]:

@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from returns.result import Failure, Result, Success
 
-from g5kpure.errors import G5kError, InvalidInput
+from g5kpure.errors import ConfigError, G5kError, InvalidInput
 
 if TYPE_CHECKING:
     from g5k.api import APIConnection
+
+    from g5kpure.config import FrontendAccess
 
 # g5kpure.oar is imported where it is used: `g5k ref` reads none of its options and starts without it
 
@@ -158,6 +160,18 @@ def add_job_options(parser: argparse.ArgumentParser, *, queue: bool = True, prop
 
 
 # ------------------------------------------------------------------------------------------------- configuration
+
+
+def no_frontend(given: str | list[str] | None, access: FrontendAccess, command: str = "oarstat") -> G5kError | None:
+    """Why a command naming no frontend cannot run (None when it can): no ``--frontend`` given, no
+    ``g5k.default_frontend``, and ``command`` is not here to run locally as on a Grid'5000 frontend."""
+    import shutil
+
+    if given or access.default_frontend is not None or shutil.which(command) is not None:
+        return None
+    return ConfigError("g5k.default_frontend", f"no frontend given, none configured, and OAR's commands are not "
+                       f"here ({command} is not on PATH): pass --frontend SITE or set g5k.default_frontend")
+
 
 
 def add_config(parser: argparse.ArgumentParser) -> None:

@@ -134,7 +134,8 @@ def test_without_frontend_nor_local_oar_the_error_says_what_to_do(
 ) -> None:
     (tmp_path / "config.toml").write_text(NO_FRONTEND)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    for argv in (["jobs"], ["sub", "-l", "nodes=1"], ["info", "42"], ["del", "42"]):
+    for argv in (["jobs"], ["sub", "-l", "nodes=1"], ["info", "42"], ["del", "42"], ["reserve", "-l", "nodes=1"],
+                 ["grid", "info", "3"], ["grid", "sub", "rennes:nodes=1"]):
         assert main(argv) == 1
         err = capsys.readouterr().err
         assert "pass --frontend SITE or set g5k.default_frontend" in err, argv
