@@ -45,8 +45,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     doc = sub.add_parser("doctor", parents=[common], help="check configuration, ssh, OAR, API, keyring, "
                          "database and cache, with fixes")
     add_config(doc)
-    doc.add_argument("--frontend", action="append", default=[], help="check this frontend (repeatable; default: "
-                     "the configured ones)")
+    doc.add_argument("--frontend", action="append", default=[], metavar="SITE",
+                     help="a frontend (site) to check (repeatable; default: the configured ones)")
     doc.add_argument("--skip", action="append", default=[], choices=("ssh", "api", "keyring", "db", "cache"),
                      help="skip a group of checks (repeatable)")
     doc.add_argument("--timeout", type=float, default=doctor.CHECK_TIMEOUT, help="seconds allowed to each check")

@@ -23,6 +23,7 @@ from g5k import config as config_adapter
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail
 from g5k.cli.options import (
     add_config,
+    add_frontend,
     add_job_options,
     add_reservation,
     add_tz,
@@ -66,7 +67,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register `deploy` and the `grid` command group."""
     shared = argparse.ArgumentParser(add_help=False)
     add_config(shared)
-    shared.add_argument("--frontend", help="frontend for short host names / for oargrid (default: configured)")
+    add_frontend(shared, "the frontend (site) of short host names, and the one oargrid runs on")
 
     d = sub.add_parser("deploy", parents=[common, shared], help="deploy an environment with kadeploy3 (retries)")
     env = d.add_mutually_exclusive_group()

@@ -29,7 +29,7 @@ from attrs import frozen
 from g5k import config as config_adapter
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail, to_jsonable
 from g5k.cli.oarsub_options import add_submission_arguments, submission_of
-from g5k.cli.options import add_config, add_tz, failure_lines, no_frontend, zone_of
+from g5k.cli.options import add_config, add_frontend, add_tz, failure_lines, no_frontend, zone_of
 from g5k.oar import (
     Submissions,
     get_current_oar_jobs,
@@ -81,20 +81,20 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     add_tz(shared)
 
     p = sub.add_parser("sub", parents=[common, shared], help="submit a job (one per --frontend, all or nothing)")
-    p.add_argument("--frontend", action="append", default=[], help="frontend (site); repeat for one job per site")
+    add_frontend(p, "the frontend (site) to submit on; one job per --frontend", repeat=True)
     add_submission_arguments(p)
     p.add_argument("command", nargs="?", help="the job's command (default: sleep until the walltime ends)")
     p.set_defaults(handler=run_sub)
 
     d = sub.add_parser("del", parents=[common, shared], help="delete jobs (per job: deleted, already finished...)")
     d.add_argument("job_ids", nargs="*", help="job ids (default: $OAR_JOB_ID)")
-    d.add_argument("--frontend", help="frontend of the jobs (default: the default frontend)")
+    add_frontend(d, "the frontend (site) of the jobs")
     d.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait up to SECONDS until OAR has finished killing the jobs (default: do not wait)")
     d.set_defaults(handler=run_del)
 
     j = sub.add_parser("jobs", parents=[common, shared], help="my current jobs (one oarstat per frontend)")
-    j.add_argument("--frontend", action="append", default=[], help="frontend (repeatable; default: the default one)")
+    add_frontend(j, "a frontend (site) to list the jobs of", repeat=True)
     j.set_defaults(handler=run_jobs)
 
     for name, handler, what in (
@@ -104,7 +104,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     ):
         c = sub.add_parser(name, parents=[common, shared], help=what)
         c.add_argument("job_id", nargs="?", help="job id (default: $OAR_JOB_ID)")
-        c.add_argument("--frontend", help="frontend of the job (default: the default frontend)")
+        add_frontend(c, "the frontend (site) of the job")
         if name != "info":
             c.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
         c.set_defaults(handler=handler)

@@ -162,6 +162,16 @@ def add_job_options(parser: argparse.ArgumentParser, *, queue: bool = True, prop
 # ------------------------------------------------------------------------------------------------- configuration
 
 
+def add_frontend(parser: argparse.ArgumentParser, what: str, *, repeat: bool = False) -> None:
+    """Add ``--frontend SITE`` (``repeat``: a list, one item per use); ``what`` says what it is for. Without it a
+    command uses g5k.default_frontend, else runs OAR's commands here (see :func:`no_frontend`)."""
+    if repeat:
+        parser.add_argument("--frontend", action="append", default=[], metavar="SITE",
+                            help=f"{what} (repeatable; default: g5k.default_frontend)")
+    else:
+        parser.add_argument("--frontend", default=None, metavar="SITE", help=f"{what} (default: g5k.default_frontend)")
+
+
 def no_frontend(given: str | list[str] | None, access: FrontendAccess, command: str = "oarstat") -> G5kError | None:
     """Why a command naming no frontend cannot run (None when it can): no ``--frontend`` given, no
     ``g5k.default_frontend``, and ``command`` is not here to run locally as on a Grid'5000 frontend."""

@@ -30,6 +30,7 @@ from g5k.cli.options import (
     DATE_FORMS,
     RESERVATION,
     add_config,
+    add_frontend,
     add_job_options,
     add_reservation,
     add_resources,
@@ -54,7 +55,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "reserve", parents=[common], help="one job per site: reattach by --name, or submit (optionally at -r DATE)"
     )
-    p.add_argument("--frontend", action="append", default=[], help="frontend (site); repeat for one job per site")
+    add_frontend(p, "the frontend (site) to reserve on; one job per --frontend", repeat=True)
     add_resources(p)
     add_walltime(p)
     add_job_options(p)
