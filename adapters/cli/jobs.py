@@ -47,7 +47,7 @@ from returns.result import Failure, Result, Success
 
 from g5kpure import config as core
 from g5kpure.config import FrontendAccess, plan_command
-from g5kpure.errors import G5kError, InvalidInput
+from g5kpure.errors import G5kError, InvalidInput, Partial
 from g5kpure.oar import (
     DelOutcome,
     DelStatus,
@@ -286,7 +286,7 @@ def run_jobs(args: argparse.Namespace) -> int:
         return _dry(args, [plan_command(oarstat_mine_full_argv(), f, c.access) for f in frontends])
     got = performed(get_current_oar_jobs(frontends, access=c.access))
     if not isinstance(got, Success):
-        return fail(args, got.failure())
+        return _fail_per_frontend(args, got.failure())
     current = got.unwrap()
     lines = [f"{'frontend':10} {'job':>8} {'state':10} {'start':19} {'walltime':>8} name"]
     for job, info in zip(current.jobs, current.infos, strict=True):
@@ -302,6 +302,16 @@ def run_jobs(args: argparse.Namespace) -> int:
     }
     emit(args, "\n".join(lines), data)
     return EXIT_FAILURE if current.failed else EXIT_OK
+
+
+def _fail_per_frontend(args: argparse.Namespace, error: G5kError) -> int:
+    """Report a failure; one that several frontends share is one line per endpoint and cause."""
+    if not isinstance(error, Partial) or args.json:
+        return fail(args, error)
+    lines = failure_lines(error.failed, "frontend")
+    done = f" (succeeded: {', '.join(error.succeeded)})" if error.succeeded else ""
+    print(f"g5k: error: {error.what} failed{done}:" + "".join(f"\n  {line}" for line in lines), file=sys.stderr)
+    return EXIT_FAILURE
 
 
 def _info_data(info: OarJobInfo) -> dict[str, Any]:

@@ -297,7 +297,7 @@ def failure_lines(failed: tuple[tuple[str, G5kError], ...] | list[tuple[str, G5k
         groups.setdefault(endpoint_and_cause(key, error), []).append(key)
     lines = []
     for (endpoint, cause), keys in groups.items():
-        if keys == [endpoint]:
+        if len(keys) == 1 and keys[0] in endpoint:  # "lyon (lyon.grid5000.fr)" names its one key already
             lines.append(f"{endpoint}: {cause}")
         else:
             lines.append(f"{endpoint}: {cause} ({plural(len(keys), what)}: {', '.join(keys)})")

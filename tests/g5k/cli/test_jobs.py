@@ -164,3 +164,23 @@ def test_a_bad_reservation_date_is_refused_quoting_it(capsys: pytest.CaptureFixt
     (line,) = dry(capsys, "sub", "-l", "nodes=1", "-r", "2026-12-01 19:00", "--tz", "UTC")
     assert "-r '2026-12-01 19:00:00'" in line
 
+
+
+def test_frontends_failing_alike_make_one_line(capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from g5k.cli import jobs
+    from returns.io import IOFailure
+
+    from g5kpure.errors import Partial, Unreachable
+
+    down = "[Errno 111] Connection refused"
+    failed = [(site, Unreachable(f"{site} (access.example.org)", down)) for site in ("lyon", "nancy")]
+    failed += [(site, Unreachable("gateway.example.org", down)) for site in ("lille", "rennes")]
+    monkeypatch.setattr(jobs, "get_current_oar_jobs", lambda *_, **__: IOFailure(Partial("oarstat", (), failed)))
+    assert main(["jobs", "--frontend", "lyon"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "g5k: error: oarstat failed:",
+        "  lyon (access.example.org): connection refused",
+        "  nancy (access.example.org): connection refused",
+        "  gateway.example.org: connection refused (2 frontends: lille, rennes)",
+    ]
