@@ -9,6 +9,7 @@ from typing import Any
 from g5k import config as config_adapter
 from g5k import doctor
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, fail
+from g5k.cli.options import add_config
 from g5k.results import performed
 from returns.result import Failure
 
@@ -23,29 +24,29 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
     show = groups.add_parser("show", parents=[common], help="the effective configuration and where each value "
                              "came from (passwords masked)")
-    show.add_argument("--file", type=Path, help="configuration file (default: $G5K_CONFIG or the user config dir)")
+    add_config(show)
     show.set_defaults(handler=cmd_show)
 
     path = groups.add_parser("path", parents=[common], help="where the configuration file is looked for")
     path.set_defaults(handler=cmd_path)
 
     init = groups.add_parser("init", parents=[common], help="write a commented configuration file")
-    init.add_argument("--file", type=Path, help="where to write (default: the configuration file's place)")
+    add_config(init)
     init.add_argument("--force", action="store_true", help="replace an existing file")
     init.set_defaults(handler=cmd_init)
 
     imp = groups.add_parser("import-execo", parents=[common], help="convert ~/.execo.conf.py (read, never run)")
     imp.add_argument("--from", dest="source", type=Path, help="the execo file (default: ~/.execo.conf.py)")
-    imp.add_argument("--file", type=Path, help="where to write (default: the configuration file's place)")
+    add_config(imp)
     imp.add_argument("--force", action="store_true", help="replace an existing file")
     imp.add_argument("--stdout", action="store_true", help="print the converted file instead of writing it")
     imp.set_defaults(handler=cmd_import_execo)
 
     doc = sub.add_parser("doctor", parents=[common], help="check configuration, ssh, OAR, API, keyring, "
                          "database and cache, with fixes")
-    doc.add_argument("--file", type=Path, help="configuration file (default: $G5K_CONFIG or the user config dir)")
-    doc.add_argument("--frontend", action="append", default=[], help="check this frontend (repeatable; default: "
-                     "the configured ones)")
+    add_config(doc)
+    doc.add_argument("--frontend", action="append", default=[], metavar="SITE",
+                     help="a frontend (site) to check (repeatable; default: the configured ones)")
     doc.add_argument("--skip", action="append", default=[], choices=("ssh", "api", "keyring", "db", "cache"),
                      help="skip a group of checks (repeatable)")
     doc.add_argument("--timeout", type=float, default=doctor.CHECK_TIMEOUT, help="seconds allowed to each check")
@@ -59,7 +60,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Print the effective configuration, one key per line, with where each value came from."""
-    loaded = performed(config_adapter.load_config(path=args.file))
+    loaded = performed(config_adapter.load_config(path=args.config))
     if isinstance(loaded, Failure):
         return fail(args, loaded.failure())
     value = loaded.unwrap()
@@ -93,7 +94,7 @@ def cmd_path(args: argparse.Namespace) -> int:
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Write the commented default configuration file (never over an existing one without --force)."""
-    target = args.file or config_adapter.config_path()
+    target = args.config or config_adapter.config_path()
     if args.dry_run:
         emit(args, f"# would write {target}\n{core.init_template()}", {"path": str(target),
                                                                      "text": core.init_template()})
@@ -108,7 +109,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_import_execo(args: argparse.Namespace) -> int:
     """Convert an execo configuration file to ours, explaining what could not be converted."""
     source = args.source or config_adapter.execo_conf_path()
-    target = args.file or config_adapter.config_path()
+    target = args.config or config_adapter.config_path()
     converted = performed(config_adapter.convert_execo_file(source))
     if isinstance(converted, Failure):
         return fail(args, converted.failure())
@@ -128,7 +129,7 @@ def cmd_import_execo(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Run every check and print verdicts and fixes; exit 1 when a check failed."""
-    opts = doctor.Options(config_file=args.file, frontends=tuple(args.frontend), timeout=args.timeout)
+    opts = doctor.Options(config_file=args.config, frontends=tuple(args.frontend), timeout=args.timeout)
     if args.dry_run:
         planned = performed(doctor.dry_run_plan(opts))
         if isinstance(planned, Failure):

@@ -2,7 +2,7 @@
 
     g5k deploy -e debian12-min paravance-[1-4].rennes.grid5000.fr --tries 3
     g5k deploy -a /home/me/env.dsc nova-1.lyon nova-2.lyon --no-check --dry-run
-    g5k grid sub rennes:nodes=2 "lyon:{cluster='nova'}/nodes=1" -w 2:00:00 -t deploy
+    g5k grid sub rennes:nodes=2 "lyon:{cluster='nova'}/nodes=1" -w 2:00:00 -t deploy -r "2026-12-01 19:00"
     g5k grid info 55123          g5k grid nodes 55123          g5k grid del 55123
 
 Every command takes --json, --dry-run (print the frontend commands and do nothing) and --config.
@@ -16,13 +16,23 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 from attrs import evolve
 from g5k import config as config_adapter
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail
-from g5k.cli.options import add_walltime, walltime_of, zone_of
+from g5k.cli.options import (
+    add_config,
+    add_frontend,
+    add_job_options,
+    add_reservation,
+    add_tz,
+    add_walltime,
+    no_frontend,
+    reservation_of,
+    walltime_of,
+    zone_of,
+)
 from g5k.kadeploy import DEFAULT_DEPLOY_TIMEOUT, DeployResult, deploy, plan_kadeploy, settings_from_config
 from g5k.oargrid import (
     OargridDeleted,
@@ -56,8 +66,8 @@ T = TypeVar("T")
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register `deploy` and the `grid` command group."""
     shared = argparse.ArgumentParser(add_help=False)
-    shared.add_argument("--config", type=Path, help="configuration file (default: $G5K_CONFIG or the user's)")
-    shared.add_argument("--frontend", help="frontend for short host names / for oargrid (default: configured)")
+    add_config(shared)
+    add_frontend(shared, "the frontend (site) of short host names, and the one oargrid runs on")
 
     d = sub.add_parser("deploy", parents=[common, shared], help="deploy an environment with kadeploy3 (retries)")
     env = d.add_mutually_exclusive_group()
@@ -83,16 +93,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     gsub = g.add_subparsers(dest="grid_command", metavar="SUBCOMMAND")
     gsub.required = True
     grid_shared = argparse.ArgumentParser(add_help=False, parents=[shared])
-    grid_shared.add_argument("--tz", default="Europe/Paris", help="zone of the OAR server (default Europe/Paris)")
+    add_tz(grid_shared)
     s = gsub.add_parser("sub", parents=[common, grid_shared], help="submit an oargrid job")
     s.add_argument("specs", nargs="+", metavar="ALIAS:RESOURCES",
                    help="e.g. rennes:nodes=2 or lyon:{cluster='nova'}/nodes=1")
     add_walltime(s)
-    s.add_argument("-r", "--reservation", help="start: unix ts or 'YYYY-MM-DD HH:MM:SS' (in --tz)")
-    s.add_argument("-t", "--type", dest="job_type", action="append", default=[], help="job type (repeatable)")
-    s.add_argument("-p", "--properties", help="SQL properties for every cluster")
-    s.add_argument("-q", "--queue")
-    s.add_argument("-d", "--directory")
+    add_reservation(s, "the date the grid job starts at (an advance reservation)")
+    add_job_options(s, properties=True, project=False)  # oargridsub has no project
+    s.add_argument("-d", "--directory", metavar="DIR", help="the jobs' working directory, as oargridsub -d")
     s.add_argument("--options", help="more oargridsub options, as one shell-like string")
     s.set_defaults(handler=run_grid_sub)
     dl = gsub.add_parser("del", parents=[common, grid_shared], help="delete oargrid jobs")
@@ -114,6 +122,9 @@ def _runtime(args: argparse.Namespace) -> Result[tuple[FrontendAccess, KadeployS
         return Failure(loaded.failure())
     rt = loaded.unwrap()
     access = rt.access if args.frontend is None else evolve(rt.access, default_frontend=args.frontend)
+    grid = getattr(args, "grid_command", None) is not None  # oargrid runs on one frontend; kadeploy3 on the hosts'
+    if grid and not args.dry_run and (missing := no_frontend(args.frontend, access, "oargridstat")):
+        return Failure(missing)
     return Success((access, settings_from_config(rt.config)))
 
 
@@ -199,15 +210,9 @@ def _grid_specs(args: argparse.Namespace) -> Result[list[tuple[OarSubmission, st
         alias, sep, resources = word.partition(":")
         if not sep or not alias or not resources:
             return Failure(InvalidInput("spec", word, "ALIAS:RESOURCES, e.g. rennes:nodes=2"))
-        specs.append((OarSubmission(resources=resources, sql_properties=args.properties), alias))
+        specs.append((OarSubmission(resources=resources, sql_properties=args.sql_properties, name=args.name),
+                      alias))
     return Success(specs)
-
-
-def _reservation(args: argparse.Namespace) -> object:
-    resa: object = args.reservation
-    if isinstance(resa, str) and resa.strip().isdigit():
-        resa = int(resa)
-    return resa
 
 
 def run_grid_sub(args: argparse.Namespace) -> int:
@@ -216,8 +221,11 @@ def run_grid_sub(args: argparse.Namespace) -> int:
     for got in (rt, tz, specs, wall_r):
         if isinstance(got, Failure):
             return fail(args, got.failure())
+    resa_r = reservation_of(args, tz.unwrap())
+    if isinstance(resa_r, Failure):
+        return fail(args, resa_r.failure())
     access = rt.unwrap()[0]
-    wall, resa = wall_r.unwrap(), _reservation(args)
+    wall, resa = wall_r.unwrap(), resa_r.unwrap()
     common = (specs.unwrap(), resa, wall, args.job_type or None, args.queue, args.directory, args.options, access)
     if args.dry_run:
         plan = plan_oargridsub(*common, tz=tz.unwrap())

@@ -23,14 +23,13 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import tzinfo
-from pathlib import Path
 from typing import Any
 
 from attrs import frozen
 from g5k import config as config_adapter
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail, to_jsonable
 from g5k.cli.oarsub_options import add_submission_arguments, submission_of
-from g5k.cli.options import zone_of
+from g5k.cli.options import add_config, add_frontend, add_tz, failure_lines, no_frontend, zone_of
 from g5k.oar import (
     Submissions,
     get_current_oar_jobs,
@@ -48,7 +47,7 @@ from returns.result import Failure, Result, Success
 
 from g5kpure import config as core
 from g5kpure.config import FrontendAccess, plan_command
-from g5kpure.errors import G5kError, InvalidInput
+from g5kpure.errors import G5kError, InvalidInput, Partial
 from g5kpure.oar import (
     DelOutcome,
     DelStatus,
@@ -78,24 +77,24 @@ class Context:
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register the job commands: sub, del, jobs, info, wait, nodes."""
     shared = argparse.ArgumentParser(add_help=False)
-    shared.add_argument("--config", type=Path, help="configuration file (default: $G5K_CONFIG or the user's)")
-    shared.add_argument("--tz", default="Europe/Paris", help="zone of the OAR server (default Europe/Paris)")
+    add_config(shared)
+    add_tz(shared)
 
     p = sub.add_parser("sub", parents=[common, shared], help="submit a job (one per --frontend, all or nothing)")
-    p.add_argument("--frontend", action="append", default=[], help="frontend (site); repeat for one job per site")
+    add_frontend(p, "the frontend (site) to submit on; one job per --frontend", repeat=True)
     add_submission_arguments(p)
     p.add_argument("command", nargs="?", help="the job's command (default: sleep until the walltime ends)")
     p.set_defaults(handler=run_sub)
 
     d = sub.add_parser("del", parents=[common, shared], help="delete jobs (per job: deleted, already finished...)")
     d.add_argument("job_ids", nargs="*", help="job ids (default: $OAR_JOB_ID)")
-    d.add_argument("--frontend", help="frontend of the jobs (default: the default frontend)")
+    add_frontend(d, "the frontend (site) of the jobs")
     d.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait up to SECONDS until OAR has finished killing the jobs (default: do not wait)")
     d.set_defaults(handler=run_del)
 
     j = sub.add_parser("jobs", parents=[common, shared], help="my current jobs (one oarstat per frontend)")
-    j.add_argument("--frontend", action="append", default=[], help="frontend (repeatable; default: the default one)")
+    add_frontend(j, "a frontend (site) to list the jobs of", repeat=True)
     j.set_defaults(handler=run_jobs)
 
     for name, handler, what in (
@@ -105,7 +104,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     ):
         c = sub.add_parser(name, parents=[common, shared], help=what)
         c.add_argument("job_id", nargs="?", help="job id (default: $OAR_JOB_ID)")
-        c.add_argument("--frontend", help="frontend of the job (default: the default frontend)")
+        add_frontend(c, "the frontend (site) of the job")
         if name != "info":
             c.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
         c.set_defaults(handler=handler)
@@ -129,6 +128,8 @@ def _context(args: argparse.Namespace) -> Result[Context, G5kError]:
     near = min(config.tiny_polling_interval, config.polling_interval)
     policy = PollPolicy(config.polling_interval, near, max(300.0, config.polling_interval))
     access = core.frontend_access(config, located.unwrap())
+    if "frontend" in vars(args) and not args.dry_run and (missing := no_frontend(args.frontend, access)):
+        return Failure(missing)
     return Success(Context(access, policy, tz, config.oar_job_key_file))
 
 
@@ -181,10 +182,7 @@ def run_sub(args: argparse.Namespace) -> int:
     if not isinstance(ctx, Success):
         return fail(args, ctx.failure())
     c = ctx.unwrap()
-    resa: object = args.reservation_date
-    if isinstance(resa, str) and resa.strip().isdigit():
-        resa = int(resa)  # a unix timestamp
-    made = submission_of(args, c.tz, resa)
+    made = submission_of(args, c.tz)
     if not isinstance(made, Success):
         return fail(args, made.failure())
     frontends: list[str | None] = list(args.frontend) or [None]
@@ -288,7 +286,7 @@ def run_jobs(args: argparse.Namespace) -> int:
         return _dry(args, [plan_command(oarstat_mine_full_argv(), f, c.access) for f in frontends])
     got = performed(get_current_oar_jobs(frontends, access=c.access))
     if not isinstance(got, Success):
-        return fail(args, got.failure())
+        return _fail_per_frontend(args, got.failure())
     current = got.unwrap()
     lines = [f"{'frontend':10} {'job':>8} {'state':10} {'start':19} {'walltime':>8} name"]
     for job, info in zip(current.jobs, current.infos, strict=True):
@@ -296,14 +294,24 @@ def run_jobs(args: argparse.Namespace) -> int:
             f"{job.frontend or '-':10} {job.job_id:>8} {info.state.value:10} {_when(info.predicted_start, c.tz):19} "
             f"{info.walltime if info.walltime is not None else '?':>8} {info.name or ''}"
         )
-    for frontend, err in current.failed:
-        print(f"g5k: warning: {frontend}: {err.message}", file=sys.stderr)
+    for line in failure_lines(current.failed, "frontend"):
+        print(f"g5k: warning: {line}", file=sys.stderr)
     data = {
         "jobs": [{"frontend": j.frontend, **_info_data(i)} for j, i in zip(current.jobs, current.infos, strict=True)],
         "failed": [{"frontend": f, "error": e.message} for f, e in current.failed],
     }
     emit(args, "\n".join(lines), data)
     return EXIT_FAILURE if current.failed else EXIT_OK
+
+
+def _fail_per_frontend(args: argparse.Namespace, error: G5kError) -> int:
+    """Report a failure; one that several frontends share is one line per endpoint and cause."""
+    if not isinstance(error, Partial) or args.json:
+        return fail(args, error)
+    lines = failure_lines(error.failed, "frontend")
+    done = f" (succeeded: {', '.join(error.succeeded)})" if error.succeeded else ""
+    print(f"g5k: error: {error.what} failed{done}:" + "".join(f"\n  {line}" for line in lines), file=sys.stderr)
+    return EXIT_FAILURE
 
 
 def _info_data(info: OarJobInfo) -> dict[str, Any]:

@@ -52,7 +52,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("grid", "deploy", "OARGRID multi-site jobs (legacy)"),
     ("topo", "topo", "network topology of sites, clusters or hosts (graph, figure, JSON)"),
     ("vlan", "kavlan", "KaVLAN: list vlans, see and move nodes"),
-    ("reserve", "reserve", "one job per site: reattach by --name, or submit (optionally at --at)"),
+    ("reserve", "reserve", "one job per site: reattach by --name, or submit (optionally at -r DATE)"),
     ("run", "remote", "run a command on the nodes of a job"),
     ("put", "remote", "copy local files to the nodes of a job"),
     ("get", "remote", "copy files of the nodes of a job here"),

@@ -34,11 +34,9 @@ def add_submission_arguments(parser: argparse.ArgumentParser) -> None:
                         help="more oarsub options, as one shell-like string")
 
 
-def submission_of(args: argparse.Namespace, tz: tzinfo, _read_by_caller: object = None) -> Result[
-    OarSubmission, G5kError
-]:
+def submission_of(args: argparse.Namespace, tz: tzinfo) -> Result[OarSubmission, G5kError]:
     """The submission the options of :func:`add_submission_arguments` (and ``command``) describe; the
-    reservation date is read here, in ``tz`` (a third argument, what a caller read of it, is not used)."""
+    reservation date is read in ``tz``. A command without ``-d`` or ``--options`` (`g5k reserve`) reads the rest."""
     wall = walltime_of(args)
     if isinstance(wall, Failure):
         return Failure(wall.failure())
@@ -47,5 +45,6 @@ def submission_of(args: argparse.Namespace, tz: tzinfo, _read_by_caller: object 
         return Failure(start.failure())
     return make_submission(
         args.resources or None, wall.unwrap(), args.job_type or None, args.sql_properties, args.queue,
-        start.unwrap(), args.directory, args.project, args.name, args.additional_options, args.command, tz=tz,
+        start.unwrap(), getattr(args, "directory", None), args.project, args.name,
+        getattr(args, "additional_options", None), args.command, tz=tz,
     )

@@ -19,11 +19,14 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from returns.result import Failure, Result, Success
 
-from g5kpure.errors import G5kError, InvalidInput
-from g5kpure.oar import DURATION_FORMS, PARIS, describe_duration, oar_date_to_unixts, parse_walltime, zone_named
+from g5kpure.errors import ConfigError, G5kError, InvalidInput
 
 if TYPE_CHECKING:
     from g5k.api import APIConnection
+
+    from g5kpure.config import FrontendAccess
+
+# g5kpure.oar is imported where it is used: `g5k ref` reads none of its options and starts without it
 
 DATE_FORMS = "'YYYY-MM-DD HH:MM[:SS]' or a unix timestamp"
 """What every date option reads (wall-clock time in the OAR server's zone, Europe/Paris by default)."""
@@ -57,6 +60,8 @@ def hidden_alias(parser: argparse.ArgumentParser, *names: str, dest: str, **kwar
 
 def add_walltime(parser: argparse.ArgumentParser, *, default: str | None = None) -> None:
     """Add ``-w/--walltime``, read by :func:`walltime_of` with the library's one duration grammar."""
+    from g5kpure.oar import DURATION_FORMS
+
     parser.add_argument(
         "-w",
         "--walltime",
@@ -68,6 +73,8 @@ def add_walltime(parser: argparse.ArgumentParser, *, default: str | None = None)
 
 def walltime_of(args: argparse.Namespace) -> Result[int | None, InvalidInput]:
     """The walltime the user wrote, in seconds (None when not given), echoed on stderr as it was understood."""
+    from g5kpure.oar import describe_duration, parse_walltime
+
     text = getattr(args, "walltime", None)
     if text is None:
         return Success(None)
@@ -91,14 +98,18 @@ def add_tz(parser: argparse.ArgumentParser) -> None:
 
 def zone_of(args: argparse.Namespace) -> Result[tzinfo, InvalidInput]:
     """The zone of the OAR server named by ``--tz``, or the refusal quoting the option and what the user typed."""
+    from g5kpure.oar import zone_named
+
     return zone_named(getattr(args, "tz", "Europe/Paris")).alt(lambda error: attrs.evolve(error, name="--tz"))
 
 
-def read_date(text: str, option: str, tz: tzinfo = PARIS) -> Result[int, InvalidInput]:
-    """A date as the user typed it (``YYYY-MM-DD HH:MM[:SS]`` in ``tz``, or a unix timestamp), in unix seconds;
-    the refusal names ``option`` and quotes ``text``."""
+def read_date(text: str, option: str, tz: tzinfo | None = None) -> Result[int, InvalidInput]:
+    """A date as the user typed it (``YYYY-MM-DD HH:MM[:SS]`` in ``tz``, Europe/Paris by default, or a unix
+    timestamp), in unix seconds; the refusal names ``option`` and quotes ``text``."""
+    from g5kpure.oar import PARIS, oar_date_to_unixts
+
     short = _NO_SECONDS.fullmatch(text)
-    got = oar_date_to_unixts(short.group(1) + ":00" if short else text, tz=tz)
+    got = oar_date_to_unixts(short.group(1) + ":00" if short else text, tz=tz or PARIS)
     if isinstance(got, Failure):
         hint = str(getattr(got.failure(), "hint", "") or "")
         why = "" if not hint or hint.startswith("expected") else f" ({hint})"
@@ -116,8 +127,8 @@ def add_reservation(parser: argparse.ArgumentParser, what: str = "the date the j
         hidden_alias(parser, *aliases, dest="reservation_date")
 
 
-def reservation_of(args: argparse.Namespace, tz: tzinfo = PARIS) -> Result[int | None, InvalidInput]:
-    """The ``-r/--reservation`` date in unix seconds (None when not given)."""
+def reservation_of(args: argparse.Namespace, tz: tzinfo | None = None) -> Result[int | None, InvalidInput]:
+    """The ``-r/--reservation`` date in unix seconds (None when not given), in ``tz`` (Europe/Paris by default)."""
     text = getattr(args, "reservation_date", None)
     return Success(None) if text is None else read_date(text, RESERVATION, tz)
 
@@ -131,9 +142,11 @@ def add_resources(parser: argparse.ArgumentParser) -> None:
                         help="a resource request, as oarsub -l (repeat to join with +)")
 
 
-def add_job_options(parser: argparse.ArgumentParser, *, queue: bool = True, properties: bool = True) -> None:
+def add_job_options(parser: argparse.ArgumentParser, *, queue: bool = True, properties: bool = True,
+                    project: bool = True) -> None:
     """Add the options that describe an OAR job besides its resources and dates: ``-t/--type`` (``dest
-    job_type``), ``-p/--properties`` (``dest sql_properties``), ``-q/--queue``, ``--project``, ``-n/--name``."""
+    job_type``), ``-p/--properties`` (``dest sql_properties``), ``-q/--queue``, ``--project``, ``-n/--name``
+    (``queue``, ``properties`` and ``project`` False leave out what a command cannot pass on)."""
     parser.add_argument("-t", "--type", dest="job_type", action="append", default=[], metavar="TYPE",
                         help="a job type, as oarsub -t (deploy, destructive, ...; repeatable)")
     if properties:
@@ -141,11 +154,34 @@ def add_job_options(parser: argparse.ArgumentParser, *, queue: bool = True, prop
                             help="resource properties, as oarsub -p")
     if queue:
         parser.add_argument("-q", "--queue", metavar="QUEUE", help="the OAR queue, as oarsub -q")
-    parser.add_argument("--project", metavar="PROJECT", help="the project charged, as oarsub --project")
+    if project:
+        parser.add_argument("--project", metavar="PROJECT", help="the project charged, as oarsub --project")
     parser.add_argument("-n", "--name", metavar="NAME", help="the job's name, as oarsub -n")
 
 
 # ------------------------------------------------------------------------------------------------- configuration
+
+
+def add_frontend(parser: argparse.ArgumentParser, what: str, *, repeat: bool = False) -> None:
+    """Add ``--frontend SITE`` (``repeat``: a list, one item per use); ``what`` says what it is for. Without it a
+    command uses g5k.default_frontend, else runs OAR's commands here (see :func:`no_frontend`)."""
+    if repeat:
+        parser.add_argument("--frontend", action="append", default=[], metavar="SITE",
+                            help=f"{what} (repeatable; default: g5k.default_frontend)")
+    else:
+        parser.add_argument("--frontend", default=None, metavar="SITE", help=f"{what} (default: g5k.default_frontend)")
+
+
+def no_frontend(given: str | list[str] | None, access: FrontendAccess, command: str = "oarstat") -> G5kError | None:
+    """Why a command naming no frontend cannot run (None when it can): no ``--frontend`` given, no
+    ``g5k.default_frontend``, and ``command`` is not here to run locally as on a Grid'5000 frontend."""
+    import shutil
+
+    if given or access.default_frontend is not None or shutil.which(command) is not None:
+        return None
+    return ConfigError("g5k.default_frontend", f"no frontend given, none configured, and OAR's commands are not "
+                       f"here ({command} is not on PATH): pass --frontend SITE or set g5k.default_frontend")
+
 
 
 def add_config(parser: argparse.ArgumentParser) -> None:
@@ -157,7 +193,7 @@ def add_config(parser: argparse.ArgumentParser) -> None:
 
 def add_api_options(parser: argparse.ArgumentParser) -> None:
     """Add the Grid'5000 API options: ``--api``, ``--api-user`` (``--user`` kept hidden), ``--timeout``,
-    ``--ca-bundle`` and ``--config``; read by :func:`api_connection_of`."""
+    ``--ca-bundle``, ``--allow-http-password`` and ``--config``; read by :func:`api_connection_of`."""
     parser.add_argument("--api", default=None, metavar="URI", help="API base URI (default: g5k.api_uri)")
     parser.add_argument("--api-user", dest="api_user", default=None, metavar="LOGIN",
                         help="API user (default: g5k.api_username; the password comes from the keyring service "
@@ -167,13 +203,16 @@ def add_api_options(parser: argparse.ArgumentParser) -> None:
                         help="seconds per API request (default: g5k.api_timeout)")
     parser.add_argument("--ca-bundle", default=None, metavar="FILE",
                         help="CA bundle to verify the API's certificate with")
+    parser.add_argument("--allow-http-password", action="store_true", default=None,
+                        help="send the API password even over a plain http:// URI to another machine (clear text; "
+                        "default: g5k.api_allow_http_password, off)")
     add_config(parser)
 
 
 def api_connection_of(args: argparse.Namespace) -> APIConnection | G5kError:
     """The API connection of :func:`add_api_options`' options: the configuration (file, environment, where we
-    run) with --api, --api-user, --timeout and --ca-bundle over it. A dry run builds the same one (the password is
-    only asked when a request is sent)."""
+    run) with --api, --api-user, --timeout, --ca-bundle and --allow-http-password over it. A dry run builds the
+    same one (the password is only asked when a request is sent)."""
     from g5k import config as config_adapter
     from g5k.api import APIConnection
     from g5k.results import performed
@@ -188,7 +227,8 @@ def api_connection_of(args: argparse.Namespace) -> APIConnection | G5kError:
     rt = loaded.unwrap()
     return APIConnection.from_config(rt.config, rt.location, interactive=True, uri=getattr(args, "api", None),
                                      username=getattr(args, "api_user", None),
-                                     timeout=getattr(args, "timeout", None), verify=getattr(args, "ca_bundle", None))
+                                     timeout=getattr(args, "timeout", None), verify=getattr(args, "ca_bundle", None),
+                                     allow_http_password=getattr(args, "allow_http_password", None))
 
 
 # ------------------------------------------------------------------------------------------------- figures
@@ -257,7 +297,7 @@ def failure_lines(failed: tuple[tuple[str, G5kError], ...] | list[tuple[str, G5k
         groups.setdefault(endpoint_and_cause(key, error), []).append(key)
     lines = []
     for (endpoint, cause), keys in groups.items():
-        if keys == [endpoint]:
+        if len(keys) == 1 and keys[0] in endpoint:  # "lyon (lyon.grid5000.fr)" names its one key already
             lines.append(f"{endpoint}: {cause}")
         else:
             lines.append(f"{endpoint}: {cause} ({plural(len(keys), what)}: {', '.join(keys)})")

@@ -1,12 +1,14 @@
 """`g5k reserve`: one job per site, reattached by name on a rerun, optionally at a common advance date.
 
-    g5k reserve --name exp1 -l nodes=2 -w 2:00:00 --frontend rennes --frontend lyon
+    g5k reserve -n exp1 -l nodes=2 -w 2:00:00 --frontend rennes --frontend lyon
         # first run: submits on both sites (all or nothing); later runs: the same jobs, nothing submitted
-    g5k reserve --name exp1 -l nodes=2 -w 1:00:00 --frontend rennes --frontend lyon \\
-        --at "2026-12-01 19:00:00" --not-after "2026-12-02 08:00:00" --tries 5
+    g5k reserve -n exp1 -l nodes=2 -w 1:00:00 --frontend rennes --frontend lyon \\
+        -r "2026-12-01 19:00" --not-after "2026-12-02 08:00" --tries 5
         # the same start on both sites: OAR's "could run at" hint moves the common date forward
+    g5k reserve -n exp2 -l nodes=4 -w 2 -t deploy -p "cluster='paravance'" --frontend rennes
 
-Without --name nothing is looked up (a plain submission, or the common-date reservation). With --json the
+The job options are oarsub's (-l, -w, -t, -p, -q, --project, -n); -r is the common start (--at is its old
+spelling). Without --name nothing is looked up (a plain submission, or the common-date reservation). With --json the
 result (jobs, whether they were reattached, the start and each try) is printed as JSON; --dry-run prints the
 oarstat and oarsub commands and does nothing. Two runs with the same --name on one machine take turns (the second
 reattaches to the first one's jobs). Ctrl-C or SIGTERM deletes what this run submitted (never reattached jobs),
@@ -17,15 +19,25 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import re
 from datetime import tzinfo
-from pathlib import Path
 from typing import Any
 
 from attrs import evolve
 from g5k.cli.jobs import _context
 from g5k.cli.main import EXIT_OK, emit, fail, to_jsonable
-from g5k.cli.options import add_walltime, walltime_of
+from g5k.cli.oarsub_options import submission_of
+from g5k.cli.options import (
+    DATE_FORMS,
+    RESERVATION,
+    add_config,
+    add_frontend,
+    add_job_options,
+    add_reservation,
+    add_resources,
+    add_tz,
+    add_walltime,
+    read_date,
+)
 from g5k.interrupt import say
 from g5k.journal import name_lock
 from g5k.oar import Submissions, oarsub_plans, oarsubgrid
@@ -35,44 +47,27 @@ from returns.result import Failure, Result, Success
 
 from g5kpure.config import plan_command
 from g5kpure.errors import G5kError, InvalidInput
-from g5kpure.oar import (
-    DEFAULT_MAX_TRIES,
-    check_job_name,
-    format_unixts,
-    make_submission,
-    oarstat_mine_full_argv,
-    to_unixts,
-)
-
-_NUMBER = re.compile(r"\d+")
+from g5kpure.oar import DEFAULT_MAX_TRIES, check_job_name, format_unixts, oarstat_mine_full_argv
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register `g5k reserve`."""
     p = sub.add_parser(
-        "reserve", parents=[common], help="one job per site: reattach by --name, or submit (optionally at --at)"
+        "reserve", parents=[common], help="one job per site: reattach by --name, or submit (optionally at -r DATE)"
     )
-    p.add_argument("--name", help="job name: reattach to the jobs of this name when every site holds one")
-    p.add_argument("--frontend", action="append", default=[], help="frontend (site); repeat for one job per site")
-    p.add_argument("-l", "--resources", action="append", default=[], help="resource request (repeat to join with +)")
+    add_frontend(p, "the frontend (site) to reserve on; one job per --frontend", repeat=True)
+    add_resources(p)
     add_walltime(p)
-    p.add_argument("--at", help="advance reservation at this common date: unix ts or 'YYYY-MM-DD HH:MM:SS' (--tz)")
-    p.add_argument("--not-after", help="latest acceptable common date (with --at)")
-    p.add_argument("--tries", type=int, default=DEFAULT_MAX_TRIES, help="how many common dates to try (with --at)")
-    p.add_argument("--config", type=Path, help="configuration file (default: $G5K_CONFIG or the user's)")
-    p.add_argument("--tz", default="Europe/Paris", help="zone of the OAR server (default Europe/Paris)")
+    add_job_options(p)
+    add_reservation(p, "the common date every job starts at (an advance reservation, moved forward when a site "
+                    "cannot start then)", aliases=("--at",))
+    p.add_argument("--not-after", metavar="DATE", help=f"latest acceptable common date (with -r): {DATE_FORMS}")
+    p.add_argument("--tries", type=int, default=DEFAULT_MAX_TRIES,
+                   help=f"how many common dates to try (with -r; default {DEFAULT_MAX_TRIES})")
+    add_config(p)
+    add_tz(p)
     p.add_argument("command", nargs="?", help="the job's command (default: sleep until the walltime ends)")
     p.set_defaults(handler=run_reserve)
-
-
-def _date(label: str, text: str | None, tz: tzinfo) -> Result[int | None, G5kError]:
-    if text is None:
-        return Success(None)
-    value: object = int(text) if _NUMBER.fullmatch(text.strip()) else text
-    got = to_unixts(value, tz=tz)
-    if not isinstance(got, Success):
-        return Failure(InvalidInput(label, text, "a unix timestamp or 'YYYY-MM-DD HH:MM:SS'"))
-    return Success(int(got.unwrap()))
 
 
 def _human(r: Reserved, tz: tzinfo) -> str:
@@ -85,28 +80,28 @@ def _human(r: Reserved, tz: tzinfo) -> str:
 
 
 def run_reserve(args: argparse.Namespace) -> int:
-    """`g5k reserve`: reattach by name, or submit one job per site (at a common date with --at)."""
+    """`g5k reserve`: reattach by name, or submit one job per site (at a common date with -r)."""
     ctx = _context(args)
     if not isinstance(ctx, Success):
         return fail(args, ctx.failure())
     c = ctx.unwrap()
     if args.name is not None and isinstance(named := check_job_name(args.name), Failure):
         return fail(args, named.failure())
-    wall = walltime_of(args)
-    if isinstance(wall, Failure):
-        return fail(args, wall.failure())
-    made = make_submission(args.resources or None, wall.unwrap(), name=args.name, command=args.command, tz=c.tz)
+    made = submission_of(args, c.tz)
     if not isinstance(made, Success):
         return fail(args, made.failure())
-    at, not_after = _date("--at", args.at, c.tz), _date("--not-after", args.not_after, c.tz)
-    for got in (at, not_after):
-        if not isinstance(got, Success):
-            return fail(args, got.failure())
-    start, last = at.unwrap(), not_after.unwrap()
+    not_after = Success(None) if args.not_after is None else read_date(args.not_after, "--not-after", c.tz)
+    if not isinstance(not_after, Success):
+        return fail(args, not_after.failure())
+    # the -r date is the common start the reservation functions move forward, not one job's date
+    start, last = made.unwrap().reservation_date, not_after.unwrap()
+    spec = evolve(made.unwrap(), reservation_date=None)
     if start is None and (last is not None or args.tries != DEFAULT_MAX_TRIES):
-        return fail(args, InvalidInput("--not-after/--tries", str(last or args.tries), "to be used with --at"))
+        given = args.not_after if last is not None else str(args.tries)
+        option = "--not-after" if last is not None else "--tries"
+        return fail(args, InvalidInput(option, given, f"to be used with {RESERVATION}"))
     frontends: list[str | None] = list(args.frontend) or [None]
-    specs = [(made.unwrap(), f) for f in frontends]
+    specs = [(spec, f) for f in frontends]
     if args.dry_run:
         lookups = [plan_command(oarstat_mine_full_argv(), f, c.access) for f in frontends] if args.name else []
         shown = [(evolve(s, reservation_date=start), f) for s, f in specs] if start is not None else specs

@@ -417,3 +417,19 @@ def test_a_file_name_too_long_for_the_system_is_an_error_not_a_traceback(
     monkeypatch.setenv("G5K_CONFIG", str(too_long))
     code, data = run_json(["config", "path"], capsys)
     assert code == 0 and data == {"path": str(too_long), "exists": False}
+
+
+def test_every_config_command_names_its_file_with_config(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = home / "elsewhere.toml"
+    assert main(["config", "init", "--config", str(target), "--dry-run"]) == 0
+    assert f"# would write {target}" in capsys.readouterr().out and not target.exists()
+    assert main(["config", "init", "--config", str(target)]) == 0
+    assert capsys.readouterr().out == f"wrote {target}\n" and target.read_text() == core.init_template()
+    target.write_text("[g5k]\napi_username = 'erin'\n")
+    for option in ("--config", "--file"):  # --file: the old spelling, still read
+        assert main(["config", "show", option, str(target), "--json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert {"path": str(target), "found": True} in [{k: f[k] for k in ("path", "found")} for f in data["files"]]
+    assert main(["doctor", "--config", str(target), "--dry-run"]) == 0
+    assert main(["config", "import-execo", "--from", str(home / "none.py"), "--config", str(target)]) == 1
+    assert "Traceback" not in capsys.readouterr().err

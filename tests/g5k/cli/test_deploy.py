@@ -125,3 +125,14 @@ def test_plan_kadeploy_places_each_run_on_its_frontend() -> None:
     lyon = plan.commands[1].argv
     assert lyon[:2] == ("sh", "-c") and lyon[3:] == ("/tmp/p-lyon", *plan.runs[1].argv)
     assert isinstance(plan_kadeploy(Deployment(("a b",), env_name="e"), access, KadeploySettings()), Failure)
+
+
+def test_grid_sub_reads_the_shared_job_options(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["grid", "sub", "--config", str(config), "rennes:nodes=2", "-w", "2", "-r", "2026-12-01 19:00",
+                 "--tz", "UTC", "-p", "x=1", "-n", "exp", "-q", "default", "--dry-run"]) == 0
+    argv = shlex.split(capsys.readouterr().out.strip().split(": ", 1)[1].rsplit(" (", 1)[0])
+    assert argv == ["oargridsub", "-v", "-s", "2026-12-01 19:00:00", "-q", "default", "-w", "2:0:0",
+                    "rennes:rdef=nodes=2:prop=x=1:name=exp"]
+    assert main(["grid", "sub", "--file", str(config), "rennes:nodes=2", "-r", "2026-12-01", "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    assert "invalid -r/--reservation '2026-12-01'" in err and "Traceback" not in err

@@ -124,3 +124,63 @@ def test_del_tells_being_killed_from_finished() -> None:
     assert deletion_progress(done, None) == ("already finished (Terminated)", True)
     refused = DelOutcome(job, DelStatus.NOT_YOURS, OarState.WAITING, Rejected("not the right user"))
     assert deletion_progress(refused, None) == ("not yours (request rejected: not the right user)", None)
+
+
+NO_FRONTEND = '[g5k]\nlocation = "outside"\n'
+
+
+def test_without_frontend_nor_local_oar_the_error_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "config.toml").write_text(NO_FRONTEND)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    for argv in (["jobs"], ["sub", "-l", "nodes=1"], ["info", "42"], ["del", "42"], ["reserve", "-l", "nodes=1"],
+                 ["grid", "info", "3"], ["grid", "sub", "rennes:nodes=1"]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert "pass --frontend SITE or set g5k.default_frontend" in err, argv
+        assert "exit code 127" not in err and "Traceback" not in err
+
+
+def test_without_frontend_the_local_oar_commands_run_as_on_a_frontend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "config.toml").write_text(NO_FRONTEND)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    oarstat = bin_dir / "oarstat"
+    oarstat.write_text("#!/bin/sh\necho '{}'\n")
+    oarstat.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert main(["jobs", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"failed": [], "jobs": []}
+
+
+def test_a_bad_reservation_date_is_refused_quoting_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sub", "-l", "nodes=1", "-r", "tomorrow 9am", "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    assert "invalid -r/--reservation 'tomorrow 9am': expected 'YYYY-MM-DD HH:MM[:SS]'" in err
+    assert "Traceback" not in err
+    (line,) = dry(capsys, "sub", "-l", "nodes=1", "-r", "2026-12-01 19:00", "--tz", "UTC")
+    assert "-r '2026-12-01 19:00:00'" in line
+
+
+
+def test_frontends_failing_alike_make_one_line(capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from g5k.cli import jobs
+    from returns.io import IOFailure
+
+    from g5kpure.errors import Partial, Unreachable
+
+    down = "[Errno 111] Connection refused"
+    failed = [(site, Unreachable(f"{site} (access.example.org)", down)) for site in ("lyon", "nancy")]
+    failed += [(site, Unreachable("gateway.example.org", down)) for site in ("lille", "rennes")]
+    monkeypatch.setattr(jobs, "get_current_oar_jobs", lambda *_, **__: IOFailure(Partial("oarstat", (), failed)))
+    assert main(["jobs", "--frontend", "lyon"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "g5k: error: oarstat failed:",
+        "  lyon (access.example.org): connection refused",
+        "  nancy (access.example.org): connection refused",
+        "  gateway.example.org: connection refused (2 frontends: lille, rennes)",
+    ]

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from g5k.cli.main import build_parser
+from g5k.cli.main import COMMANDS, build_parser, main
 from g5k.cli.options import (
     add_api_options,
     add_config,
@@ -21,9 +23,12 @@ from g5k.cli.options import (
 
 from g5kpure.errors import HttpError, InvalidInput, ParseError, Unreachable
 from g5kpure.oar import oar_date_to_unixts
+from tests.conftest import isolate
 
-MINE = ("plan", "topo", "charter", "vlan", "oar", "demo", "completion")
-"""The commands whose options this branch defines (the others switch to the same helpers)."""
+MINE = tuple(dict.fromkeys(name for name, _, _ in COMMANDS))
+"""The commands held to the vocabulary: every one."""
+OFFLINE = ("g5k oar argv", "g5k oar date")
+"""Commands with ``--tz`` that read no configuration (pure OAR helpers)."""
 
 
 def test_dates_take_minutes_or_seconds_or_a_timestamp() -> None:
@@ -87,10 +92,76 @@ def test_one_spelling_for_each_option_in_every_command() -> None:
     walk(parser, "g5k")
     assert spellings["reservation_date"] == {"-r/--reservation"}
     assert spellings["walltime"] == {"-w/--walltime"}
+    assert spellings["resources"] == {"-l/--resources"}
     assert spellings["job_type"] == {"-t/--type"}
+    assert spellings["sql_properties"] == {"-p/--properties"}
+    assert spellings["queue"] == {"-q/--queue"}
+    assert spellings["project"] == {"--project"}
     assert spellings["name"] == {"-n/--name"}
     assert spellings["config"] == {"--config"}
     assert spellings["api_user"] == {"--api-user"}
+    assert spellings["tz"] == {"--tz"}
+
+
+def _leaves(parser: argparse.ArgumentParser, path: str) -> Iterator[tuple[str, set[str]]]:
+    """Each runnable command's path and the option strings it shows."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield path, {o for a in parser._actions if a.help != argparse.SUPPRESS for o in a.option_strings}
+    for action in subs:
+        for name, sub in action.choices.items():
+            yield from _leaves(sub, f"{path} {name}")
+
+
+def test_every_command_that_reads_the_configuration_takes_config_and_api_user_where_it_calls_the_api() -> None:
+    leaves = dict(_leaves(build_parser(), "g5k"))
+    assert len(leaves) > 40
+    for path, options in leaves.items():
+        if options & {"--frontend", "--api", "--tz"} and path not in OFFLINE:
+            assert "--config" in options, path
+        if "--api" in options:
+            assert {"--api-user", "--config"} <= options, path
+
+
+def test_at_and_reservation_name_one_date(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate(tmp_path, monkeypatch)
+    plans = []
+    for option in ("-r", "--reservation", "--at"):
+        assert main(["reserve", "-l", "nodes=1", "--frontend", "rennes", option, "2026-12-01 19:00", "--dry-run"]) == 0
+        plans.append(capsys.readouterr().out)
+    assert plans[0] == plans[1] == plans[2] and "-r '2026-12-01 19:00:00'" in plans[0]
+
+
+@pytest.mark.parametrize("argv", [
+    ["sub", "-l", "nodes=1", "--frontend", "rennes", "-r", "31/12/2026"],
+    ["reserve", "-l", "nodes=1", "--frontend", "rennes", "--at", "31/12/2026"],
+    ["grid", "sub", "rennes:nodes=1", "--frontend", "rennes", "-r", "31/12/2026"],
+    ["oar", "argv", "-l", "nodes=1", "-r", "31/12/2026"],
+])
+def test_a_bad_date_is_refused_quoting_it_in_every_command(argv: list[str], capsys: pytest.CaptureFixture[str],
+                                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate(tmp_path, monkeypatch)
+    assert main([*argv, "--dry-run"]) == 1
+    captured = capsys.readouterr()
+    assert "invalid -r/--reservation '31/12/2026': expected 'YYYY-MM-DD HH:MM[:SS]'" in captured.err
+    assert "Traceback" not in captured.err and captured.out == ""
+
+
+def test_dry_runs_write_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate(tmp_path, monkeypatch)
+    for var in ("XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    monkeypatch.chdir(tmp_path)
+    before = sorted(tmp_path.rglob("*"))
+    for argv in (["config", "init"], ["config", "import-execo"], ["ref", "refresh"], ["ref", "sites", "--live"],
+                 ["sub", "-l", "nodes=1", "--frontend", "rennes"], ["del", "1", "--frontend", "rennes"],
+                 ["reserve", "-n", "exp", "-t", "deploy", "--frontend", "rennes", "-r", "2026-12-01 19:00"],
+                 ["grid", "sub", "rennes:nodes=1", "--frontend", "rennes"], ["cleanup"]):
+        assert main([*argv, "--dry-run"]) in (0, 1), argv  # import-execo: no execo file to read
+        assert "Traceback" not in capsys.readouterr().err
+    assert sorted(tmp_path.rglob("*")) == before
 
 
 def test_plurals() -> None:

@@ -161,9 +161,26 @@ def test_explicit_options_override_the_configuration(capsys: pytest.CaptureFixtu
                                                      monkeypatch: pytest.MonkeyPatch, ring: MemoryKeyring) -> None:
     write_config(tmp_path, monkeypatch, "https://api.example.org/3.0/")
     ring.set_password("grid5000_api", "bob", SECRET)
-    data = dry_requests(capsys, "refresh", "--api", "https://other.example.net/x", "--user", "bob",
-                        "--timeout", "3", "--ca-bundle", "/etc/ca.pem")
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")
+    data = dry_requests(capsys, "refresh", "--api", "https://other.example.net/x", "--api-user", "bob",
+                        "--timeout", "3", "--ca-bundle", str(bundle))
     assert data["requests"][0] == "GET https://other.example.net/x/ [basic auth as bob, TLS verified, timeout 3s]"
+    assert dry_requests(capsys, "refresh", "--api", "https://other.example.net/x", "--user", "bob",
+                        "--timeout", "3") == data
+    code, _, err = run(capsys, "ref", "refresh", "--ca-bundle", str(tmp_path / "nowhere.pem"), "--dry-run")
+    assert code == 1 and f"invalid --ca-bundle '{tmp_path / 'nowhere.pem'}'" in err
+
+
+def test_ref_sites_on_the_embedded_data_loads_neither_the_api_adapter_nor_oar() -> None:
+    import subprocess
+
+    code = ("import contextlib, io, sys\nfrom g5k.cli.main import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+            "    assert main(['ref', 'sites']) == 0\n"
+            "print(sorted(m for m in sys.modules if m in ('requests', 'g5k.api', 'g5k.config', 'g5kpure.oar')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stderr
 
 
 def test_dry_run_with_a_user_says_the_password_will_be_asked(capsys: pytest.CaptureFixture[str], tmp_path: Path,

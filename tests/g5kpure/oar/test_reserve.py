@@ -251,8 +251,8 @@ def test_cli_without_name_looks_nothing_up(cli_config, capsys) -> None:
     ("extra", "words"),
     [
         (["--name=-x"], "invalid job name"),
-        (["--at", "tomorrow"], "invalid --at"),
-        (["--not-after", "2026-12-01 10:00:00"], "to be used with --at"),
+        (["--at", "tomorrow"], "invalid -r/--reservation 'tomorrow'"),
+        (["--not-after", "2026-12-01 10:00:00"], "to be used with -r/--reservation"),
         (["--at", "1800000000", "--not-after", "1700000000"], "invalid not_after"),
         (["--at", "1800000000", "--tries", "0"], "invalid max tries"),
     ],
