@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from g5k.cli.jobs import _context
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail
+from g5k.cli.options import add_config, add_tz
 from g5k.journal import user_journal
 from g5k.reserve import Cleanup, clean_leftovers
 from g5k.results import performed
@@ -32,8 +32,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register `g5k cleanup`."""
     p = sub.add_parser("cleanup", parents=[common],
                        help="delete what interrupted or killed g5k commands left (see the journal)")
-    p.add_argument("--config", type=Path, help="configuration file (default: $G5K_CONFIG or the user's)")
-    p.add_argument("--tz", default="Europe/Paris", help="zone of the OAR server (default Europe/Paris)")
+    add_config(p)
+    add_tz(p)
     p.set_defaults(handler=run_cleanup)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail, to_jsonable
-from g5k.cli.options import zone_of
+from g5k.cli.options import add_config, add_tz, zone_of
 from g5k.experiment import SOURCE_NAMES, down, inventory_folder, load_experiment, read_inventory, status, up
 from g5k.remote import settings
 from g5k.results import performed
@@ -31,9 +31,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register up, status and down."""
     shared = argparse.ArgumentParser(add_help=False)
     shared.add_argument("file", type=Path, help="the experiment file (TOML)")
-    shared.add_argument("--config", type=Path, help="configuration file (default: $G5K_CONFIG or the user's)")
+    add_config(shared)
     shared.add_argument("--out", type=Path, help="inventory folder (default: NAME.inventory beside the file)")
-    shared.add_argument("--tz", default="Europe/Paris", help="zone of the OAR servers (default Europe/Paris)")
+    add_tz(shared)
     u = sub.add_parser("up", parents=[common, shared], help="bring an experiment file up (idempotent)")
     u.add_argument("--wait", type=float, default=None, help="wait at most this many seconds for the jobs to run")
     u.set_defaults(handler=run_up)

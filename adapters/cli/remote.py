@@ -21,10 +21,10 @@ import argparse
 import os
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, fail, to_jsonable
+from g5k.cli.options import add_config, add_frontend
 from g5k.remote import (
     Settings,
     extend_job,
@@ -63,8 +63,8 @@ from g5kpure.remote.plan import bounded_line
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register run, put, get, ssh, nodefile and extend."""
     job = argparse.ArgumentParser(add_help=False)
-    job.add_argument("--frontend", help="frontend (site) of the job (default: the default frontend)")
-    job.add_argument("--config", type=Path, help="configuration file (default: $G5K_CONFIG or the user's)")
+    add_frontend(job, "frontend (site) of the job")
+    add_config(job)
 
     nodes = argparse.ArgumentParser(add_help=False)
     nodes.add_argument("--user", choices=("oar", "root"), default="oar",
