@@ -63,6 +63,9 @@ SOURCES: tuple[str, ...] = ("embedded", "api", "oardb", "oarapi")
 FOUR_WEEKS = 28 * 24 * 3600
 MAX_WORKERS = 8
 API_PAGE = 500
+PNG_COMPRESSION = 1
+"""zlib level of the PNG figures: flat-coloured plots shrink by a tenth more at the default level 6, for half as
+much again encoding time."""
 
 # ------------------------------------------------------------------------------------------------------------
 # Embedded data
@@ -496,7 +499,9 @@ def save_figure(figure: Figure, path: Path) -> IOResult[Path, G5kError]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
         os.close(fd)
-        figure.savefig(tmp, format=path.suffix.lstrip(".") or "png")
+        fmt = path.suffix.lstrip(".") or "png"
+        extra: dict[str, Any] = {"pil_kwargs": {"compress_level": PNG_COMPRESSION}} if fmt == "png" else {}
+        figure.savefig(tmp, format=fmt, **extra)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
         tmp = None

@@ -153,7 +153,7 @@ def draw_gantt(
     groups = _groups(planning)
     detailed = len(planning.hosts) <= HEATMAP_HOSTS if per_host is None else per_host
     start, end = float(planning.start), float(planning.end)
-    headers: list[tuple[str, float, str]] = []  # site, row, "n clusters, m hosts"
+    headers: list[tuple[str, float, int]] = []  # site, row, hosts
     ticks: list[tuple[float, str]] = []
     boxes: list[list[tuple[float, float]]] = []  # busy rectangles (per-host rows)
     shares: list[tuple[float, list[float]]] = []  # (row, busy share per bin) of the cluster rows
@@ -165,8 +165,7 @@ def draw_gantt(
     for site, clusters in groups:
         site_lines.append(y)
         hosts = sum(len(h) for _, h in clusters)
-        headers.append((site, y, f"{len(clusters)} cluster{'s' * (len(clusters) != 1)}, "
-                                 f"{hosts} host{'s' * (hosts != 1)}"))
+        headers.append((site, y, hosts))
         y += 1
         for index, (cluster, members) in enumerate(clusters):
             if index:
@@ -207,8 +206,11 @@ def draw_gantt(
     ax.add_collection(LineCollection([[(start, r), (end, r)] for r in cluster_lines], colors="#bbbbbb",
                                      linewidths=0.4, zorder=3))
     left = blended_transform_factory(ax.transAxes, ax.transData)
-    for site, row, what in headers:
-        ax.text(0.003, row + 0.5, f"{site}  ({what})", transform=left, va="center", ha="left", fontsize=8,
+    size = 7 if detailed else 8
+    for row, label in ticks:  # plain texts, not y ticks: a tick is four artists and moves the axis label
+        ax.text(-0.004, row, label, transform=left, va="center", ha="right", fontsize=size, gid="cluster")
+    for site, row, hosts in headers:  # the same grammar as the clusters': name (hosts)
+        ax.text(0.003, row + 0.5, f"{site} ({hosts})", transform=left, va="center", ha="left", fontsize=8,
                 fontweight="bold", zorder=6, bbox={"facecolor": HEADER_COLOUR, "edgecolor": "none", "pad": 0.5})
     if highlight is not None:
         a, b = float(highlight[0]), float(highlight[1])
@@ -216,16 +218,16 @@ def draw_gantt(
         handles.append(Patch(facecolor="none", edgecolor=SLOT_COLOUR, linewidth=1.6, label=_slot_label(highlight)))
     ax.set_xlim(start, end)
     ax.set_ylim(rows, 0)
-    ax.set_yticks([t for t, _ in ticks], [label for _, label in ticks], fontsize=7 if detailed else 8)
-    ax.tick_params(axis="y", length=0)
-    ax.set_ylabel("clusters (hosts), by site" if not detailed else "hosts, by site and cluster", fontsize=9)
+    ax.set_yticks([])
+    fig.text(0.15 / 14, 0.5, "clusters (hosts), by site" if not detailed else "hosts, by site and cluster",
+             rotation=90, va="center", ha="left", fontsize=9)
     _time_axis(ax, start, end)
     if mesh is not None:
         x0, y0, w, h = ax.get_position().bounds
         bar = fig.colorbar(mesh, cax=fig.add_axes((x0 + w + 0.15 / 14, y0 + h * 0.25, 0.2 / 14, h * 0.5)))
         bar.set_label("share of the cluster's hosts busy", fontsize=8)
         bar.ax.tick_params(labelsize=7)
-        bar.set_ticks([0.0, 0.25, 0.5, 0.75, 1.0], labels=["0 %", "25 %", "50 %", "75 %", "100 %"])
+        bar.set_ticks([0.0, 0.5, 1.0], labels=["0 %", "50 %", "100 %"])
         handles.insert(0, Patch(facecolor=BUSY_COLOUR, label="busy hosts (darker: more of the cluster)"))
     ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(handles), fontsize=8,
               frameon=False)
