@@ -41,6 +41,8 @@ LINE_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"
 HEATMAP_HOSTS = 120
 """Past this many hosts, the gantt draws one row per cluster (its share of busy hosts) instead of one per host."""
 MAX_SLOT_PANELS = 6
+TOP = 0.75
+"""Inches above the axes: the legend's row, then the title."""
 RGB = tuple[float, float, float]
 
 _BUSY_MAP = LinearSegmentedColormap.from_list("busy", [(0.12, 0.31, 0.47, 0.0), (0.12, 0.31, 0.47, 1.0)])
@@ -78,11 +80,17 @@ def time_ticks(start: float, end: float) -> tuple[tuple[float, str], ...]:
     return tuple(ticks)
 
 
-def _margins(width: float, height: float, *, left: float, right: float, top: float = 0.75,
+def _margins(width: float, height: float, *, left: float, right: float, top: float = TOP,
              bottom: float = 0.65) -> tuple[float, float, float, float]:
     """An axes' rectangle (figure fractions) leaving fixed margins in inches: fixed margins cost no layout pass
     (``tight_layout`` measures every text once more before saving)."""
     return (left / width, bottom / height, 1 - (left + right) / width, 1 - (top + bottom) / height)
+
+
+def _title(fig: Figure, text: str) -> None:
+    """The title above the legend row, a figure text at a fixed place: an axes title is placed by measuring the
+    axes' decorations at every drawing."""
+    fig.text(0.5, 1 - (TOP - 0.31) / fig.get_figheight(), text, ha="center", va="bottom", fontsize="large")
 
 
 def _time_axis(ax: Any, start: float, end: float) -> None:
@@ -231,8 +239,7 @@ def draw_gantt(
         handles.insert(0, Patch(facecolor=BUSY_COLOUR, label="busy hosts (darker: more of the cluster)"))
     ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(handles), fontsize=8,
               frameon=False)
-    ax.set_title(title or f"Jobs from {paris_time(planning.start)} to {paris_time(planning.end)} (Paris time)",
-                 pad=22)
+    _title(fig, title or f"Jobs from {paris_time(planning.start)} to {paris_time(planning.end)} (Paris time)")
     return fig
 
 
@@ -277,7 +284,7 @@ def draw_slots(
              for i in range(1, panels)]
     hours = f"{slots.walltime // 3600}h{slots.walltime % 3600 // 60:02d}"
     if not slots.slots:
-        axes[0].set_title(title or "no slots")
+        _title(fig, title or "no slots")
         return fig
     starts = [float(s.start) for s in slots.slots]
     xs = [*starts, float(max(slots.planning_end, slots.slots[-1].start + 1))]
@@ -300,6 +307,7 @@ def draw_slots(
         ax.set_ylim(0, top * 1.15 + 1)
         ax.set_ylabel(f"{element}\nfree hosts", fontsize=9)
         ax.tick_params(axis="y", labelsize=8)
+        ax.locator_params(axis="y", nbins=4)  # a tick is four artists: a few suffice to read a count
         if chosen is not None:
             ax.axvline(float(chosen), color=SLOT_COLOUR, linewidth=1.4, zorder=4)
         if i < panels - 1:
@@ -328,5 +336,5 @@ def draw_slots(
         handles.append(Line2D([], [], color=SLOT_COLOUR, linewidth=1.4, label=f"chosen start {_clock(chosen)}"))
     axes[0].legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(handles), fontsize=8,
                    frameon=False)
-    axes[0].set_title(title or f"Free hosts by start time, for a walltime of {hours} (Paris time)", pad=22)
+    _title(fig, title or f"Free hosts by start time, for a walltime of {hours} (Paris time)")
     return fig
