@@ -10,6 +10,7 @@ same answer and writes nothing (with a live source: the requests it would send).
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 from pathlib import Path
@@ -193,6 +194,7 @@ def _read_failure(args: argparse.Namespace, error: G5kError) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Plan a request and print the slot, the distribution and the oarsub argv per site."""
+    gc.freeze()  # the modules' objects live as long as the command: no collection needs to walk them again
     wanted_r = _parse_want(args.want or list(DEFAULT_WANT))
     if isinstance(wanted_r, Failure):
         return _usage(args, wanted_r.failure())
@@ -335,6 +337,7 @@ def _figures(planning: Planning, slots: Slots, slot: Slot, wanted: dict[str, int
     from g5kpure.planning import clip_planning, restrict_planning, window_slots
     from g5kpure.plots import draw_gantt, draw_slots
 
+    gc.freeze()  # and matplotlib's: drawing makes many objects, and every full collection would walk them all
     until = max(slot.end, planning.start + PLOT_DAYS * 86400)
     sites = {slots.site_of(e) for e in wanted}  # the sites asked for (every one for grid5000 or a vlan kind)
     kept = planning if "grid5000" in wanted or None in sites else restrict_planning(
