@@ -37,6 +37,7 @@ CHARTER_COLOUR = "#fdf1c7"
 HEADER_COLOUR = "#e8e8e8"
 SLOT_COLOUR = "#d62728"
 SHORT_COLOUR = "#f7d9d9"
+GRID_COLOUR = "#e4e4e4"
 LINE_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#ff7f0e")
 HEATMAP_HOSTS = 120
 """Past this many hosts, the gantt draws one row per cluster (its share of busy hosts) instead of one per host."""
@@ -93,8 +94,7 @@ def _title(fig: Figure, text: str) -> None:
     fig.text(0.5, 1 - (TOP - 0.31) / fig.get_figheight(), text, ha="center", va="bottom", fontsize="large")
 
 
-def _time_axis(ax: Any, start: float, end: float) -> None:
-    ticks = time_ticks(start, end)
+def _time_axis(ax: Any, ticks: Sequence[tuple[float, str]]) -> None:
     ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks])
     ax.tick_params(axis="x", labelsize=8)
     ax.set_xlabel("Europe/Paris time", fontsize=8)
@@ -229,7 +229,7 @@ def draw_gantt(
     ax.set_yticks([])
     fig.text(0.15 / 14, 0.5, "clusters (hosts), by site" if not detailed else "hosts, by site and cluster",
              rotation=90, va="center", ha="left", fontsize=9)
-    _time_axis(ax, start, end)
+    _time_axis(ax, time_ticks(start, end))
     if mesh is not None:
         x0, y0, w, h = ax.get_position().bounds
         bar = fig.colorbar(mesh, cax=fig.add_axes((x0 + w + 0.15 / 14, y0 + h * 0.25, 0.2 / 14, h * 0.5)))
@@ -280,8 +280,7 @@ def draw_slots(
     gap = 0.25 / height
     each = (h - gap * (panels - 1)) / panels
     axes = [fig.add_axes((x0, y0 + (panels - 1) * (each + gap), w, each))]
-    axes += [fig.add_axes((x0, y0 + (panels - 1 - i) * (each + gap), w, each), sharex=axes[0])
-             for i in range(1, panels)]
+    axes += [fig.add_axes((x0, y0 + (panels - 1 - i) * (each + gap), w, each)) for i in range(1, panels)]
     hours = f"{slots.walltime // 3600}h{slots.walltime % 3600 // 60:02d}"
     if not slots.slots:
         _title(fig, title or "no slots")
@@ -310,8 +309,6 @@ def draw_slots(
         ax.locator_params(axis="y", nbins=4)  # a tick is four artists: a few suffice to read a count
         if chosen is not None:
             ax.axvline(float(chosen), color=SLOT_COLOUR, linewidth=1.4, zorder=4)
-        if i < panels - 1:
-            ax.tick_params(axis="x", labelbottom=False)
     if chosen is not None:
         free = ", ".join(f"{e} {chosen_slot.counts[index[e]]} free" for e in shown
                          if chosen_slot is not None and e in index)
@@ -325,8 +322,16 @@ def draw_slots(
                      bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": SLOT_COLOUR},
                      arrowprops={"arrowstyle": "-", "color": SLOT_COLOUR}, zorder=6)
     margin = 0.015 * span
-    axes[-1].set_xlim(xs[0] - margin, xs[-1] + margin)
-    _time_axis(axes[-1], xs[0], xs[-1])
+    ticks = time_ticks(xs[0], xs[-1])
+    for ax in axes:  # one time axis, at the bottom; a light line at each of its ticks across every panel
+        ax.set_xlim(xs[0] - margin, xs[-1] + margin)
+        ax.add_collection(LineCollection([[(t, 0.0), (t, 1.0)] for t, _ in ticks], colors=GRID_COLOUR,
+                                         linewidths=0.6, zorder=1,
+                                         transform=blended_transform_factory(ax.transData, ax.transAxes)),
+                          autolim=False)
+        if ax is not axes[-1]:
+            ax.set_xticks([])
+    _time_axis(axes[-1], ticks)
     handles: list[Any] = [Line2D([], [], color="#444444", linewidth=1.4,
                                  label=f"free hosts for {hours} from each start")]
     if any(asked.get(e, 0) > 0 for e in shown):
