@@ -4,7 +4,7 @@ The gantt shows what is taken: jobs are dark bars on a light background, so that
 is the empty space; rows are grouped under a header per site and labelled per cluster; the usage charter's periods
 are shaded and the chosen slot is framed in red, both named in the legend. Each kind of mark is one collection,
 whatever the number of hosts. Past :data:`HEATMAP_HOSTS` hosts a row per host is too thin to read, and the gantt
-becomes one row per cluster: the share of its hosts that are busy, hour by hour.
+becomes one row per cluster: the share of its hosts that are busy, hour by hour, as one image.
 
 The slots figure draws one panel per wanted element: its free hosts over the slot starts, a line at the count
 wanted, the starts where it falls short shaded, and the chosen start marked and annotated. Dates are
@@ -167,7 +167,8 @@ def draw_gantt(
     shares: list[tuple[float, list[float]]] = []  # (row, busy share per bin) of the cluster rows
     site_lines: list[float] = []
     cluster_lines: list[float] = []
-    edges = [start + i * _bin_seconds(end - start) for i in range(math.ceil((end - start) / _bin_seconds(end - start)))]
+    step = _bin_seconds(end - start)
+    edges = [start + i * step for i in range(math.ceil((end - start) / step))]
     edges.append(end)
     y = 0.0
     for site, clusters in groups:
@@ -207,8 +208,10 @@ def draw_gantt(
         grid = np.full((int(rows), len(edges) - 1), np.nan)
         for row, values in shares:
             grid[int(row)] = values
-        mesh = ax.pcolormesh(edges, np.arange(int(rows) + 1), np.ma.masked_invalid(grid), cmap=_BUSY_MAP,
-                             vmin=0.0, vmax=1.0, shading="flat", zorder=2)
+        # one image of equal cells (the last one, shorter, is cut at the axes' end): in SVG a single embedded
+        # picture where a mesh would be a path per cell
+        mesh = ax.imshow(np.ma.masked_invalid(grid), cmap=_BUSY_MAP, vmin=0.0, vmax=1.0, aspect="auto",
+                         interpolation="nearest", extent=(start, start + step * (len(edges) - 1), rows, 0), zorder=2)
     ax.add_collection(LineCollection([[(start, r), (end, r)] for r in site_lines[1:]], colors="#555555",
                                      linewidths=0.9, zorder=3))
     ax.add_collection(LineCollection([[(start, r), (end, r)] for r in cluster_lines], colors="#bbbbbb",
