@@ -162,7 +162,7 @@ def draw_gantt(
     detailed = len(planning.hosts) <= HEATMAP_HOSTS if per_host is None else per_host
     start, end = float(planning.start), float(planning.end)
     headers: list[tuple[str, float, int]] = []  # site, row, hosts
-    ticks: list[tuple[float, str]] = []
+    labels: list[tuple[float, str]] = []  # (row, 'cluster (hosts)')
     boxes: list[list[tuple[float, float]]] = []  # busy rectangles (per-host rows)
     shares: list[tuple[float, list[float]]] = []  # (row, busy share per bin) of the cluster rows
     site_lines: list[float] = []
@@ -180,12 +180,12 @@ def draw_gantt(
             if index:
                 cluster_lines.append(y)
             if detailed:
-                ticks.append((y + len(members) / 2, f"{cluster} ({len(members)})"))
+                labels.append((y + len(members) / 2, f"{cluster} ({len(members)})"))
                 for host in members:
                     boxes += [_rectangle(float(s), float(e), y + 0.1, y + 0.9) for s, e in host.busy]
                     y += 1
             else:
-                ticks.append((y + 0.5, f"{cluster} ({len(members)})"))
+                labels.append((y + 0.5, f"{cluster} ({len(members)})"))
                 shares.append((y, busy_share(members, edges)))
                 y += 1
     rows = max(y, 1.0)
@@ -200,7 +200,7 @@ def draw_gantt(
         handles.append(Patch(facecolor=CHARTER_COLOUR, label="usage charter period (weekdays 09:00-19:00)"))
     ax.add_collection(PolyCollection([_rectangle(start, end, r, r + 1) for _, r, _ in headers],
                                      facecolors=HEADER_COLOUR, edgecolors="none", zorder=1))
-    mesh = None
+    image = None
     if detailed:
         ax.add_collection(PolyCollection(boxes, facecolors=BUSY_COLOUR, edgecolors="none", zorder=2))
         handles.insert(0, Patch(facecolor=BUSY_COLOUR, label="busy (a job holds the host)"))
@@ -210,7 +210,7 @@ def draw_gantt(
             grid[int(row)] = values
         # one image of equal cells (the last one, shorter, is cut at the axes' end): in SVG a single embedded
         # picture where a mesh would be a path per cell
-        mesh = ax.imshow(np.ma.masked_invalid(grid), cmap=_BUSY_MAP, vmin=0.0, vmax=1.0, aspect="auto",
+        image = ax.imshow(np.ma.masked_invalid(grid), cmap=_BUSY_MAP, vmin=0.0, vmax=1.0, aspect="auto",
                          interpolation="nearest", extent=(start, start + step * (len(edges) - 1), rows, 0), zorder=2)
     ax.add_collection(LineCollection([[(start, r), (end, r)] for r in site_lines[1:]], colors="#555555",
                                      linewidths=0.9, zorder=3))
@@ -218,7 +218,7 @@ def draw_gantt(
                                      linewidths=0.4, zorder=3))
     left = blended_transform_factory(ax.transAxes, ax.transData)
     size = 7 if detailed else 8
-    for row, label in ticks:  # plain texts, not y ticks: a tick is four artists and moves the axis label
+    for row, label in labels:  # plain texts, not y ticks: a tick is four artists and moves the axis label
         ax.text(-0.004, row, label, transform=left, va="center", ha="right", fontsize=size, gid="cluster")
     for site, row, hosts in headers:  # the same grammar as the clusters': name (hosts)
         ax.text(0.003, row + 0.5, f"{site} ({hosts})", transform=left, va="center", ha="left", fontsize=8,
@@ -233,9 +233,9 @@ def draw_gantt(
     fig.text(0.15 / 14, 0.5, "clusters (hosts), by site" if not detailed else "hosts, by site and cluster",
              rotation=90, va="center", ha="left", fontsize=9)
     _time_axis(ax, time_ticks(start, end))
-    if mesh is not None:
+    if image is not None:
         x0, y0, w, h = ax.get_position().bounds
-        bar = fig.colorbar(mesh, cax=fig.add_axes((x0 + w + 0.15 / 14, y0 + h * 0.25, 0.2 / 14, h * 0.5)))
+        bar = fig.colorbar(image, cax=fig.add_axes((x0 + w + 0.15 / 14, y0 + h * 0.25, 0.2 / 14, h * 0.5)))
         bar.set_label("share of the cluster's hosts busy", fontsize=8)
         bar.ax.tick_params(labelsize=7)
         bar.set_ticks([0.0, 0.5, 1.0], labels=["0 %", "50 %", "100 %"])
