@@ -4,7 +4,7 @@ The gantt shows what is taken: jobs are dark bars on a light background, so that
 is the empty space; rows are grouped under a header per site and labelled per cluster; the usage charter's periods
 are shaded and the chosen slot is framed in red, both named in the legend. Each kind of mark is one collection,
 whatever the number of hosts. Past :data:`HEATMAP_HOSTS` hosts a row per host is too thin to read, and the gantt
-becomes one row per cluster: the share of its hosts that are busy, hour by hour, as one image.
+becomes one row per cluster: the share of its hosts that are busy, hour by hour.
 
 The slots figure draws one panel per wanted element: its free hosts over the slot starts, a line at the count
 wanted, the starts where it falls short shaded, and the chosen start marked and annotated. Dates are
@@ -200,7 +200,7 @@ def draw_gantt(
         handles.append(Patch(facecolor=CHARTER_COLOUR, label="usage charter period (weekdays 09:00-19:00)"))
     ax.add_collection(PolyCollection([_rectangle(start, end, r, r + 1) for _, r, _ in headers],
                                      facecolors=HEADER_COLOUR, edgecolors="none", zorder=1))
-    image = None
+    mesh = None
     if detailed:
         ax.add_collection(PolyCollection(boxes, facecolors=BUSY_COLOUR, edgecolors="none", zorder=2))
         handles.insert(0, Patch(facecolor=BUSY_COLOUR, label="busy (a job holds the host)"))
@@ -208,10 +208,9 @@ def draw_gantt(
         grid = np.full((int(rows), len(edges) - 1), np.nan)
         for row, values in shares:
             grid[int(row)] = values
-        # one image of equal cells (the last one, shorter, is cut at the axes' end): in SVG a single embedded
-        # picture where a mesh would be a path per cell
-        image = ax.imshow(np.ma.masked_invalid(grid), cmap=_BUSY_MAP, vmin=0.0, vmax=1.0, aspect="auto",
-                         interpolation="nearest", extent=(start, start + step * (len(edges) - 1), rows, 0), zorder=2)
+        # rasterized: in SVG one embedded picture, where the mesh would be a path per cell
+        mesh = ax.pcolormesh(edges, np.arange(int(rows) + 1), np.ma.masked_invalid(grid), cmap=_BUSY_MAP,
+                              vmin=0.0, vmax=1.0, shading="flat", zorder=2, rasterized=True)
     ax.add_collection(LineCollection([[(start, r), (end, r)] for r in site_lines[1:]], colors="#555555",
                                      linewidths=0.9, zorder=3))
     ax.add_collection(LineCollection([[(start, r), (end, r)] for r in cluster_lines], colors="#bbbbbb",
@@ -233,9 +232,9 @@ def draw_gantt(
     fig.text(0.15 / 14, 0.5, "clusters (hosts), by site" if not detailed else "hosts, by site and cluster",
              rotation=90, va="center", ha="left", fontsize=9)
     _time_axis(ax, time_ticks(start, end))
-    if image is not None:
+    if mesh is not None:
         x0, y0, w, h = ax.get_position().bounds
-        bar = fig.colorbar(image, cax=fig.add_axes((x0 + w + 0.15 / 14, y0 + h * 0.25, 0.2 / 14, h * 0.5)))
+        bar = fig.colorbar(mesh, cax=fig.add_axes((x0 + w + 0.15 / 14, y0 + h * 0.25, 0.2 / 14, h * 0.5)))
         bar.set_label("share of the cluster's hosts busy", fontsize=8)
         bar.ax.tick_params(labelsize=7)
         bar.set_ticks([0.0, 0.5, 1.0], labels=["0 %", "50 %", "100 %"])
