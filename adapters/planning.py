@@ -63,6 +63,12 @@ SOURCES: tuple[str, ...] = ("embedded", "api", "oardb", "oarapi")
 FOUR_WEEKS = 28 * 24 * 3600
 MAX_WORKERS = 8
 API_PAGE = 500
+PNG_COMPRESSION = 1
+"""zlib level of the PNG figures: flat-coloured plots shrink by a tenth more at the default level 6, for half as
+much again encoding time."""
+TEXT_HINTING = "no_hinting"
+"""FreeType hinting of the figures' text when drawn: unhinted glyphs look the same at 100 dpi, and the text of a
+figure, most of its drawing, takes a fifth less time."""
 
 # ------------------------------------------------------------------------------------------------------------
 # Embedded data
@@ -491,12 +497,17 @@ def oar_rows(
 def save_figure(figure: Figure, path: Path) -> IOResult[Path, G5kError]:
     """Write a figure to ``path`` (format from the suffix, e.g. .png/.svg/.pdf) through a temporary file and a
     rename, so that no half-written file is ever left; the directory is created if needed."""
+    import matplotlib
+
     tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
         os.close(fd)
-        figure.savefig(tmp, format=path.suffix.lstrip(".") or "png")
+        fmt = path.suffix.lstrip(".") or "png"
+        extra: dict[str, Any] = {"pil_kwargs": {"compress_level": PNG_COMPRESSION}} if fmt == "png" else {}
+        with matplotlib.rc_context({"text.hinting": TEXT_HINTING}):
+            figure.savefig(tmp, format=fmt, **extra)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
         tmp = None

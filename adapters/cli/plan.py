@@ -10,8 +10,11 @@ same answer and writes nothing (with a live source: the requests it would send).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -193,6 +196,7 @@ def _read_failure(args: argparse.Namespace, error: G5kError) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Plan a request and print the slot, the distribution and the oarsub argv per site."""
+    gc.freeze()  # the modules' objects live as long as the command: no collection needs to walk them again
     wanted_r = _parse_want(args.want or list(DEFAULT_WANT))
     if isinstance(wanted_r, Failure):
         return _usage(args, wanted_r.failure())
@@ -326,6 +330,21 @@ def _dry_run(args: argparse.Namespace, source: Source, sites: list[str], api: AP
     return EXIT_OK
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No garbage collection while importing (the figure libraries), and their objects frozen afterwards: an
+    import makes objects by the hundred thousand and no garbage, and drawing makes many objects, so that every
+    full collection would walk the libraries' objects again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def _figures(planning: Planning, slots: Slots, slot: Slot, wanted: dict[str, int], paths: list[Path],
              start: int) -> Result[list[str], G5kError]:
     """Draw the gantt (of the sites asked for) and slots figures of the first days and of the chosen slot, and
@@ -333,8 +352,9 @@ def _figures(planning: Planning, slots: Slots, slot: Slot, wanted: dict[str, int
     from g5k.planning import save_figure
 
     from g5kpure.planning import clip_planning, restrict_planning, window_slots
-    from g5kpure.plots import draw_gantt, draw_slots
 
+    with _collector_paused():
+        from g5kpure.plots import draw_gantt, draw_slots
     until = max(slot.end, planning.start + PLOT_DAYS * 86400)
     sites = {slots.site_of(e) for e in wanted}  # the sites asked for (every one for grid5000 or a vlan kind)
     kept = planning if "grid5000" in wanted or None in sites else restrict_planning(

@@ -37,10 +37,13 @@ CHARTER_COLOUR = "#fdf1c7"
 HEADER_COLOUR = "#e8e8e8"
 SLOT_COLOUR = "#d62728"
 SHORT_COLOUR = "#f7d9d9"
+GRID_COLOUR = "#e4e4e4"
 LINE_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#ff7f0e")
 HEATMAP_HOSTS = 120
 """Past this many hosts, the gantt draws one row per cluster (its share of busy hosts) instead of one per host."""
 MAX_SLOT_PANELS = 6
+TOP = 0.75
+"""Inches above the axes: the legend's row, then the title."""
 RGB = tuple[float, float, float]
 
 _BUSY_MAP = LinearSegmentedColormap.from_list("busy", [(0.12, 0.31, 0.47, 0.0), (0.12, 0.31, 0.47, 1.0)])
@@ -78,15 +81,20 @@ def time_ticks(start: float, end: float) -> tuple[tuple[float, str], ...]:
     return tuple(ticks)
 
 
-def _margins(width: float, height: float, *, left: float, right: float, top: float = 0.75,
+def _margins(width: float, height: float, *, left: float, right: float, top: float = TOP,
              bottom: float = 0.65) -> tuple[float, float, float, float]:
     """An axes' rectangle (figure fractions) leaving fixed margins in inches: fixed margins cost no layout pass
     (``tight_layout`` measures every text once more before saving)."""
     return (left / width, bottom / height, 1 - (left + right) / width, 1 - (top + bottom) / height)
 
 
-def _time_axis(ax: Any, start: float, end: float) -> None:
-    ticks = time_ticks(start, end)
+def _title(fig: Figure, text: str) -> None:
+    """The title above the legend row, a figure text at a fixed place: an axes title is placed by measuring the
+    axes' decorations at every drawing."""
+    fig.text(0.5, 1 - (TOP - 0.31) / fig.get_figheight(), text, ha="center", va="bottom", fontsize="large")
+
+
+def _time_axis(ax: Any, ticks: Sequence[tuple[float, str]]) -> None:
     ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks])
     ax.tick_params(axis="x", labelsize=8)
     ax.set_xlabel("Europe/Paris time", fontsize=8)
@@ -153,31 +161,31 @@ def draw_gantt(
     groups = _groups(planning)
     detailed = len(planning.hosts) <= HEATMAP_HOSTS if per_host is None else per_host
     start, end = float(planning.start), float(planning.end)
-    headers: list[tuple[str, float, str]] = []  # site, row, "n clusters, m hosts"
-    ticks: list[tuple[float, str]] = []
+    headers: list[tuple[str, float, int]] = []  # site, row, hosts
+    labels: list[tuple[float, str]] = []  # (row, 'cluster (hosts)')
     boxes: list[list[tuple[float, float]]] = []  # busy rectangles (per-host rows)
     shares: list[tuple[float, list[float]]] = []  # (row, busy share per bin) of the cluster rows
     site_lines: list[float] = []
     cluster_lines: list[float] = []
-    edges = [start + i * _bin_seconds(end - start) for i in range(math.ceil((end - start) / _bin_seconds(end - start)))]
+    step = _bin_seconds(end - start)
+    edges = [start + i * step for i in range(math.ceil((end - start) / step))]
     edges.append(end)
     y = 0.0
     for site, clusters in groups:
         site_lines.append(y)
         hosts = sum(len(h) for _, h in clusters)
-        headers.append((site, y, f"{len(clusters)} cluster{'s' * (len(clusters) != 1)}, "
-                                 f"{hosts} host{'s' * (hosts != 1)}"))
+        headers.append((site, y, hosts))
         y += 1
         for index, (cluster, members) in enumerate(clusters):
             if index:
                 cluster_lines.append(y)
             if detailed:
-                ticks.append((y + len(members) / 2, f"{cluster} ({len(members)})"))
+                labels.append((y + len(members) / 2, f"{cluster} ({len(members)})"))
                 for host in members:
                     boxes += [_rectangle(float(s), float(e), y + 0.1, y + 0.9) for s, e in host.busy]
                     y += 1
             else:
-                ticks.append((y + 0.5, f"{cluster} ({len(members)})"))
+                labels.append((y + 0.5, f"{cluster} ({len(members)})"))
                 shares.append((y, busy_share(members, edges)))
                 y += 1
     rows = max(y, 1.0)
@@ -200,15 +208,19 @@ def draw_gantt(
         grid = np.full((int(rows), len(edges) - 1), np.nan)
         for row, values in shares:
             grid[int(row)] = values
+        # rasterized: in SVG one embedded picture, where the mesh would be a path per cell
         mesh = ax.pcolormesh(edges, np.arange(int(rows) + 1), np.ma.masked_invalid(grid), cmap=_BUSY_MAP,
-                             vmin=0.0, vmax=1.0, shading="flat", zorder=2)
+                              vmin=0.0, vmax=1.0, shading="flat", zorder=2, rasterized=True)
     ax.add_collection(LineCollection([[(start, r), (end, r)] for r in site_lines[1:]], colors="#555555",
                                      linewidths=0.9, zorder=3))
     ax.add_collection(LineCollection([[(start, r), (end, r)] for r in cluster_lines], colors="#bbbbbb",
                                      linewidths=0.4, zorder=3))
     left = blended_transform_factory(ax.transAxes, ax.transData)
-    for site, row, what in headers:
-        ax.text(0.003, row + 0.5, f"{site}  ({what})", transform=left, va="center", ha="left", fontsize=8,
+    size = 7 if detailed else 8
+    for row, label in labels:  # plain texts, not y ticks: a tick is four artists and moves the axis label
+        ax.text(-0.004, row, label, transform=left, va="center", ha="right", fontsize=size, gid="cluster")
+    for site, row, hosts in headers:  # the same grammar as the clusters': name (hosts)
+        ax.text(0.003, row + 0.5, f"{site} ({hosts})", transform=left, va="center", ha="left", fontsize=8,
                 fontweight="bold", zorder=6, bbox={"facecolor": HEADER_COLOUR, "edgecolor": "none", "pad": 0.5})
     if highlight is not None:
         a, b = float(highlight[0]), float(highlight[1])
@@ -216,21 +228,20 @@ def draw_gantt(
         handles.append(Patch(facecolor="none", edgecolor=SLOT_COLOUR, linewidth=1.6, label=_slot_label(highlight)))
     ax.set_xlim(start, end)
     ax.set_ylim(rows, 0)
-    ax.set_yticks([t for t, _ in ticks], [label for _, label in ticks], fontsize=7 if detailed else 8)
-    ax.tick_params(axis="y", length=0)
-    ax.set_ylabel("clusters (hosts), by site" if not detailed else "hosts, by site and cluster", fontsize=9)
-    _time_axis(ax, start, end)
+    ax.set_yticks([])
+    fig.text(0.15 / 14, 0.5, "clusters (hosts), by site" if not detailed else "hosts, by site and cluster",
+             rotation=90, va="center", ha="left", fontsize=9)
+    _time_axis(ax, time_ticks(start, end))
     if mesh is not None:
         x0, y0, w, h = ax.get_position().bounds
         bar = fig.colorbar(mesh, cax=fig.add_axes((x0 + w + 0.15 / 14, y0 + h * 0.25, 0.2 / 14, h * 0.5)))
         bar.set_label("share of the cluster's hosts busy", fontsize=8)
         bar.ax.tick_params(labelsize=7)
-        bar.set_ticks([0.0, 0.25, 0.5, 0.75, 1.0], labels=["0 %", "25 %", "50 %", "75 %", "100 %"])
+        bar.set_ticks([0.0, 0.5, 1.0], labels=["0 %", "50 %", "100 %"])
         handles.insert(0, Patch(facecolor=BUSY_COLOUR, label="busy hosts (darker: more of the cluster)"))
     ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(handles), fontsize=8,
               frameon=False)
-    ax.set_title(title or f"Jobs from {paris_time(planning.start)} to {paris_time(planning.end)} (Paris time)",
-                 pad=22)
+    _title(fig, title or f"Jobs from {paris_time(planning.start)} to {paris_time(planning.end)} (Paris time)")
     return fig
 
 
@@ -271,11 +282,10 @@ def draw_slots(
     gap = 0.25 / height
     each = (h - gap * (panels - 1)) / panels
     axes = [fig.add_axes((x0, y0 + (panels - 1) * (each + gap), w, each))]
-    axes += [fig.add_axes((x0, y0 + (panels - 1 - i) * (each + gap), w, each), sharex=axes[0])
-             for i in range(1, panels)]
+    axes += [fig.add_axes((x0, y0 + (panels - 1 - i) * (each + gap), w, each)) for i in range(1, panels)]
     hours = f"{slots.walltime // 3600}h{slots.walltime % 3600 // 60:02d}"
     if not slots.slots:
-        axes[0].set_title(title or "no slots")
+        _title(fig, title or "no slots")
         return fig
     starts = [float(s.start) for s in slots.slots]
     xs = [*starts, float(max(slots.planning_end, slots.slots[-1].start + 1))]
@@ -298,10 +308,9 @@ def draw_slots(
         ax.set_ylim(0, top * 1.15 + 1)
         ax.set_ylabel(f"{element}\nfree hosts", fontsize=9)
         ax.tick_params(axis="y", labelsize=8)
+        ax.locator_params(axis="y", nbins=4)  # a tick is four artists: a few suffice to read a count
         if chosen is not None:
             ax.axvline(float(chosen), color=SLOT_COLOUR, linewidth=1.4, zorder=4)
-        if i < panels - 1:
-            ax.tick_params(axis="x", labelbottom=False)
     if chosen is not None:
         free = ", ".join(f"{e} {chosen_slot.counts[index[e]]} free" for e in shown
                          if chosen_slot is not None and e in index)
@@ -315,8 +324,16 @@ def draw_slots(
                      bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": SLOT_COLOUR},
                      arrowprops={"arrowstyle": "-", "color": SLOT_COLOUR}, zorder=6)
     margin = 0.015 * span
-    axes[-1].set_xlim(xs[0] - margin, xs[-1] + margin)
-    _time_axis(axes[-1], xs[0], xs[-1])
+    ticks = time_ticks(xs[0], xs[-1])
+    for ax in axes:  # one time axis, at the bottom; a light line at each of its ticks across every panel
+        ax.set_xlim(xs[0] - margin, xs[-1] + margin)
+        ax.add_collection(LineCollection([[(t, 0.0), (t, 1.0)] for t, _ in ticks], colors=GRID_COLOUR,
+                                         linewidths=0.6, zorder=1,
+                                         transform=blended_transform_factory(ax.transData, ax.transAxes)),
+                          autolim=False)
+        if ax is not axes[-1]:
+            ax.set_xticks([])
+    _time_axis(axes[-1], ticks)
     handles: list[Any] = [Line2D([], [], color="#444444", linewidth=1.4,
                                  label=f"free hosts for {hours} from each start")]
     if any(asked.get(e, 0) > 0 for e in shown):
@@ -326,5 +343,5 @@ def draw_slots(
         handles.append(Line2D([], [], color=SLOT_COLOUR, linewidth=1.4, label=f"chosen start {_clock(chosen)}"))
     axes[0].legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(handles), fontsize=8,
                    frameon=False)
-    axes[0].set_title(title or f"Free hosts by start time, for a walltime of {hours} (Paris time)", pad=22)
+    _title(fig, title or f"Free hosts by start time, for a walltime of {hours} (Paris time)")
     return fig
