@@ -15,10 +15,8 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import UnionType
-from typing import TYPE_CHECKING, Any, Union, get_args, get_origin
+from typing import Any
 
-import attrs
 from attrs import field, frozen
 from returns.result import Failure, Result, Success
 
@@ -26,313 +24,21 @@ from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError
 from g5kpure.hosts import HasAddress, address_of, natural_key, parse_host_name
 from g5kpure.reference.models import (
     DEFAULT_CLUSTER_QUEUES,
-    Alias,
-    Channel,
     Cluster,
-    Gpu,
-    Kavlan,
-    KavlanAddress,
-    Loose,
     NetworkEquipment,
     Node,
     Site,
-    Vlan,
 )
-
-if TYPE_CHECKING:
-    import cattrs
-
-# --- structuring -----------------------------------------------------------------------------------------------
-
-
-def _strict(kind: type, name: str, accept: Callable[[Any], bool]) -> Callable[[Any, Any], Any]:
-    def hook(value: Any, _: Any) -> Any:
-        if not accept(value):
-            raise TypeError(f"expected {name}, got {type(value).__name__} {_excerpt(value)}")
-        return kind(value) if kind is float else value
-
-    return hook
-
-
-def _excerpt(value: Any) -> str:
-    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= 60 else text[:60] + "…"
-
-
-def _loose(value: Any, _: Any) -> Loose:
-    if isinstance(value, str):
-        return Loose(value)
-    if isinstance(value, bool):
-        return Loose(str(value).lower())
-    if isinstance(value, int | float):
-        return Loose(str(value))
-    raise TypeError(f"expected a string or a number, got {type(value).__name__} {_excerpt(value)}")
-
-
-def _is_tuple_of(cls: type) -> Callable[[Any], bool]:
-    target = tuple[cls, ...]  # type: ignore[valid-type]
-
-    def predicate(t: Any) -> bool:
-        return bool(t == target)
-
-    return predicate
-
-
-def _is_homogeneous_tuple(t: Any) -> bool:
-    args: tuple[Any, ...] = get_args(t)
-    return get_origin(t) is tuple and len(args) == 2 and any(a is Ellipsis for a in args[1:])
-
-
-def _str_hook(value: Any, _: Any) -> str:
-    if type(value) is str:  # the common case first: most leaves are strings
-        return value
-    if isinstance(value, str):
-        return str(value)
-    raise TypeError(f"expected a string, got {type(value).__name__} {_excerpt(value)}")
-
-
-def _bool_hook(value: Any, _: Any) -> bool:
-    if value is True or value is False:
-        return bool(value)
-    raise TypeError(f"expected a boolean, got {type(value).__name__} {_excerpt(value)}")
-
-
-def _int_hook(value: Any, _: Any) -> int:
-    if type(value) is int or (isinstance(value, int) and not isinstance(value, bool)):
-        return int(value)
-    raise TypeError(f"expected an integer, got {type(value).__name__} {_excerpt(value)}")
-
-
-def _is_optional(t: Any) -> bool:
-    args: tuple[Any, ...] = get_args(t)
-    return get_origin(t) in (Union, UnionType) and len(args) == 2 and type(None) in args
-
-
-def _make_converter(detailed: bool) -> cattrs.Converter:
-    import cattrs
-    from cattrs.errors import IterableValidationError, IterableValidationNote
-    from cattrs.gen import make_dict_structure_fn
-
-    conv = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=False)
-    conv.register_structure_hook(str, _str_hook)
-    conv.register_structure_hook(bool, _bool_hook)
-    conv.register_structure_hook(int, _int_hook)
-    conv.register_structure_hook(
-        float, _strict(float, "a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool))
-    )
-    conv.register_structure_hook(Loose, _loose)
-
-    def attrs_factory(cls: type) -> Callable[[Any, Any], Any]:
-        inner: Callable[[Any, Any], Any] = make_dict_structure_fn(cls, conv)
-
-        def hook(value: Any, _: Any) -> Any:
-            if type(value) is not dict and not isinstance(value, Mapping):
-                raise TypeError(f"expected an object for {cls.__name__}, got {type(value).__name__} {_excerpt(value)}")
-            return inner(value, cls)
-
-        return hook
-
-    conv.register_structure_hook_factory(attrs.has, attrs_factory)
-
-    def optional_factory(optional_type: Any) -> Callable[[Any, Any], Any]:
-        """``X | None``: the hook of X resolved once (cattrs' own looks it up for every value)."""
-        inner_type = next(a for a in get_args(optional_type) if a is not type(None))
-        inner_hook: list[Callable[[Any, Any], Any]] = []
-
-        def hook(value: Any, _: Any) -> Any:
-            if value is None:
-                return None
-            if not inner_hook:
-                inner_hook.append(conv.get_structure_hook(inner_type))
-            return inner_hook[0](value, inner_type)
-
-        return hook
-
-    conv.register_structure_hook_factory(_is_optional, optional_factory)
-
-    def tuple_factory(tuple_type: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
-        item_type = get_args(tuple_type)[0]
-        item_hook: list[Callable[[Any, Any], Any]] = []  # resolved on first use, then called directly
-
-        def hook(value: Any, _: Any) -> tuple[Any, ...]:
-            if not isinstance(value, list | tuple):
-                raise TypeError(f"expected a list, got {type(value).__name__} {_excerpt(value)}")
-            if not item_hook:
-                item_hook.append(conv.get_structure_hook(item_type))
-            structure_item = item_hook[0]
-            out: list[Any] = []
-            for i, item in enumerate(value):
-                try:
-                    out.append(structure_item(item, item_type))
-                except Exception as exc:
-                    exc.__notes__ = [*getattr(exc, "__notes__", []), IterableValidationNote(str(i), i, item_type)]
-                    raise IterableValidationError("while structuring a list", [exc], tuple) from None
-            return tuple(out)
-
-        return hook
-
-    conv.register_structure_hook_factory(
-        _is_homogeneous_tuple, tuple_factory
-    )
-
-    def keyed(cls: type, key: str) -> Callable[[Any, Any], tuple[Any, ...]]:
-        """Structure the API's ``{key: {...}}`` dicts into a tuple of values carrying their key."""
-
-        def hook(value: Any, _: Any) -> tuple[Any, ...]:
-            if not isinstance(value, Mapping):
-                raise TypeError(f"expected an object keyed by {key}, got {type(value).__name__}")
-            out: list[Any] = []
-            errors: list[Exception] = []
-            for k, item in value.items():
-                try:
-                    if not isinstance(item, Mapping):
-                        raise TypeError(f"expected an object, got {type(item).__name__} {_excerpt(item)}")
-                    out.append(conv.structure({**item, key: str(k)}, cls))
-                except Exception as exc:
-                    exc.__notes__ = [*getattr(exc, "__notes__", []), IterableValidationNote(str(k), str(k), cls)]
-                    errors.append(exc)
-            if errors:
-                raise IterableValidationError(f"while structuring {cls.__name__} items", errors, tuple)
-            return tuple(out)
-
-        return hook
-
-    for cls in (Gpu, Channel, Vlan, Kavlan):
-        conv.register_structure_hook_func(_is_tuple_of(cls), keyed(cls, "id"))
-
-    def kavlan_addresses(value: Any, _: Any) -> tuple[KavlanAddress, ...]:
-        if type(value) is not dict and not isinstance(value, Mapping):
-            raise TypeError(f"expected an object keyed by device, got {type(value).__name__}")
-        out: list[KavlanAddress] = []
-        for device, vlans in value.items():
-            if type(vlans) is not dict and not isinstance(vlans, Mapping):
-                raise TypeError(f"expected {{kavlan-N: ip}} for {device}, got {type(vlans).__name__}")
-            name = str(device)
-            for vlan, ip in vlans.items():
-                if type(ip) is not str and not isinstance(ip, str):
-                    raise TypeError(f"expected an IP string for {device}.{vlan}, got {type(ip).__name__}")
-                out.append(KavlanAddress(name, str(vlan), ip))
-        return tuple(out)
-
-    conv.register_structure_hook_func(_is_tuple_of(KavlanAddress), kavlan_addresses)
-    conv.register_structure_hook(
-        Alias, lambda v, _: Alias(name=v) if isinstance(v, str) else conv.structure_attrs_fromdict(v, Alias)
-    )
-    return conv
-
-
-_CONVERTERS: dict[bool, cattrs.Converter] = {}
-
-
-def _converter(detailed: bool) -> cattrs.Converter:
-    """The fast converter (``detailed=False``) structures valid data; on a failure the detailed one re-runs to
-    name the path. Each is made on first use: a snapshot read from its parts may never structure anything."""
-    conv = _CONVERTERS.get(detailed)
-    if conv is None:
-        conv = _CONVERTERS[detailed] = _make_converter(detailed)
-    return conv
-
-
-def _error_path(exc: BaseException, path: str) -> tuple[str, str]:
-    """Walk a cattrs validation error down to its first leaf: (path, message)."""
-    from cattrs.errors import (
-        AttributeValidationNote,
-        ClassValidationError,
-        IterableValidationError,
-        IterableValidationNote,
-    )
-
-    while isinstance(exc, ClassValidationError | IterableValidationError):
-        if not exc.exceptions:
-            break
-        inner = exc.exceptions[0]
-        for note in getattr(inner, "__notes__", []):
-            if isinstance(note, AttributeValidationNote):
-                path = f"{path}.{note.name}" if path else note.name
-                break
-            if isinstance(note, IterableValidationNote):
-                path = f"{path}[{note.index}]" if isinstance(note.index, int) else f"{path}.{note.index}"
-                break
-        exc = inner
-    message = str(exc)
-    if isinstance(exc, KeyError):
-        message = f"missing required key {exc}"
-    return path, message
-
-
-def _structure(data: Any, cls: type, path: str) -> Any:
-    """Structure ``data`` as ``cls``; raises _Bad(ParseError) with the path on failure."""
-    if not isinstance(data, Mapping):
-        raise _Bad(ParseError(what=f"{cls.__name__} object", where=path, line=_excerpt(data), hint="expected {...}"))
-    try:
-        return _converter(False).structure(data, cls)
-    except Exception:
-        pass
-    try:
-        return _converter(True).structure(data, cls)
-    except Exception as exc:
-        where, message = _error_path(exc, path)
-        raise _Bad(ParseError(what=f"{cls.__name__} from the Reference API", where=where, hint=message)) from None
-
-
-class _Bad(Exception):
-    """Internal carrier of a ParseError out of nested loops (never escapes this module)."""
-
-    def __init__(self, error: ParseError) -> None:
-        super().__init__(error.message)
-        self.error = error
-
-
-_SITE_SKIP = ("clusters", "network_equipments", "pdus", "servers")
-_BACKBONE = ""  # the container of the backbone's equipments, beside the sites
-
-
-def _list_of(value: Any, what: str, path: str) -> Sequence[Any]:
-    if value is None:
-        return ()
-    if not isinstance(value, list | tuple):
-        raise _Bad(ParseError(what=what, where=path, line=_excerpt(value), hint="expected a list"))
-    return value
-
-
-def _cluster_value(site: str, uid: str, raw: Any, path: str) -> Cluster:
-    """A cluster and its nodes (natural order) from the API's JSON of the cluster."""
-    if not isinstance(raw, Mapping):
-        raise _Bad(ParseError(what="cluster object", where=path, line=_excerpt(raw), hint="expected {...}"))
-    nodes: list[Node] = []
-    for i, n_raw in enumerate(_list_of(raw.get("nodes"), "nodes", f"{path}.nodes")):
-        n_path = f"{path}.nodes[{i}]"
-        if not isinstance(n_raw, Mapping):
-            raise _Bad(ParseError(what="node object", where=n_path, line=_excerpt(n_raw), hint="expected {...}"))
-        nodes.append(_structure({**n_raw, "site": site, "cluster": uid}, Node, n_path))
-    nodes.sort(key=lambda n: natural_key(n.uid))
-    c_fields = {k: v for k, v in raw.items() if k != "nodes"}
-    c_fields.setdefault("uid", uid)
-    cluster: Cluster = _structure({**c_fields, "site": site}, Cluster, path)
-    return Cluster(**{**_fields(cluster), "nodes": tuple(nodes)})
-
-
-def _equipments_value(site: str | None, raw: Any, path: str) -> tuple[NetworkEquipment, ...]:
-    """The network equipments of a site (``site`` is their default site) or of the backbone (``site`` None)."""
-    return tuple(
-        _structure({**e, "site": e.get("site", site)} if isinstance(e, Mapping) and site is not None else e,
-                   NetworkEquipment, f"{path}[{i}]")
-        for i, e in enumerate(_list_of(raw, "network_equipments", path))
-    )
-
-
-def _site_value(uid: str, head: Mapping[str, Any], clusters: tuple[Cluster, ...],
-                equipments: tuple[NetworkEquipment, ...], path: str) -> Site:
-    """A site from the API's JSON of the site without its clusters, with its clusters and equipments."""
-    s_fields = {k: v for k, v in head.items() if k not in _SITE_SKIP}
-    s_fields.setdefault("uid", uid)
-    site: Site = _structure(s_fields, Site, path)
-    return Site(**{**_fields(site), "clusters": clusters, "network_equipments": equipments})
-
-
-def _fields(value: Any) -> dict[str, Any]:
-    return {a.name: getattr(value, a.name) for a in type(value).__attrs_attrs__}
-
+from g5kpure.reference.structuring import (
+    BACKBONE,
+    SITE_SKIP,
+    Bad,
+    cluster_value,
+    equipments_value,
+    excerpt,
+    list_of,
+    site_value,
+)
 
 # --- the index and the parts -----------------------------------------------------------------------------------
 
@@ -353,9 +59,9 @@ class _Index:
         self.node_cluster = {n: c for c, nodes in self.node_uids.items() for n in nodes}
         self.equipments_of: dict[str, tuple[tuple[str, str | None], ...]] = {
             uid: tuple((e, s) for e, s in equipments) for uid, _, equipments in sites}
-        self.equipments_of[_BACKBONE] = tuple((e, s) for e, s in backbone)
+        self.equipments_of[BACKBONE] = tuple((e, s) for e, s in backbone)
         self.places: dict[str, list[tuple[str, str | None]]] = {}  # equipment uid -> (container, site field)
-        for container in (*self.site_uids, _BACKBONE):
+        for container in (*self.site_uids, BACKBONE):
             for e, s in self.equipments_of[container]:
                 self.places.setdefault(e, []).append((container, s))
 
@@ -365,12 +71,12 @@ class _Index:
             "version": self.version,
             "sites": [[uid, [[c, list(self.queues[c]), list(self.node_uids[c])] for c in self.clusters_of[uid]],
                        [list(e) for e in self.equipments_of[uid]]] for uid in self.site_uids],
-            "backbone": [list(e) for e in self.equipments_of[_BACKBONE]],
+            "backbone": [list(e) for e in self.equipments_of[BACKBONE]],
         }
 
     @classmethod
     def from_json(cls, data: Any) -> _Index:
-        """The index of :meth:`to_json`'s data; raises _Bad when it does not have that shape."""
+        """The index of :meth:`to_json`'s data; raises Bad when it does not have that shape."""
 
         def texts(value: Any) -> tuple[str, ...]:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -395,7 +101,7 @@ class _Index:
                      for uid, clusters, equips in data["sites"]]
             return cls(version, sites, equipments(data["backbone"]))
         except (TypeError, ValueError, KeyError) as exc:
-            raise _Bad(ParseError(what="snapshot index", hint=f"{exc}; rebuild it from the snapshot")) from None
+            raise Bad(ParseError(what="snapshot index", hint=f"{exc}; rebuild it from the snapshot")) from None
 
     @classmethod
     def of_values(cls, version: str, sites: Sequence[Site], backbone: Sequence[NetworkEquipment]) -> _Index:
@@ -452,7 +158,7 @@ class _Store:
     def _structured(self, key: str, build: Callable[[Any], Any]) -> Any:
         try:
             return build(self._json(key))
-        except _Bad as bad:  # parts come from a snapshot already checked: damaged since
+        except Bad as bad:  # parts come from a snapshot already checked: damaged since
             raise ValueError(f"the snapshot part {key} is damaged: {bad.error.message}") from None
 
     def cluster(self, uid: str) -> Cluster:
@@ -460,7 +166,7 @@ class _Store:
         if found is None:
             site = self.index.cluster_site[uid]
             found = self._structured(_cluster_key(uid),
-                                     lambda raw: _cluster_value(site, uid, raw, f"sites.{site}.clusters.{uid}"))
+                                     lambda raw: cluster_value(site, uid, raw, f"sites.{site}.clusters.{uid}"))
             self.remember_cluster(found)
         return found
 
@@ -479,13 +185,13 @@ class _Store:
     def site_equipments(self, container: str) -> tuple[NetworkEquipment, ...]:
         found = self.equipments.get(container)
         if found is None:
-            if container == _BACKBONE:
-                found = self._structured(_BACKBONE_KEY, lambda raw: _equipments_value(None, raw,
+            if container == BACKBONE:
+                found = self._structured(_BACKBONE_KEY, lambda raw: equipments_value(None, raw,
                                                                                       "network_equipments"))
             else:
                 path = f"sites.{container}.network_equipments"
                 found = self._structured(_site_key(container),
-                                         lambda raw: _equipments_value(container, raw.get("network_equipments"), path))
+                                         lambda raw: equipments_value(container, raw.get("network_equipments"), path))
             self.equipments[container] = found
         return found
 
@@ -495,7 +201,7 @@ class _Store:
             clusters = tuple(self.cluster(c) for c in self.index.clusters_of[uid])
             equipments = self.site_equipments(uid)
             found = self._structured(_site_key(uid),
-                                     lambda raw: _site_value(uid, raw, clusters, equipments, f"sites.{uid}"))
+                                     lambda raw: site_value(uid, raw, clusters, equipments, f"sites.{uid}"))
             self.sites[uid] = found
         return found
 
@@ -533,7 +239,7 @@ class Snapshot:
     @property
     def backbone(self) -> tuple[NetworkEquipment, ...]:
         """The backbone's equipments (Renater)."""
-        return self._store.site_equipments(_BACKBONE)
+        return self._store.site_equipments(BACKBONE)
 
     # -- sites --
     def sites(self) -> tuple[str, ...]:
@@ -554,7 +260,7 @@ class Snapshot:
         if site not in self._store.index.clusters_of:
             return Failure(self._unknown_site(site))
         return Success(self._store.fresh(_site_key(site), lambda raw: {k: v for k, v in raw.items()
-                                                                       if k not in _SITE_SKIP}))
+                                                                       if k not in SITE_SKIP}))
 
     # -- clusters --
     def cluster(self, cluster: str) -> Result[Cluster, NotFound]:
@@ -668,13 +374,13 @@ class Snapshot:
         """The API's JSON of a network equipment, as a fresh dict."""
 
         def pick(container: str, site_field: str | None) -> Callable[[Any], Any]:
-            if container == _BACKBONE:
+            if container == BACKBONE:
                 return lambda raw: next(e for e in raw if e.get("uid") == uid and e.get("site") == site_field)
             return lambda raw: next(e for e in raw["network_equipments"]
                                     if e.get("uid") == uid and e.get("site", container) == site_field)
 
         return self._place(uid, site).map(lambda place: self._store.fresh(
-            _BACKBONE_KEY if place[0] == _BACKBONE else _site_key(place[0]), pick(*place)))
+            _BACKBONE_KEY if place[0] == BACKBONE else _site_key(place[0]), pick(*place)))
 
     def equipments(self, site: str | None = None, cluster: str | None = None,
                    host: str | HasAddress | None = None) -> Result[tuple[str, ...], NotFound]:
@@ -690,7 +396,7 @@ class Snapshot:
             if site not in index.clusters_of:
                 return Failure(self._unknown_site(site))
             return Success(tuple(uid for uid, _ in index.equipments_of[site]))
-        return Success(tuple(uid for uid, _ in index.equipments_of[_BACKBONE]))
+        return Success(tuple(uid for uid, _ in index.equipments_of[BACKBONE]))
 
     # -- any element --
     def attributes(self, element: str | HasAddress) -> Result[dict[str, Any], NotFound]:
@@ -756,30 +462,30 @@ def _build(data: Mapping[str, Any], owned: bool = False) -> Snapshot:
     later changes by the caller)."""
     raw_sites = data.get("sites", {})
     if not isinstance(raw_sites, Mapping):
-        raise _Bad(ParseError(what="sites", where="sites", line=_excerpt(raw_sites), hint="expected an object"))
+        raise Bad(ParseError(what="sites", where="sites", line=excerpt(raw_sites), hint="expected an object"))
     sites: list[Site] = []
     parts: dict[str, Any] = {}
     for uid in sorted(raw_sites):
         path = f"sites.{uid}"
         s_raw = raw_sites[uid]
         if not isinstance(s_raw, Mapping):
-            raise _Bad(ParseError(what="site object", where=path, line=_excerpt(s_raw), hint="expected {...}"))
+            raise Bad(ParseError(what="site object", where=path, line=excerpt(s_raw), hint="expected {...}"))
         raw_clusters = s_raw.get("clusters", {})
         if not isinstance(raw_clusters, Mapping):
-            raise _Bad(ParseError(what="clusters", where=f"{path}.clusters", hint="expected an object keyed by uid"))
+            raise Bad(ParseError(what="clusters", where=f"{path}.clusters", hint="expected an object keyed by uid"))
         clusters: list[Cluster] = []
         for c_uid in sorted(raw_clusters, key=natural_key):
-            cluster = _cluster_value(uid, c_uid, raw_clusters[c_uid], f"{path}.clusters.{c_uid}")
+            cluster = cluster_value(uid, c_uid, raw_clusters[c_uid], f"{path}.clusters.{c_uid}")
             clusters.append(cluster)
             parts[_cluster_key(cluster.uid)] = raw_clusters[c_uid]
         head = {k: v for k, v in s_raw.items() if k != "clusters"}
-        equipments = _equipments_value(uid, head.get("network_equipments"), f"{path}.network_equipments")
-        site = _site_value(uid, head, tuple(clusters), equipments, path)
+        equipments = equipments_value(uid, head.get("network_equipments"), f"{path}.network_equipments")
+        site = site_value(uid, head, tuple(clusters), equipments, path)
         sites.append(site)
         parts[_site_key(site.uid)] = head
     backbone_raw = data.get("network_equipments")
-    backbone = _equipments_value(None, backbone_raw, "network_equipments")
-    parts[_BACKBONE_KEY] = list(_list_of(backbone_raw, "network_equipments", "network_equipments"))
+    backbone = equipments_value(None, backbone_raw, "network_equipments")
+    parts[_BACKBONE_KEY] = list(list_of(backbone_raw, "network_equipments", "network_equipments"))
     if not owned:
         parts = {key: json.dumps(part, separators=(",", ":"), default=str) for key, part in parts.items()}
     version = data.get("version")
@@ -792,7 +498,7 @@ def _build(data: Mapping[str, Any], owned: bool = False) -> Snapshot:
             store.remember_cluster(cluster)
         store.equipments[site.uid] = site.network_equipments
         store.sites[site.uid] = site
-    store.equipments[_BACKBONE] = backbone
+    store.equipments[BACKBONE] = backbone
     return Snapshot(version=str(version), store=store)
 
 
@@ -803,10 +509,10 @@ def snapshot_from_json(data: Any) -> Result[Snapshot, G5kError]:
 
 def _snapshot(data: Any, owned: bool) -> Result[Snapshot, G5kError]:
     if not isinstance(data, Mapping):
-        return Failure(ParseError(what="Reference API deep JSON", line=_excerpt(data), hint="expected an object"))
+        return Failure(ParseError(what="Reference API deep JSON", line=excerpt(data), hint="expected an object"))
     try:
         return Success(_build(data, owned))
-    except _Bad as bad:
+    except Bad as bad:
         return Failure(bad.error)
 
 
@@ -827,7 +533,7 @@ def snapshot_from_parts(parts: SnapshotParts) -> Result[Snapshot, G5kError]:
     ValueError when used): the caller checks that what it stored is what it wrote."""
     try:
         index = _Index.from_json(parts.index)
-    except _Bad as bad:
+    except Bad as bad:
         return Failure(bad.error)
     needed = [_site_key(s) for s in index.site_uids] + [_cluster_key(c) for c in index.cluster_site] + [_BACKBONE_KEY]
     missing = [key for key in needed if key not in parts.parts]
