@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 import pytest
 from g5k.cli.main import main
+from PIL import Image
 
 from tests.conftest import FIXTURES_DIR, MemoryKeyring, memory_keyring_installed, serving_json
 
@@ -26,6 +29,18 @@ def test_plan_default_request(capsys: pytest.CaptureFixture[str], tmp_path: Path
     for name in ("gantt.png", "slots.png"):
         data = (tmp_path / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+        with Image.open(tmp_path / name) as image:
+            assert image.width == 1400 and image.height > 500
+            assert len(image.getcolors(1 << 16) or ()) > 50  # drawn: not one flat colour
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gantt.png", "slots.png"]
+
+
+def test_plan_draws_without_matplotlib(tmp_path: Path) -> None:
+    code = ("import sys; from g5k.cli.main import main; "
+            f"assert main(['plan', '--out', {str(tmp_path)!r}]) == 0; "
+            "assert 'matplotlib' not in sys.modules and 'numpy' not in sys.modules")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gantt.png", "slots.png"]
 
 
@@ -259,6 +274,10 @@ def test_plan_svg_figures_and_their_content(capsys: pytest.CaptureFixture[str], 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gantt.svg", "slots.svg"]
     gantt = (tmp_path / "gantt.svg").read_text()
     assert gantt.lstrip().startswith("<?xml") and "<svg" in gantt
+    texts = {t.text for t in ElementTree.parse(tmp_path / "gantt.svg").iter("{http://www.w3.org/2000/svg}text")}
+    assert {"lyon (69)", "nova (20)", "busy (a job holds the host)", "Europe/Paris time"} <= texts
+    slots = {t.text for t in ElementTree.parse(tmp_path / "slots.svg").iter("{http://www.w3.org/2000/svg}text")}
+    assert {"wanted 5", "wanted 2", "lyon", "nova", "free hosts", "hosts wanted"} <= slots
     assert main(["plan", "--out", str(tmp_path), "--format", "gif"]) == 2
     assert "invalid --format 'gif'" in capsys.readouterr().err
 
