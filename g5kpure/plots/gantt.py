@@ -24,7 +24,7 @@ from g5kpure.hosts import natural_key
 from g5kpure.oar.dates import PARIS
 from g5kpure.planning.model import HostPlanning, Planning, paris_time
 from g5kpure.planning.slots import Slots
-from g5kpure.plots.scene import ColourBar, Element, Legend, LegendEntry, Line, Rect, Scene, Text
+from g5kpure.plots.scene import ColourBar, Element, Legend, LegendEntry, Line, Rect, Scene, Text, text_box
 
 BUSY_COLOUR = "#1f4e79"
 CHARTER_COLOUR = "#fdf1c7"
@@ -278,6 +278,34 @@ def _short(xs: Sequence[float], counts: Sequence[int], wanted: int) -> list[tupl
     return runs
 
 
+def _crosses(box: Rect, points: Sequence[tuple[float, float]]) -> bool:
+    """Whether a polyline of horizontal and vertical segments passes through ``box``."""
+    right, bottom = box.x + box.w, box.y + box.h
+    return any(min(x0, x1) <= right and max(x0, x1) >= box.x and min(y0, y1) <= bottom and max(y0, y1) >= box.y
+               for (x0, y0), (x1, y1) in itertools.pairwise(points))
+
+
+def _note(text: str, at: tuple[float, float], ahead: bool, panel: tuple[float, float, float, float],
+          steps: Sequence[tuple[float, float]]) -> list[Element]:
+    """A boxed note pointing at ``at``, right of it when ``ahead`` (else left), in the first place near it that
+    stays in the ``panel`` (left, top, right, bottom) and covers none of the ``steps``."""
+    px, py = at
+    side = 20 if ahead else -20
+
+    def boxed(dx: float, dy: float) -> Text:
+        return Text(px + dx, py + dy, text, SMALL, SLOT_COLOUR, anchor="start" if dx > 0 else "end",
+                    valign="bottom" if dy < 0 else "top", background="#ffffff", border=SLOT_COLOUR, role="note")
+
+    def inside(box: Rect) -> bool:
+        return box.x >= panel[0] and box.y >= panel[1] and box.x + box.w <= panel[2] and box.y + box.h <= panel[3]
+
+    near = [(boxed(dx, dy), py + dy) for dy in (-25, 25, -60, 60, -100, 100, -150, 150) for dx in (side, -side)]
+    fits = [(note, corner) for note, corner in near if inside(text_box(note))]
+    clear = [(note, corner) for note, corner in fits if not _crosses(text_box(note), steps)]
+    note, corner = (clear or fits or near)[0]
+    return [Line(((px, py), (note.x, corner)), SLOT_COLOUR, 1.0, role="note"), note]
+
+
 def draw_slots(
     slots: Slots,
     *,
@@ -312,6 +340,7 @@ def draw_slots(
     chosen_slot = next((s for s in slots.slots if s.start == chosen), None)
     out: list[Element] = []
     note_at: tuple[float, float] | None = None
+    first_steps: tuple[tuple[float, float], ...] = ()
     for i, ((y0, y1), element) in enumerate(zip(boxes, shown, strict=True)):
         colour = LINE_COLOURS[i % len(LINE_COLOURS)]
         counts = [s.counts[index[element]] for s in slots.slots] if element in index else [0] * len(starts)
@@ -325,6 +354,7 @@ def draw_slots(
             out.append(Text(right + 3, y(count), f"wanted {count}", SMALL, colour, valign="middle", role="wanted"))
         steps = tuple(p for k, c in enumerate(counts) for p in ((x(xs[k]), y(c)), (x(xs[k + 1]), y(c))))
         out.append(Line(steps, colour, 1.5, role="steps"))
+        first_steps = first_steps or steps
         if chosen is not None:
             out.append(Line(((x(chosen), y0), (x(chosen), y1)), SLOT_COLOUR, 1.5, role="chosen"))
             if i == 0:
@@ -340,14 +370,8 @@ def draw_slots(
         free = ", ".join(f"{e} {chosen_slot.counts[index[e]]} free" for e in shown
                          if chosen_slot is not None and e in index)
         text = f"chosen start {_clock(chosen)}" + (f"\n{free}" if free else "")
-        px, py = note_at
         ahead = (chosen - xs[0]) / span < 0.7 if span else True
-        tx = px + (20 if ahead else -20)
-        lines = text.count("\n") + 1
-        ty = max(py - 25, boxes[0][0] + 6 + SMALL * (1.0 + 1.2 * (lines - 1)))  # the box stays in the panel
-        out.append(Line(((px, py), (tx, ty)), SLOT_COLOUR, 1.0, role="note"))
-        out.append(Text(tx, ty, text, SMALL, SLOT_COLOUR, anchor="start" if ahead else "end", valign="bottom",
-                        background="#ffffff", border=SLOT_COLOUR, role="note"))
+        out += _note(text, note_at, ahead, (left, boxes[0][0], right, boxes[0][1]), first_steps)
     out += _time_axis(x, ticks, left, right, bottom)
     entries = [LegendEntry(f"free hosts for {hours} from each start", "#444444", "line")]
     if any(asked.get(e, 0) > 0 for e in shown):

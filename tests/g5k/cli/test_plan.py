@@ -291,3 +291,28 @@ def test_plan_live_total_failure_is_one_line_per_endpoint(capsys: pytest.Capture
     assert lines[-2] == "g5k: error: could not read the planning of any site (11 sites tried, every one failed):"
     assert lines[-1].startswith("  127.0.0.1:1: connection refused (11 sites: grenoble, lille, louvain")
     assert "partly" not in err
+
+
+def test_save_scene_writes_png_or_svg_atomically(tmp_path: Path) -> None:
+    from g5k.raster import save_scene
+    from returns.io import IOFailure
+    from returns.unsafe import unsafe_perform_io
+
+    from g5kpure.plots.scene import Legend, LegendEntry, Line, Rect, Scene, Text
+
+    scene = Scene(200, 100, (
+        Rect(10, 10, 50, 30, fill="#1f4e79", opacity=0.5),
+        Line(((0, 50), (200, 50)), "#d62728", dashed=True),
+        Text(100, 50, "up\nwards", rotation=90, anchor="middle", valign="top"),
+        Legend(100, 90, (LegendEntry("a & b", "#000000", "frame"),)),
+    ))
+    target = tmp_path / "deep" / "scene.png"
+    assert unsafe_perform_io(save_scene(scene, target).unwrap()) == target
+    with Image.open(target) as image:
+        assert image.size == (200, 100) and len(image.getcolors(1 << 16) or ()) > 5
+    assert (target.stat().st_mode & 0o777) == 0o644
+    svg = save_scene(scene, tmp_path / "deep" / "scene.svg")
+    assert "a &amp; b" in (tmp_path / "deep" / "scene.svg").read_text() and not isinstance(svg, IOFailure)
+    assert isinstance(save_scene(scene, tmp_path / "scene.gif"), IOFailure)
+    assert sorted(p.name for p in (tmp_path / "deep").iterdir()) == ["scene.png", "scene.svg"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deep"]
