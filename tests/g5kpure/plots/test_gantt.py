@@ -98,6 +98,14 @@ def test_busy_share_per_bin() -> None:
     assert busy_share([], [0, 10]) == [0.0]
 
 
+def test_busy_share_agrees_with_a_naive_count() -> None:
+    hosts = many_hosts(90).hosts
+    edges = [i * 1800.0 for i in range(40)]
+    naive = [sum(max(0.0, min(e, b) - max(s, a)) for h in hosts for s, e in h.busy) / ((b - a) * len(hosts))
+             for a, b in itertools.pairwise(edges)]
+    assert all(abs(x - y) < 1e-9 for x, y in zip(busy_share(hosts, edges), naive, strict=True))
+
+
 def test_slots_figure_shows_the_wanted_elements_their_counts_and_the_chosen_start() -> None:
     slots = compute_slots(planning(), 3600).unwrap()
     scene = draw_slots(slots, wanted={"grid5000": 2, "nova": 2, "atlantis": 1}, chosen=slots.slots[1].start)
