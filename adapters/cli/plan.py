@@ -10,11 +10,9 @@ same answer and writes nothing (with a live source: the requests it would send).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -330,31 +328,14 @@ def _dry_run(args: argparse.Namespace, source: Source, sites: list[str], api: AP
     return EXIT_OK
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No garbage collection while importing (the figure libraries), and their objects frozen afterwards: an
-    import makes objects by the hundred thousand and no garbage, and drawing makes many objects, so that every
-    full collection would walk the libraries' objects again."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-
 def _figures(planning: Planning, slots: Slots, slot: Slot, wanted: dict[str, int], paths: list[Path],
              start: int) -> Result[list[str], G5kError]:
     """Draw the gantt (of the sites asked for) and slots figures of the first days and of the chosen slot, and
     write them to ``paths``."""
-    from g5k.planning import save_figure
+    from g5k.raster import save_scene
 
     from g5kpure.planning import clip_planning, restrict_planning, window_slots
-
-    with _collector_paused():
-        from g5kpure.plots import draw_gantt, draw_slots
+    from g5kpure.plots import draw_gantt, draw_slots
     until = max(slot.end, planning.start + PLOT_DAYS * 86400)
     sites = {slots.site_of(e) for e in wanted}  # the sites asked for (every one for grid5000 or a vlan kind)
     kept = planning if "grid5000" in wanted or None in sites else restrict_planning(
@@ -366,7 +347,7 @@ def _figures(planning: Planning, slots: Slots, slot: Slot, wanted: dict[str, int
     }
     files: list[str] = []
     for path in paths:
-        saved = save_figure(figures[path.stem], path)
+        saved = save_scene(figures[path.stem], path)
         if isinstance(saved, IOFailure):
             return Failure(performed(saved).failure())
         files.append(str(path))

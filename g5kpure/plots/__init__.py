@@ -1,17 +1,19 @@
-"""Figures of g5kpure: data in, ``matplotlib.figure.Figure`` out (object API, never pyplot; saving is the caller's).
+"""Figures of g5kpure: the planning's as pure scenes (``Scene`` values, drawn by ``to_svg`` or the adapter
+``g5k.raster``), the topology's as a ``matplotlib.figure.Figure``.
 
-``treemap`` (the topology, which needs networkx) is imported on first use, so that drawing a planning does not
-load the graph library.
+``treemap`` (the topology, which needs networkx and matplotlib) is imported on first use, so that drawing a
+planning loads neither.
 """
 
 from typing import TYPE_CHECKING, Any
 
 from g5kpure.plots.gantt import draw_gantt, draw_slots, element_colours
+from g5kpure.plots.scene import Scene, to_svg
 
 if TYPE_CHECKING:
     from g5kpure.plots.topology import treemap
 
-__all__ = ["draw_gantt", "draw_slots", "element_colours", "treemap"]
+__all__ = ["Scene", "draw_gantt", "draw_slots", "element_colours", "to_svg", "treemap"]
 
 
 def __getattr__(name: str) -> Any:

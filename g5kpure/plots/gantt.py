@@ -1,36 +1,30 @@
-"""Gantt and slots figures of a planning: data in, ``matplotlib.figure.Figure`` out (object API, no pyplot).
+"""Gantt and slots figures of a planning: data in, a :class:`~g5kpure.plots.scene.Scene` out (pixels, 100 per
+inch), which ``to_svg`` writes as SVG and the adapter ``g5k.raster`` paints as PNG.
 
 The gantt shows what is taken: jobs are dark bars on a light background, so that the free time the eye looks for
 is the empty space; rows are grouped under a header per site and labelled per cluster; the usage charter's periods
-are shaded and the chosen slot is framed in red, both named in the legend. Each kind of mark is one collection,
-whatever the number of hosts. Past :data:`HEATMAP_HOSTS` hosts a row per host is too thin to read, and the gantt
-becomes one row per cluster: the share of its hosts that are busy, hour by hour.
+are shaded and the chosen slot is framed in red, both named in the legend. Past :data:`HEATMAP_HOSTS` hosts a row
+per host is too thin to read, and the gantt becomes one row per cluster: the share of its hosts that are busy,
+hour by hour, as the opacity of the busy colour (a colour bar reads it).
 
 The slots figure draws one panel per wanted element: its free hosts over the slot starts, a line at the count
 wanted, the starts where it falls short shaded, and the chosen start marked and annotated. Dates are
-Europe/Paris wall-clock time. Saving a figure to a file is the caller's business (``fig.savefig``).
+Europe/Paris wall-clock time.
 """
 
 from __future__ import annotations
 
 import colorsys
+import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import numpy as np
-from matplotlib.collections import LineCollection, PolyCollection
-from matplotlib.colors import LinearSegmentedColormap
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Rectangle
-from matplotlib.transforms import blended_transform_factory
 
 from g5kpure.hosts import natural_key
 from g5kpure.oar.dates import PARIS
 from g5kpure.planning.model import HostPlanning, Planning, paris_time
 from g5kpure.planning.slots import Slots
+from g5kpure.plots.scene import ColourBar, Element, Legend, LegendEntry, Line, Rect, Scene, Text, text_box
 
 BUSY_COLOUR = "#1f4e79"
 CHARTER_COLOUR = "#fdf1c7"
@@ -38,16 +32,20 @@ HEADER_COLOUR = "#e8e8e8"
 SLOT_COLOUR = "#d62728"
 SHORT_COLOUR = "#f7d9d9"
 GRID_COLOUR = "#e4e4e4"
+FRAME_COLOUR = "#000000"
 LINE_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#ff7f0e")
 HEATMAP_HOSTS = 120
 """Past this many hosts, the gantt draws one row per cluster (its share of busy hosts) instead of one per host."""
 MAX_SLOT_PANELS = 6
-TOP = 0.75
-"""Inches above the axes: the legend's row, then the title."""
+WIDTH = 1400
+"""Pixels across both figures."""
+TOP = 75.0
+"""Pixels above the axes: the title, then the legend's row."""
+BOTTOM = 65.0
+SMALL = 11.0
+"""Size in pixels of the tick labels, legends and notes (8 points at 100 dpi)."""
+TITLE_SIZE = 16.5
 RGB = tuple[float, float, float]
-
-_BUSY_MAP = LinearSegmentedColormap.from_list("busy", [(0.12, 0.31, 0.47, 0.0), (0.12, 0.31, 0.47, 1.0)])
-"""Busy share as opacity of the busy colour: free time stays the background (white, or the charter's yellow)."""
 
 
 def element_colours(site_clusters: Sequence[tuple[str, str]]) -> dict[str, RGB]:
@@ -81,25 +79,6 @@ def time_ticks(start: float, end: float) -> tuple[tuple[float, str], ...]:
     return tuple(ticks)
 
 
-def _margins(width: float, height: float, *, left: float, right: float, top: float = TOP,
-             bottom: float = 0.65) -> tuple[float, float, float, float]:
-    """An axes' rectangle (figure fractions) leaving fixed margins in inches: fixed margins cost no layout pass
-    (``tight_layout`` measures every text once more before saving)."""
-    return (left / width, bottom / height, 1 - (left + right) / width, 1 - (top + bottom) / height)
-
-
-def _title(fig: Figure, text: str) -> None:
-    """The title above the legend row, a figure text at a fixed place: an axes title is placed by measuring the
-    axes' decorations at every drawing."""
-    fig.text(0.5, 1 - (TOP - 0.31) / fig.get_figheight(), text, ha="center", va="bottom", fontsize="large")
-
-
-def _time_axis(ax: Any, ticks: Sequence[tuple[float, str]]) -> None:
-    ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks])
-    ax.tick_params(axis="x", labelsize=8)
-    ax.set_xlabel("Europe/Paris time", fontsize=8)
-
-
 def _clock(ts: int) -> str:
     """``Tue 24 Mar 11:40`` in Paris time."""
     return datetime.fromtimestamp(ts, tz=UTC).astimezone(PARIS).strftime("%a %d %b %H:%M")
@@ -122,28 +101,65 @@ def _groups(planning: Planning) -> list[tuple[str, list[tuple[str, list[HostPlan
             for site in sorted(by_site)]
 
 
-def _rectangle(x0: float, x1: float, y0: float, y1: float) -> list[tuple[float, float]]:
-    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-
-
 def busy_share(hosts: Sequence[HostPlanning], edges: Sequence[float]) -> list[float]:
     """The share of ``hosts`` busy in each bin between consecutive ``edges`` (0 = all free, 1 = all busy)."""
-    starts = [s for h in hosts for s, _ in h.busy]
-    if not hosts or not starts:
+    events = sorted([(float(t), step) for h in hosts for job in h.busy for t, step in zip(job, (1, -1), strict=True)])
+    if not events:
         return [0.0] * (len(edges) - 1)
-    times = np.array(starts + [e for h in hosts for _, e in h.busy], dtype=float)
-    steps = np.concatenate([np.ones(len(starts)), -np.ones(len(starts))])
-    order = np.argsort(times, kind="stable")
-    t, level = times[order], np.cumsum(steps[order])
-    integral = np.concatenate([[0.0], np.cumsum(level[:-1] * np.diff(t))])  # busy host-seconds up to each t
-    at = np.interp(np.asarray(edges, dtype=float), t, integral)
-    widths = np.diff(np.asarray(edges, dtype=float))
-    return [float(v) for v in np.clip(np.diff(at) / (widths * len(hosts)), 0.0, 1.0)]
+    at: list[float] = []  # busy host-seconds up to each edge
+    level, since, total, i = 0, events[0][0], 0.0, 0
+    for edge in edges:
+        while i < len(events) and events[i][0] <= edge:
+            t, step = events[i]
+            total += level * (t - since)
+            level, since, i = level + step, t, i + 1
+        at.append(total + level * max(0.0, edge - since))
+    return [min(1.0, max(0.0, (b - a) / ((e1 - e0) * len(hosts)))) if e1 > e0 else 0.0
+            for (a, b), (e0, e1) in zip(itertools.pairwise(at), itertools.pairwise(edges), strict=True)]
 
 
 def _bin_seconds(span: float) -> int:
     """Heatmap bins: an hour up to 8 days, then wider, about 200 bins at most."""
     return 3600 * max(1, math.ceil(span / 3600 / 200))
+
+
+
+
+def _scale(a: float, b: float, lo: float, hi: float) -> Callable[[float], float]:
+    """The linear map taking ``a`` to ``lo`` and ``b`` to ``hi``."""
+    ratio = (hi - lo) / (b - a) if b != a else 0.0
+    return lambda v: lo + (v - a) * ratio
+
+
+def nice_ticks(top: float, bins: int = 4) -> tuple[float, ...]:
+    """At most ``bins`` + 1 round values from 0 up to ``top`` (steps of 1, 2, 2.5 or 5 times a power of ten)."""
+    if top <= 0:
+        return (0.0,)
+    power = 10.0 ** math.floor(math.log10(top / bins))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power * bins >= top)
+    return tuple(i * step for i in range(int(top // step) + 1))
+
+
+def _number(v: float) -> str:
+    return str(int(v)) if v == int(v) else f"{v:g}"
+
+
+def _time_axis(x: Callable[[float], float], ticks: Sequence[tuple[float, str]], left: float, right: float,
+               y: float) -> list[Element]:
+    """Tick marks and two-line date labels below ``y``, and the axis' name."""
+    out: list[Element] = []
+    for t, label in ticks:
+        out.append(Line(((x(t), y), (x(t), y + 4)), FRAME_COLOUR, 0.8))
+        out.append(Text(x(t), y + 7, label, SMALL, anchor="middle", valign="top", role="tick"))
+    out.append(Text((left + right) / 2, y + 38, "Europe/Paris time", SMALL, anchor="middle", valign="top",
+                    role="axis"))
+    return out
+
+
+def _heading(title: str, centre: float, entries: Sequence[LegendEntry]) -> list[Element]:
+    """The title, then the legend's row above the axes."""
+    return [Text(WIDTH / 2, 40, title, TITLE_SIZE, anchor="middle", valign="bottom", role="title"),
+            Legend(centre, TOP - 14, tuple(entries), SMALL)]
 
 
 def draw_gantt(
@@ -153,7 +169,7 @@ def draw_gantt(
     charter: Sequence[tuple[float, float]] = (),
     per_host: bool | None = None,
     title: str | None = None,
-) -> Figure:
+) -> Scene:
     """A gantt chart of a planning: busy time (jobs) as dark marks on a light background, rows grouped under a
     header per site and labelled per cluster; ``charter`` periods shaded, the ``highlight`` slot framed. One row
     per host up to :data:`HEATMAP_HOSTS` hosts (or as ``per_host`` says), else one row per cluster shaded by its
@@ -163,7 +179,7 @@ def draw_gantt(
     start, end = float(planning.start), float(planning.end)
     headers: list[tuple[str, float, int]] = []  # site, row, hosts
     labels: list[tuple[float, str]] = []  # (row, 'cluster (hosts)')
-    boxes: list[list[tuple[float, float]]] = []  # busy rectangles (per-host rows)
+    busy: list[tuple[float, float, float]] = []  # (row, start, end) of the per-host rows
     shares: list[tuple[float, list[float]]] = []  # (row, busy share per bin) of the cluster rows
     site_lines: list[float] = []
     cluster_lines: list[float] = []
@@ -173,8 +189,7 @@ def draw_gantt(
     y = 0.0
     for site, clusters in groups:
         site_lines.append(y)
-        hosts = sum(len(h) for _, h in clusters)
-        headers.append((site, y, hosts))
+        headers.append((site, y, sum(len(h) for _, h in clusters)))
         y += 1
         for index, (cluster, members) in enumerate(clusters):
             if index:
@@ -182,75 +197,76 @@ def draw_gantt(
             if detailed:
                 labels.append((y + len(members) / 2, f"{cluster} ({len(members)})"))
                 for host in members:
-                    boxes += [_rectangle(float(s), float(e), y + 0.1, y + 0.9) for s, e in host.busy]
+                    busy += [(y, float(s), float(e)) for s, e in host.busy]
                     y += 1
             else:
                 labels.append((y + 0.5, f"{cluster} ({len(members)})"))
                 shares.append((y, busy_share(members, edges)))
                 y += 1
     rows = max(y, 1.0)
-    height = max(4.0, 1.5 + rows * (0.13 if detailed else 0.24))
-    fig = Figure(figsize=(14, height), dpi=100)
-    ax = fig.add_axes(_margins(14, height, left=1.5, right=0.25 if detailed else 1.25))
-    ax.set_facecolor("white")
-    handles: list[Any] = []
+    height = int(max(400.0, 150 + rows * (13 if detailed else 24)))
+    left, right = 150.0, WIDTH - (25.0 if detailed else 125.0)
+    top, bottom = TOP, height - BOTTOM
+    x = _scale(start, end, left, right)
+    row = _scale(0.0, rows, top, bottom)
+    tall = row(1.0) - top
+
+    def span(a: float, b: float) -> tuple[float, float]:
+        a, b = max(a, start), min(b, end)
+        return x(a), max(1.0, x(b) - x(a))
+
+    out: list[Element] = []
+    for a, b in charter:
+        if min(float(b), end) > max(float(a), start):
+            at, wide = span(float(a), float(b))
+            out.append(Rect(at, top, wide, bottom - top, fill=CHARTER_COLOUR, role="charter"))
+    out += [Rect(left, row(r), right - left, tall, fill=HEADER_COLOUR, role="header") for _, r, _ in headers]
+    for r, s, e in busy:
+        if min(e, end) > max(s, start):
+            at, wide = span(s, e)
+            out.append(Rect(at, row(r + 0.1), wide, tall * 0.8, fill=BUSY_COLOUR, role="busy"))
+    for r, values in shares:  # a run of bins of one share is one rectangle
+        i = 0
+        while i < len(values):
+            j = i
+            while j + 1 < len(values) and values[j + 1] == values[i]:
+                j += 1
+            if values[i] > 0:
+                out.append(Rect(x(edges[i]), row(r), x(edges[j + 1]) - x(edges[i]), tall, fill=BUSY_COLOUR,
+                                opacity=values[i], role="heat"))
+            i = j + 1
+    out += [Line(((left, row(r)), (right, row(r))), "#555555", 1.0, role="site-line") for r in site_lines[1:]]
+    out += [Line(((left, row(r)), (right, row(r))), "#bbbbbb", 0.5, role="cluster-line") for r in cluster_lines]
+    size = 10.0 if detailed else SMALL
+    out += [Text(left - 5, row(r), label, size, anchor="end", valign="middle", role="cluster") for r, label in labels]
+    entries = [LegendEntry("busy (a job holds the host)" if detailed else "busy hosts (darker: more of the cluster)",
+                           BUSY_COLOUR)]
     if charter:
-        ax.add_collection(PolyCollection([_rectangle(float(a), float(b), 0, rows) for a, b in charter],
-                                         facecolors=CHARTER_COLOUR, edgecolors="none", zorder=0))
-        handles.append(Patch(facecolor=CHARTER_COLOUR, label="usage charter period (weekdays 09:00-19:00)"))
-    ax.add_collection(PolyCollection([_rectangle(start, end, r, r + 1) for _, r, _ in headers],
-                                     facecolors=HEADER_COLOUR, edgecolors="none", zorder=1))
-    mesh = None
-    if detailed:
-        ax.add_collection(PolyCollection(boxes, facecolors=BUSY_COLOUR, edgecolors="none", zorder=2))
-        handles.insert(0, Patch(facecolor=BUSY_COLOUR, label="busy (a job holds the host)"))
-    elif shares:
-        grid = np.full((int(rows), len(edges) - 1), np.nan)
-        for row, values in shares:
-            grid[int(row)] = values
-        # rasterized: in SVG one embedded picture, where the mesh would be a path per cell
-        mesh = ax.pcolormesh(edges, np.arange(int(rows) + 1), np.ma.masked_invalid(grid), cmap=_BUSY_MAP,
-                              vmin=0.0, vmax=1.0, shading="flat", zorder=2, rasterized=True)
-    ax.add_collection(LineCollection([[(start, r), (end, r)] for r in site_lines[1:]], colors="#555555",
-                                     linewidths=0.9, zorder=3))
-    ax.add_collection(LineCollection([[(start, r), (end, r)] for r in cluster_lines], colors="#bbbbbb",
-                                     linewidths=0.4, zorder=3))
-    left = blended_transform_factory(ax.transAxes, ax.transData)
-    size = 7 if detailed else 8
-    for row, label in labels:  # plain texts, not y ticks: a tick is four artists and moves the axis label
-        ax.text(-0.004, row, label, transform=left, va="center", ha="right", fontsize=size, gid="cluster")
-    for site, row, hosts in headers:  # the same grammar as the clusters': name (hosts)
-        ax.text(0.003, row + 0.5, f"{site} ({hosts})", transform=left, va="center", ha="left", fontsize=8,
-                fontweight="bold", zorder=6, bbox={"facecolor": HEADER_COLOUR, "edgecolor": "none", "pad": 0.5})
+        entries.append(LegendEntry("usage charter period (weekdays 09:00-19:00)", CHARTER_COLOUR))
     if highlight is not None:
-        a, b = float(highlight[0]), float(highlight[1])
-        ax.add_patch(Rectangle((a, 0), b - a, rows, facecolor="none", edgecolor=SLOT_COLOUR, linewidth=1.6, zorder=5))
-        handles.append(Patch(facecolor="none", edgecolor=SLOT_COLOUR, linewidth=1.6, label=_slot_label(highlight)))
-    ax.set_xlim(start, end)
-    ax.set_ylim(rows, 0)
-    ax.set_yticks([])
-    fig.text(0.15 / 14, 0.5, "clusters (hosts), by site" if not detailed else "hosts, by site and cluster",
-             rotation=90, va="center", ha="left", fontsize=9)
-    _time_axis(ax, time_ticks(start, end))
-    if mesh is not None:
-        x0, y0, w, h = ax.get_position().bounds
-        bar = fig.colorbar(mesh, cax=fig.add_axes((x0 + w + 0.15 / 14, y0 + h * 0.25, 0.2 / 14, h * 0.5)))
-        bar.set_label("share of the cluster's hosts busy", fontsize=8)
-        bar.ax.tick_params(labelsize=7)
-        bar.set_ticks([0.0, 0.5, 1.0], labels=["0 %", "50 %", "100 %"])
-        handles.insert(0, Patch(facecolor=BUSY_COLOUR, label="busy hosts (darker: more of the cluster)"))
-    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(handles), fontsize=8,
-              frameon=False)
-    _title(fig, title or f"Jobs from {paris_time(planning.start)} to {paris_time(planning.end)} (Paris time)")
-    return fig
+        at, wide = span(float(highlight[0]), float(highlight[1]))
+        out.append(Rect(at, top, wide, bottom - top, stroke=SLOT_COLOUR, width=2.0, role="slot"))
+        entries.append(LegendEntry(_slot_label(highlight), SLOT_COLOUR, "frame"))
+    out.append(Rect(left, top, right - left, bottom - top, stroke=FRAME_COLOUR, width=1.0, role="frame"))
+    out += [Text(left + 4, row(r + 0.5), f"{site} ({hosts})", SMALL, valign="middle", bold=True,
+                 background=HEADER_COLOUR, role="site")
+            for site, r, hosts in headers]
+    out += _time_axis(x, time_ticks(start, end), left, right, bottom)
+    out.append(Text(15, (top + bottom) / 2, "hosts, by site and cluster" if detailed else "clusters (hosts), by site",
+                    12.5, anchor="middle", valign="top", rotation=90, role="axis"))
+    if not detailed:
+        out.append(ColourBar(right + 15, top + (bottom - top) * 0.25, 20, (bottom - top) * 0.5, BUSY_COLOUR,
+                             "share of the cluster's hosts busy", ((0.0, "0 %"), (0.5, "50 %"), (1.0, "100 %"))))
+    out += _heading(title or f"Jobs from {paris_time(planning.start)} to {paris_time(planning.end)} (Paris time)",
+                    (left + right) / 2, entries)
+    return Scene(WIDTH, height, tuple(out))
 
 
 # ------------------------------------------------------------------------------------------------ slots
 
 
-def _short(xs: Sequence[float], counts: Sequence[int], wanted: int) -> list[list[tuple[float, float]]]:
-    """Rectangles (x in data units, y from 0 to 1) over the starts where ``counts`` fall short of ``wanted``,
-    merged into runs."""
+def _short(xs: Sequence[float], counts: Sequence[int], wanted: int) -> list[tuple[float, float]]:
+    """The runs (from, to) of starts where ``counts`` fall short of ``wanted``."""
     runs: list[tuple[float, float]] = []
     for i, count in enumerate(counts):
         if count < wanted:
@@ -259,7 +275,35 @@ def _short(xs: Sequence[float], counts: Sequence[int], wanted: int) -> list[list
                 runs[-1] = (runs[-1][0], b)
             else:
                 runs.append((a, b))
-    return [_rectangle(a, b, 0.0, 1.0) for a, b in runs]
+    return runs
+
+
+def _crosses(box: Rect, points: Sequence[tuple[float, float]]) -> bool:
+    """Whether a polyline of horizontal and vertical segments passes through ``box``."""
+    right, bottom = box.x + box.w, box.y + box.h
+    return any(min(x0, x1) <= right and max(x0, x1) >= box.x and min(y0, y1) <= bottom and max(y0, y1) >= box.y
+               for (x0, y0), (x1, y1) in itertools.pairwise(points))
+
+
+def _note(text: str, at: tuple[float, float], ahead: bool, panel: tuple[float, float, float, float],
+          steps: Sequence[tuple[float, float]]) -> list[Element]:
+    """A boxed note pointing at ``at``, right of it when ``ahead`` (else left), in the first place near it that
+    stays in the ``panel`` (left, top, right, bottom) and covers none of the ``steps``."""
+    px, py = at
+    side = 20 if ahead else -20
+
+    def boxed(dx: float, dy: float) -> Text:
+        return Text(px + dx, py + dy, text, SMALL, SLOT_COLOUR, anchor="start" if dx > 0 else "end",
+                    valign="bottom" if dy < 0 else "top", background="#ffffff", border=SLOT_COLOUR, role="note")
+
+    def inside(box: Rect) -> bool:
+        return box.x >= panel[0] and box.y >= panel[1] and box.x + box.w <= panel[2] and box.y + box.h <= panel[3]
+
+    near = [(boxed(dx, dy), py + dy) for dy in (-25, 25, -60, 60, -100, 100, -150, 150) for dx in (side, -side)]
+    fits = [(note, corner) for note, corner in near if inside(text_box(note))]
+    clear = [(note, corner) for note, corner in fits if not _crosses(text_box(note), steps)]
+    note, corner = (clear or fits or near)[0]
+    return [Line(((px, py), (note.x, corner)), SLOT_COLOUR, 1.0, role="note"), note]
 
 
 def draw_slots(
@@ -269,79 +313,72 @@ def draw_slots(
     elements: Sequence[str] | None = None,
     chosen: int | None = None,
     title: str | None = None,
-) -> Figure:
+) -> Scene:
     """Free hosts over the slot starts, one panel per wanted element (``wanted`` element -> count, or just
     ``elements``; grid5000 when neither is given): the free count as steps, a line at the count wanted, the starts
     where it falls short shaded, and the ``chosen`` start marked and annotated."""
     asked = dict(wanted) if wanted is not None else {e: 0 for e in (elements or ["grid5000"])}
     shown = [e for e in asked if e in slots.elements][:MAX_SLOT_PANELS] or ["grid5000"]
     panels = len(shown)
-    height = 1.4 + 2.2 * panels
-    fig = Figure(figsize=(14, height), dpi=100)
-    x0, y0, w, h = _margins(14, height, left=1.0, right=0.9)
-    gap = 0.25 / height
-    each = (h - gap * (panels - 1)) / panels
-    axes = [fig.add_axes((x0, y0 + (panels - 1) * (each + gap), w, each))]
-    axes += [fig.add_axes((x0, y0 + (panels - 1 - i) * (each + gap), w, each)) for i in range(1, panels)]
+    height = int(140 + 220 * panels)
+    left, right, gap = 100.0, WIDTH - 90.0, 25.0
+    top, bottom = TOP, height - BOTTOM
+    each = (bottom - top - gap * (panels - 1)) / panels
+    boxes = [(top + i * (each + gap), top + i * (each + gap) + each) for i in range(panels)]
+    frames = [Rect(left, y0, right - left, y1 - y0, stroke=FRAME_COLOUR, width=1.0, role="frame") for y0, y1 in boxes]
     hours = f"{slots.walltime // 3600}h{slots.walltime % 3600 // 60:02d}"
     if not slots.slots:
-        _title(fig, title or "no slots")
-        return fig
+        return Scene(WIDTH, height, (*frames, Text(WIDTH / 2, 40, title or "no slots", TITLE_SIZE, anchor="middle",
+                                                    valign="bottom", role="title")))
     starts = [float(s.start) for s in slots.slots]
     xs = [*starts, float(max(slots.planning_end, slots.slots[-1].start + 1))]
     span = xs[-1] - xs[0]
+    margin = 0.015 * span
+    x = _scale(xs[0] - margin, xs[-1] + margin, left, right)
+    ticks = time_ticks(xs[0], xs[-1])
     index = {e: i for i, e in enumerate(slots.elements)}
     chosen_slot = next((s for s in slots.slots if s.start == chosen), None)
-    for i, (ax, element) in enumerate(zip(axes, shown, strict=True)):
+    out: list[Element] = []
+    note_at: tuple[float, float] | None = None
+    first_steps: tuple[tuple[float, float], ...] = ()
+    for i, ((y0, y1), element) in enumerate(zip(boxes, shown, strict=True)):
         colour = LINE_COLOURS[i % len(LINE_COLOURS)]
         counts = [s.counts[index[element]] for s in slots.slots] if element in index else [0] * len(starts)
         count = asked.get(element, 0)
-        top = max([*counts, count, 1])
+        y = _scale(0.0, max([*counts, count, 1]) * 1.15 + 1, y1, y0)
+        out += [Line(((x(t), y0), (x(t), y1)), GRID_COLOUR, 0.6, role="grid") for t, _ in ticks]
         if count > 0:
-            short = PolyCollection(_short(xs, counts, count), facecolors=SHORT_COLOUR, edgecolors="none", zorder=0,
-                                   transform=blended_transform_factory(ax.transData, ax.transAxes))
-            ax.add_collection(short, autolim=False)
-            ax.axhline(count, color=colour, linestyle="--", linewidth=1.1, zorder=2)
-            ax.text(1.002, count, f"wanted {count}", transform=blended_transform_factory(ax.transAxes, ax.transData),
-                    va="center", ha="left", fontsize=8, color=colour)
-        ax.stairs(counts, xs, color=colour, linewidth=1.4, zorder=3, baseline=None)
-        ax.set_ylim(0, top * 1.15 + 1)
-        ax.set_ylabel(f"{element}\nfree hosts", fontsize=9)
-        ax.tick_params(axis="y", labelsize=8)
-        ax.locator_params(axis="y", nbins=4)  # a tick is four artists: a few suffice to read a count
+            out += [Rect(x(a), y0, x(b) - x(a), y1 - y0, fill=SHORT_COLOUR, role="short")
+                    for a, b in _short(xs, counts, count)]
+            out.append(Line(((left, y(count)), (right, y(count))), colour, 1.1, dashed=True, role="wanted"))
+            out.append(Text(right + 3, y(count), f"wanted {count}", SMALL, colour, valign="middle", role="wanted"))
+        steps = tuple(p for k, c in enumerate(counts) for p in ((x(xs[k]), y(c)), (x(xs[k + 1]), y(c))))
+        out.append(Line(steps, colour, 1.5, role="steps"))
+        first_steps = first_steps or steps
         if chosen is not None:
-            ax.axvline(float(chosen), color=SLOT_COLOUR, linewidth=1.4, zorder=4)
-    if chosen is not None:
+            out.append(Line(((x(chosen), y0), (x(chosen), y1)), SLOT_COLOUR, 1.5, role="chosen"))
+            if i == 0:
+                at = chosen_slot.counts[index[element]] if chosen_slot is not None and element in index else 0
+                note_at = (x(chosen), y(at))
+        for v in nice_ticks(max([*counts, count, 1]) * 1.15 + 1):
+            out.append(Line(((left - 4, y(v)), (left, y(v))), FRAME_COLOUR, 0.8))
+            out.append(Text(left - 6, y(v), _number(v), SMALL, anchor="end", valign="middle", role="count"))
+        out.append(Text(36, (y0 + y1) / 2, f"{element}\nfree hosts", 12.5, anchor="middle", valign="top",
+                        rotation=90, role="ylabel"))
+    out += frames
+    if chosen is not None and note_at is not None:
         free = ", ".join(f"{e} {chosen_slot.counts[index[e]]} free" for e in shown
                          if chosen_slot is not None and e in index)
         text = f"chosen start {_clock(chosen)}" + (f"\n{free}" if free else "")
-        before = (chosen - xs[0]) / span if span else 0.0
-        ax0 = axes[0]
-        at = chosen_slot.counts[index[shown[0]]] if chosen_slot is not None and shown[0] in index else 0
-        ax0.annotate(text, xy=(float(chosen), at), xytext=(14 if before < 0.7 else -14, 18),
-                     textcoords="offset points", va="bottom",
-                     ha="left" if before < 0.7 else "right", fontsize=8, color=SLOT_COLOUR,
-                     bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": SLOT_COLOUR},
-                     arrowprops={"arrowstyle": "-", "color": SLOT_COLOUR}, zorder=6)
-    margin = 0.015 * span
-    ticks = time_ticks(xs[0], xs[-1])
-    for ax in axes:  # one time axis, at the bottom; a light line at each of its ticks across every panel
-        ax.set_xlim(xs[0] - margin, xs[-1] + margin)
-        ax.add_collection(LineCollection([[(t, 0.0), (t, 1.0)] for t, _ in ticks], colors=GRID_COLOUR,
-                                         linewidths=0.6, zorder=1,
-                                         transform=blended_transform_factory(ax.transData, ax.transAxes)),
-                          autolim=False)
-        if ax is not axes[-1]:
-            ax.set_xticks([])
-    _time_axis(axes[-1], ticks)
-    handles: list[Any] = [Line2D([], [], color="#444444", linewidth=1.4,
-                                 label=f"free hosts for {hours} from each start")]
+        ahead = (chosen - xs[0]) / span < 0.7 if span else True
+        out += _note(text, note_at, ahead, (left, boxes[0][0], right, boxes[0][1]), first_steps)
+    out += _time_axis(x, ticks, left, right, bottom)
+    entries = [LegendEntry(f"free hosts for {hours} from each start", "#444444", "line")]
     if any(asked.get(e, 0) > 0 for e in shown):
-        handles += [Line2D([], [], color="#444444", linestyle="--", label="hosts wanted"),
-                    Patch(facecolor=SHORT_COLOUR, label="fewer free than wanted")]
+        entries += [LegendEntry("hosts wanted", "#444444", "dashed"),
+                    LegendEntry("fewer free than wanted", SHORT_COLOUR)]
     if chosen is not None:
-        handles.append(Line2D([], [], color=SLOT_COLOUR, linewidth=1.4, label=f"chosen start {_clock(chosen)}"))
-    axes[0].legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(handles), fontsize=8,
-                   frameon=False)
-    _title(fig, title or f"Free hosts by start time, for a walltime of {hours} (Paris time)")
-    return fig
+        entries.append(LegendEntry(f"chosen start {_clock(chosen)}", SLOT_COLOUR, "line"))
+    out += _heading(title or f"Free hosts by start time, for a walltime of {hours} (Paris time)",
+                    (left + right) / 2, entries)
+    return Scene(WIDTH, height, tuple(out))

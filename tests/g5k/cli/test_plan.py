@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 import pytest
 from g5k.cli.main import main
+from PIL import Image
 
 from tests.conftest import FIXTURES_DIR, MemoryKeyring, memory_keyring_installed, serving_json
 
@@ -26,6 +29,18 @@ def test_plan_default_request(capsys: pytest.CaptureFixture[str], tmp_path: Path
     for name in ("gantt.png", "slots.png"):
         data = (tmp_path / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+        with Image.open(tmp_path / name) as image:
+            assert image.width == 1400 and image.height > 500
+            assert len(image.getcolors(1 << 16) or ()) > 50  # drawn: not one flat colour
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gantt.png", "slots.png"]
+
+
+def test_plan_draws_without_matplotlib(tmp_path: Path) -> None:
+    code = ("import sys; from g5k.cli.main import main; "
+            f"assert main(['plan', '--out', {str(tmp_path)!r}]) == 0; "
+            "assert 'matplotlib' not in sys.modules and 'numpy' not in sys.modules")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gantt.png", "slots.png"]
 
 
@@ -259,6 +274,10 @@ def test_plan_svg_figures_and_their_content(capsys: pytest.CaptureFixture[str], 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gantt.svg", "slots.svg"]
     gantt = (tmp_path / "gantt.svg").read_text()
     assert gantt.lstrip().startswith("<?xml") and "<svg" in gantt
+    texts = {t.text for t in ElementTree.parse(tmp_path / "gantt.svg").iter("{http://www.w3.org/2000/svg}text")}
+    assert {"lyon (69)", "nova (20)", "busy (a job holds the host)", "Europe/Paris time"} <= texts
+    slots = {t.text for t in ElementTree.parse(tmp_path / "slots.svg").iter("{http://www.w3.org/2000/svg}text")}
+    assert {"wanted 5", "wanted 2", "lyon", "nova", "free hosts", "hosts wanted"} <= slots
     assert main(["plan", "--out", str(tmp_path), "--format", "gif"]) == 2
     assert "invalid --format 'gif'" in capsys.readouterr().err
 
@@ -272,3 +291,28 @@ def test_plan_live_total_failure_is_one_line_per_endpoint(capsys: pytest.Capture
     assert lines[-2] == "g5k: error: could not read the planning of any site (11 sites tried, every one failed):"
     assert lines[-1].startswith("  127.0.0.1:1: connection refused (11 sites: grenoble, lille, louvain")
     assert "partly" not in err
+
+
+def test_save_scene_writes_png_or_svg_atomically(tmp_path: Path) -> None:
+    from g5k.raster import save_scene
+    from returns.io import IOFailure
+    from returns.unsafe import unsafe_perform_io
+
+    from g5kpure.plots.scene import Legend, LegendEntry, Line, Rect, Scene, Text
+
+    scene = Scene(200, 100, (
+        Rect(10, 10, 50, 30, fill="#1f4e79", opacity=0.5),
+        Line(((0, 50), (200, 50)), "#d62728", dashed=True),
+        Text(100, 50, "up\nwards", rotation=90, anchor="middle", valign="top"),
+        Legend(100, 90, (LegendEntry("a & b", "#000000", "frame"),)),
+    ))
+    target = tmp_path / "deep" / "scene.png"
+    assert unsafe_perform_io(save_scene(scene, target).unwrap()) == target
+    with Image.open(target) as image:
+        assert image.size == (200, 100) and len(image.getcolors(1 << 16) or ()) > 5
+    assert (target.stat().st_mode & 0o777) == 0o644
+    svg = save_scene(scene, tmp_path / "deep" / "scene.svg")
+    assert "a &amp; b" in (tmp_path / "deep" / "scene.svg").read_text() and not isinstance(svg, IOFailure)
+    assert isinstance(save_scene(scene, tmp_path / "scene.gif"), IOFailure)
+    assert sorted(p.name for p in (tmp_path / "deep").iterdir()) == ["scene.png", "scene.svg"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deep"]

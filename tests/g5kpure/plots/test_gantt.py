@@ -1,18 +1,15 @@
-"""Figures of g5kpure.plots: jobs as bars grouped by site and cluster, a heatmap for many hosts, the slots panels;
-their content is checked (labels, legend entries, collections), not their pixels."""
+"""Figures of g5kpure.plots as scenes: jobs as bars grouped by site and cluster, a heatmap for many hosts, the
+slots panels; their content is checked (texts, legend entries, element counts, the SVG), not their pixels."""
 
 from __future__ import annotations
 
-import io
 import itertools
-
-from matplotlib.axes import Axes
-from matplotlib.collections import LineCollection, PolyCollection, QuadMesh
-from matplotlib.figure import Figure
+import xml.etree.ElementTree as ET
 
 from g5kpure.planning import HostPlanning, Planning, compute_slots
-from g5kpure.plots import draw_gantt, draw_slots, element_colours
-from g5kpure.plots.gantt import HEATMAP_HOSTS, busy_share, time_ticks
+from g5kpure.plots import Scene, draw_gantt, draw_slots, element_colours, to_svg
+from g5kpure.plots.gantt import HEATMAP_HOSTS, busy_share, nice_ticks, time_ticks
+from g5kpure.plots.scene import ColourBar, Legend, Rect, texts
 
 
 def planning() -> Planning:
@@ -30,17 +27,24 @@ def many_hosts(count: int) -> Planning:
     return Planning(start=0, end=4 * 86400, hosts=hosts)
 
 
-def texts(fig: Figure) -> list[str]:
-    return [t.get_text() for ax in fig.axes for t in [*ax.texts, *ax.get_yticklabels()]]
+def rects(scene: Scene, role: str) -> list[Rect]:
+    return [e for e in scene.elements if isinstance(e, Rect) and e.role == role]
 
 
-def cluster_labels(ax: Axes) -> list[str]:
-    """The row labels of the clusters, plain texts left of the axes."""
-    return [t.get_text() for t in ax.texts if t.get_gid() == "cluster"]
+def legend(scene: Scene) -> list[str]:
+    return [entry.label for e in scene.elements if isinstance(e, Legend) for entry in e.entries]
 
 
-def legend(fig: Figure) -> list[str]:
-    return [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+def svg_texts(scene: Scene) -> list[str]:
+    """The texts of the scene's SVG, which parses; a text of several lines is one ``text`` element a line."""
+    root = ET.fromstring(to_svg(scene).split("\n", 1)[1])
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert (root.get("width"), root.get("height")) == (str(scene.width), str(scene.height))
+    return [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def lines_of(strings: list[str]) -> list[str]:
+    return [line for s in strings for line in s.split("\n")]
 
 
 def test_colours_are_valid_for_many_sites_and_clusters() -> None:
@@ -53,36 +57,38 @@ def test_colours_are_valid_for_many_sites_and_clusters() -> None:
 
 
 def test_gantt_draws_jobs_grouped_by_site_and_cluster() -> None:
-    fig = draw_gantt(planning(), highlight=(7200, 9000), charter=((32400, 68400),))
-    assert isinstance(fig, Figure)
-    (ax,) = fig.axes
-    polys = [c for c in ax.collections if isinstance(c, PolyCollection)]
-    charter, headers, busy = polys
-    assert len(busy.get_paths()) == 2  # the two jobs, one rectangle each; free time is the background
-    assert len(headers.get_paths()) == 2 and len(charter.get_paths()) == 1
-    assert sum(isinstance(c, LineCollection) for c in ax.collections) == 2  # site and cluster separators
-    assert cluster_labels(ax) == ["nova (2)", "gros (1)"]  # lyon, then nancy
-    assert {"lyon (2)", "nancy (1)"} <= set(texts(fig))
-    assert legend(fig) == ["busy (a job holds the host)", "usage charter period (weekdays 09:00-19:00)",
-                           "chosen slot: Thu 01 Jan 03:00 to 03:30"]
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    assert buf.getvalue()[:4] == b"\x89PNG"
+    scene = draw_gantt(planning(), highlight=(7200, 9000), charter=((32400, 68400),))
+    assert isinstance(scene, Scene) and scene.width == 1400
+    assert len(rects(scene, "busy")) == 2  # the two jobs, one rectangle each; free time is the background
+    assert len(rects(scene, "header")) == 2 and len(rects(scene, "charter")) == 1
+    assert len(rects(scene, "slot")) == 1
+    assert texts(scene, "cluster") == ["nova (2)", "gros (1)"]  # lyon, then nancy
+    assert texts(scene, "site") == ["lyon (2)", "nancy (1)"]
+    assert texts(scene, "title") == ["Jobs from 1970-01-01 01:00 to 1970-01-03 01:00 (Paris time)"]
+    assert legend(scene) == ["busy (a job holds the host)", "usage charter period (weekdays 09:00-19:00)",
+                             "chosen slot: Thu 01 Jan 03:00 to 03:30"]
+    assert "hosts, by site and cluster" in texts(scene)
+    assert svg_texts(scene) == lines_of(texts(scene))  # the same texts, one SVG text per line
 
 
-def test_the_gantt_of_many_hosts_is_one_row_per_cluster_in_a_few_collections() -> None:
-    fig = draw_gantt(many_hosts(HEATMAP_HOSTS + 80), highlight=(3600, 10800))
-    ax = fig.axes[0]
-    assert len(ax.collections) <= 5  # headers, one mesh, two separator sets: not one artist per host
-    (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
-    assert mesh.get_array().count() == 7 * 3 * 96  # (cluster, site) rows of hourly cells, headers masked
-    assert mesh.get_rasterized()  # one picture in SVG, not a path per cell
-    labels = cluster_labels(ax)
+def test_texts_are_escaped_in_svg() -> None:
+    scene = draw_gantt(planning(), title="jobs <a & b> \"quoted\"")
+    assert "jobs <a & b> \"quoted\"" in svg_texts(scene)
+
+
+def test_the_gantt_of_many_hosts_is_one_row_per_cluster_in_a_few_elements() -> None:
+    scene = draw_gantt(many_hosts(HEATMAP_HOSTS + 80), highlight=(3600, 10800))
+    heat = rects(scene, "heat")
+    assert not rects(scene, "busy") and 21 <= len(heat) < 21 * 96  # runs of equal share: not a cell per hour
+    assert all(0 < r.opacity <= 1 for r in heat)
+    labels = texts(scene, "cluster")
     assert len(labels) == 21 and all(label.startswith("c") and label.endswith(")") for label in labels)
-    assert legend(fig)[0] == "busy hosts (darker: more of the cluster)" and legend(fig)[-1].startswith("chosen slot")
-    assert len(fig.axes) == 2  # the colour bar
+    assert legend(scene)[0] == "busy hosts (darker: more of the cluster)" and legend(scene)[-1].startswith("chosen")
+    (bar,) = [e for e in scene.elements if isinstance(e, ColourBar)]
+    assert bar.label == "share of the cluster's hosts busy" and [t for _, t in bar.ticks] == ["0 %", "50 %", "100 %"]
+    assert {"0 %", "100 %", "share of the cluster's hosts busy"} <= set(svg_texts(scene))
     small = draw_gantt(many_hosts(HEATMAP_HOSTS + 80), per_host=True)
-    assert sum(len(c.get_paths()) for c in small.axes[0].collections if isinstance(c, PolyCollection)) > 200
+    assert len(rects(small, "busy")) == HEATMAP_HOSTS + 80
 
 
 def test_busy_share_per_bin() -> None:
@@ -92,18 +98,40 @@ def test_busy_share_per_bin() -> None:
     assert busy_share([], [0, 10]) == [0.0]
 
 
+def test_busy_share_agrees_with_a_naive_count() -> None:
+    hosts = many_hosts(90).hosts
+    edges = [i * 1800.0 for i in range(40)]
+    naive = [sum(max(0.0, min(e, b) - max(s, a)) for h in hosts for s, e in h.busy) / ((b - a) * len(hosts))
+             for a, b in itertools.pairwise(edges)]
+    assert all(abs(x - y) < 1e-9 for x, y in zip(busy_share(hosts, edges), naive, strict=True))
+
+
 def test_slots_figure_shows_the_wanted_elements_their_counts_and_the_chosen_start() -> None:
     slots = compute_slots(planning(), 3600).unwrap()
-    fig = draw_slots(slots, wanted={"grid5000": 2, "nova": 2, "atlantis": 1}, chosen=slots.slots[1].start)
-    assert len(fig.axes) == 2  # one panel per wanted element of the planning
-    assert [ax.get_ylabel() for ax in fig.axes] == ["grid5000\nfree hosts", "nova\nfree hosts"]
-    assert legend(fig) == ["free hosts for 1h00 from each start", "hosts wanted", "fewer free than wanted",
-                           "chosen start Thu 01 Jan 02:00"]
-    assert {"wanted 2"} <= set(texts(fig))
-    notes = [a.get_text() for a in fig.axes[0].texts if a.get_text().startswith("chosen")]
-    assert notes == ["chosen start Thu 01 Jan 02:00\ngrid5000 1 free, nova 1 free"]
-    left, _ = fig.axes[0].get_xlim()
-    assert left < slots.slots[0].start  # a chosen first start is not on the axis' edge
+    scene = draw_slots(slots, wanted={"grid5000": 2, "nova": 2, "atlantis": 1}, chosen=slots.slots[1].start)
+    assert texts(scene, "ylabel") == ["grid5000\nfree hosts", "nova\nfree hosts"]  # a panel per planned element
+    assert len(rects(scene, "frame")) == 2
+    assert legend(scene) == ["free hosts for 1h00 from each start", "hosts wanted", "fewer free than wanted",
+                             "chosen start Thu 01 Jan 02:00"]
+    assert texts(scene, "wanted") == ["wanted 2", "wanted 2"]
+    assert texts(scene, "note") == ["chosen start Thu 01 Jan 02:00\ngrid5000 1 free, nova 1 free"]
+    assert texts(scene, "title") == ["Free hosts by start time, for a walltime of 1h00 (Paris time)"]
+    (left,) = {r.x for r in rects(scene, "frame")}
+    steps = [e for e in scene.elements if getattr(e, "role", "") == "steps"]
+    assert len(steps) == 2 and all(min(x for x, _ in s.points) > left for s in steps)  # not on the axis' edge
+    assert set(lines_of(texts(scene))) == set(svg_texts(scene))
+
+
+def test_slots_figure_of_no_slots_says_so() -> None:
+    slots = compute_slots(Planning(start=0, end=600, hosts=[]), 3600).unwrap()
+    assert texts(draw_slots(slots)) == ["no slots"]
+
+
+def test_nice_ticks_are_round_and_few() -> None:
+    assert nice_ticks(611) == (0, 200, 400, 600)
+    assert nice_ticks(24) == (0, 10, 20)
+    assert nice_ticks(80.35) == (0, 25, 50, 75)
+    assert nice_ticks(0) == (0.0,)
 
 
 def test_time_ticks_are_paris_wall_clock() -> None:
