@@ -209,6 +209,14 @@ def add_api_options(parser: argparse.ArgumentParser) -> None:
     add_config(parser)
 
 
+def missing_ca_bundle(args: argparse.Namespace) -> InvalidInput | None:
+    """The refusal of a --ca-bundle that does not exist (None when it is not given or exists)."""
+    bundle = getattr(args, "ca_bundle", None)
+    if bundle is not None and not Path(bundle).exists():
+        return InvalidInput("--ca-bundle", bundle, "the path of a CA bundle file (or directory) that exists")
+    return None
+
+
 def api_connection_of(args: argparse.Namespace) -> APIConnection | G5kError:
     """The API connection of :func:`add_api_options`' options: the configuration (file, environment, where we
     run) with --api, --api-user, --timeout, --ca-bundle and --allow-http-password over it. A dry run builds the
@@ -217,9 +225,9 @@ def api_connection_of(args: argparse.Namespace) -> APIConnection | G5kError:
     from g5k.api import APIConnection
     from g5k.results import performed
 
-    bundle = getattr(args, "ca_bundle", None)
-    if bundle is not None and not Path(bundle).exists():
-        return InvalidInput("--ca-bundle", bundle, "the path of a CA bundle file (or directory) that exists")
+    missing = missing_ca_bundle(args)
+    if missing is not None:
+        return missing
     loaded = performed(config_adapter.runtime(path=getattr(args, "config", None)))
     if isinstance(loaded, Failure):
         error: G5kError = loaded.failure()

@@ -20,13 +20,13 @@ import attrs
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, fail, to_jsonable
 from g5k.cli.options import (
     RESERVATION,
-    add_config,
+    add_api_options,
     add_figure_format,
     add_reservation,
     add_walltime,
     failure_lines,
     formats_of,
-    hidden_alias,
+    missing_ca_bundle,
     plural,
     reservation_of,
     walltime_of,
@@ -95,15 +95,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     src.add_argument("--live", action="store_true", help="the Grid'5000 API (same as --source api)")
     src.add_argument("--site", action="append", default=[], metavar="SITE",
                      help="a site to read (repeatable; default: the sites of the wanted elements)")
-    src.add_argument("--api", default=None, metavar="URI", help="Grid'5000 API base URI (default: g5k.api_uri)")
-    src.add_argument("--api-user", dest="api_user", default=None, metavar="LOGIN",
-                     help="API user (default: g5k.api_username; the password comes from the keyring, else is asked)")
-    hidden_alias(src, "--user", dest="api_user")
+    add_api_options(src)
     src.add_argument("--oarapi", action="append", default=[], metavar="SITE=URL", help="OAR REST API root of a site")
     src.add_argument("--db-host", metavar="TEMPLATE", help="OAR database host, {site} replaced by the site")
     src.add_argument("--tunnel", choices=("auto", "always", "never"), default="auto",
                      help="reach the OAR database through the frontend: auto = only from outside Grid'5000")
-    add_config(src)
     out = p.add_argument_group("figures")
     out.add_argument("--out", default="out", metavar="DIR",
                      help="directory of the figures gantt.png and slots.png (default out)")
@@ -231,6 +227,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(args, clusters_r.failure())
     sites = args.site or list(sites_of_elements(snapshot, wanted, clusters_r.unwrap()))
     excluded = with_host_fqdns(args.exclude, snapshot)
+    missing = missing_ca_bundle(args)
+    if missing is not None:
+        return _usage(args, missing)
     api, oarapi, settings = _connections(args, source, context.config, context.location, roots.unwrap())
     if args.dry_run and source != "embedded":
         return _dry_run(args, source, sites, api, oarapi, settings)
@@ -284,8 +283,8 @@ def run(args: argparse.Namespace) -> int:
 def _connections(args: argparse.Namespace, source: Source, conf: Config, location: Any,
                  roots: dict[str, str]) -> tuple[APIConnection | None, dict[str, APIConnection], DbSettings | None]:
     """The connections a source reads through (its libraries are imported only for that source): the Grid'5000
-    API from the configuration (--api / --api-user over it; the password is asked before the first request), the
-    OAR REST APIs of --oarapi, the OAR databases' settings."""
+    API from the configuration (the API options over it; the password is asked before the first request), the
+    OAR REST APIs of --oarapi (with the same --timeout), the OAR databases' settings."""
     api = None
     oarapi: dict[str, APIConnection] = {}
     settings = None
@@ -293,8 +292,11 @@ def _connections(args: argparse.Namespace, source: Source, conf: Config, locatio
         from g5k.api import APIConnection
 
         if source == "api":
-            api = APIConnection.from_config(conf, location, interactive=True, uri=args.api, username=args.api_user)
-        oarapi = {site: APIConnection(url, use_keyring=False) for site, url in roots.items()}
+            api = APIConnection.from_config(conf, location, interactive=True, uri=args.api, username=args.api_user,
+                                            timeout=args.timeout, verify=args.ca_bundle,
+                                            allow_http_password=args.allow_http_password)
+        oarapi = {site: APIConnection(url, use_keyring=False, timeout=args.timeout or conf.api_timeout)
+                  for site, url in roots.items()}
     if source == "oardb":
         from g5k.db import DbSettings
 

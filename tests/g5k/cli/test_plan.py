@@ -109,6 +109,17 @@ def test_plan_oarapi_dry_run(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--source", "oarapi", "--oarapi", "rennes"]) == 2
 
 
+def test_plan_takes_the_shared_api_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--live", "--dry-run", "--site", "lyon", "--timeout", "7"]) == 0
+    assert "[anonymous, TLS verified, timeout 7s]" in capsys.readouterr().out
+    assert main(["plan", "--source", "oarapi", "--dry-run", "--oarapi", "rennes=http://oar.example/oarapi",
+                 "--timeout", "4"]) == 0
+    assert capsys.readouterr().out.count("timeout 4s]") == 2
+    assert main(["plan", "--live", "--no-plots", "--ca-bundle", "/nonexistent/ca.pem"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid --ca-bundle '/nonexistent/ca.pem'" in err and "Traceback" not in err
+
+
 def test_plan_out_of_charter_starts_at_night(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--no-plots", "--out-of-charter"]) == 0
     # Tuesday 2026-03-24: the charter period ends at 19:00 Paris time
