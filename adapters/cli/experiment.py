@@ -21,16 +21,7 @@ from typing import Any, TypeVar
 from attrs import frozen
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, emit, fail, to_jsonable
 from g5k.cli.options import add_config, add_tz, zone_of
-from g5k.experiment import (
-    SOURCE_NAMES,
-    DownReport,
-    down,
-    inventory_folder,
-    load_experiment,
-    read_inventory,
-    status,
-    up,
-)
+from g5k.experiment import SOURCE_NAMES, DownReport, down, inventory_folder, load_experiment, read_inventory, status, up
 from g5k.remote import Settings, settings
 from g5k.results import performed
 from returns.io import IOResult
