@@ -120,12 +120,13 @@ def _context(args: argparse.Namespace) -> Result[Context, G5kError]:
     loaded = performed(config_adapter.runtime(path=args.config))
     if not isinstance(loaded, Success):
         return Failure(loaded.failure())
-    config, access = loaded.unwrap().config, loaded.unwrap().access
+    rt = loaded.unwrap()
+    config = rt.config
     near = min(config.tiny_polling_interval, config.polling_interval)
     policy = PollPolicy(config.polling_interval, near, max(300.0, config.polling_interval))
-    if "frontend" in vars(args) and not args.dry_run and (missing := no_frontend(args.frontend, access)):
+    if "frontend" in vars(args) and not args.dry_run and (missing := no_frontend(args.frontend, rt.access)):
         return Failure(missing)
-    return Success(Context(access, policy, tz, config.oar_job_key_file))
+    return Success(Context(rt.access, policy, tz, config.oar_job_key_file))
 
 
 def _job_id(text: str | None) -> Result[int, G5kError]:
