@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from attrs import frozen
 from ClusterShell.Event import EventHandler
@@ -44,11 +44,8 @@ from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
 from g5kpure.config import (
-    Config,
     FrontendAccess,
-    Location,
     Place,
-    frontend_access,
     frontend_params,
     node_params,
     plan_command,
@@ -372,26 +369,14 @@ def interactive(access: NodeAccess, host: str, command: str | None = None) -> IO
 # ------------------------------------------------------------------------------------------ job's nodes
 
 
-@frozen
-class Settings:
-    """What reaching a job's nodes takes from the configuration: the frontend access, the node parameters
-    ([oarsh]) and where we run (a jump through the frontend from outside)."""
-
-    config: Config
-    location: Location
-    access: FrontendAccess
+Settings: TypeAlias = config_adapter.Runtime
+"""What reaching a job's nodes takes from the configuration: the frontend access, the node parameters ([oarsh])
+and where we run (a jump through the frontend from outside); the runtime every command derives."""
 
 
 def settings(config_file: Path | None = None) -> IOResult[Settings, G5kError]:
     """The effective configuration and where the code runs (``config_file``: instead of the usual file)."""
-    loaded = performed(config_adapter.load_config(path=config_file))
-    if not isinstance(loaded, Success):
-        return IOFailure(loaded.failure())
-    config = loaded.unwrap().config
-    located = performed(config_adapter.where_we_run(config))
-    if not isinstance(located, Success):
-        return IOFailure(located.failure())
-    return IOSuccess(Settings(config, located.unwrap(), frontend_access(config, located.unwrap())))
+    return config_adapter.runtime(path=config_file)
 
 
 def job_access(

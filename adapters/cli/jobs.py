@@ -45,7 +45,6 @@ from g5k.oar import (
 from g5k.results import performed
 from returns.result import Failure, Result, Success
 
-from g5kpure import config as core
 from g5kpure.config import FrontendAccess, plan_command
 from g5kpure.errors import G5kError, InvalidInput, Partial
 from g5kpure.oar import (
@@ -118,19 +117,16 @@ def _context(args: argparse.Namespace) -> Result[Context, G5kError]:
     if isinstance(zone, Failure):
         return Failure(zone.failure())
     tz = zone.unwrap()
-    loaded = performed(config_adapter.load_config(path=args.config))
+    loaded = performed(config_adapter.runtime(path=args.config))
     if not isinstance(loaded, Success):
         return Failure(loaded.failure())
-    config = loaded.unwrap().config
-    located = performed(config_adapter.where_we_run(config))
-    if not isinstance(located, Success):
-        return Failure(located.failure())
+    rt = loaded.unwrap()
+    config = rt.config
     near = min(config.tiny_polling_interval, config.polling_interval)
     policy = PollPolicy(config.polling_interval, near, max(300.0, config.polling_interval))
-    access = core.frontend_access(config, located.unwrap())
-    if "frontend" in vars(args) and not args.dry_run and (missing := no_frontend(args.frontend, access)):
+    if "frontend" in vars(args) and not args.dry_run and (missing := no_frontend(args.frontend, rt.access)):
         return Failure(missing)
-    return Success(Context(access, policy, tz, config.oar_job_key_file))
+    return Success(Context(rt.access, policy, tz, config.oar_job_key_file))
 
 
 def _job_id(text: str | None) -> Result[int, G5kError]:

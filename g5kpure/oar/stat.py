@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import tzinfo
 from typing import Any
 
+from attrs import evolve
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, NotFound, ParseError
@@ -252,39 +253,47 @@ def _info_of_text(
         return Failure(ParseError("oarstat -f value", where=f"job {jid}", line=bad[0], hint="not an OAR date/number"))
     not_printed = tuple(f for f in FIELD_KEYS if raw(f) is None and not (f == "walltime" and walltime is not None))
     state_text = attrs["state"].strip()
-    return Success(
-        OarJobInfo(
-            job_id=jid,
-            state=OarState.of(state_text),
-            state_text=state_text,
-            owner=text("owner"),
-            name=text("name") or None,
-            queue=text("queue"),
-            project=text("project"),
-            types=tuple(t.strip() for t in (types_text or "").split(",") if t.strip()),
-            walltime=walltime,
-            submission_time=times[0],
-            start_time=times[1],
-            scheduled_start=times[2],
-            stop_time=times[3],
-            assigned_hosts=hosts,
-            assigned_resources=resources,
-            reservation=text("reservation"),
-            message=message,
-            exit_code=exit_value,
-            exit_status=exit_status,
-            command=raw("command"),
-            properties=raw("properties"),
-            wanted_resources=text("wanted_resources"),
-            initial_request=raw("initial_request"),
-            launching_directory=raw("launching_directory"),
-            job_kind=text("job_kind"),
-            array_id=int_of(text("array_id")),
-            array_index=int_of(text("array_index")),
-            resubmit_job_id=int_of(text("resubmit_job_id")) or None,
-            events=None if events is None else tuple(events),
-            not_printed=not_printed,
-        )
+    info = OarJobInfo(
+        job_id=jid,
+        state=OarState.of(state_text),
+        state_text=state_text,
+        types=tuple(t.strip() for t in (types_text or "").split(",") if t.strip()),
+        walltime=walltime,
+        submission_time=times[0],
+        start_time=times[1],
+        scheduled_start=times[2],
+        stop_time=times[3],
+        assigned_hosts=hosts,
+        assigned_resources=resources,
+        exit_code=exit_value,
+        exit_status=exit_status,
+        events=None if events is None else tuple(events),
+        not_printed=not_printed,
+    )
+    return Success(_with_described(info, word=text, verbatim=raw, number=text))
+
+
+def _with_described(info: OarJobInfo, word: Callable[[str], str | None], verbatim: Callable[[str], str | None],
+                    number: Callable[[str], object]) -> OarJobInfo:
+    """``info`` with the fields every output gives alike: ``word`` reads a field as a word, ``verbatim`` as
+    printed, ``number`` as what :func:`int_of` reads (each None when the output does not print it)."""
+    return evolve(
+        info,
+        owner=word("owner"),
+        name=(word("name") or "").strip() or None,
+        queue=word("queue"),
+        project=word("project"),
+        reservation=word("reservation"),
+        message=verbatim("message"),
+        command=verbatim("command"),
+        properties=verbatim("properties"),
+        wanted_resources=None if (wanted := verbatim("wanted_resources")) is None else wanted.strip(),
+        initial_request=verbatim("initial_request"),
+        launching_directory=verbatim("launching_directory"),
+        job_kind=word("job_kind"),
+        array_id=int_of(number("array_id")),
+        array_index=int_of(number("array_index")),
+        resubmit_job_id=int_of(number("resubmit_job_id")) or None,
     )
 
 
@@ -407,43 +416,27 @@ def _job_of_json(key: str, rec: object) -> Result[OarJobInfo, G5kError]:
         f for f, ks in FIELD_KEYS.items()
         if not any(k in rec for k in ks) and not (f == "walltime" and walltime is not None)
     )  # fmt: skip
-    return Success(
-        OarJobInfo(
-            job_id=jid,
-            state=OarState.of(state_text),
-            state_text=state_text,
-            owner=text("owner"),
-            name=(text("name") or "").strip() or None,
-            queue=text("queue"),
-            project=text("project"),
-            types=tuple(t for t in (as_str(x).strip() for x in _json_list(value("types"), ",")) if t),
-            walltime=walltime,
-            submission_time=ts_or_none(value("submission_time")),
-            start_time=ts_or_none(value("start_time")),
-            scheduled_start=ts_or_none(value("scheduled_start")),
-            stop_time=ts_or_none(value("stop_time")),
-            assigned_hosts=tuple(sorted({h for h in (as_str(x) for x in _json_list(value("assigned_hosts"))) if h})),
-            assigned_resources=(
-                None if "assigned_resources" in not_printed
-                else tuple(n for n in (int_of(r) for r in _json_list(value("assigned_resources"))) if n is not None)
-            ),
-            reservation=text("reservation"),
-            message=message,
-            exit_code=exit_value,
-            exit_status=exit_status,
-            command=text("command"),
-            properties=text("properties"),
-            wanted_resources=None if (wanted := text("wanted_resources")) is None else wanted.strip(),
-            initial_request=text("initial_request"),
-            launching_directory=text("launching_directory"),
-            job_kind=text("job_kind"),
-            array_id=int_of(value("array_id")),
-            array_index=int_of(value("array_index")),
-            resubmit_job_id=int_of(value("resubmit_job_id")) or None,
-            events=None if "events" in not_printed else _json_events(value("events")),
-            not_printed=not_printed,
-        )
+    info = OarJobInfo(
+        job_id=jid,
+        state=OarState.of(state_text),
+        state_text=state_text,
+        types=tuple(t for t in (as_str(x).strip() for x in _json_list(value("types"), ",")) if t),
+        walltime=walltime,
+        submission_time=ts_or_none(value("submission_time")),
+        start_time=ts_or_none(value("start_time")),
+        scheduled_start=ts_or_none(value("scheduled_start")),
+        stop_time=ts_or_none(value("stop_time")),
+        assigned_hosts=tuple(sorted({h for h in (as_str(x) for x in _json_list(value("assigned_hosts"))) if h})),
+        assigned_resources=(
+            None if "assigned_resources" in not_printed
+            else tuple(n for n in (int_of(r) for r in _json_list(value("assigned_resources"))) if n is not None)
+        ),
+        exit_code=exit_value,
+        exit_status=exit_status,
+        events=None if "events" in not_printed else _json_events(value("events")),
+        not_printed=not_printed,
     )
+    return Success(_with_described(info, word=text, verbatim=text, number=value))
 
 
 def _json_list(value: object, sep: str = "+") -> list[object]:
