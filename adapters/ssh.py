@@ -23,7 +23,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -282,21 +282,23 @@ def _phase(conn: Connection) -> str:
     return "opening the session"
 
 
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The failure, then what caused it, down the chain (paramiko wraps socket errors in its own)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        yield seen
+        seen = seen.__cause__ or seen.__context__
+
+
 def _no_such_name(exc: BaseException) -> bool:
     """Whether the failure is a name that does not resolve (offline or misspelt: retrying within a command's time
     limit does not help)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, socket.gaierror):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return any(isinstance(seen, socket.gaierror) for seen in _causes(exc))
 
 
 def _reason(exc: BaseException) -> str:
     """The underlying cause of a failure in a few words (paramiko wraps socket errors in its own texts)."""
-    seen: BaseException | None = exc
-    while seen is not None:
+    for seen in _causes(exc):
         if isinstance(seen, paramiko.ssh_exception.NoValidConnectionsError):
             return "; ".join(f"{(getattr(e, 'strerror', None) or str(e)).lower()} ({a[0]}:{a[1]})"
                              for a, e in seen.errors.items())
@@ -306,7 +308,6 @@ def _reason(exc: BaseException) -> str:
             return "the server closed the connection"
         if isinstance(seen, socket.gaierror):
             return f"name not resolved ({seen.strerror or seen}; no network?)"
-        seen = seen.__cause__ or seen.__context__
     return str(exc) or type(exc).__name__
 
 
