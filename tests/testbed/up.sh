@@ -441,7 +441,7 @@ EOF
 delete_leftover_jobs() {  # jobs of the test users still alive from an earlier run (their quota would fail tests)
     local u ids left
     for u in $TEST_USER $OTHER_USER $SPARE_USER; do
-        ids=$(runuser -u postgres -- psql -d oar -Atc "select job_id from jobs where job_user = '$u'
+        ids=$(psql_oar "select job_id from jobs where job_user = '$u'
               and state not in ('Terminated', 'Error')" 2>/dev/null | tr '\n' ' ')
         [ -n "${ids// /}" ] || continue
         log "deleting leftover jobs of $u: $ids"
@@ -449,7 +449,7 @@ delete_leftover_jobs() {  # jobs of the test users still alive from an earlier r
         (cd / && runuser -u "$u" -- oardel $ids >/dev/null 2>&1) || true
     done
     for _ in $(seq 1 60); do
-        left=$(runuser -u postgres -- psql -d oar -Atc "select count(*) from jobs where job_user in
+        left=$(psql_oar "select count(*) from jobs where job_user in
                ('$TEST_USER', '$OTHER_USER', '$SPARE_USER') and state not in ('Terminated', 'Error')" 2>/dev/null)
         [ "${left:-0}" = 0 ] && return 0
         sleep 1
