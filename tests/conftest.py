@@ -22,7 +22,7 @@ import pytest
 from attrs import frozen
 from returns.result import Failure, Success
 
-from g5kpure.config import ConnectionParams
+from g5kpure.config import ConnectionParams, FrontendAccess
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 FIXTURES_DIR = REPO_DIR / "tests" / "fixtures"
@@ -342,6 +342,34 @@ def failure_of(result: object, kind: type[T]) -> T:
     error = result.failure()
     assert isinstance(error, kind), error
     return error
+
+
+RESERVATIONS_PER_USER = 2  # OAR's stock admission rule: at most 2 waiting advance reservations per user
+
+
+def wait_for_reservation_quota(access: FrontendAccess, needs: Mapping[str, int], within: float) -> None:
+    """Wait until the account behind each frontend can place ``needs[frontend]`` more advance reservations
+    (other test runs on the same testbed may hold some for a while); fail, never skip, when they do not."""
+    import time
+
+    from g5k.ssh import output_or_failure, run
+
+    from g5kpure.config import CommandOutput
+    from g5kpure.oar import OarState, parse_oarstat_jobs_json
+
+    deadline = time.monotonic() + within
+    while True:
+        held = {}
+        for frontend in needs:
+            out = output_or_failure(run(("oarstat", "-u", "-f", "-J"), frontend, access))
+            assert isinstance(out, CommandOutput), out
+            infos = parse_oarstat_jobs_json(out.exit_code, out.stdout, out.stderr).unwrap()
+            held[frontend] = sum(1 for i in infos if i.is_reservation and i.state is OarState.WAITING)
+        if all(held[f] + n <= RESERVATIONS_PER_USER for f, n in needs.items()):
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"other runs keep holding the testbed users' waiting reservations: {held}")
+        time.sleep(2.0)
 
 
 def run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, object]:

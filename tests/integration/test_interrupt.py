@@ -35,7 +35,7 @@ from g5k.ssh import output_or_failure, run
 
 from g5kpure.config import CommandOutput, ConnectionParams, FrontendAccess
 from g5kpure.oar import parse_oarstat_jobs_json
-from tests.conftest import Testbed
+from tests.conftest import Testbed, wait_for_reservation_quota
 
 pytestmark = pytest.mark.integration
 
@@ -283,23 +283,6 @@ RESERVE_MOMENTS: dict[str, tuple[Moment, tuple[float, ...]]] = {
 }
 
 
-def wait_for_quota(access: FrontendAccess, within: float = 120.0) -> None:
-    """Wait until no account holds 2 waiting advance reservations (other test runs may, for a while)."""
-    deadline = time.monotonic() + within
-    while True:
-        held = {}
-        for f in SITES:
-            out = output_or_failure(run(("oarstat", "-u", "-f", "-J"), f, access))
-            assert isinstance(out, CommandOutput), out
-            infos = parse_oarstat_jobs_json(out.exit_code, out.stdout, out.stderr).unwrap()
-            held[f] = sum(1 for i in infos if i.is_reservation and not i.state.is_final)
-        if all(n <= 1 for n in held.values()):
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"other runs keep the testbed users' waiting reservations: {held}")
-        time.sleep(2.0)
-
-
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
 @pytest.mark.parametrize("moment", list(RESERVE_MOMENTS))
 def test_reserve_at_a_common_date_while_sites_refuse(moment: str, sig: signal.Signals, configs: dict[str, Path],
@@ -311,7 +294,7 @@ def test_reserve_at_a_common_date_while_sites_refuse(moment: str, sig: signal.Si
     argv = ["reserve", "--name", name, "-l", "nodes=5", "-w", "600s", "--at", str(start), "--tries", "5",
             "--tz", "UTC", *(w for s in SITES for w in ("--frontend", s))]
     try:
-        wait_for_quota(three_users)
+        wait_for_reservation_quota(three_users, dict.fromkeys(SITES, 1), 120.0)
         code, out, err = trial(argv, configs["three"], state, when(), sig, extra)
         check_ended(code, out, err, sig)
         assert none_left(three_users, SITES, name) == []

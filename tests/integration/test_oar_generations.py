@@ -53,7 +53,7 @@ from g5kpure.oar import (
     parse_oarstat_states,
     parse_oarsub_output,
 )
-from tests.conftest import Testbed
+from tests.conftest import Testbed, wait_for_reservation_quota
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +61,6 @@ FAST = PollPolicy(interval=1.0, near_interval=0.5, max_sleep=2.0)
 OLD, NEW = "nancy", "grenoble"
 GENERATIONS = {OLD: (OarGeneration.OAR_2_5, OarstatFormat.CAMEL_CASE),
                NEW: (OarGeneration.OAR_2_6, OarstatFormat.FORMAT_3)}  # fmt: skip
-RESERVATIONS_PER_USER = 2  # OAR's stock admission rule: at most 2 waiting advance reservations per user
 
 
 @pytest.fixture(params=[OLD, NEW], ids=["oar-2.5.9", "oar-2.6.1"])
@@ -187,20 +186,6 @@ def test_oarsub_json_and_refusals(frontend: str, access: FrontendAccess, tz: Zon
     assert isinstance(err, Rejected) and err.reason == "[ADMISSION RULE] Error: unknown job type: nosuchtype"
 
 
-def wait_for_reservation_quota(account: FrontendAccess, frontend: str, within: float = 180.0) -> None:
-    """Wait until the account can place one more waiting reservation (other runs may hold some)."""
-    deadline = time.monotonic() + within
-    while True:
-        out = ssh_out(account, frontend, "oarstat", "-u", "-f", "-J")
-        infos = parse_oarstat_jobs_json(out.exit_code, out.stdout, out.stderr).unwrap()
-        held = sum(1 for i in infos if i.is_reservation and i.state is OarState.WAITING)
-        if held < RESERVATIONS_PER_USER:
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"other runs keep holding the waiting reservations of {frontend}'s account: {held}")
-        time.sleep(2.0)
-
-
 def test_reservation_accepted_then_refused_with_its_could_run_at(
     frontend: str, other_user_params: ConnectionParams, tz: ZoneInfo
 ) -> None:
@@ -210,7 +195,7 @@ def test_reservation_accepted_then_refused_with_its_could_run_at(
     date = datetime.fromtimestamp(start, tz).strftime("%Y-%m-%d %H:%M:%S")
     made: list[OarJob] = []
     try:
-        wait_for_reservation_quota(bob, frontend)
+        wait_for_reservation_quota(bob, {frontend: 1}, 180.0)
         # through the raw command, to read this generation's acceptance line ("# Reservation valid --> OK" on 2.6)
         argv = ("oarsub", "-r", date, "-p", "cluster='parasilo'", "-l", "nodes=4,walltime=1:00:00", "-n", name)
         out = ssh_out(bob, frontend, *argv)

@@ -25,6 +25,7 @@ from returns.result import Success
 from g5kpure.config import CommandOutput, ConnectionParams, FrontendAccess
 from g5kpure.errors import NoCommonDate, ReattachConflict, Unreachable
 from g5kpure.oar import OarJob, OarJobInfo, OarState, OarSubmission, parse_oarstat_jobs_json
+from tests.conftest import wait_for_reservation_quota
 
 pytestmark = pytest.mark.integration
 
@@ -57,27 +58,6 @@ def live_named(sites: FrontendAccess, frontend: str, name: str) -> list[OarJobIn
     assert isinstance(out, CommandOutput), out
     infos = parse_oarstat_jobs_json(out.exit_code, out.stdout, out.stderr).unwrap()
     return [i for i in infos if i.name == name and not i.state.is_final]
-
-
-RESERVATIONS_PER_USER = 2  # OAR's stock admission rule: at most 2 waiting advance reservations per user
-
-
-def wait_for_reservation_quota(sites: FrontendAccess, needs: dict[str, int], within: float = 240.0) -> None:
-    """Wait until the account behind each frontend can place ``needs[frontend]`` more advance reservations
-    (other test runs on the same testbed may hold some for a while); fail, never skip, when they do not."""
-    deadline = time.monotonic() + within
-    while True:
-        held = {}
-        for frontend in needs:
-            out = output_or_failure(run(("oarstat", "-u", "-f", "-J"), frontend, sites))
-            assert isinstance(out, CommandOutput), out
-            infos = parse_oarstat_jobs_json(out.exit_code, out.stdout, out.stderr).unwrap()
-            held[frontend] = sum(1 for i in infos if i.is_reservation and i.state is OarState.WAITING)
-        if all(held[f] + n <= RESERVATIONS_PER_USER for f, n in needs.items()):
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"other runs keep holding the testbed users' waiting reservations: {held}")
-        time.sleep(2.0)
 
 
 def test_reattach_finds_the_jobs_and_submits_nothing_more(
@@ -146,7 +126,8 @@ def test_common_date_moves_to_oars_hint_on_every_site_and_leaves_nothing_behind(
     )
     blockers: list[OarJob] = []
     try:
-        wait_for_reservation_quota(sites, {"rennes": 1, "nancy": 2, "lyon": 1})  # nancy is bob, the blocker too
+        # nancy is bob, the blocker too
+        wait_for_reservation_quota(sites, {"rennes": 1, "nancy": 2, "lyon": 1}, 240.0)
         blocker = performed(oarsub([(blocker_sub, "rennes")], bob, tz=tz)[0])
         assert isinstance(blocker, Success), blocker
         blockers.append(blocker.unwrap())
@@ -166,7 +147,7 @@ def test_common_date_moves_to_oars_hint_on_every_site_and_leaves_nothing_behind(
         assert performed(get_oar_job_info(nancy.job_id, "nancy", sites)).unwrap().state.is_final
         assert all(live_named(sites, f, name) == [] for f in ("rennes", "nancy", "lyon"))
 
-        wait_for_reservation_quota(sites, {"rennes": 1, "nancy": 1, "lyon": 1})
+        wait_for_reservation_quota(sites, {"rennes": 1, "nancy": 1, "lyon": 1}, 240.0)
         # unbounded: the second try lands on OAR's hint on all three sites
         got = performed(reserve_at_first_common_date(specs, start, None, 5, sites, tz=tz))
         if isinstance(got, Success):
