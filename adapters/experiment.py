@@ -67,7 +67,7 @@ from g5kpure.experiment import (
     render_inventory,
 )
 from g5kpure.experiment.steps import ANSIBLE_INVENTORY, SSH_CONFIG
-from g5kpure.oar import PARIS, DelOutcome, OarJob, format_unixts
+from g5kpure.oar import DELETION_SETTLE, PARIS, DelOutcome, OarJob, format_unixts
 from g5kpure.remote import NodeAccess, RemoteCommand, plan_run
 
 Say = Callable[[str], None]
@@ -278,7 +278,7 @@ class DownReport:
         return not self.alive and not self.unreadable and all(o.ok for o in self.outcomes)
 
 
-def down(exp: Experiment, s: Settings, folder: Path | None = None, *, wait: float = 60.0) -> IOResult[
+def down(exp: Experiment, s: Settings, folder: Path | None = None, *, wait: float = DELETION_SETTLE) -> IOResult[
         DownReport, G5kError]:
     """Delete every live job of the experiment's name on its sites, wait until OAR shows them ended, and remove
     the inventory files of ``folder`` (they name hosts no longer held)."""

@@ -81,6 +81,7 @@ from g5kpure.config import LOCAL, CommandOutput, CommandPlan, FrontendAccess, pl
 from g5kpure.errors import G5kError, Partial, Rejected
 from g5kpure.oar import (
     DEFAULT_ORIGIN_TAG,
+    DELETION_SETTLE,
     PARIS,
     DelOutcome,
     DelStatus,
@@ -181,7 +182,7 @@ def oarsubgrid(
     directory: str | None = None, additional_options: tuple[str, ...] | None = None,
     access: FrontendAccess | None = None, timeout: TimeoutArg = False,
     *, tz: tzinfo = PARIS, job_key_file: KeyFileArg = CONFIGURED, origin_tag: str | None = DEFAULT_ORIGIN_TAG,
-    rollback_wait: float = 30.0, submissions: Submissions | None = None, journal: JournalArg = USER_JOURNAL,
+    rollback_wait: float = DELETION_SETTLE, submissions: Submissions | None = None, journal: JournalArg = USER_JOURNAL,
 ) -> IOResult[tuple[OarJob, ...], G5kError]:
     """Submit one job per site at once, all or nothing: when any site refuses or cannot be reached, the
     jobs the other sites accepted are deleted, and the call returns once OAR shows them ended (at most
@@ -262,8 +263,9 @@ class Submissions:
     ``journal``: where submissions are recorded (default: the user's journal; ``None``: in memory only)."""
 
     def __init__(
-        self, access: FrontendAccess | None = None, timeout: TimeoutArg = False, *, rollback_wait: float = 30.0,
-        journal: JournalArg = USER_JOURNAL, command: str | None = None, notify: Callable[[str], None] = say,
+        self, access: FrontendAccess | None = None, timeout: TimeoutArg = False, *,
+        rollback_wait: float = DELETION_SETTLE, journal: JournalArg = USER_JOURNAL, command: str | None = None,
+        notify: Callable[[str], None] = say,
     ) -> None:
         self.access = access
         self.timeout = timeout
@@ -438,7 +440,7 @@ class Submissions:
 @contextlib.contextmanager
 def guarded(
     submissions: Submissions | None, access: FrontendAccess | None = None, timeout: TimeoutArg = False, *,
-    rollback_wait: float = 30.0, journal: JournalArg = USER_JOURNAL,
+    rollback_wait: float = DELETION_SETTLE, journal: JournalArg = USER_JOURNAL,
 ) -> Iterator[Submissions]:
     """The caller's ``submissions`` when given (it keeps control of what is kept), else a new operation."""
     if submissions is not None:

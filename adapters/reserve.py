@@ -50,6 +50,7 @@ from g5kpure.config import FrontendAccess
 from g5kpure.errors import G5kError, NoCommonDate, Rejected, ReservationTry, SiteAnswer
 from g5kpure.oar import (
     DEFAULT_ORIGIN_TAG,
+    DELETION_SETTLE,
     LOST_GRACE,
     PARIS,
     DelStatus,
@@ -127,7 +128,7 @@ def reserve_or_reattach(
     specs: Specs, name: str, access: FrontendAccess | None = None, timeout: TimeoutArg = False,
     *, start: int | None = None, not_after: int | None = None, max_tries: int = core.DEFAULT_MAX_TRIES,
     tz: tzinfo = PARIS, job_key_file: KeyFileArg = CONFIGURED, origin_tag: str | None = DEFAULT_ORIGIN_TAG,
-    rollback_wait: float = 30.0, submissions: Submissions | None = None, journal: JournalArg = USER_JOURNAL,
+    rollback_wait: float = DELETION_SETTLE, submissions: Submissions | None = None, journal: JournalArg = USER_JOURNAL,
     on_wait: Callable[[str], None] | None = None,
 ) -> IOResult[Reserved, G5kError]:
     """The live jobs named ``name`` when every site of ``specs`` holds one (nothing submitted); when none does,
@@ -169,7 +170,7 @@ def reserve_at_first_common_date(
     specs: Specs, start: int, not_after: int | None = None, max_tries: int = core.DEFAULT_MAX_TRIES,
     access: FrontendAccess | None = None, timeout: TimeoutArg = False,
     *, tz: tzinfo = PARIS, job_key_file: KeyFileArg = CONFIGURED, origin_tag: str | None = DEFAULT_ORIGIN_TAG,
-    rollback_wait: float = 30.0, submissions: Submissions | None = None, journal: JournalArg = USER_JOURNAL,
+    rollback_wait: float = DELETION_SETTLE, submissions: Submissions | None = None, journal: JournalArg = USER_JOURNAL,
 ) -> IOResult[CommonReservation, G5kError]:
     """Advance reservations starting at the same date on every site: ``start`` first, then OAR's latest
     "could run at" date while some site refuses (what others accepted is deleted before each new try), at most
@@ -259,7 +260,7 @@ class Cleanup:
 
 def clean_leftovers(
     access: FrontendAccess | None = None, timeout: TimeoutArg = False, *, dry_run: bool = False,
-    journal: JournalFile | None = None, rollback_wait: float = 30.0, wait_grace: bool = True,
+    journal: JournalFile | None = None, rollback_wait: float = DELETION_SETTLE, wait_grace: bool = True,
     on_wait: Callable[[str], None] | None = None,
 ) -> IOResult[Cleanup, G5kError]:
     """Delete what commands that died on this machine left in the journal (default: the user's): the jobs known

@@ -8,7 +8,7 @@ from g5kpure.oar.dates import (
     format_seconds, format_unixts, format_walltime, int_of, oar_date_to_unixts, oar_duration_to_seconds, parse_int,
     parse_walltime, read_number, to_seconds, to_unixts, zone_named,
 )
-from g5kpure.oar.delete import OarDelResult, parse_oardel_output
+from g5kpure.oar.delete import DELETION_SETTLE, OarDelResult, parse_oardel_output
 from g5kpure.oar.grid import (
     BRACE_CLOSE, BRACE_OPEN, OargridJobInfo, OargridSubmitted, cluster_rdef, oar_jobs_by_site,
     oargrid_job_key_path, oargriddel_argv, oargridstat_info_argv, oargridstat_list_argv, oargridstat_nodes_argvs,
@@ -54,7 +54,8 @@ from g5kpure.oar.watch import (
 )
 
 __all__ = [
-    "BRACE_CLOSE", "BRACE_OPEN", "DEFAULT_COMMAND", "DEFAULT_MAX_TRIES", "DEFAULT_ORIGIN_TAG", "DURATION_FORMS",
+    "BRACE_CLOSE", "BRACE_OPEN", "DEFAULT_COMMAND", "DEFAULT_MAX_TRIES", "DEFAULT_ORIGIN_TAG", "DELETION_SETTLE",
+    "DURATION_FORMS",
     "FIELD_KEYS", "MAX_BARE_HOURS", "MAX_INT_DIGITS", "MAX_SECONDS", "MAX_UNIXTS", "MAX_WALLTIME", "MIN_UNIXTS",
     "PARIS", "PROBE_MARK", "ZONE_FORMS", "AllAccepted", "CommonDatePolicy", "CommonDateStep", "DateInput",
     "DeadlinePassed", "DelOutcome", "DelStatus", "DurationInput", "Ended", "FrontendOar", "G5kSubnetParams", "GiveUp",

@@ -16,6 +16,12 @@ from returns.result import Failure, Result, Success
 from g5kpure.errors import G5kError, ParseError, Partial, Rejected
 from g5kpure.oar.outputs import command_failed, split_lines
 
+# How long a deletion may take to show in oarstat. OAR's Leon signals the job's oarexec at once; a job deleted
+# while still launching has no oarexec yet, so the kill is sent again only once sarko (every 10 s) finds the
+# deletion older than JOBDEL_SOFTWALLTIME (20 s by default): such a job ends some 35 s after oardel.
+DELETION_SETTLE = 60.0
+"""Seconds to wait for OAR to show deleted jobs ended (covers OAR's 20 s re-kill plus its 10 s check)."""
+
 
 @frozen
 class OarDelResult:
