@@ -68,7 +68,7 @@ from g5kpure.experiment import (
 )
 from g5kpure.experiment.steps import ANSIBLE_INVENTORY, SSH_CONFIG
 from g5kpure.oar import DELETION_SETTLE, PARIS, DelOutcome, OarJob, format_unixts
-from g5kpure.remote import NodeAccess, RemoteCommand, plan_run
+from g5kpure.remote import Limits, NodeAccess, RemoteCommand, plan_run
 
 Say = Callable[[str], None]
 
@@ -209,7 +209,7 @@ def _check(state: UpState, action: CheckDeployed, s: Settings, hosts_by_site: di
         access = job_access(s, site, root=action.access == "root")
         if isinstance(access, Failure):
             return observe_error(state, access.failure())
-        plan = plan_run(hosts, RemoteCommand(shell=command), access.unwrap(), timeout=CHECK_TIMEOUT)
+        plan = plan_run(hosts, RemoteCommand(shell=command), access.unwrap(), Limits(timeout=CHECK_TIMEOUT))
         if isinstance(plan, Failure):
             return observe_error(state, plan.failure())
         report = performed(run(plan.unwrap()))

@@ -54,12 +54,13 @@ from g5kpure.config import (
 from g5kpure.errors import CommandFailed, G5kError, InvalidInput, NotFound
 from g5kpure.oar import oarstat_job_nodes_argv
 from g5kpure.remote import (
-    DEFAULT_FANOUT,
+    DEFAULT_LIMITS,
     ChangeAccepted,
     CopyPlan,
     Direction,
     HostResult,
     Jump,
+    Limits,
     NodeAccess,
     RemoteCommand,
     RunPlan,
@@ -150,9 +151,8 @@ def _perform(
     access: NodeAccess,
     addresses: Sequence[str],
     jobs: Sequence[_Job],
-    fanout: int,
+    limits: Limits,
     local_timeout: float | None,
-    deadline: float | None,
 ) -> tuple[list[_Collector], bool, float]:
     """Run the jobs on the addresses in a thread of our own; the collectors, whether the deadline fired, seconds."""
     outcome: dict[str, Any] = {}
@@ -160,7 +160,7 @@ def _perform(
     def body() -> None:
         task: Task = task_self()
         options = access.options()
-        task.set_info("fanout", fanout)
+        task.set_info("fanout", limits.fanout)
         task.set_info("connect_timeout", 0)  # ConnectTimeout is in our own options
         task.set_info("ssh_options", shlex.join(options))
         scp_options = [*options, "-O"] if _scp_legacy() else list(options)
@@ -180,8 +180,8 @@ def _perform(
                 task.copy(job.source, job.dest, nodes=nodes, handler=handler, timeout=local_timeout, stderr=True,
                           preserve=job.preserve, tree=False)
         stop = _Deadline()
-        if deadline is not None:
-            task.timer(deadline, stop, autoclose=True)
+        if limits.deadline is not None:
+            task.timer(limits.deadline, stop, autoclose=True)
         began = time.monotonic()
         try:
             task.resume()
@@ -217,12 +217,12 @@ def _result(
     c: _Collector,
     *,
     deadline_fired: bool,
-    deadline: float | None,
-    timeout: float | None,
+    limits: Limits,
     what: str,
     now: float,
 ) -> HostResult:
     """One host's result from what its collector saw."""
+    timeout, deadline = limits.timeout, limits.deadline
     if address not in c.started:
         return not_started(host, deadline)
     seconds = c.ended.get(address, now) - c.started[address]
@@ -242,12 +242,11 @@ def run(plan: RunPlan) -> IOResult[RunReport, G5kError]:
     pairs = plan.addresses()
     began = time.monotonic()
     collectors, fired, _ = _perform(plan.access, [a for _, a in pairs], [_Job(command=plan.remote_line)],
-                                    plan.fanout, plan.local_timeout, plan.deadline)
+                                    plan.limits, plan.local_timeout)
     now = time.monotonic()
     c = collectors[0] if collectors else _Collector()
     results = [
-        _result(h, a, c, deadline_fired=fired, deadline=plan.deadline, timeout=plan.timeout, what="command",
-                now=now)
+        _result(h, a, c, deadline_fired=fired, limits=plan.limits, what="command", now=now)
         for h, a in pairs
     ]
     return IOSuccess(RunReport(ordered(results), round(now - began, 3)))
@@ -264,13 +263,11 @@ def put(plan: CopyPlan) -> IOResult[RunReport, G5kError]:
     began = time.monotonic()
     dest = plan.destination.rstrip("/") + "/"
     jobs = [_Job(source=s, dest=dest, preserve=plan.preserve) for s in plan.sources]
-    collectors, fired, _ = _perform(plan.access, [a for _, a in pairs], jobs, plan.fanout, plan.timeout,
-                                    plan.deadline)
+    collectors, fired, _ = _perform(plan.access, [a for _, a in pairs], jobs, plan.limits, plan.limits.timeout)
     now = time.monotonic()
     results = [
         merge_steps(h, [
-            _result(h, a, c, deadline_fired=fired, deadline=plan.deadline, timeout=plan.timeout,
-                    what=f"copy of {s}", now=now)
+            _result(h, a, c, deadline_fired=fired, limits=plan.limits, what=f"copy of {s}", now=now)
             for c, s in zip(collectors, plan.sources, strict=False)
         ])
         for h, a in pairs
@@ -295,15 +292,14 @@ def get(plan: CopyPlan) -> IOResult[RunReport, G5kError]:
         for n, source in enumerate(plan.sources):
             (staging / str(n)).mkdir()
             jobs.append(_Job(source=source, dest=str(staging / str(n)), reverse=True, preserve=plan.preserve))
-        collectors, fired, _ = _perform(plan.access, [a for _, a in pairs], jobs, plan.fanout, plan.timeout,
-                                        plan.deadline)
+        collectors, fired, _ = _perform(plan.access, [a for _, a in pairs], jobs, plan.limits, plan.limits.timeout)
         now = time.monotonic()
         results = []
         for host, address in pairs:
             steps = []
             for n, (c, source) in enumerate(zip(collectors, plan.sources, strict=False)):
-                step = _result(host, address, c, deadline_fired=fired, deadline=plan.deadline,
-                               timeout=plan.timeout, what=f"copy of {source}", now=now)
+                step = _result(host, address, c, deadline_fired=fired, limits=plan.limits, what=f"copy of {source}",
+                               now=now)
                 if step.ok:
                     step = _settle(step, staging / str(n), source, address, Path(plan.local_folder(host)))
                 steps.append(step)
@@ -341,7 +337,7 @@ def run_sequential(plan: RunPlan) -> IOResult[RunReport, G5kError]:
                                   check=False)
         except subprocess.TimeoutExpired as exc:
             results.append(host_result(host, None, _decoded(exc.stdout), _decoded(exc.stderr),
-                                       time.monotonic() - start, timed_out=True, timeout=plan.timeout))
+                                       time.monotonic() - start, timed_out=True, timeout=plan.limits.timeout))
             continue
         except OSError as exc:
             results.append(host_result(host, 255, "", f"ssh: {exc}", time.monotonic() - start))
@@ -429,9 +425,7 @@ def run_on_job(
     *,
     hosts: str | None = None,
     root: bool = False,
-    fanout: int = DEFAULT_FANOUT,
-    timeout: float | None = None,
-    deadline: float | None = None,
+    limits: Limits = DEFAULT_LIMITS,
     wait: TimeoutArg = None,
     ssh_config: str | None = None,
     key_filename: str | None = None,
@@ -440,8 +434,7 @@ def run_on_job(
     """Run ``command`` on the hosts of a job (``hosts``: a range of some of them), once it runs."""
     access = job_access(s, frontend, root=root, kavlan=kavlan, key_filename=key_filename, ssh_config=ssh_config)
     planned = _plan_for_job(job_id, frontend, s, hosts, access, wait,
-                            lambda hs, acc: plan_run(hs, command, acc, fanout=fanout, timeout=timeout,
-                                                     deadline=deadline))
+                            lambda hs, acc: plan_run(hs, command, acc, limits))
     return to_ioresult(planned).bind(run)
 
 
@@ -458,15 +451,14 @@ def get_from_job(job_id: int, frontend: str | None, sources: Sequence[str], loca
 
 
 def _copy_on_job(direction: Direction, job_id: int, frontend: str | None, sources: Sequence[str], dest: str,
-                 s: Settings, *, hosts: str | None = None, root: bool = False, fanout: int = DEFAULT_FANOUT,
-                 timeout: float | None = None, deadline: float | None = None, wait: TimeoutArg = None,
+                 s: Settings, *, hosts: str | None = None, root: bool = False, limits: Limits = DEFAULT_LIMITS,
+                 wait: TimeoutArg = None,
                  ssh_config: str | None = None, preserve: bool = False, key_filename: str | None = None,
                  kavlan: int | None = None) -> IOResult[CopyPlan, G5kError]:
     access = job_access(s, frontend, root=root, kavlan=kavlan, key_filename=key_filename, ssh_config=ssh_config)
     return to_ioresult(_plan_for_job(
         job_id, frontend, s, hosts, access, wait,
-        lambda hs, acc: plan_copy(direction, hs, sources, dest, acc, fanout=fanout, timeout=timeout,
-                                  deadline=deadline, preserve=preserve)))
+        lambda hs, acc: plan_copy(direction, hs, sources, dest, acc, limits, preserve=preserve)))
 
 
 def _plan_for_job(job_id: int, frontend: str | None, s: Settings, hosts: str | None,

@@ -18,7 +18,7 @@ from pathlib import Path
 from g5k.remote import run, run_sequential
 from g5k.results import performed
 
-from g5kpure.remote import NodeAccess, RemoteCommand, RunReport, plan_run
+from g5kpure.remote import Limits, NodeAccess, RemoteCommand, RunReport, plan_run
 
 SIZES = (16, 64, 256)
 
@@ -36,7 +36,7 @@ def scale_hosts() -> tuple[list[str], NodeAccess]:
 
 def once(hosts: list[str], access: NodeAccess, fanout: int, sequential: bool) -> float:
     """Seconds of one run of `true` on ``hosts`` (every host must succeed)."""
-    plan = plan_run(hosts, RemoteCommand(("true",)), access, fanout=fanout, timeout=120).unwrap()
+    plan = plan_run(hosts, RemoteCommand(("true",)), access, Limits(fanout, timeout=120)).unwrap()
     report: RunReport = performed(run_sequential(plan) if sequential else run(plan)).unwrap()
     if not report.ok:
         sys.exit(f"not every host answered: {report.summary.describe()}")

@@ -23,6 +23,7 @@ import re
 import sys
 from typing import Any
 
+from attrs import evolve
 from g5k.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, fail, to_jsonable
 from g5k.cli.options import add_config, add_frontend
 from g5k.remote import (
@@ -47,7 +48,9 @@ from g5kpure.oar.dates import to_seconds
 from g5kpure.remote import (
     DEFAULT_FANOUT,
     HostResult,
+    Limits,
     RunReport,
+    check_limits,
     command_of,
     group_lines,
     group_outputs,
@@ -179,11 +182,17 @@ def _options(args: argparse.Namespace) -> Result[dict[str, Any], G5kError]:
         return Failure(timeout.failure())
     if isinstance(deadline, Failure):
         return Failure(deadline.failure())
-    if args.fanout < 1:
-        return Failure(InvalidInput("--fanout", str(args.fanout), "a positive number of connections"))
-    return Success({"hosts": args.hosts, "root": args.user == "root", "fanout": args.fanout,
-                    "timeout": timeout.unwrap(), "deadline": deadline.unwrap(), "wait": args.wait,
+    limits = check_limits(Limits(args.fanout, timeout.unwrap(), deadline.unwrap()))
+    if isinstance(limits, Failure):
+        err = limits.failure()
+        return Failure(evolve(err, name=_LIMIT_OPTIONS.get(err.name, err.name)) if isinstance(err, InvalidInput)
+                       else err)
+    return Success({"hosts": args.hosts, "root": args.user == "root", "limits": limits.unwrap(), "wait": args.wait,
                     "ssh_config": args.ssh_config, "key_filename": args.key, "kavlan": args.kavlan})
+
+
+# the options behind the names check_limits gives
+_LIMIT_OPTIONS = {"fanout": "--fanout", "timeout": "--timeout", "overall timeout": "--deadline"}
 
 
 def _record(r: HostResult) -> dict[str, Any]:
@@ -246,7 +255,7 @@ def run_run(args: argparse.Namespace) -> int:
         return fail(args, ready.failure())
     job_id, s, opts, access = ready.unwrap()
     if args.dry_run:
-        line = bounded_line(command.unwrap().line, opts["timeout"])
+        line = bounded_line(command.unwrap().line, opts["limits"].timeout)
         template = " ".join(map(_quote, ssh_argv(access, "{host}", line)))
         return _dry_nodes(args, job_id, s, [f"  (fanout {args.fanout}) {template}"])
     got = performed(run_on_job(job_id, args.frontend, command.unwrap(), s, **opts))

@@ -9,9 +9,10 @@ from g5kpure.remote.jobs import (
     parse_oarwalltime_change, parse_oarwalltime_status,
 )
 from g5kpure.remote.plan import (
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_FANOUT, OAR_NODE_PORT, OAR_NODE_USER, CopyPlan, Direction, HostKeys, Jump,
-    Login, NodeAccess, RemoteCommand, RunPlan, check_access, check_hosts, command_of, jump_via, oarsh_access,
-    plan_copy, plan_run, root_access, scp_argv, scp_has_legacy_flag, select_hosts, ssh_argv,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_FANOUT, DEFAULT_LIMITS, OAR_NODE_PORT, OAR_NODE_USER, CopyPlan, Direction,
+    HostKeys, Jump, Limits, Login, NodeAccess, RemoteCommand, RunPlan, check_access, check_hosts, check_limits,
+    command_of, jump_via, oarsh_access, plan_copy, plan_run, root_access, scp_argv, scp_has_legacy_flag,
+    select_hosts, ssh_argv,
 )
 from g5kpure.remote.results import (
     SSH_FAILURE, HostError, HostResult, HostStatus, OutputGroup, RunReport, RunSummary, group_lines, group_outputs,
@@ -19,12 +20,12 @@ from g5kpure.remote.results import (
 )
 
 __all__ = [
-    "DEFAULT_CONNECT_TIMEOUT", "DEFAULT_FANOUT", "OAR_NODE_PORT", "OAR_NODE_USER", "SSH_FAILURE", "Answer",
-    "Change", "ChangeAccepted", "CopyPlan", "Direction", "HostError", "HostKeys", "HostResult", "HostStatus",
-    "Jump", "Login", "NodeAccess", "OutputGroup", "RemoteCommand", "RunPlan", "RunReport", "RunSummary",
-    "WalltimeChange", "WalltimeStatus", "check_access", "check_hosts", "command_of", "group_lines",
-    "group_outputs", "host_lines", "host_result", "jump_via", "merge_steps", "not_started", "oarsh_access",
-    "oarwalltime_argv", "ordered", "parse_change", "parse_nodefile", "parse_oarwalltime_change",
+    "DEFAULT_CONNECT_TIMEOUT", "DEFAULT_FANOUT", "DEFAULT_LIMITS", "OAR_NODE_PORT", "OAR_NODE_USER", "SSH_FAILURE",
+    "Answer", "Change", "ChangeAccepted", "CopyPlan", "Direction", "HostError", "HostKeys", "HostResult",
+    "HostStatus", "Jump", "Limits", "Login", "NodeAccess", "OutputGroup", "RemoteCommand", "RunPlan", "RunReport",
+    "RunSummary", "WalltimeChange", "WalltimeStatus", "check_access", "check_hosts", "check_limits", "command_of",
+    "group_lines", "group_outputs", "host_lines", "host_result", "jump_via", "merge_steps", "not_started",
+    "oarsh_access", "oarwalltime_argv", "ordered", "parse_change", "parse_nodefile", "parse_oarwalltime_change",
     "parse_oarwalltime_status", "plan_copy", "plan_run", "root_access", "scp_argv", "scp_has_legacy_flag",
     "select_hosts", "ssh_argv", "ssh_failure", "summarize",
 ]

@@ -294,13 +294,41 @@ def select_hosts(job_hosts: Sequence[str], wanted: str | None) -> Result[tuple[s
 # --------------------------------------------------------------------------------------------------- plans
 
 
-def _check_limits(fanout: int, timeout: float | None, deadline: float | None) -> Result[None, G5kError]:
+@frozen
+class Limits:
+    """How many hosts are worked on at once, and the time limits per host and for the whole run (``None`` =
+    none)."""
+
+    fanout: int = DEFAULT_FANOUT
+    timeout: float | None = None
+    deadline: float | None = None
+
+    def describe(self) -> str:
+        """The limits in words (``fanout 64, timeout 30s per host, none overall``)."""
+        return f"fanout {self.fanout}, timeout {_limit(self.timeout)} per host, {_limit(self.deadline)} overall"
+
+
+DEFAULT_LIMITS: Final = Limits()
+"""The default fanout, no time limit."""
+
+
+def check_limits(limits: Limits) -> Result[Limits, G5kError]:
+    """``limits`` when the fanout is a positive whole number and each time limit a positive number of seconds."""
+    fanout = limits.fanout
     if isinstance(fanout, bool) or not isinstance(fanout, int) or fanout < 1:
         return Failure(InvalidInput("fanout", str(fanout), "a positive number of connections"))
-    for name, value in (("timeout", timeout), ("overall timeout", deadline)):
+    for name, value in (("timeout", limits.timeout), ("overall timeout", limits.deadline)):
         if value is not None and not (isinstance(value, int | float) and 0 < value < 10**9):
             return Failure(InvalidInput(name, str(value), "a positive number of seconds"))
-    return Success(None)
+    return Success(limits)
+
+
+def _checked(hosts: Iterable[str], access: NodeAccess, limits: Limits) -> Result[
+        tuple[tuple[str, ...], NodeAccess], G5kError]:
+    """The hosts (deduplicated in order) and the access, once hosts, limits and access are checked."""
+    return check_hosts(hosts).bind(
+        lambda hs: check_limits(limits).bind(lambda _: check_access(access)).map(lambda acc: (hs, acc))
+    )
 
 
 @frozen
@@ -311,9 +339,7 @@ class RunPlan:
     hosts: tuple[str, ...]
     command: RemoteCommand
     access: NodeAccess = NodeAccess()
-    fanout: int = DEFAULT_FANOUT
-    timeout: float | None = None
-    deadline: float | None = None
+    limits: Limits = Limits()
 
     def addresses(self) -> tuple[tuple[str, str], ...]:
         """(host, name ssh connects to) for each host."""
@@ -323,12 +349,13 @@ class RunPlan:
     def remote_line(self) -> str:
         """The line sent to each host: the command, bounded there by coreutils' ``timeout`` when the plan has
         a per-host time limit (killing ssh alone would leave the command running on the node)."""
-        return bounded_line(self.command.line, self.timeout)
+        return bounded_line(self.command.line, self.limits.timeout)
 
     @property
     def local_timeout(self) -> float | None:
         """How long ssh itself may run on one host: the per-host limit and the remote ``timeout``'s grace."""
-        return None if self.timeout is None else self.timeout + KILL_GRACE + 2.0
+        timeout = self.limits.timeout
+        return None if timeout is None else timeout + KILL_GRACE + 2.0
 
     def ssh_argv(self, host: str) -> tuple[str, ...]:
         """The ssh command that runs the command on one host (what ClusterShell starts for it)."""
@@ -336,10 +363,8 @@ class RunPlan:
 
     def describe(self) -> str:
         """The plan in words and the ssh command of its hosts (``{host}`` standing for each)."""
-        folded = format_host_ranges(self.hosts).value_or(",".join(self.hosts))
-        limits = f"fanout {self.fanout}, timeout {_limit(self.timeout)} per host, {_limit(self.deadline)} overall"
         template = shlex.join(ssh_argv(self.access, "HOST", self.remote_line)).replace("HOST", "{host}")
-        return f"run on {len(self.hosts)} host(s) {folded} ({limits}; {self.access.describe()}):\n  {template}"
+        return f"run on {_hosts_and_limits(self.hosts, self.limits, self.access)}:\n  {template}"
 
 
 KILL_GRACE: Final = 5
@@ -361,23 +386,18 @@ def _limit(value: float | None) -> str:
     return "none" if value is None else f"{value:g}s"
 
 
+def _hosts_and_limits(hosts: tuple[str, ...], limits: Limits, access: NodeAccess) -> str:
+    folded = format_host_ranges(hosts).value_or(",".join(hosts))
+    return f"{len(hosts)} host(s) {folded} ({limits.describe()}; {access.describe()})"
+
+
 def plan_run(
-    hosts: Iterable[str],
-    command: RemoteCommand,
-    access: NodeAccess = NodeAccess(),
-    *,
-    fanout: int = DEFAULT_FANOUT,
-    timeout: float | None = None,
-    deadline: float | None = None,
+    hosts: Iterable[str], command: RemoteCommand, access: NodeAccess = NodeAccess(), limits: Limits = Limits()
 ) -> Result[RunPlan, G5kError]:
     """A checked :class:`RunPlan` (hosts deduplicated in order; limits and access validated)."""
     if not command.line.strip():
         return Failure(InvalidInput("command", command.line, "a non-empty command"))
-    return (
-        check_hosts(hosts)
-        .bind(lambda hs: _check_limits(fanout, timeout, deadline).map(lambda _: hs))
-        .bind(lambda hs: check_access(access).map(lambda acc: RunPlan(hs, command, acc, fanout, timeout, deadline)))
-    )
+    return _checked(hosts, access, limits).map(lambda found: RunPlan(found[0], command, found[1], limits))
 
 
 class Direction(enum.Enum):
@@ -402,9 +422,7 @@ class CopyPlan:
     sources: tuple[str, ...] = field(converter=_paths)
     destination: str
     access: NodeAccess = NodeAccess()
-    fanout: int = DEFAULT_FANOUT
-    timeout: float | None = None
-    deadline: float | None = None
+    limits: Limits = Limits()
     preserve: bool = False
 
     def local_folder(self, host: str) -> str:
@@ -413,9 +431,7 @@ class CopyPlan:
 
     def describe(self) -> str:
         """The plan in words and the scp command of one source on its hosts (``{host}`` standing for each)."""
-        folded = format_host_ranges(self.hosts).value_or(",".join(self.hosts))
-        limits = f"fanout {self.fanout}, timeout {_limit(self.timeout)} per host, {_limit(self.deadline)} overall"
-        lines = [f"{self.direction.value} on {len(self.hosts)} host(s) {folded} ({limits}; {self.access.describe()}):"]
+        lines = [f"{self.direction.value} on {_hosts_and_limits(self.hosts, self.limits, self.access)}:"]
         for source in self.sources:
             if self.direction is Direction.PUT:
                 argv = scp_argv(self.access, source, "HOST:" + self.destination, preserve=self.preserve)
@@ -433,16 +449,8 @@ def _check_path(kind: str, path: str) -> Result[str, G5kError]:
 
 
 def plan_copy(
-    direction: Direction,
-    hosts: Iterable[str],
-    sources: Sequence[str],
-    destination: str,
-    access: NodeAccess = NodeAccess(),
-    *,
-    fanout: int = DEFAULT_FANOUT,
-    timeout: float | None = None,
-    deadline: float | None = None,
-    preserve: bool = False,
+    direction: Direction, hosts: Iterable[str], sources: Sequence[str], destination: str,
+    access: NodeAccess = NodeAccess(), limits: Limits = Limits(), *, preserve: bool = False,
 ) -> Result[CopyPlan, G5kError]:
     """A checked :class:`CopyPlan`: at least one source, paths without NUL or line breaks."""
     kind = "local file" if direction is Direction.PUT else "remote file"
@@ -455,12 +463,8 @@ def plan_copy(
     dest = _check_path("destination directory", destination)
     if isinstance(dest, Failure):
         return Failure(dest.failure())
-    return (
-        check_hosts(hosts)
-        .bind(lambda hs: _check_limits(fanout, timeout, deadline).map(lambda _: hs))
-        .bind(lambda hs: check_access(access).map(
-            lambda acc: CopyPlan(direction, hs, tuple(sources), destination, acc, fanout, timeout, deadline, preserve)
-        ))
+    return _checked(hosts, access, limits).map(
+        lambda found: CopyPlan(direction, found[0], tuple(sources), destination, found[1], limits, preserve)
     )
 
 

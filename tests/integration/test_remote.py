@@ -28,6 +28,7 @@ from g5kpure.oar import OarSubmission
 from g5kpure.remote import (
     Direction,
     HostStatus,
+    Limits,
     NodeAccess,
     RemoteCommand,
     command_of,
@@ -285,13 +286,13 @@ def test_fan_out_on_256_names_of_the_scale_sshd(remote: dict[str, Any]) -> None:
     scale = remote["scale"]
     hosts = [f"{scale['cluster']}-{n}.{scale['site']}.grid5000.fr" for n in range(1, 257)]
     acc = NodeAccess(user=scale["user"], port=scale["port"], key_filename=scale["key_filename"])
-    plan = plan_run([*hosts, "nosuch-2.rennes.grid5000.fr"], RemoteCommand(("true",)), acc, fanout=64,
-                    timeout=60, deadline=240).unwrap()
+    plan = plan_run([*hosts, "nosuch-2.rennes.grid5000.fr"], RemoteCommand(("true",)), acc,
+                    Limits(fanout=64, timeout=60, deadline=240)).unwrap()
     report = performed(run(plan)).unwrap()
     assert report.summary.ok == 256 and report.summary.unreachable == 1, report.summary.describe()
     assert [r.host for r in report.results][1:4] == hosts[:3]  # natural order: nosuch-2 first, scale-1, -2, -3
 
 
 def test_bad_plans_are_refused_before_anything_runs() -> None:
-    err = plan_run(["a"], RemoteCommand(("true",)), fanout=0).failure()
+    err = plan_run(["a"], RemoteCommand(("true",)), limits=Limits(fanout=0)).failure()
     assert isinstance(err, InvalidInput)

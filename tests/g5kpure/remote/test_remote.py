@@ -18,6 +18,7 @@ from g5kpure.remote import (
     HostResult,
     HostStatus,
     Jump,
+    Limits,
     Login,
     NodeAccess,
     RemoteCommand,
@@ -158,8 +159,8 @@ def test_a_per_host_limit_is_enforced_on_the_node_too() -> None:
 
 
 def test_plan_run_deduplicates_hosts_in_order_and_describes_itself() -> None:
-    plan = plan_run([P2, P1, P2], RemoteCommand(("hostname",)), oarsh_access(OARSH_PARAMS), fanout=8,
-                    timeout=30).unwrap()
+    plan = plan_run([P2, P1, P2], RemoteCommand(("hostname",)), oarsh_access(OARSH_PARAMS),
+                    Limits(fanout=8, timeout=30)).unwrap()
     assert plan.hosts == (P2, P1)
     text = plan.describe()
     assert "paravance-[1-2].rennes.grid5000.fr" in text and "fanout 8" in text and "{host}" in text
@@ -173,7 +174,7 @@ def test_plan_run_deduplicates_hosts_in_order_and_describes_itself() -> None:
      ({"timeout": -1.0}, "timeout"), ({"deadline": 0}, "overall timeout")],
 )
 def test_plan_run_refuses_bad_limits(kwargs: dict[str, object], name: str) -> None:
-    err = plan_run([P1], RemoteCommand(("true",)), **kwargs).failure()  # type: ignore[arg-type]
+    err = plan_run([P1], RemoteCommand(("true",)), limits=Limits(**kwargs)).failure()  # type: ignore[arg-type]
     assert isinstance(err, InvalidInput) and err.name == name
 
 
