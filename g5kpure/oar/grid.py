@@ -18,11 +18,13 @@ from collections.abc import Iterable, Mapping
 from datetime import tzinfo
 
 from attrs import frozen
+from returns.iterables import Fold
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError
 from g5kpure.oar.dates import (
     PARIS,
+    Seconds,
     format_oar_date,
     format_seconds,
     oar_date_to_unixts,
@@ -71,19 +73,47 @@ def cluster_rdef(spec: OarSubmission, alias: str) -> Result[str, G5kError]:
         return Failure(InvalidInput("resources", "()", f"a resource definition for {alias} (e.g. nodes=2)"))
     if len(spec.job_type) > 1:
         return Failure(InvalidInput("job_type", " ".join(spec.job_type), "at most one job type per cluster"))
-    rdef = _no_comma("resources", "+".join(spec.resources))
-    if isinstance(rdef, Failure):
-        return rdef
-    word = f"{alias}:rdef={quote_braces(rdef.unwrap())}"
-    for key, value in (("type", spec.job_type[0] if spec.job_type else None), ("prop", spec.sql_properties),
-                       ("name", spec.name)):
-        if value is None:
-            continue
-        checked = _no_comma(key, value)
-        if isinstance(checked, Failure):
-            return checked
-        word += f":{key}={value}"
-    return Success(word)
+    options = (("type", spec.job_type[0] if spec.job_type else None), ("prop", spec.sql_properties),
+               ("name", spec.name))
+    return Result.do(
+        f"{alias}:rdef={quote_braces(rdef)}" + "".join(suffixes)
+        for rdef in _no_comma("resources", "+".join(spec.resources))
+        for suffixes in Fold.collect(
+            (_option_suffix(key, value) for key, value in options if value is not None), Success(())
+        )
+    )
+
+
+def _option_suffix(key: str, value: str) -> Result[str, G5kError]:
+    return _no_comma(key, value).map(lambda checked: f":{key}={checked}")
+
+
+def _flag(flag: str, value: str | None) -> tuple[str, ...]:
+    return () if value is None else (flag, value)
+
+
+def _reservation_date(reservation_date: object, tz: tzinfo) -> Result[str | None, G5kError]:
+    if reservation_date is None:
+        return Success(None)
+    return to_unixts(reservation_date, tz=tz).bind(lambda ts: format_oar_date(ts, tz=tz))
+
+
+def _grid_walltime(walltime: object) -> Result[str | None, G5kError]:
+    def at_least_one(seconds: Seconds) -> Result[str | None, G5kError]:
+        if seconds < 1:
+            return Failure(InvalidInput("walltime", repr(walltime), "at least 1 second"))
+        return Success(format_seconds(int(seconds)))
+
+    return Success(None) if walltime is None else to_seconds(walltime).bind(at_least_one)
+
+
+def _cluster_rdefs(job_specs: Iterable[tuple[OarSubmission, str]]) -> Result[tuple[str, ...], G5kError]:
+    def some(words: tuple[str, ...]) -> Result[tuple[str, ...], G5kError]:
+        if not words:
+            return Failure(InvalidInput("job_specs", "()", "at least one (OarSubmission, clusteralias) pair"))
+        return Success(words)
+
+    return Fold.collect((cluster_rdef(spec, alias) for spec, alias in job_specs), Success(())).bind(some)
 
 
 def oargridsub_argv(
@@ -102,44 +132,18 @@ def oargridsub_argv(
 
     Only resources, job_type, sql_properties and name of each submission are used (as in the seed).
     """
-    argv: list[str] = ["oargridsub", "-v"]
-    if job_key_file is not None:
-        argv += ["-i", job_key_file]
-    if reservation_date is not None:
-        date = to_unixts(reservation_date, tz=tz).bind(lambda ts: format_oar_date(ts, tz=tz))
-        if isinstance(date, Failure):
-            return Failure(date.failure())
-        argv += ["-s", date.unwrap()]
-    if queue is not None:
-        argv += ["-q", queue]
-    types = _words(job_type, "job_type") if not isinstance(job_type, str) else Success((job_type,))
-    if isinstance(types, Failure):
-        return Failure(types.failure())
-    for t in types.unwrap():
-        argv += ["-t", t]
-    if walltime is not None:
-        seconds = to_seconds(walltime)
-        if isinstance(seconds, Failure):
-            return Failure(seconds.failure())
-        if seconds.unwrap() < 1:
-            return Failure(InvalidInput("walltime", repr(walltime), "at least 1 second"))
-        argv += ["-w", format_seconds(int(seconds.unwrap()))]
-    if directory is not None:
-        argv += ["-d", directory]
-    extra = _words(additional_options, "additional_options")
-    if isinstance(extra, Failure):
-        return Failure(extra.failure())
-    argv += extra.unwrap()
-    words: list[str] = []
-    for spec, alias in job_specs:
-        word = cluster_rdef(spec, alias)
-        if isinstance(word, Failure):
-            return Failure(word.failure())
-        words.append(word.unwrap())
-    if not words:
-        return Failure(InvalidInput("job_specs", "()", "at least one (OarSubmission, clusteralias) pair"))
-    argv.append(",".join(words))
-    return Success(tuple(argv))
+    # Each option is checked in command-line order; the first refused one is the error.
+    types = Success((job_type,)) if isinstance(job_type, str) else _words(job_type, "job_type")
+    return Result.do(
+        ("oargridsub", "-v", *_flag("-i", job_key_file), *_flag("-s", date), *_flag("-q", queue),
+         *(word for t in type_words for word in ("-t", t)), *_flag("-w", wall), *_flag("-d", directory),
+         *extra, ",".join(rdefs))
+        for date in _reservation_date(reservation_date, tz)
+        for type_words in types
+        for wall in _grid_walltime(walltime)
+        for extra in _words(additional_options, "additional_options")
+        for rdefs in _cluster_rdefs(job_specs)
+    )
 
 
 def _grid_id(grid_job_id: int) -> str:
@@ -244,20 +248,18 @@ def parse_oargridstat_info(text: str, *, tz: tzinfo = PARIS) -> Result[OargridJo
         if match is None:
             return Failure(ParseError("oargridstat output", f"no '{what} : ...' line", text.strip()[:200]))
     assert start is not None and wall is not None and user is not None
-    ts = oar_date_to_unixts(start.group(1), tz=tz)
-    if isinstance(ts, Failure):
-        return Failure(ts.failure())
-    seconds = oar_duration_to_seconds(wall.group(1))
-    if isinstance(seconds, Failure):
-        return Failure(seconds.failure())
     grid = _STAT_LIST.search(text)
-    return Success(OargridJobInfo(
-        grid_job_id=int(grid.group(1)) if grid else None,
-        start_date=int(ts.unwrap()),
-        walltime=int(seconds.unwrap()),
-        user=user.group(1),
-        oar_jobs=parse_oargridstat_jobs(text),
-    ))
+    return Result.do(
+        OargridJobInfo(
+            grid_job_id=int(grid.group(1)) if grid else None,
+            start_date=int(ts),
+            walltime=int(seconds),
+            user=user.group(1),
+            oar_jobs=parse_oargridstat_jobs(text),
+        )
+        for ts in oar_date_to_unixts(start.group(1), tz=tz)
+        for seconds in oar_duration_to_seconds(wall.group(1))
+    )
 
 
 def oar_jobs_by_site(
