@@ -19,6 +19,7 @@ from datetime import tzinfo
 from typing import Any
 
 from attrs import evolve
+from returns.iterables import Fold
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, NotFound, ParseError
@@ -102,25 +103,25 @@ def parse_oarstat_jobs_text(
         if not stdout.strip():
             return Success(())
         return Failure(ParseError("oarstat -f output", line=stdout[:200], hint="no 'Job_Id: N' (or 'id: N') line"))
-    jobs: list[OarJobInfo] = []
-    for start, end in zip(starts, [*starts[1:], len(lines)], strict=True):
-        header = _JOB_HEADER.match(lines[start])
-        assert header is not None
-        job = _job_of_text(int(header.group(1)), lines[start + 1 : end], tz)
-        if isinstance(job, Failure):
-            return Failure(job.failure())
-        jobs.append(job.unwrap())
-    return Success(tuple(jobs))
+    blocks = zip(starts, [*starts[1:], len(lines)], strict=True)
+    return Fold.collect(
+        (_job_of_text(_header_id(lines[start]), lines[start + 1 : end], tz) for start, end in blocks), Success(())
+    )
+
+
+def _header_id(line: str) -> int:
+    header = _JOB_HEADER.match(line)
+    assert header is not None
+    return int(header.group(1))
 
 
 def parse_oarstat_job_text(
     exit_code: int | None, stdout: str, stderr: str = "", *, job_id: int | None = None, tz: tzinfo = PARIS
 ) -> Result[OarJobInfo, G5kError]:
     """Read ``oarstat -f -j ID`` text (any generation) into an :class:`OarJobInfo`; empty output is ``NotFound``."""
-    jobs = parse_oarstat_jobs_text(exit_code, stdout, stderr, tz=tz)
-    if isinstance(jobs, Failure):
-        return Failure(jobs.failure())
-    return _the_job(jobs.unwrap(), job_id, "oarstat -f output")
+    return parse_oarstat_jobs_text(exit_code, stdout, stderr, tz=tz).bind(
+        lambda jobs: _the_job(jobs, job_id, "oarstat -f output")
+    )
 
 
 def _the_job(found: tuple[OarJobInfo, ...], job_id: int | None, what: str) -> Result[OarJobInfo, G5kError]:
@@ -306,11 +307,10 @@ def _text_walltime(wall_text: str, bad: list[str]) -> int | None:
         if walltime is None:
             bad.append(f"walltime = {wall_text[:80]}")
         return walltime
-    w = oar_duration_to_seconds(wall_text)
-    if isinstance(w, Success):
-        return int(w.unwrap())
-    bad.append(f"walltime = {wall_text}")
-    return None
+    walltime = oar_duration_to_seconds(wall_text).map(int).value_or(None)
+    if walltime is None:
+        bad.append(f"walltime = {wall_text}")
+    return walltime
 
 
 def _text_hosts(hosts_text: str | None, bad: list[str]) -> tuple[str, ...]:
@@ -318,11 +318,11 @@ def _text_hosts(hosts_text: str | None, bad: list[str]) -> tuple[str, ...]:
     if not hosts_text:
         return ()
     if "[" in hosts_text or ("," in hosts_text and "+" not in hosts_text):
-        expanded = parse_host_ranges(hosts_text)
-        if isinstance(expanded, Failure):
+        hosts = parse_host_ranges(hosts_text).map(lambda names: tuple(sorted(set(names)))).value_or(None)
+        if hosts is None:
             bad.append(f"network_adresses = {hosts_text[:80]}")
             return ()
-        return tuple(sorted(set(expanded.unwrap())))
+        return hosts
     return tuple(sorted({h for h in hosts_text.split("+") if h}))
 
 
@@ -393,9 +393,8 @@ def _job_of_json(key: str, rec: object) -> Result[OarJobInfo, G5kError]:
     ]
     walltime = int_of(rec.get("walltime"))
     if walltime is None and isinstance(rec.get("walltime"), str) and rec["walltime"].strip():
-        w = oar_duration_to_seconds(as_str(rec.get("walltime")))
-        if isinstance(w, Success):
-            walltime = int(w.unwrap())
+        walltime = oar_duration_to_seconds(as_str(rec.get("walltime"))).map(int).value_or(None)
+        if walltime is not None:
             bad = [b for b in bad if not b.startswith("walltime")]
     if bad:
         return Failure(ParseError("oarstat JSON value", where=f"job {jid}", line=bad[0], hint="expected a number"))
@@ -467,28 +466,22 @@ def parse_oarstat_jobs_json(
         return Failure(command_failed("oarstat", exit_code, stdout, stderr))
     if not stdout.strip():
         return Success(())
-    obj = _json_object(stdout)
-    if isinstance(obj, Failure):
-        return Failure(obj.failure())
-    jobs: list[OarJobInfo] = []
-    for key, rec in obj.unwrap().items():
-        job = _job_of_json(str(key), rec)
-        if isinstance(job, Failure):
-            return Failure(job.failure())
-        jobs.append(job.unwrap())
-    return Success(tuple(sorted(jobs, key=lambda j: j.job_id)))
+    return _json_object(stdout).bind(_jobs_of_json).map(lambda jobs: tuple(sorted(jobs, key=lambda j: j.job_id)))
+
+
+def _jobs_of_json(obj: dict[str, Any]) -> Result[tuple[OarJobInfo, ...], G5kError]:
+    """Every job of the object, in its order; the first malformed one is the error."""
+    return Fold.collect((_job_of_json(str(key), rec) for key, rec in obj.items()), Success(()))
 
 
 def parse_oarstat_job_json(
     exit_code: int | None, stdout: str, stderr: str = "", *, job_id: int | None = None
 ) -> Result[OarJobInfo, G5kError]:
     """Read ``oarstat -f -J -j ID`` into an :class:`OarJobInfo`; empty output (unknown job) is ``NotFound``."""
-    jobs = parse_oarstat_jobs_json(exit_code, stdout, stderr)
-    if isinstance(jobs, Failure):
-        return Failure(jobs.failure())
-    found = jobs.unwrap()
-    if job_id is not None:
-        found = tuple(j for j in found if j.job_id == job_id)
-    if len(found) > 1:
-        return Failure(ParseError("oarstat JSON", hint=f"{len(found)} jobs where one was expected; pass job_id"))
-    return _the_job(found, job_id, "oarstat JSON")
+    def the_job(jobs: tuple[OarJobInfo, ...]) -> Result[OarJobInfo, G5kError]:
+        found = jobs if job_id is None else tuple(j for j in jobs if j.job_id == job_id)
+        if len(found) > 1:
+            return Failure(ParseError("oarstat JSON", hint=f"{len(found)} jobs where one was expected; pass job_id"))
+        return _the_job(found, job_id, "oarstat JSON")
+
+    return parse_oarstat_jobs_json(exit_code, stdout, stderr).bind(the_job)
