@@ -32,6 +32,7 @@ from g5kpure.oar.dates import (
     MAX_WALLTIME,
     MIN_UNIXTS,
     PARIS,
+    Seconds,
     format_unixts,
     format_walltime,
     oar_date_to_unixts,
@@ -139,40 +140,53 @@ class OarSubmission:
         ``reservation_date``: unix timestamp, ``datetime`` (naive = ``tz``) or ``"YYYY-MM-DD HH:MM:SS"`` in ``tz``;
         ``additional_options``: a string (split like a shell would, quotes honoured) or a sequence of argv words.
         """
-        wall: int | None = None
-        if walltime is not None:
-            secs = to_seconds(walltime)
-            if isinstance(secs, Failure):
-                return Failure(secs.failure())
-            wall = int(secs.unwrap())
-            if wall < 1:
-                return Failure(InvalidInput("walltime", _short(walltime), "at least 1 second (OAR refuses 0:0:0)"))
-        resa: int | None = None
-        if reservation_date is not None:
-            ts = to_unixts(reservation_date, tz=tz)
-            if isinstance(ts, Failure):
-                return Failure(ts.failure())
-            resa = int(ts.unwrap() // 1)
-        extra: tuple[str, ...]
-        if additional_options is None:
-            extra = ()
-        elif isinstance(additional_options, str):
-            try:
-                extra = tuple(shlex.split(additional_options))
-            except ValueError as exc:
-                expected = f"shell-like words with balanced quotes ({exc})"
-                return Failure(InvalidInput("additional_options", additional_options, expected))
-        else:
-            extra = _str_tuple(additional_options)
-        res_items = _str_tuple(resources)  # materialised once: an iterator argument is consumed here only
-        type_items = _str_tuple(job_type)
-        for label, items in (("resources", res_items), ("job_type", type_items)):
-            if not all(isinstance(i, str) for i in items):
-                return Failure(InvalidInput(label, _short(items), "strings"))
-        sub = OarSubmission(resources=res_items, walltime=wall, job_type=type_items, sql_properties=sql_properties,
-                            queue=queue, reservation_date=resa, directory=directory, project=project, name=name,
-                            additional_options=extra, command=command)
-        return validate_submission(sub)
+        # Each argument is checked in the order of the signature; an iterator argument is consumed here only.
+        return Result.do(
+            OarSubmission(resources=res_items, walltime=wall, job_type=type_items, sql_properties=sql_properties,
+                          queue=queue, reservation_date=resa, directory=directory, project=project, name=name,
+                          additional_options=extra, command=command)
+            for wall in _whole_walltime(walltime)
+            for resa in _whole_unixts(reservation_date, tz)
+            for extra in _option_words(additional_options)
+            for res_items in _strings("resources", _str_tuple(resources))
+            for type_items in _strings("job_type", _str_tuple(job_type))
+        ).bind(validate_submission)
+
+
+def _whole_walltime(walltime: object) -> Result[int | None, G5kError]:
+    """A walltime in whole seconds, at least 1 (None stays None)."""
+    def at_least_one(secs: Seconds) -> Result[int | None, G5kError]:
+        if int(secs) < 1:
+            return Failure(InvalidInput("walltime", _short(walltime), "at least 1 second (OAR refuses 0:0:0)"))
+        return Success(int(secs))
+
+    return Success(None) if walltime is None else to_seconds(walltime).bind(at_least_one)
+
+
+def _whole_unixts(reservation_date: object, tz: tzinfo) -> Result[int | None, G5kError]:
+    """A reservation date as a whole unix timestamp (None stays None)."""
+    if reservation_date is None:
+        return Success(None)
+    return to_unixts(reservation_date, tz=tz).map(lambda ts: int(ts // 1))
+
+
+def _option_words(additional_options: str | Iterable[str] | None) -> Result[tuple[str, ...], G5kError]:
+    """Additional options as argv words: a string is split like a shell would (quotes honoured)."""
+    if additional_options is None:
+        return Success(())
+    if isinstance(additional_options, str):
+        try:
+            return Success(tuple(shlex.split(additional_options)))
+        except ValueError as exc:
+            expected = f"shell-like words with balanced quotes ({exc})"
+            return Failure(InvalidInput("additional_options", additional_options, expected))
+    return Success(_str_tuple(additional_options))
+
+
+def _strings(label: str, items: tuple[str, ...]) -> Result[tuple[str, ...], G5kError]:
+    if not all(isinstance(i, str) for i in items):
+        return Failure(InvalidInput(label, _short(items), "strings"))
+    return Success(items)
 
 
 make_submission = OarSubmission.make
@@ -229,9 +243,9 @@ def oarsub_argv(
     such as ``walltime=-1:59:55`` or ``-n -x``. To get the refusal as a value, validate first:
     ``validate_submission(sub).map(lambda s: oarsub_argv(s))``.
     """
-    valid = validate_submission(sub)
-    if isinstance(valid, Failure):
-        raise ValueError(f"oarsub_argv: {valid.failure().message} (build it with make_submission)")
+    refusal = validate_submission(sub).swap().value_or(None)
+    if refusal is not None:
+        raise ValueError(f"oarsub_argv: {refusal.message} (build it with make_submission)")
     argv: list[str] = ["oarsub", *sub.additional_options]
     wall = f"walltime={format_walltime(sub.walltime)}" if sub.walltime is not None else None
     if sub.resources:
@@ -317,40 +331,43 @@ def parse_oarsub_argv(
         else:
             values[flag] = value
         i += 2
-    resources: tuple[str, ...] = ()
-    walltime: int | None = None
-    if "-l" in values:
-        spec = values["-l"]
-        head, sep, tail = spec.rpartition("walltime=")
-        if sep and (head == "" or head.endswith(",")):
-            secs = to_seconds(tail)
-            if isinstance(secs, Failure):
-                return Failure(secs.failure())
-            walltime = int(secs.unwrap())
-            spec = head[:-1] if head else ""
-        resources = split_resources(spec) if spec else ()
-    resa: int | None = None
-    if "-r" in values:
-        ts = oar_date_to_unixts(values["-r"], tz=tz)
-        if isinstance(ts, Failure):
-            return Failure(ts.failure())
-        resa = int(ts.unwrap())
     if origin_tag is not None and origin_tag in types:
         types.remove(origin_tag)
-    sub = OarSubmission(
-        resources=resources,
-        walltime=walltime,
-        job_type=tuple(types),
-        sql_properties=values.get("-p"),
-        queue=values.get("-q"),
-        reservation_date=resa,
-        directory=values.get("-d"),
-        project=values.get("--project"),
-        name=values.get("-n"),
-        additional_options=tuple(extra),
-        command=None if command == DEFAULT_COMMAND else command,
+    return Result.do(
+        (
+            OarSubmission(
+                resources=resources,
+                walltime=walltime,
+                job_type=tuple(types),
+                sql_properties=values.get("-p"),
+                queue=values.get("-q"),
+                reservation_date=resa,
+                directory=values.get("-d"),
+                project=values.get("--project"),
+                name=values.get("-n"),
+                additional_options=tuple(extra),
+                command=None if command == DEFAULT_COMMAND else command,
+            ),
+            key,
+        )
+        for resources, walltime in _resources_and_walltime(values.get("-l"))
+        for resa in _unixts_of_text(values.get("-r"), tz)
     )
-    return Success((sub, key))
+
+
+def _resources_and_walltime(spec: str | None) -> Result[tuple[tuple[str, ...], int | None], G5kError]:
+    """The resources and walltime of an ``-l`` value (the walltime is its last part, when there is one)."""
+    if spec is None:
+        return Success(((), None))
+    head, sep, tail = spec.rpartition("walltime=")
+    if sep and (head == "" or head.endswith(",")):
+        rest = head[:-1] if head else ""
+        return to_seconds(tail).map(lambda secs: (split_resources(rest) if rest else (), int(secs)))
+    return Success((split_resources(spec) if spec else (), None))
+
+
+def _unixts_of_text(text: str | None, tz: tzinfo) -> Result[int | None, G5kError]:
+    return Success(None) if text is None else oar_date_to_unixts(text, tz=tz).map(int)
 
 
 def _job_id(job_id: int) -> str:
