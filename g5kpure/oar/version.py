@@ -128,10 +128,8 @@ def parse_oar_probe(exit_code: int | None, stdout: str, stderr: str = "") -> Res
     if len(parts) != 3:
         return Failure(command_failed(oar_probe_argv(), exit_code, stdout, stderr) if not exited_ok(exit_code)
                        else ParseError("OAR probe output", line=stdout[:200], hint="expected three answers"))
-    stat = parse_oar_version(0, parts[0], stderr)
-    sub = parse_oar_version(0, parts[1], stderr)
-    if isinstance(stat, Failure):
-        return Failure(stat.failure())
-    if isinstance(sub, Failure):
-        return Failure(sub.failure())
-    return Success(FrontendOar(stat.unwrap(), sub.unwrap(), oarstat_format_of(parts[2])))
+    return Result.do(
+        FrontendOar(stat, sub, oarstat_format_of(parts[2]))
+        for stat in parse_oar_version(0, parts[0], stderr)
+        for sub in parse_oar_version(0, parts[1], stderr)
+    )
