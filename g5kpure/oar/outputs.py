@@ -89,14 +89,12 @@ def as_str(value: object) -> str:
 
 def text_date(value: str, tz: tzinfo) -> int | None:
     """An OAR text date (wall-clock time of ``tz``) as a unix timestamp, or None."""
-    r = oar_date_to_unixts(value, tz=tz)
-    return int(r.unwrap()) if isinstance(r, Success) else None
+    return oar_date_to_unixts(value, tz=tz).map(int).value_or(None)
 
 
 def duration_or_none(text: str) -> int | None:
     """An OAR duration (``H:M:S``, ``H:M``, ``H``) in seconds, or None."""
-    r = oar_duration_to_seconds(text)
-    return int(r.unwrap()) if isinstance(r, Success) else None
+    return oar_duration_to_seconds(text).map(int).value_or(None)
 
 
 _MESSAGE_FIELD = re.compile(r"(?:^|,)([A-Z])=([^,()]*)", re.ASCII)
