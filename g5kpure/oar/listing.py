@@ -59,10 +59,9 @@ def parse_oarstat_list(
     if not exited_ok(exit_code):
         return Failure(command_failed("oarstat", exit_code, stdout, stderr))
     if stdout.lstrip().startswith("{"):
-        infos = parse_oarstat_jobs_json(exit_code, stdout, stderr)
-        if isinstance(infos, Failure):
-            return Failure(infos.failure())
-        return Success(tuple(_summary_of_info(j) for j in infos.unwrap()))
+        return parse_oarstat_jobs_json(exit_code, stdout, stderr).map(
+            lambda infos: tuple(_summary_of_info(j) for j in infos)
+        )
     lines = [ln.rstrip() for ln in split_lines(stdout)]
     rich = _rich_table(lines)
     if rich is not None:
@@ -276,20 +275,21 @@ def parse_oarstat_state(
     exit_code: int | None, stdout: str, stderr: str = "", *, job_id: int | None = None
 ) -> Result[OarState, G5kError]:
     """Read ``oarstat -s -j ID`` (``ID: State``); empty output is ``NotFound``."""
+    def the_state(pairs: tuple[tuple[int, OarState], ...]) -> Result[OarState, G5kError]:
+        states = dict(pairs)
+        if job_id is not None:
+            if job_id in states:
+                return Success(states[job_id])
+            return Failure(NotFound("OAR job", str(job_id), "oarstat -s printed no state for it"))
+        if len(states) == 1:
+            return Success(next(iter(states.values())))
+        if not states:
+            return Failure(NotFound("OAR job", "?", "oarstat -s printed nothing"))
+        return Failure(ParseError("oarstat -s output", hint="several jobs; pass job_id"))
+
     read = read_lines("oarstat", exit_code, stdout, stderr, _state_of_line, what="oarstat -s output",
                       hint="expected 'ID: State'")
-    if isinstance(read, Failure):
-        return Failure(read.failure())
-    states = dict(read.unwrap())
-    if job_id is not None:
-        if job_id in states:
-            return Success(states[job_id])
-        return Failure(NotFound("OAR job", str(job_id), "oarstat -s printed no state for it"))
-    if len(states) == 1:
-        return Success(next(iter(states.values())))
-    if not states:
-        return Failure(NotFound("OAR job", "?", "oarstat -s printed nothing"))
-    return Failure(ParseError("oarstat -s output", hint="several jobs; pass job_id"))
+    return read.bind(the_state)
 
 
 # ----------------------------------------------------------------------------------------- oarstat -e
