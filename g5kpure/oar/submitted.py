@@ -75,10 +75,13 @@ def parse_oarsub_output(
 ) -> Result[OarSubmitted, G5kError]:
     """Read oarsub's output (plain or ``-J``, any generation): the job id, or a typed ``Rejected`` with OAR's
     reason and hints."""
-    read = _read(stdout, stderr)
-    if isinstance(read, Failure):
-        return Failure(read.failure())
-    r = read.unwrap()
+    return _read(stdout, stderr).bind(lambda r: _submitted_of(r, exit_code, stdout, stderr, tz))
+
+
+def _submitted_of(
+    r: _Read, exit_code: int | None, stdout: str, stderr: str, tz: tzinfo
+) -> Result[OarSubmitted, G5kError]:
+    """The job id of what the output says, or why oarsub refused."""
     output = stdout + ("\n" + stderr if stderr else "")
     if r.refusal is not None:
         could = _COULD_RUN.search(r.refusal)
