@@ -309,10 +309,11 @@ def decide_grid(frontends: Sequence[str | None], results: Sequence[Result[OarJob
     accepted: list[OarJob] = []
     failed: list[tuple[str, G5kError]] = []
     for frontend, result in zip(frontends, results, strict=True):
-        if isinstance(result, Success):
-            accepted.append(result.unwrap())
-        else:
-            failed.append((frontend or "default frontend", result.failure()))
+        match result:
+            case Success(job):
+                accepted.append(job)
+            case Failure(error):
+                failed.append((frontend or "default frontend", error))
     return GridDecision(tuple(accepted), tuple(failed))
 
 
