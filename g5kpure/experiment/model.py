@@ -244,10 +244,10 @@ def _walltime(r: _Reader, data: Mapping[str, Any]) -> int | None:
         r.refuse("walltime", "missing: how long the jobs last, e.g. \"2:00:00\"")
         return None
     got = parse_walltime(data["walltime"])
-    if isinstance(got, Failure):
-        r.refuse("walltime", f"{data['walltime']!r}: expected {got.failure().expected}")
-        return None
-    return got.unwrap()
+    wrong = got.swap().value_or(None)
+    if wrong is not None:
+        r.refuse("walltime", f"{data['walltime']!r}: expected {wrong.expected}")
+    return got.value_or(None)
 
 
 def _reservation(r: _Reader, data: Mapping[str, Any], tz: tzinfo) -> int | None:
