@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from typing import NoReturn
 
 from attrs import evolve, field, frozen
 from returns.iterables import Fold
@@ -35,10 +36,11 @@ _EASTER_OFFSETS: frozenset[int] = frozenset({1, 39, 50})
 
 
 def _zone(name: str) -> tzinfo:
-    zone = zone_named(name)
-    if isinstance(zone, Failure):
-        raise ValueError(zone.failure().message)
-    return zone.unwrap()
+    return zone_named(name).lash(_refuse).unwrap()
+
+
+def _refuse(error: G5kError) -> NoReturn:
+    raise ValueError(error.message)
 
 
 def _str_set(value: Iterable[str]) -> frozenset[str]:

@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar, overload
 
 import attrs
 from attrs import frozen
+from returns.iterables import Fold
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import InvalidInput, ParseError
@@ -132,8 +133,7 @@ def parse_host_name(host: str | HasAddress) -> Result[HostName, ParseError]:
 
 
 def _parsed(name: str) -> HostName | None:
-    result = parse_host_name(name)
-    return result.unwrap() if isinstance(result, Success) else None
+    return parse_host_name(name).value_or(None)
 
 
 @overload
@@ -349,32 +349,36 @@ def _split_top_level(text: str) -> Result[tuple[str, ...], ParseError]:
 
 def parse_host_ranges(text: str) -> Result[tuple[str, ...], ParseError]:
     """Expand ``paravance-[1-4,7].rennes,nova-1.lyon`` into host names, in the order written."""
-    split = _split_top_level(text)
-    if isinstance(split, Failure):
-        return split
-    hosts: list[str] = []
-    for pattern in split.unwrap():
-        if not pattern:
-            return Failure(ParseError(what="host ranges", line=text, hint="empty item between commas"))
-        expanded: list[str] = [""]
-        rest = pattern
-        while rest:
-            start = rest.find("[")
-            if start < 0:
-                literal, rest = rest, ""
-                expanded = [e + literal for e in expanded]
-                continue
-            end = rest.index("]", start)
-            literal, body, rest = rest[:start], rest[start + 1 : end], rest[end + 1 :]
-            group = _expand_group(body, text)
-            if isinstance(group, Failure):
-                return group
-            expanded = [e + literal + g for e in expanded for g in group.unwrap()]
-        for host in expanded:
-            if not _PLAIN_RE.match(host):
-                return Failure(ParseError(what="host name", where=pattern, line=text, hint=f"invalid name {host!r}"))
-        hosts.extend(expanded)
-    return Success(tuple(hosts))
+    return _split_top_level(text).bind(
+        lambda patterns: Fold.collect((_expand_pattern(pattern, text) for pattern in patterns), Success(()))
+    ).map(lambda names: tuple(host for hosts in names for host in hosts))
+
+
+def _expand_pattern(pattern: str, text: str) -> Result[tuple[str, ...], ParseError]:
+    """The host names of one comma-separated item: each ``[...]`` group expanded between the literal parts."""
+    if not pattern:
+        return Failure(ParseError(what="host ranges", line=text, hint="empty item between commas"))
+    literals: list[str] = []
+    bodies: list[str] = []
+    rest = pattern
+    while (start := rest.find("[")) >= 0:
+        end = rest.index("]", start)
+        literals.append(rest[:start])
+        bodies.append(rest[start + 1 : end])
+        rest = rest[end + 1 :]
+
+    def named(groups: tuple[tuple[str, ...], ...]) -> Result[tuple[str, ...], ParseError]:
+        expanded = [""]
+        for literal, group in zip(literals, groups, strict=True):
+            expanded = [e + literal + g for e in expanded for g in group]
+        expanded = [e + rest for e in expanded]
+        invalid = next((host for host in expanded if not _PLAIN_RE.match(host)), None)
+        if invalid is not None:
+            return Failure(ParseError(what="host name", where=pattern, line=text, hint=f"invalid name {invalid!r}"))
+        return Success(tuple(expanded))
+
+    # The first group that is not a range is the error; the names are checked once all groups are expanded.
+    return Fold.collect((_expand_group(body, text) for body in bodies), Success(())).bind(named)
 
 
 def _format_numbers(numbers: list[int]) -> str:

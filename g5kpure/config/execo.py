@@ -15,7 +15,7 @@ import warnings
 from typing import Final
 
 from attrs import frozen
-from returns.result import Failure, Result, Success
+from returns.result import Failure, Result
 
 from g5kpure.config.kinds import Kind, check, shown
 from g5kpure.config.layers import Layer, Origin, OriginKind, Value
@@ -81,10 +81,7 @@ def convert_execo_conf(text: str, source: str = "~/.execo.conf.py") -> Result[Ex
         for key_node, value_node in pairs:
             _convert_item(dict_name, section, key_node, value_node, source, entries, notes)
     layer = Layer(tuple(entries))
-    checked = resolve(layer)
-    if isinstance(checked, Failure):
-        return Failure(checked.failure())
-    return Success(ExecoImport(layer, tuple(notes)))
+    return resolve(layer).map(lambda _: ExecoImport(layer, tuple(notes)))
 
 
 def _statement_text(text: str, stmt: ast.stmt) -> str:

@@ -117,14 +117,16 @@ def _check_seconds(raw: object) -> Result[Value, str]:
     expected = f"expected a {Kind.SECONDS.value}"
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         return Failure(f"{expected}, got {type(raw).__name__} {shown(raw)}")
-    read = to_seconds(raw)
-    if isinstance(read, Failure):
-        detail = f" ({read.failure().message})" if isinstance(raw, str) else ""
-        return Failure(f"{expected}, got {shown(raw)}{detail}")
-    seconds = float(read.unwrap())
-    if not math.isfinite(seconds) or seconds <= 0:
-        return Failure(f"{expected}, got {shown(raw)}")
-    return Success(seconds)
+
+    def positive(read: float) -> Result[Value, str]:
+        seconds = float(read)
+        if not math.isfinite(seconds) or seconds <= 0:
+            return Failure(f"{expected}, got {shown(raw)}")
+        return Success(seconds)
+
+    return to_seconds(raw).alt(
+        lambda error: f"{expected}, got {shown(raw)}" + (f" ({error.message})" if isinstance(raw, str) else "")
+    ).bind(positive)
 
 
 def _check_str_map(raw: object) -> Result[Value, tuple[str, str]]:

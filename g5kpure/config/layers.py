@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from typing import Final
+from typing import Final, TypeVar
 
 from attrs import frozen
+from returns.iterables import Fold
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import ConfigError
@@ -103,13 +104,16 @@ def layer_or_errors(entries: Iterable[tuple[str, Value, Origin]], errors: Iterab
     return Success(Layer(tuple(entries), tuple(warnings)))
 
 
+_T = TypeVar("_T")
+
+
+def values_or_errors(results: Iterable[Result[_T, ConfigError]]) -> Result[tuple[_T, ...], ConfigError]:
+    """The values when every result is one, else one error listing every error, in order (:func:`combine`)."""
+    found = tuple(results)
+    errors = [error for error in (result.swap().value_or(None) for result in found) if error is not None]
+    return Failure(combine(errors)) if errors else Fold.collect(found, Success(()))
+
+
 def all_or_errors(results: Iterable[Result[Layer, ConfigError]]) -> Result[tuple[Layer, ...], ConfigError]:
     """The layers when every result is one, else every error at once."""
-    layers: list[Layer] = []
-    errors: list[ConfigError] = []
-    for result in results:
-        if isinstance(result, Failure):
-            errors.append(result.failure())
-        else:
-            layers.append(result.unwrap())
-    return Failure(combine(errors)) if errors else Success(tuple(layers))
+    return values_or_errors(results)

@@ -61,10 +61,9 @@ def _cross_checks(config: Config, origin_of: Mapping[str, Origin]) -> list[Confi
         errors.append(origin_of.get("g5k.default_env_file", DEFAULT_ORIGIN).error(
             "g5k.default_env_file", "both default_env_name and default_env_file are set; keep only one"))
     if config.location is not None:
-        located = parse_location(config.location)
-        if isinstance(located, Failure):
-            errors.append(origin_of.get("g5k.location", DEFAULT_ORIGIN).error("g5k.location",
-                                                                              located.failure().reason))
+        wrong = parse_location(config.location).swap().value_or(None)
+        if wrong is not None:
+            errors.append(origin_of.get("g5k.location", DEFAULT_ORIGIN).error("g5k.location", wrong.reason))
     return errors
 
 

@@ -118,31 +118,26 @@ def username_from_python_grid5000(text: str, source: str = "") -> Result[Layer, 
     boolean, several words, a second ``username``) and text that is not YAML are errors naming the line. A
     ``username`` that is not a top-level entry (nested, in a list) is not read and is reported as a warning of
     the layer."""
-    composed = _compose(text, source)
-    if isinstance(composed, Failure):
-        return Failure(composed.failure())
-    root = composed.unwrap()
-    if root is None:
-        return Success(Layer())
-    found: tuple[int, str | None] | None = None
+    return _compose(text, source).bind(lambda root: Success(Layer()) if root is None else _layer(root, text, source))
+
+
+def _layer(root: yaml.Node, text: str, source: str) -> Result[Layer, ConfigError]:
     pairs = root.value if isinstance(root, yaml.MappingNode) else []
-    for key, value in pairs:
-        if not _is_username(key):
-            continue
-        line = key.start_mark.line + 1
-        if found is not None:
-            return Failure(ConfigError(KEY, f"a second top-level 'username' (the first is on line {found[0]})",
-                                       source, line))
-        login = _login(key, value, text)
-        if isinstance(login, Failure):
-            return Failure(ConfigError(KEY, login.failure(), source, line))
-        found = (line, login.unwrap())
-    if found is None:
+    entries = [(key.start_mark.line + 1, key, value) for key, value in pairs if _is_username(key)]
+    if not entries:
         return Success(Layer((), tuple(
             ConfigError(KEY, "not a top-level 'username:' entry, so not read (python-grid5000 reads only the "
                         "top-level one); move it to the top level to use it", source, line)
             for line in _nested_mentions(root))))
-    line, login_name = found
-    if login_name is None:
-        return Success(Layer())
-    return Success(Layer((("g5k.api_username", login_name, Origin(OriginKind.FILE, source, line)),)))
+    (line, key, value), *others = entries
+
+    # The first entry's value is checked before a second entry is refused.
+    def layer(login_name: str | None) -> Result[Layer, ConfigError]:
+        if others:
+            return Failure(ConfigError(KEY, f"a second top-level 'username' (the first is on line {line})",
+                                       source, others[0][0]))
+        if login_name is None:
+            return Success(Layer())
+        return Success(Layer((("g5k.api_username", login_name, Origin(OriginKind.FILE, source, line)),)))
+
+    return _login(key, value, text).alt(lambda reason: ConfigError(KEY, reason, source, line)).bind(layer)

@@ -16,12 +16,14 @@ from typing import Final
 from returns.result import Failure, Result, Success
 
 from g5kpure.config.kinds import Kind, check, shown
-from g5kpure.config.layers import Layer, Origin, OriginKind, Value, combine, layer_or_errors
+from g5kpure.config.layers import Layer, Origin, OriginKind, Value, combine, values_or_errors
 from g5kpure.config.schema import KEYS, SECTIONS, SITE_OVERRIDE_FIELDS, SITES, Key, is_site_name, section_keys
 from g5kpure.errors import ConfigError
 from g5kpure.oar.dates import parse_int, read_number
 
-Entries = list[tuple[str, Value, Origin]]
+Entry = tuple[str, Value, Origin]
+#: What the keys of a layer gave, in order: an entry, or an error (every one is reported).
+Checked = list[Result[Entry, ConfigError]]
 
 
 def line_of(lines: Mapping[str, int], key: str) -> int | None:
@@ -39,8 +41,7 @@ def layer_from_mapping(values: Mapping[str, object], origin: Origin,
                        lines: Mapping[str, int] | None = None) -> Result[Layer, ConfigError]:
     """Check a nested mapping shaped like the TOML file (``{"g5k": {...}, "frontend": {...}}``) into a layer;
     ``lines`` gives the line of each dotted key. Every wrong key or value is reported."""
-    entries: Entries = []
-    errors: list[ConfigError] = []
+    checked: Checked = []
     line_by_key = lines or {}
 
     def at(key: str) -> Origin:
@@ -50,7 +51,7 @@ def layer_from_mapping(values: Mapping[str, object], origin: Origin,
     def table(key: str, body: object) -> Mapping[str, object] | None:
         if isinstance(body, Mapping):
             return body
-        errors.append(at(key).error(key, f"expected a table, got {type(body).__name__}"))
+        checked.append(Failure(at(key).error(key, f"expected a table, got {type(body).__name__}")))
         return None
 
     for section, body in values.items():
@@ -58,41 +59,41 @@ def layer_from_mapping(values: Mapping[str, object], origin: Origin,
             home = next((k for k in KEYS if k.short == section), None)
             reason = (f"unknown top-level key: write it as {home.short} under [{home.section}]" if home
                       else f"unknown section; expected one of {', '.join(SECTIONS)}")
-            errors.append(at(section).error(section, reason))
+            checked.append(Failure(at(section).error(section, reason)))
             continue
         tables = table(section, body)
         if tables is None:
             continue
         if section != SITES:
             kinds = {k.short: k.kind for k in section_keys(section)}
-            _read_table(section, tables, kinds, _suggest, at, entries, errors)
+            _read_table(section, tables, kinds, _suggest, at, checked)
             continue
         for site, site_body in tables.items():
             base = f"{SITES}.{site}"
             if not is_site_name(site):
-                errors.append(at(base).error(base, "a frontend name has no dots or spaces"))
+                checked.append(Failure(at(base).error(base, "a frontend name has no dots or spaces")))
                 continue
             site_table = table(base, site_body)
             if site_table is not None:
-                entries.append((base, None, at(base)))  # declares the frontend, even with no setting of its own
-                _read_table(base, site_table, SITE_OVERRIDE_FIELDS, _one_of_site_keys, at, entries, errors)
-    return layer_or_errors(entries, errors)
+                checked.append(Success((base, None, at(base))))  # declares the frontend, even with no setting
+                _read_table(base, site_table, SITE_OVERRIDE_FIELDS, _one_of_site_keys, at, checked)
+    return values_or_errors(checked).map(lambda entries: Layer(entries))
 
 
 def _read_table(prefix: str, table: Mapping[str, object], kinds: Mapping[str, Kind], hint: Callable[[str], str],
-                at: Callable[[str], Origin], entries: Entries, errors: list[ConfigError]) -> None:
+                at: Callable[[str], Origin], checked: Checked) -> None:
     """Check the keys of one table, adding their entries and their errors."""
     for name, raw in table.items():
         key = f"{prefix}.{name}"
         kind = kinds.get(name)
         if kind is None:
-            errors.append(at(key).error(key, f"unknown key; {hint(key)}"))
-            continue
-        checked = check(key, kind, raw, at(key))
-        if isinstance(checked, Failure):
-            errors.append(checked.failure())
+            checked.append(Failure(at(key).error(key, f"unknown key; {hint(key)}")))
         else:
-            entries.append((key, checked.unwrap(), at(key)))
+            checked.append(_entry(key, check(key, kind, raw, at(key)), at(key)))
+
+
+def _entry(key: str, value: Result[Value, ConfigError], origin: Origin) -> Result[Entry, ConfigError]:
+    return value.map(lambda found: (key, found, origin))
 
 
 def _suggest(key: str) -> str:
@@ -172,9 +173,8 @@ def _toml_rules(text: str) -> Result[object, str]:
 def _env_value(spec: Key, var: str, text: str) -> Result[Value, ConfigError]:
     """The checked value of ``spec`` given by variable ``var``; an error names the variable and its text."""
     origin = Origin(OriginKind.ENVIRONMENT, var)
-    raw = _from_env_text(spec.kind, text)
-    checked = check(spec.name, spec.kind, raw.unwrap(), origin) if isinstance(raw, Success) else Failure(
-        origin.error(spec.name, raw.failure()))
+    raw = _from_env_text(spec.kind, text).alt(lambda reason: origin.error(spec.name, reason))
+    checked = raw.bind(lambda value: check(spec.name, spec.kind, value, origin))
     return checked.alt(lambda error: ConfigError(spec.name, f"${var}={text!r}: {error.reason}", f"${var}"))
 
 
@@ -185,20 +185,14 @@ def parse_env(env: Mapping[str, str]) -> Result[Layer, ConfigError]:
     unknown ``G5K_*`` variable (a typo such as ``G5K_API_USERNAM``) is a warning of the layer, with the closest
     known variable; other variables are unrelated and ignored. When a key has several variables (such as
     ``G5K_OAR_JOB_KEY_FILE`` and ``OAR_JOB_KEY_FILE``), the first set (ours) wins."""
-    entries: Entries = []
-    errors: list[ConfigError] = []
+    checked: Checked = []
     for spec in KEYS:
         var = next((v for v in spec.env if v in env), None)
-        if var is None:
-            continue
-        checked = _env_value(spec, var, env[var])
-        if isinstance(checked, Failure):
-            errors.append(checked.failure())
-        else:
-            entries.append((spec.name, checked.unwrap(), Origin(OriginKind.ENVIRONMENT, var)))
+        if var is not None:
+            checked.append(_entry(spec.name, _env_value(spec, var, env[var]), Origin(OriginKind.ENVIRONMENT, var)))
     known = [var for var, _ in env_variables()] + list(OTHER_VARIABLES)
     warnings = [_unknown_variable(var, known) for var in sorted(env) if var.startswith("G5K_") and var not in known]
-    return layer_or_errors(entries, errors, warnings)
+    return values_or_errors(checked).map(lambda entries: Layer(entries, tuple(warnings)))
 
 
 def _unknown_variable(var: str, known: list[str]) -> ConfigError:
@@ -254,5 +248,5 @@ def layer_from_arguments(values: Mapping[str, object], where: str = "") -> Resul
             nested.setdefault(section, {})[name] = raw
     mapped = layer_from_mapping(nested, Origin(OriginKind.ARGUMENT, where))
     if errors:
-        return Failure(combine(errors + ([mapped.failure()] if isinstance(mapped, Failure) else [])))
+        return Failure(combine([*errors, *mapped.swap().map(lambda error: (error,)).value_or(())]))
     return mapped

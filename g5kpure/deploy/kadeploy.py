@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from attrs import field, frozen
+from returns.iterables import Fold
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, ParseError
@@ -180,14 +181,15 @@ def group_by_frontend(
     hosts: Iterable[str], default_frontend: str | None
 ) -> Result[tuple[tuple[str | None, tuple[str, ...]], ...], G5kError]:
     """Hosts grouped by the frontend of their site (short names go to ``default_frontend``), in first-seen order."""
-    groups: dict[str | None, list[str]] = {}
-    for host in hosts:
-        site = host_site(host)
-        if isinstance(site, Failure):
-            return Failure(site.failure())
-        frontend = site.unwrap()
-        groups.setdefault(default_frontend if frontend is None else frontend, []).append(host)
-    return Success(tuple((frontend, tuple(members)) for frontend, members in groups.items()))
+    hosts = tuple(hosts)
+
+    def grouped(sites: tuple[str | None, ...]) -> tuple[tuple[str | None, tuple[str, ...]], ...]:
+        groups: dict[str | None, list[str]] = {}
+        for host, site in zip(hosts, sites, strict=True):
+            groups.setdefault(default_frontend if site is None else site, []).append(host)
+        return tuple((frontend, tuple(members)) for frontend, members in groups.items())
+
+    return Fold.collect((host_site(host) for host in hosts), Success(())).map(grouped)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -213,30 +215,34 @@ def kadeploy_command(
     deployment: Deployment, hosts: Iterable[str], settings: KadeploySettings, ok_file: str, ko_file: str
 ) -> Result[tuple[str, ...], G5kError]:
     """The kadeploy3 argv deploying ``deployment`` on ``hosts``, writing the ok/ko node lists to the given files."""
-    env = resolve_environment(deployment, settings)
-    if isinstance(env, Failure):
-        return Failure(env.failure())
-    options = _words(settings.kadeploy3_options, "kadeploy3_options")
-    other = _words(deployment.other_options, "other_options")
-    if isinstance(options, Failure):
-        return Failure(options.failure())
-    if isinstance(other, Failure):
-        return Failure(other.failure())
-    if not settings.kadeploy3.strip():
-        return Failure(InvalidInput("kadeploy3", settings.kadeploy3, "the kadeploy3 command name or path"))
-    argv: list[str] = [settings.kadeploy3, *options.unwrap(), *env.unwrap().argv()]
-    if deployment.user is not None:
-        argv += ["-u", deployment.user]
-    if deployment.vlan is not None:
-        argv += ["--vlan", deployment.vlan]
-    argv += other.unwrap()
     hosts = tuple(hosts)
-    if not hosts:
-        return Failure(InvalidInput("hosts", "()", "at least one host to deploy"))
-    for host in hosts:
-        argv += ["-m", host]
-    argv += ["-o", ok_file, "-n", ko_file]
-    return Success(tuple(argv))
+
+    # The environment, then the two option strings: the first of them that fails is the error.
+    def assemble(
+        env: Environment, options: tuple[str, ...], other: tuple[str, ...]
+    ) -> Result[tuple[str, ...], G5kError]:
+        if not settings.kadeploy3.strip():
+            return Failure(InvalidInput("kadeploy3", settings.kadeploy3, "the kadeploy3 command name or path"))
+        argv: list[str] = [settings.kadeploy3, *options, *env.argv()]
+        if deployment.user is not None:
+            argv += ["-u", deployment.user]
+        if deployment.vlan is not None:
+            argv += ["--vlan", deployment.vlan]
+        argv += other
+        if not hosts:
+            return Failure(InvalidInput("hosts", "()", "at least one host to deploy"))
+        for host in hosts:
+            argv += ["-m", host]
+        argv += ["-o", ok_file, "-n", ko_file]
+        return Success(tuple(argv))
+
+    parts: Result[tuple[Environment, tuple[str, ...], tuple[str, ...]], G5kError] = Result.do(
+        (env, options, other)
+        for env in resolve_environment(deployment, settings)
+        for options in _words(settings.kadeploy3_options, "kadeploy3_options")
+        for other in _words(deployment.other_options, "other_options")
+    )
+    return parts.bind(lambda found: assemble(*found))
 
 
 def plan_deployment(
@@ -248,18 +254,16 @@ def plan_deployment(
     """One ``KadeployRun`` per frontend (hosts grouped by site); node files are ``<file_prefix>-<frontend>.ok/.ko``."""
     if not deployment.hosts:
         return Failure(InvalidInput("hosts", "()", "at least one host to deploy"))
-    groups = group_by_frontend(deployment.hosts, default_frontend)
-    if isinstance(groups, Failure):
-        return Failure(groups.failure())
-    runs: list[KadeployRun] = []
-    for frontend, hosts in groups.unwrap():
+    def run(frontend: str | None, hosts: tuple[str, ...]) -> Result[KadeployRun, G5kError]:
         tag = frontend or "default"
         ok_file, ko_file = f"{file_prefix}-{tag}.ok", f"{file_prefix}-{tag}.ko"
-        argv = kadeploy_command(deployment, hosts, settings, ok_file, ko_file)
-        if isinstance(argv, Failure):
-            return Failure(argv.failure())
-        runs.append(KadeployRun(frontend, hosts, argv.unwrap(), ok_file, ko_file))
-    return Success(tuple(runs))
+        return kadeploy_command(deployment, hosts, settings, ok_file, ko_file).map(
+            lambda argv: KadeployRun(frontend, hosts, argv, ok_file, ko_file)
+        )
+
+    return group_by_frontend(deployment.hosts, default_frontend).bind(
+        lambda groups: Fold.collect((run(frontend, hosts) for frontend, hosts in groups), Success(()))
+    )
 
 
 _COLLECT_MARK = "@@g5kpure-file "

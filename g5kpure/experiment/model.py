@@ -89,8 +89,7 @@ class Resource:
         if self.hosts:
             return host in self.hosts
         if self.cluster is not None:
-            parsed = parse_host_name(host)
-            return isinstance(parsed, Success) and parsed.unwrap().cluster == self.cluster
+            return parse_host_name(host).map(lambda node: node.cluster == self.cluster).value_or(False)
         return True
 
     def describe(self) -> str:
@@ -233,12 +232,11 @@ def _name(r: _Reader, data: Mapping[str, Any]) -> str | None:
     if "name" not in data:
         r.refuse("name", "missing: the experiment's name (its OAR job name on every site)")
         return None
-    checked = check_job_name(data["name"])
-    if isinstance(checked, Failure) or not isinstance(data["name"], str) or len(data["name"]) > 100:
-        r.refuse("name", f"{data['name']!r} is not a usable job name (non-empty text, no leading '-', at most 100 "
-                         "characters)")
-        return None
-    return checked.unwrap()
+    raw = data["name"]
+    name = check_job_name(raw).value_or(None) if isinstance(raw, str) and len(raw) <= 100 else None
+    if name is None:
+        r.refuse("name", f"{raw!r} is not a usable job name (non-empty text, no leading '-', at most 100 characters)")
+    return name
 
 
 def _walltime(r: _Reader, data: Mapping[str, Any]) -> int | None:
@@ -246,10 +244,10 @@ def _walltime(r: _Reader, data: Mapping[str, Any]) -> int | None:
         r.refuse("walltime", "missing: how long the jobs last, e.g. \"2:00:00\"")
         return None
     got = parse_walltime(data["walltime"])
-    if isinstance(got, Failure):
-        r.refuse("walltime", f"{data['walltime']!r}: expected {got.failure().expected}")
-        return None
-    return got.unwrap()
+    wrong = got.swap().value_or(None)
+    if wrong is not None:
+        r.refuse("walltime", f"{data['walltime']!r}: expected {wrong.expected}")
+    return got.value_or(None)
 
 
 def _reservation(r: _Reader, data: Mapping[str, Any], tz: tzinfo) -> int | None:
@@ -258,12 +256,11 @@ def _reservation(r: _Reader, data: Mapping[str, Any], tz: tzinfo) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | str) or (isinstance(value, str) and value.isdigit()):
         value = int(value) if isinstance(value, str) else value
-    got = to_unixts(value, tz=tz)
-    if isinstance(got, Failure) or isinstance(value, bool):
+    got = None if isinstance(value, bool) else to_unixts(value, tz=tz).map(int).value_or(None)
+    if got is None:
         r.refuse("reservation", f"{value!r}: expected a date \"YYYY-MM-DD HH:MM:SS\" (OAR server time) or a unix "
                                 "time")
-        return None
-    return int(got.unwrap())
+    return got
 
 
 def _planning(r: _Reader, data: Mapping[str, Any], resources: tuple[Resource, ...] | None) -> tuple[
@@ -388,11 +385,10 @@ def _hosts(r: _Reader, n: int, entry: Mapping[str, Any], site: str | None, clust
         return ()
     out: list[str] = []
     for name in value:
-        parsed = parse_host_name(name)
-        if isinstance(parsed, Failure):
+        node = parse_host_name(name).value_or(None)
+        if node is None:
             r.refuse(label, f"{name!r} is not a Grid'5000 node name (cluster-N[.site])", n, "hosts")
             return ()
-        node = parsed.unwrap()
         if node.site is not None and site is not None and node.site != site:
             r.refuse(label, f"{name!r} is not on site {site}", n, "hosts")
             return ()

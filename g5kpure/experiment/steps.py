@@ -29,17 +29,18 @@ from datetime import tzinfo
 from typing import Final
 
 from attrs import evolve, field, frozen
+from returns.methods import unwrap_or_failure
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, NoSlot, Partial
 from g5kpure.experiment.model import Experiment, Resource
 from g5kpure.hosts import natural_key
 from g5kpure.oar.dates import PARIS, format_unixts, format_walltime
-from g5kpure.oar.reserve import NamedJobs, Reattach, decide_reattach
+from g5kpure.oar.reserve import NamedJobs, Reattach, ReattachDecision, decide_reattach
 from g5kpure.oar.submission import OarSubmission
 from g5kpure.oar.watch import OarJob
 from g5kpure.planning.model import Planning, restrict_planning
-from g5kpure.planning.slots import compute_slots, find_free_slot
+from g5kpure.planning.slots import Slots, compute_slots, find_free_slot
 from g5kpure.remote.plan import NodeAccess
 
 INVENTORY_JSON: Final = "inventory.json"
@@ -194,19 +195,20 @@ def first_common_slot(exp: Experiment, planning: Planning) -> Result[StartChoice
     absent = [site for site in exp.sites if site not in plan.sites]
     if absent:
         return Failure(NoSlot(f"{', '.join(absent)}: no host in the planning (unknown site, or none in the queue)"))
-    slots_r = compute_slots(plan, exp.walltime, include_hosts=True)
-    if isinstance(slots_r, Failure):
-        return Failure(slots_r.failure())
-    slots = slots_r.unwrap()
+    slots: Result[Slots, G5kError] = compute_slots(plan, exp.walltime, include_hosts=True)
+    return slots.bind(lambda found: _common_slot(exp, plan, found))
+
+
+def _common_slot(exp: Experiment, plan: Planning, slots: Slots) -> Result[StartChoice, G5kError]:
     site_hosts = {site: frozenset(h.host for h in plan.hosts if h.site == site) for site in exp.sites}
     for slot in slots.slots:
         free = slot.hosts or frozenset()
         if all(_fits(exp.resources_of(site), free & hosts) for site, hosts in site_hosts.items()):
             return Success(StartChoice(slot.start, f"the first slot of the planning where every site's resources are "
                                                    f"free for {format_walltime(exp.walltime)}"))
-    counted = find_free_slot(slots, _counts(exp))
-    if isinstance(counted, Failure) and isinstance(counted.failure(), NoSlot):
-        return Failure(counted.failure())  # the counts alone fall short: it says which element and by how much
+    short = find_free_slot(slots, _counts(exp)).swap().value_or(None)
+    if isinstance(short, NoSlot):
+        return Failure(short)  # the counts alone fall short: it says which element and by how much
     return Failure(NoSlot("the resources of the file (with the hosts it names) are never free all at once for "
                           f"{format_walltime(exp.walltime)} before the end of the planning"))
 
@@ -365,10 +367,9 @@ def next_up_action(exp: Experiment, state: UpState) -> UpAction:
             return LookUp(exp.name, exp.sites)
         if exp.reservation is None and state.planning is None:
             return ReadPlanning(exp.sites, exp.planning, exp.walltime, exp.queue, exp.oarapi)
-        choice = reservation_start(exp, state.planning)
-        if isinstance(choice, Failure):
-            return Stop(choice.failure())
-        return Reserve(exp.name, exp.submissions(), choice.unwrap().start, choice.unwrap().why)
+        return unwrap_or_failure(reservation_start(exp, state.planning).map(
+            lambda choice: Reserve(exp.name, exp.submissions(), choice.start, choice.why)
+        ).alt(Stop))
     if state.hosts is None:
         return WaitJobs(state.jobs)
     inv, problem = assign_roles(exp, dict(state.hosts), state.jobs)
@@ -390,13 +391,14 @@ def next_up_action(exp: Experiment, state: UpState) -> UpAction:
 def observe_named(state: UpState, sites: Sequence[str], named: NamedJobs) -> UpState:
     """Record the live jobs of the name read on ``sites`` after :class:`LookUp`: one on every site, they are the
     experiment's (reattached); some sites only, the ``ReattachConflict`` that stops `up`; none, nothing yet."""
-    decided = decide_reattach(list(sites), named)
-    if isinstance(decided, Failure):
-        return evolve(state, named=named, error=decided.failure())
-    choice = decided.unwrap()
-    if isinstance(choice, Reattach):
-        return evolve(state, named=named, jobs=choice.jobs, reattached=True)
-    return evolve(state, named=named)
+    def decided(choice: ReattachDecision) -> UpState:
+        if isinstance(choice, Reattach):
+            return evolve(state, named=named, jobs=choice.jobs, reattached=True)
+        return evolve(state, named=named)
+
+    return unwrap_or_failure(decide_reattach(list(sites), named).map(decided).alt(
+        lambda error: evolve(state, named=named, error=error)
+    ))
 
 
 def observe_planning(state: UpState, planning: Planning) -> UpState:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from attrs import evolve
-from returns.result import Failure
 
 from g5kpure.planning.model import Planning, restrict_planning
 from g5kpure.reference.snapshot import Snapshot
@@ -37,10 +36,8 @@ def restrict_to_queues(planning: Planning, snapshot: Snapshot, queues: Queues = 
     dropped: set[str] = set()
     recorded = dict(planning.cluster_queues)
     for cluster in planned:
-        accepted = snapshot.cluster_queues(cluster)
-        if isinstance(accepted, Failure):
-            continue
-        queue = job_queue(accepted.unwrap(), asked)
+        # A cluster the snapshot does not know stays in the default queue.
+        queue = snapshot.cluster_queues(cluster).map(lambda accepted: job_queue(accepted, asked)).value_or("default")
         if queue is None:
             dropped.add(cluster)
         elif queue != "default":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from returns.iterables import Fold
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, NotFound
@@ -22,14 +23,12 @@ def find_job_by_name(infos: Sequence[OarJobInfo], name: str) -> Result[OarJobInf
 
 def get_fastest_host(snapshot: Snapshot, hosts: Iterable[str | HasAddress]) -> Result[str | HasAddress, G5kError]:
     """The host (as given) with the highest ``performance.node_flops``; the first one given on ties."""
-    best: tuple[float, str | HasAddress] | None = None
-    for host in hosts:
-        node = snapshot.node(host)
-        if isinstance(node, Failure):
-            return Failure(node.failure())
-        flops = node.unwrap().performance.node_flops
-        if best is None or flops > best[0]:
-            best = (flops, host)
-    if best is None:
-        return Failure(InvalidInput(name="hosts", value="", expected="at least one host"))
-    return Success(best[1])
+    def rated(host: str | HasAddress) -> Result[tuple[float, str | HasAddress], G5kError]:
+        return snapshot.node(host).map(lambda node: (node.performance.node_flops, host))
+
+    def fastest(rates: tuple[tuple[float, str | HasAddress], ...]) -> Result[str | HasAddress, G5kError]:
+        if not rates:
+            return Failure(InvalidInput(name="hosts", value="", expected="at least one host"))
+        return Success(max(rates, key=lambda rate: rate[0])[1])  # max keeps the first of equals
+
+    return Fold.collect((rated(host) for host in hosts), Success(())).bind(fastest)

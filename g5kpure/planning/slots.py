@@ -283,9 +283,10 @@ def _vlans_ok(slot: Slot, wanted: Wanted) -> bool:
 
 def find_first_slot(slots: Slots, wanted: Wanted) -> Result[Slot, G5kError]:
     """The first slot with at least one free host among the wanted elements (and the wanted vlans free)."""
-    check = check_wanted(slots, wanted)
-    if isinstance(check, Failure):
-        return Failure(check.failure())
+    return check_wanted(slots, wanted).bind(lambda _: _first_slot(slots, wanted))
+
+
+def _first_slot(slots: Slots, wanted: Wanted) -> Result[Slot, G5kError]:
     host_elements = [e for e in wanted if e not in VLAN_KINDS]
     for slot in slots.slots:
         if (not host_elements or _sum_wanted(slot, wanted) > 0) and _vlans_ok(slot, wanted):
@@ -295,9 +296,10 @@ def find_first_slot(slots: Slots, wanted: Wanted) -> Result[Slot, G5kError]:
 
 def find_max_slot(slots: Slots, wanted: Wanted) -> Result[Slot, G5kError]:
     """The slot with the most free hosts among the wanted elements (the earliest on ties)."""
-    check = check_wanted(slots, wanted)
-    if isinstance(check, Failure):
-        return Failure(check.failure())
+    return check_wanted(slots, wanted).bind(lambda _: _max_slot(slots, wanted))
+
+
+def _max_slot(slots: Slots, wanted: Wanted) -> Result[Slot, G5kError]:
     best: Slot | None = None
     best_sum = 0
     for slot in slots.slots:
@@ -346,12 +348,12 @@ def slot_satisfies(slot: Slot, wanted: Wanted) -> bool:
 def find_free_slot(slots: Slots, wanted: Wanted) -> Result[Slot, G5kError]:
     """The first slot where every wanted element has its count free; counts are inclusive (a site's count
     includes its wanted clusters', grid5000's includes all); NoSlot says which element falls short."""
-    check = check_wanted(slots, wanted)
-    if isinstance(check, Failure):
-        return Failure(check.failure())
-    consistent = wanted_consistency(slots, wanted)
-    if isinstance(consistent, Failure):
-        return Failure(consistent.failure())
+    return (check_wanted(slots, wanted)
+            .bind(lambda _: wanted_consistency(slots, wanted))
+            .bind(lambda _: _satisfying_slot(slots, wanted)))
+
+
+def _satisfying_slot(slots: Slots, wanted: Wanted) -> Result[Slot, G5kError]:
     for slot in slots.slots:
         if slot_satisfies(slot, wanted):
             return Success(slot)

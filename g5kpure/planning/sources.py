@@ -48,9 +48,11 @@ class _Malformed(Exception):
 
 def _total(start: int, end: int, build: Callable[[], Planning]) -> Result[Planning, G5kError]:
     """``build()`` over a checked window, a malformed payload value turned into its ParseError."""
-    window = check_window(start, end)
-    if isinstance(window, Failure):
-        return Failure(window.failure())
+    window: Result[None, G5kError] = check_window(start, end)
+    return window.bind(lambda _: _built(build))
+
+
+def _built(build: Callable[[], Planning]) -> Result[Planning, G5kError]:
     try:
         return Success(build())
     except _Malformed as bad:

@@ -48,11 +48,22 @@ def distribute_hosts(
     global_count = wanted.get("kavlan-global", 1)
     if not isinstance(global_count, bool) and isinstance(global_count, int) and global_count > 1:
         return Failure(InvalidInput("count of kavlan-global", str(global_count), "1 (one global vlan per job)"))
-    check = check_wanted(slots, {k: v for k, v in wanted.items() if k not in excluded})
-    if isinstance(check, Failure):
-        return Failure(check.failure())
+    want = {e: n for e, n in wanted.items() if e not in excluded}
+    return (check_wanted(slots, want)
+            .bind(lambda _: _check_ratio(ratio))
+            .bind(lambda _: wanted_consistency(slots, want))
+            .bind(lambda _: _distribute(slot, slots, want, excluded, ratio)))
+
+
+def _check_ratio(ratio: float | None) -> Result[None, G5kError]:
     if ratio is not None and not 0 < ratio <= 1:
         return Failure(InvalidInput("ratio", str(ratio), "a number in (0, 1]"))
+    return Success(None)
+
+
+def _distribute(slot: Slot, slots: Slots, want: Wanted, excluded: set[str],
+                ratio: float | None) -> Result[dict[str, int], G5kError]:
+    """The distribution of :func:`distribute_hosts` once ``want`` (without the excluded elements) is checked."""
     sites = [e for e in slots.elements if slots.site_of(e) == e]
     clusters_of: dict[str, list[str]] = {}
     for cluster, site in slots.cluster_sites:
@@ -70,10 +81,6 @@ def distribute_hosts(
             avail[home] -= lost
         avail["grid5000"] -= lost
         avail[element] = 0
-    want = {e: n for e, n in wanted.items() if e not in excluded}
-    consistent = wanted_consistency(slots, want)
-    if isinstance(consistent, Failure):
-        return Failure(consistent.failure())
     short = [
         f"{e} has {avail.get(e, 0)} of the {n} nodes wanted"
         for e, n in sorted(want.items()) if e not in VLAN_KINDS and avail.get(e, 0) < n
@@ -244,13 +251,16 @@ def get_jobs_specs(
     the slots do not know."""
     if "grid5000" in resources:
         return Failure(InvalidInput("resources", "grid5000", "per-site counts: call distribute_hosts first"))
-    resolved = Fold.collect(
+    resolved: Result[tuple[Excluded, ...], G5kError] = Fold.collect(
         (_resolve_for_specs(slots, e) for e in sorted(set(excluded_elements) | {e.given for e in slots.excluded})),
         Success(()),
     )
-    if isinstance(resolved, Failure):
-        return Failure(resolved.failure())
-    exclusions: tuple[Excluded, ...] = resolved.unwrap()
+    return resolved.bind(lambda exclusions: _jobs_specs(resources, slots, slot, exclusions, name))
+
+
+def _jobs_specs(resources: Mapping[str, int], slots: Slots, slot: Slot | None, exclusions: tuple[Excluded, ...],
+                name: str | None) -> Result[tuple[JobSpec, ...], G5kError]:
+    """The requests of :func:`get_jobs_specs` once the excluded elements are resolved."""
     out_names = {e.name for e in exclusions} | {e.given for e in exclusions}
     hosts_by_site: dict[str, dict[str, None]] = {}
     clusters_by_site: dict[str, list[tuple[str, int]]] = {}
@@ -283,27 +293,25 @@ def get_jobs_specs(
             return Failure(InvalidInput("resources", element,
                                         f"no element that is excluded or inside an excluded one ({inside})"))
     sites = sorted(set(hosts_by_site) | set(clusters_by_site) | set(site_counts))
-    vlan_sites = _vlan_sites(resources, sites, slot)
-    if isinstance(vlan_sites, Failure):
-        return Failure(vlan_sites.failure())
-    specs = []
-    for site in sites:
+
+    def job_spec(site: str, vlans: list[tuple[str, int]]) -> Result[JobSpec, G5kError]:
         request = _SiteRequest(
             hosts=tuple(sorted(hosts_by_site.get(site, ()), key=host_sort_key)),
             clusters=tuple(sorted(clusters_by_site.get(site, ()), key=lambda cn: natural_key(cn[0]))),
             count=site_counts.get(site),
-            vlans=tuple(vlan_sites.unwrap().get(site, ())),
+            vlans=tuple(vlans),
             excluded_hosts=tuple(sorted((e.name for e in exclusions if e.kind == "host" and e.site == site),
                                         key=host_sort_key)),
             excluded_clusters=tuple(sorted((e.name for e in exclusions if e.kind == "cluster" and e.site == site),
                                            key=natural_key)),
         )
-        queue = _job_queue(slots, site, request.clusters_drawn(slots, site))
-        if isinstance(queue, Failure):
-            return Failure(queue.failure())
-        specs.append(JobSpec(site=site, resources=request.resources(), walltime=slots.walltime,
-                             reservation=None if slot is None else slot.start, name=name, queue=queue.unwrap()))
-    return Success(tuple(specs))
+        return _job_queue(slots, site, request.clusters_drawn(slots, site)).map(
+            lambda queue: JobSpec(site=site, resources=request.resources(), walltime=slots.walltime,
+                                  reservation=None if slot is None else slot.start, name=name, queue=queue))
+
+    return _vlan_sites(resources, sites, slot).bind(
+        lambda vlan_sites: Fold.collect((job_spec(site, vlan_sites.get(site, [])) for site in sites), Success(()))
+    )
 
 
 def _vlan_sites(resources: Mapping[str, int], sites: list[str],
@@ -339,19 +347,21 @@ def get_hosts_jobs(planning: Planning, hosts: Iterable[str | HasAddress], wallti
         given = address_of(host)
         found = planning.host(given)
         if found is None:
-            fqdn = planning.fqdn(given)
-            if isinstance(fqdn, Failure) and get_host_cluster(given) is not None:
-                return Failure(fqdn.failure())
-            return Failure(NotFound(what="host in the planning", key=given,
-                                    hint="get the planning of its site or cluster first"))
+            missing = NotFound(what="host in the planning", key=given,
+                               hint="get the planning of its site or cluster first")
+            # A host name the planning cannot read is refused for that, before being missing.
+            refused = planning.fqdn(given).swap().value_or(missing) if get_host_cluster(given) is not None else missing
+            return Failure(refused)
         if found.host not in wanted:
             wanted.append(found.host)
     if not wanted:
         return Failure(InvalidInput(name="hosts", value="", expected="at least one host"))
-    slots = compute_slots(planning, walltime, include_hosts=True)
-    if isinstance(slots, Failure):
-        return Failure(slots.failure())
-    all_slots = slots.unwrap()
+    slots: Result[Slots, G5kError] = compute_slots(planning, walltime, include_hosts=True)
+    return slots.bind(lambda all_slots: _hosts_jobs(planning, all_slots, wanted, walltime, name))
+
+
+def _hosts_jobs(planning: Planning, all_slots: Slots, wanted: list[str], walltime: int,
+                name: str | None) -> Result[tuple[JobSpec, ...], G5kError]:
     chosen = next((s for s in all_slots.slots if s.hosts is not None and set(wanted) <= s.hosts), None)
     if chosen is None:
         return Failure(NoSlot(f"the {len(wanted)} hosts are never all free for {format_walltime(walltime)} "

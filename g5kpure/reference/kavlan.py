@@ -20,10 +20,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from attrs import frozen
+from returns.iterables import Fold
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError, Partial, Rejected
-from g5kpure.hosts import HasAddress, address_of, canonical_host_name, interface_host_name, parse_host_name
+from g5kpure.hosts import HasAddress, HostName, address_of, canonical_host_name, interface_host_name, parse_host_name
 from g5kpure.reference.models import Site
 
 DEFAULT_VLAN = "DEFAULT"
@@ -158,10 +159,11 @@ def vlan_node_name(host: str | HasAddress, site: str, interface: str = "eth0") -
     Any variant of the host name is accepted (short, FQDN, ``-kavlan-N``, another interface); a name of another
     site is refused."""
     name = address_of(host)
-    parsed = parse_host_name(name)
-    if isinstance(parsed, Failure):
-        return Failure(parsed.failure())
-    named_site = parsed.unwrap().site
+    parsed: Result[HostName, G5kError] = parse_host_name(name)
+    return parsed.bind(lambda named: _vlan_node_name(name, named.site, site, interface))
+
+
+def _vlan_node_name(name: str, named_site: str | None, site: str, interface: str) -> Result[str, G5kError]:
     if named_site is not None and named_site != site:
         return Failure(InvalidInput(name="host", value=name, expected=f"a host of site {site} (it names {named_site})"))
     if interface and not interface.replace("-", "_").isidentifier():
@@ -173,16 +175,12 @@ def vlan_node_name(host: str | HasAddress, site: str, interface: str = "eth0") -
 def vlan_node_names(hosts: Iterable[str | HasAddress], site: str,
                     interface: str = "eth0") -> Result[tuple[str, ...], G5kError]:
     """Kavlan names of several hosts, in the given order without duplicates; the first bad name is the error."""
-    out: list[str] = []
-    for host in hosts:
-        named = vlan_node_name(host, site, interface)
-        if isinstance(named, Failure):
-            return Failure(named.failure())
-        if named.unwrap() not in out:
-            out.append(named.unwrap())
-    if not out:
-        return Failure(InvalidInput(name="hosts", value="", expected="at least one host"))
-    return Success(tuple(out))
+    def some(names: tuple[str, ...]) -> Result[tuple[str, ...], G5kError]:
+        if not names:
+            return Failure(InvalidInput(name="hosts", value="", expected="at least one host"))
+        return Success(tuple(dict.fromkeys(names)))
+
+    return Fold.collect((vlan_node_name(host, site, interface) for host in hosts), Success(())).bind(some)
 
 
 # --- requests --------------------------------------------------------------------------------------------------
@@ -229,8 +227,7 @@ def dhcpd_request(site: str, vlan_id: int | str, action: str) -> Result[VlanRequ
     """The request starting or stopping the DHCP server of a kavlan (``action``: ``start`` or ``stop``)."""
     if action not in ("start", "stop"):
         return Failure(InvalidInput(name="dhcpd action", value=action, expected="start or stop"))
-    checked = check_vlan_id(vlan_id)
-    if isinstance(checked, Success) and checked.unwrap() == DEFAULT_VLAN:
+    if check_vlan_id(vlan_id).map(lambda uid: uid == DEFAULT_VLAN).value_or(False):
         return Failure(InvalidInput(name="vlan id", value=DEFAULT_VLAN, expected="a kavlan id (not the default vlan)"))
     return vlan_request(site, vlan_id).map(
         lambda r: VlanRequest("PUT", r.path + "/dhcpd", fields=(("action", action),)))
@@ -268,13 +265,7 @@ def parse_vlans(payload: Any) -> Result[tuple[VlanInfo, ...], ParseError]:
     items = payload.get("items") if isinstance(payload, dict) else None
     if not isinstance(items, list):
         return Failure(ParseError(what="vlan collection", line=repr(payload)[:100], hint="expected {items: [...]}"))
-    out: list[VlanInfo] = []
-    for i, item in enumerate(items):
-        parsed = _vlan_of(item, f"items[{i}]")
-        if isinstance(parsed, Failure):
-            return Failure(parsed.failure())
-        out.append(parsed.unwrap())
-    return Success(tuple(out))
+    return Fold.collect((_vlan_of(item, f"items[{i}]") for i, item in enumerate(items)), Success(()))
 
 
 def parse_vlan_nodes(payload: Any) -> Result[tuple[str, ...], ParseError]:
@@ -339,10 +330,10 @@ def parse_set_nodes_answer(payload: Any, site: str, vlan_id: str,
 
 def kavlan_network(site: Site, vlan_id: int | str) -> Result[KavlanNetwork, G5kError]:
     """The IPv4 network of kavlan ``vlan_id`` of a site, from its Reference API ``kavlans`` entry."""
-    checked = check_vlan_id(vlan_id)
-    if isinstance(checked, Failure):
-        return Failure(checked.failure())
-    uid = checked.unwrap()
+    return check_vlan_id(vlan_id).bind(lambda uid: _kavlan_network(site, uid))
+
+
+def _kavlan_network(site: Site, uid: str) -> Result[KavlanNetwork, G5kError]:
     key = "default" if uid == DEFAULT_VLAN else uid
     found = next((k for k in site.kavlans if k.id == key), None)
     if found is None or not found.network:
@@ -376,10 +367,10 @@ def kavlan_ip_mac(site: Site, vlan_id: int | str, taken: Iterable[str] = (),
     Left out: the network and broadcast addresses, the gateway, every address ending in .0, .254 or .255 (as
     execo), and the ``taken`` addresses (give the nodes' own kavlan addresses, ``Node.kavlan``; execo instead
     skipped a fixed range of the network, which today's node addresses no longer follow)."""
-    found = kavlan_network(site, vlan_id)
-    if isinstance(found, Failure):
-        return Failure(found.failure())
-    net = found.unwrap()
+    return kavlan_network(site, vlan_id).map(lambda net: _vm_addresses(net, taken, limit))
+
+
+def _vm_addresses(net: KavlanNetwork, taken: Iterable[str], limit: int | None) -> tuple[tuple[str, str], ...]:
     excluded = set(taken)
     if net.gateway:
         excluded.add(net.gateway)
@@ -391,4 +382,4 @@ def kavlan_ip_mac(site: Site, vlan_id: int | str, taken: Iterable[str] = (),
         pairs.append((text, vm_mac(text)))
         if limit is not None and len(pairs) >= limit:
             break
-    return Success(tuple(pairs))
+    return tuple(pairs)

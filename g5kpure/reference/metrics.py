@@ -95,14 +95,14 @@ def resample(points: Sequence[MetricPoint], start: float,
              resolution: float) -> Result[tuple[MetricPoint, ...], InvalidInput]:
     """Average points into buckets of ``resolution`` seconds from ``start`` (labels dropped); a resolution that
     is not a positive finite number is an InvalidInput."""
-    checked = check_resolution(resolution)
-    if isinstance(checked, Failure):
-        return Failure(checked.failure())
-    step = checked.unwrap()
+    return check_resolution(resolution).map(lambda step: _averaged(points, start, step))
+
+
+def _averaged(points: Sequence[MetricPoint], start: float, step: float) -> tuple[MetricPoint, ...]:
     buckets: dict[int, list[float]] = {}
     for point in points:
         buckets.setdefault(int((point.timestamp - start) // step), []).append(point.value)
-    return Success(tuple(MetricPoint(start + k * step, sum(v) / len(v)) for k, v in sorted(buckets.items())))
+    return tuple(MetricPoint(start + k * step, sum(v) / len(v)) for k, v in sorted(buckets.items()))
 
 
 # --- retry timing ----------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from attrs import frozen
+from returns.iterables import Fold
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import NotFound, ParseError
@@ -115,29 +116,34 @@ def parse_pdu(item: Any, site: str, where: str = "") -> Result[Pdu, ParseError]:
     if not isinstance(item, Mapping) or not isinstance(item.get("uid"), str):
         return Failure(ParseError(what="PDU", where=here, line=repr(item)[:100], hint="expected an object with uid"))
     here = f"{here}.{item['uid']}"
-    texts: dict[str, str] = {}
-    for key, default in (("kind", DEFAULT_KIND), ("model", ""), ("vendor", "")):
-        got = _text(item, key, here, default)
-        if isinstance(got, Failure):
-            return Failure(got.failure())
-        texts[key] = got.unwrap()
-    ports = item.get("ports") or {}
+    texts = Fold.collect(
+        (_text(item, key, here, default) for key, default in (("kind", DEFAULT_KIND), ("model", ""), ("vendor", ""))),
+        Success(()),
+    )
+    return Result.do(
+        Pdu(uid=item["uid"], site=site, kind=kind, model=model, vendor=vendor, outlets=outlets, metrics=metrics)
+        for kind, model, vendor in texts
+        for outlets in _outlets(item.get("ports") or {}, here)
+        for metrics in _metric_names(item.get("metrics") or [], here)
+    )
+
+
+def _outlets(ports: Any, here: str) -> Result[tuple[Outlet, ...], ParseError]:
     if not isinstance(ports, Mapping):
         return Failure(ParseError(what="PDU ports", where=here, line=repr(ports)[:100], hint="expected an object"))
-    outlets: list[Outlet] = []
-    for port in sorted(ports, key=lambda k: natural_key(str(k))):
-        devices = _devices(ports[port], f"{here}.ports.{port}")
-        if isinstance(devices, Failure):
-            return Failure(devices.failure())
-        outlets.append(Outlet(str(port), devices.unwrap()))
-    metrics = item.get("metrics") or []
+
+    def outlet(port: Any) -> Result[Outlet, ParseError]:
+        return _devices(ports[port], f"{here}.ports.{port}").map(lambda devices: Outlet(str(port), devices))
+
+    return Fold.collect((outlet(port) for port in sorted(ports, key=lambda k: natural_key(str(k)))), Success(()))
+
+
+def _metric_names(metrics: Any, here: str) -> Result[tuple[str, ...], ParseError]:
     if not isinstance(metrics, list) or not all(isinstance(m, Mapping) and isinstance(m.get("name"), str)
                                                 for m in metrics):
         return Failure(ParseError(what="PDU metrics", where=here, line=repr(metrics)[:100],
                                   hint="expected a list of {name, ...}"))
-    return Success(Pdu(uid=item["uid"], site=site, kind=texts["kind"], model=texts["model"],
-                       vendor=texts["vendor"], outlets=tuple(outlets),
-                       metrics=tuple(m["name"] for m in metrics)))
+    return Success(tuple(m["name"] for m in metrics))
 
 
 def parse_site_pdus(payload: Any, site: str) -> Result[tuple[Pdu, ...], ParseError]:
@@ -146,13 +152,9 @@ def parse_site_pdus(payload: Any, site: str) -> Result[tuple[Pdu, ...], ParseErr
     if not isinstance(items, list):
         return Failure(ParseError(what="PDU collection", where=f"sites.{site}.pdus", line=repr(payload)[:100],
                                   hint="expected {items: [...]} or a list"))
-    out: list[Pdu] = []
-    for i, item in enumerate(items):
-        parsed = parse_pdu(item, site, f"sites.{site}.pdus[{i}]")
-        if isinstance(parsed, Failure):
-            return Failure(parsed.failure())
-        out.append(parsed.unwrap())
-    return Success(tuple(sorted(out, key=lambda p: natural_key(p.uid))))
+    parsed = Fold.collect((parse_pdu(item, site, f"sites.{site}.pdus[{i}]") for i, item in enumerate(items)),
+                          Success(()))
+    return parsed.map(lambda pdus: tuple(sorted(pdus, key=lambda p: natural_key(p.uid))))
 
 
 def pdu_index(per_site: Iterable[tuple[str, tuple[Pdu, ...]]]) -> PduIndex:
@@ -165,13 +167,12 @@ def parse_pdus(deep: Any) -> Result[PduIndex, ParseError]:
     sites = deep.get("sites") if isinstance(deep, Mapping) else None
     if not isinstance(sites, Mapping):
         return Failure(ParseError(what="Reference API deep JSON", hint="expected {sites: {...}}"))
-    per_site: list[tuple[str, tuple[Pdu, ...]]] = []
-    for site in sorted(sites):
-        parsed = parse_site_pdus(sites[site].get("pdus") or [] if isinstance(sites[site], Mapping) else None, site)
-        if isinstance(parsed, Failure):
-            return Failure(parsed.failure())
-        per_site.append((site, parsed.unwrap()))
-    return Success(pdu_index(per_site))
+
+    def site_pdus(site: str) -> Result[tuple[str, tuple[Pdu, ...]], ParseError]:
+        payload = sites[site].get("pdus") or [] if isinstance(sites[site], Mapping) else None
+        return parse_site_pdus(payload, site).map(lambda pdus: (site, pdus))
+
+    return Fold.collect((site_pdus(site) for site in sorted(sites)), Success(())).map(pdu_index)
 
 
 def node_feeds(snapshot: Snapshot, host: str | HasAddress) -> Result[tuple[PowerFeed, ...], NotFound]:
@@ -183,13 +184,13 @@ def node_feeds(snapshot: Snapshot, host: str | HasAddress) -> Result[tuple[Power
 
 def host_feeds(index: PduIndex, snapshot: Snapshot, host: str | HasAddress) -> Result[tuple[PowerFeed, ...], NotFound]:
     """Every outlet feeding a host, from the PDUs' tables and the node's own entries (union, kinds filled in)."""
-    node = snapshot.node(host)
-    if isinstance(node, Failure):
-        return Failure(node.failure())
-    site = node.unwrap().site
+    return snapshot.node(host).map(lambda node: _feeds(index, snapshot, host, node.site))
+
+
+def _feeds(index: PduIndex, snapshot: Snapshot, host: str | HasAddress, site: str) -> tuple[PowerFeed, ...]:
     found: dict[tuple[str, str], PowerFeed] = {(f.pdu, f.port): f for f in index.feeds(host, site)}
     for feed in node_feeds(snapshot, host).unwrap():
         if (feed.pdu, feed.port) not in found:
             kind = index.pdu(feed.pdu, site).map(lambda p: p.kind).value_or("")
             found[(feed.pdu, feed.port)] = PowerFeed(site, feed.pdu, kind, feed.port)
-    return Success(tuple(sorted(found.values(), key=lambda f: (f.pdu, natural_key(f.port)))))
+    return tuple(sorted(found.values(), key=lambda f: (f.pdu, natural_key(f.port))))

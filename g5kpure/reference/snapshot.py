@@ -298,12 +298,13 @@ class Snapshot:
     def node(self, host: str | HasAddress) -> Result[Node, NotFound]:
         """The node value of a host given by any of its names (FQDN, short, kavlan, interface variants)."""
         name = address_of(host)
-        parsed = parse_host_name(name)
-        uid = parsed.unwrap().node if isinstance(parsed, Success) else name.split(".", 1)[0]
+        # Called for every host of a planning: plain values here, no chain of Results.
+        parsed = parse_host_name(name).value_or(None)
+        uid = parsed.node if parsed is not None else name.split(".", 1)[0]
         found = self._store.node(uid)
         if found is None:
             return Failure(NotFound(what="host", key=name, hint="give a node name such as nova-1.lyon.grid5000.fr"))
-        if isinstance(parsed, Success) and parsed.unwrap().site not in (None, found.site):
+        if parsed is not None and parsed.site not in (None, found.site):
             return Failure(NotFound(what="host", key=name, hint=f"{uid} is in site {found.site}"))
         return Success(found)
 
@@ -341,10 +342,10 @@ class Snapshot:
             return Success(index.cluster_site[name])
         if name in index.clusters_of:
             return Success(name)
-        node = self.node(name)
-        if isinstance(node, Success):
-            return Success(node.unwrap().site)
-        sites = sorted({s for _, s in index.places.get(name, ()) if s is not None})
+        return self.node(name).map(lambda node: node.site).lash(lambda _: self._equipment_site(name))
+
+    def _equipment_site(self, name: str) -> Result[str, NotFound]:
+        sites = sorted({s for _, s in self._store.index.places.get(name, ()) if s is not None})
         if len(sites) == 1:
             return Success(sites[0])
         if sites:
@@ -406,9 +407,9 @@ class Snapshot:
             return self.site_attributes(name)
         if name in self._store.index.cluster_site:
             return self.cluster_attributes(name)
-        node = self.host_attributes(name)
-        if isinstance(node, Success):
-            return node
+        return self.host_attributes(name).lash(lambda _: self._attributes_of_equipment(name))
+
+    def _attributes_of_equipment(self, name: str) -> Result[dict[str, Any], NotFound]:
         if name in self._store.index.places:
             return self.equipment_attributes(name)
         return Failure(NotFound(what="site, cluster, host or equipment", key=name))
@@ -418,9 +419,8 @@ class Snapshot:
         groups: dict[str, dict[str, list[Any]]] = {}
         unknown: list[str] = []
         for host in hosts:
-            node = self.node(host)
-            if isinstance(node, Success):
-                n = node.unwrap()
+            n = self.node(host).value_or(None)
+            if n is not None:
                 groups.setdefault(n.site, {}).setdefault(n.cluster, []).append(host)
             else:
                 unknown.append(address_of(host))

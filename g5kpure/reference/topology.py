@@ -35,6 +35,7 @@ from typing import Any
 
 import networkx as nx
 from attrs import frozen
+from returns.pipeline import is_successful
 from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, NotFound
@@ -440,6 +441,12 @@ Plan = dict[str, tuple[bool, frozenset[str]]]
 Queues = str | Iterable[str] | None
 
 
+def _nodes_named(snapshot: Snapshot, element: str) -> tuple[Node, ...] | None:
+    """The nodes of the cluster called ``element``, else the node called so; None when there is neither."""
+    nodes: Result[tuple[Node, ...], NotFound] = snapshot.cluster(element).map(lambda cluster: cluster.nodes)
+    return nodes.lash(lambda _: snapshot.node(element).map(lambda node: (node,))).value_or(None)
+
+
 def _resolve(snapshot: Snapshot, elements: Iterable[str] | None) -> Result[Plan, G5kError]:
     """Map each site concerned to (whole site wanted, uids of the nodes named in it)."""
     if elements is None:
@@ -448,14 +455,10 @@ def _resolve(snapshot: Snapshot, elements: Iterable[str] | None) -> Result[Plan,
     named: dict[str, set[str]] = {}
     unknown: list[str] = []
     for element in elements:
-        if isinstance(snapshot.site(element), Success):
+        if is_successful(snapshot.site(element)):
             whole.add(element)
             continue
-        cluster = snapshot.cluster(element)
-        nodes = cluster.unwrap().nodes if isinstance(cluster, Success) else None
-        if nodes is None:
-            node = snapshot.node(element)
-            nodes = (node.unwrap(),) if isinstance(node, Success) else None
+        nodes = _nodes_named(snapshot, element)
         if nodes is None:
             unknown.append(element)
             continue
@@ -525,9 +528,8 @@ def _merge(graph: nx.MultiGraph, snapshot: Snapshot, known: Result[object, NotFo
             _refresh_backbone(out, snapshot)
         return out
 
-    if isinstance(known, Failure):
-        return Failure(known.failure())
-    return g5k_graph(snapshot, [element], queues).map(merged)
+    found: Result[object, G5kError] = known
+    return found.bind(lambda _: g5k_graph(snapshot, [element], queues)).map(merged)
 
 
 def add_site(graph: nx.MultiGraph, snapshot: Snapshot, site: str,
@@ -548,18 +550,19 @@ def add_host(graph: nx.MultiGraph, snapshot: Snapshot, host: str) -> Result[nx.M
 
 def add_equip(graph: nx.MultiGraph, snapshot: Snapshot, equip: str, site: str) -> Result[nx.MultiGraph, G5kError]:
     """A new graph: ``graph`` plus equipment ``equip`` of ``site`` and its links to nodes already in the graph."""
-    found = snapshot.equipment(equip, site)
-    if isinstance(found, Failure):
-        return Failure(found.failure())
+    return snapshot.equipment(equip, site).map(lambda found: _with_equipment(graph, snapshot, found, site))
+
+
+def _with_equipment(graph: nx.MultiGraph, snapshot: Snapshot, found: NetworkEquipment, site: str) -> nx.MultiGraph:
     site_value = snapshot.site(site).unwrap()
-    mine = {n for n, _ in _equipment_nodes(Site(uid=site, network_equipments=(found.unwrap(),)))}
+    mine = {n for n, _ in _equipment_nodes(Site(uid=site, network_equipments=(found,)))}
     out = graph.copy()
     out.add_nodes_from((n, a) for n, a in _equipment_nodes(site_value) if n in mine)
     hosts = tuple(n for n in snapshot.nodes(site=site).unwrap() if n.fqdn in graph)
     for u, v, key, attrs in (*_equipment_edges(site_value, []), *_host_edges(site_value, hosts, [])):
         if (u in mine or v in mine) and u in out and v in out:
             out.add_edge(u, v, key=key, **attrs)
-    return Success(out)
+    return out
 
 
 def add_backbone(graph: nx.MultiGraph, snapshot: Snapshot) -> nx.MultiGraph:

@@ -56,12 +56,15 @@ def parse_change(text: object) -> Result[WalltimeChange, G5kError]:
     raw = text.strip()
     change = Change.INCREASE if raw.startswith("+") else Change.DECREASE if raw.startswith("-") else Change.SET
     body = raw[1:] if change is not Change.SET else raw
-    seconds = parse_walltime(body)
-    if isinstance(seconds, Failure):
-        return Failure(InvalidInput("walltime change", text, f"[+|-]DURATION: {seconds.failure().expected}"))
-    if seconds.unwrap() <= 0:
-        return Failure(InvalidInput("walltime change", text, "a duration of at least one second"))
-    return Success(WalltimeChange(change, seconds.unwrap()))
+
+    def positive(seconds: int) -> Result[WalltimeChange, InvalidInput]:
+        if seconds <= 0:
+            return Failure(InvalidInput("walltime change", text, "a duration of at least one second"))
+        return Success(WalltimeChange(change, seconds))
+
+    return parse_walltime(body).alt(
+        lambda error: InvalidInput("walltime change", text, f"[+|-]DURATION: {error.expected}")
+    ).bind(positive)
 
 
 def oarwalltime_argv(job_id: int, change: WalltimeChange | None = None, *, force: bool = False,
@@ -157,7 +160,7 @@ def parse_oarwalltime_change(exit_code: int | None, stdout: str, stderr: str = "
 def _signed_duration(text: str) -> int | None:
     sign = -1 if text.startswith("-") else 1
     parsed = oar_duration_to_seconds(text.lstrip("+-"))
-    return sign * int(parsed.unwrap()) if isinstance(parsed, Success) else None
+    return parsed.map(lambda seconds: sign * int(seconds)).value_or(None)
 
 
 def parse_oarwalltime_status(exit_code: int | None, stdout: str, stderr: str = "", *,

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 from attrs import field, frozen
+from returns.iterables import Fold
 from returns.result import Failure, Result, Success
 
 from g5kpure.config.connection import ConnectionParams, Endpoint
@@ -269,8 +270,8 @@ def _same_host(wanted: str, host: str) -> bool:
         return True
     if "." not in wanted:
         return host_shortname(host) == wanted or host.split(".", 1)[0] == wanted
-    a, b = node_fqdn(wanted), node_fqdn(host)
-    return isinstance(a, Success) and isinstance(b, Success) and a.unwrap() == b.unwrap()
+    same: Result[bool, InvalidInput] = Result.do(a == b for a in node_fqdn(wanted) for b in node_fqdn(host))
+    return same.value_or(False)
 
 
 def select_hosts(job_hosts: Sequence[str], wanted: str | None) -> Result[tuple[str, ...], G5kError]:
@@ -278,17 +279,21 @@ def select_hosts(job_hosts: Sequence[str], wanted: str | None) -> Result[tuple[s
     the job's order; a name that is not a host of the job is refused, naming the job's hosts."""
     if wanted is None:
         return check_hosts(job_hosts)
-    expanded = parse_host_ranges(wanted)
-    if isinstance(expanded, Failure):
-        return Failure(expanded.failure())
-    chosen: set[str] = set()
-    for name in expanded.unwrap():
-        match = [h for h in job_hosts if _same_host(name, h)]
+
+    def matching(name: str) -> Result[tuple[str, ...], G5kError]:
+        match = tuple(h for h in job_hosts if _same_host(name, h))
         if not match:
             folded = format_host_ranges(job_hosts).value_or(", ".join(job_hosts))
             return Failure(InvalidInput("host", name, f"a host of the job: {folded or 'the job has none'}"))
-        chosen.update(match)
-    return check_hosts(h for h in job_hosts if h in chosen)
+        return Success(match)
+
+    def chosen(matches: tuple[tuple[str, ...], ...]) -> Result[tuple[str, ...], G5kError]:
+        picked = {h for match in matches for h in match}
+        return check_hosts(h for h in job_hosts if h in picked)
+
+    # Every name must match a host of the job (the first that does not is the error); the job's order is kept.
+    expanded: Result[tuple[str, ...], G5kError] = parse_host_ranges(wanted)
+    return expanded.bind(lambda names: Fold.collect((matching(name) for name in names), Success(()))).bind(chosen)
 
 
 # --------------------------------------------------------------------------------------------------- plans
@@ -456,14 +461,9 @@ def plan_copy(
     kind = "local file" if direction is Direction.PUT else "remote file"
     if not sources:
         return Failure(InvalidInput(kind, "", "at least one file to copy"))
-    for source in sources:
-        checked = _check_path(kind, source)
-        if isinstance(checked, Failure):
-            return Failure(checked.failure())
-    dest = _check_path("destination directory", destination)
-    if isinstance(dest, Failure):
-        return Failure(dest.failure())
-    return _checked(hosts, access, limits).map(
+    return Fold.collect((_check_path(kind, source) for source in sources), Success(())).bind(
+        lambda _: _check_path("destination directory", destination)
+    ).bind(lambda _: _checked(hosts, access, limits)).map(
         lambda found: CopyPlan(direction, found[0], tuple(sources), destination, found[1], limits, preserve)
     )
 
