@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -113,15 +113,22 @@ def printed_by_both(a: OarJobInfo, b: OarJobInfo) -> dict[str, tuple[object, obj
             if f.name not in skip and getattr(a, f.name) != getattr(b, f.name)}  # fmt: skip
 
 
-def wait_final(access: FrontendAccess, job: OarJob, within: float = 45.0) -> OarState:
+def wait_state(access: FrontendAccess, job: OarJob, reached: Callable[[OarState], bool],
+               within: float = 45.0) -> OarState:
+    """The job's state once ``reached`` holds for it (or the last one seen after ``within`` s)."""
     deadline = time.monotonic() + within
     state = OarState.UNKNOWN
     while time.monotonic() < deadline:
         state = performed(get_oar_job_info(job.job_id, job.frontend, access)).unwrap().state
-        if state.is_final:
+        if reached(state):
             break
         time.sleep(0.5)
     return state
+
+
+def running(state: OarState) -> bool:
+    # wait_jobs_start returns from Launching on: a test comparing two readings waits for the state to settle
+    return state is OarState.RUNNING
 
 
 def test_version_and_output_format(frontend: str, access: FrontendAccess) -> None:
@@ -139,6 +146,7 @@ def test_submit_watch_nodes_info_delete(frontend: str, access: FrontendAccess, t
     started = performed(wait_jobs_start(jobs, access, 90, policy=FAST))
     infos = [s.unwrap() for s in started]
     assert all(i.state.is_running and i.name == name and i.owner == "alice" for i in infos)
+    assert [wait_state(access, j, running) for j in jobs] == [OarState.RUNNING] * 2
     assert all(i.job_kind == "PASSIVE" and "origin=g5kpure" in i.types and i.walltime == 600 for i in infos)
     job = jobs[0]
     nodes = performed(get_oar_job_nodes(job.job_id, frontend, access, 30, policy=FAST)).unwrap()
@@ -163,7 +171,7 @@ def test_submit_watch_nodes_info_delete(frontend: str, access: FrontendAccess, t
     # delete: OAR registers it, the job ends, a second deletion finds it finished
     (outcome,) = performed(oardel([(job.job_id, frontend)], access))
     assert outcome.status is DelStatus.DELETED and outcome.state_before is OarState.RUNNING
-    assert wait_final(access, job) is OarState.ERROR
+    assert wait_state(access, job, lambda state: state.is_final) is OarState.ERROR
     (again,) = performed(oardel([(job.job_id, frontend)], access))
     assert again.status is DelStatus.ALREADY_FINISHED
     events = ssh_out(access, frontend, "oarstat", "-e", "-j", str(job.job_id))
@@ -261,6 +269,7 @@ def test_one_job_reads_the_same_through_both_generations(
     sub = OarSubmission(resources=("core=1",), walltime=300, name="gen-both", command="sleep 300")
     job = submit(access, tz, sub, NEW, created)
     performed(wait_jobs_start([job], access, 60, policy=FAST))[0].unwrap()
+    assert wait_state(access, job, running) is OarState.RUNNING
     json_old = performed(get_oar_job_info(job.job_id, OLD, access)).unwrap()
     json_new = performed(get_oar_job_info(job.job_id, NEW, access)).unwrap()
     assert json_new == json_old

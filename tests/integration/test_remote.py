@@ -151,7 +151,7 @@ def test_a_dead_host_and_a_slow_one_never_lose_the_others_results(job: tuple[int
     slow = socket.gethostbyname(hosts[2])
     acc = job_access(s, "rennes").unwrap()
     command = command_of([f'case "$SSH_CONNECTION" in *" {slow} "*) sleep 30;; esac; echo done'], shell=True)
-    plan = plan_run([*hosts, "nosuch-1.rennes.grid5000.fr"], command.unwrap(), acc, timeout=3).unwrap()
+    plan = plan_run([*hosts, "nosuch-1.rennes.grid5000.fr"], command.unwrap(), acc, Limits(timeout=3)).unwrap()
     started = time.monotonic()
     report = performed(run(plan)).unwrap()
     assert time.monotonic() - started < 20

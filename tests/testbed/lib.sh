@@ -76,6 +76,29 @@ alive_pidfile() {  # alive_pidfile FILE: true when FILE names a running process
     [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
 }
 
+# Run one of the testbed's sshds from this checkout's configuration (read on stdin, kept in DIR/sshd_config). The
+# sshds are machine-wide (pidfiles in $RUN) while host keys live in each checkout: the configuration a running sshd
+# was started with is kept beside its pidfile, and a sshd started with another one (another checkout's host key,
+# changed options) is restarted with this one.
+run_sshd() {  # run_sshd LABEL DIR PIDFILE LOGFILE < CONFIG
+    local label="$1" dir="$2" pidfile="$3" logfile="$4" tmp
+    tmp=$(mktemp)
+    cat > "$tmp"
+    if cmp -s "$tmp" "$dir/sshd_config"; then rm -f "$tmp"; else mv "$tmp" "$dir/sshd_config"; fi
+    /usr/sbin/sshd -t -f "$dir/sshd_config" || die "invalid $label configuration"
+    if alive_pidfile "$pidfile" && ! cmp -s "$dir/sshd_config" "$pidfile.config"; then
+        stop_pidfile "$pidfile" "$label (started with another configuration)"
+    fi
+    if ! alive_pidfile "$pidfile"; then
+        log "starting the $label"
+        mkdir -p /run/sshd
+        /usr/sbin/sshd -f "$dir/sshd_config" -E "$logfile"
+        for _ in $(seq 1 50); do alive_pidfile "$pidfile" && break; sleep 0.1; done
+        alive_pidfile "$pidfile" || die "the $label did not start (see $logfile)"
+        cp "$dir/sshd_config" "$pidfile.config"
+    fi
+}
+
 # Stop the daemon named by a pidfile: TERM its process group, then KILL after a grace period.
 # (The Debian init scripts of OAR cannot stop their daemons without systemd.)
 stop_pidfile() {  # stop_pidfile FILE LABEL
