@@ -95,15 +95,6 @@ def combine(errors: Iterable[ConfigError]) -> ConfigError:
     return ConfigError(keys, reason, sources.pop() if len(sources) == 1 else "", flat[0].line, tuple(flat))
 
 
-def layer_or_errors(entries: Iterable[tuple[str, Value, Origin]], errors: Iterable[ConfigError],
-                    warnings: Iterable[ConfigError] = ()) -> Result[Layer, ConfigError]:
-    """The layer of ``entries`` when there is no error, else one error listing every one of them."""
-    problems = list(errors)
-    if problems:
-        return Failure(combine(problems))
-    return Success(Layer(tuple(entries), tuple(warnings)))
-
-
 _T = TypeVar("_T")
 
 

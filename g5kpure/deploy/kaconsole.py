@@ -67,17 +67,17 @@ def _clean(text: str) -> str:
 
 def feed(console: Console, text: str) -> Result[tuple[Console, str], G5kError]:
     """Consume terminal text; the new state and what to type now (possibly nothing)."""
-    return _settle(evolve(console, pending=console.pending + _clean(text)), "")
-
-
-def _settle(state: Console, typed: str) -> Result[tuple[Console, str], G5kError]:
-    """Step until the state stops changing, with all that was typed: a few steps, as each one moves the phase
-    forward (RUNNING goes back to READY only)."""
-    def settled(step: tuple[Console, str]) -> Result[tuple[Console, str], G5kError]:
-        new, out = step
-        return Success((new, typed + out)) if new == state else _settle(new, typed + out)
-
-    return _step(state).bind(settled)
+    state = evolve(console, pending=console.pending + _clean(text))
+    typed = ""
+    while True:
+        step = _step(state)
+        if isinstance(step, Failure):
+            return Failure(step.failure())
+        new, out = step.unwrap()
+        typed += out
+        if new == state:
+            return Success((new, typed))
+        state = new
 
 
 def _step(c: Console) -> Result[tuple[Console, str], G5kError]:
