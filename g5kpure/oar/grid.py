@@ -13,7 +13,6 @@ any indentation, and return error values.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Iterable, Mapping
 from datetime import tzinfo
 
@@ -32,7 +31,7 @@ from g5kpure.oar.dates import (
     to_seconds,
     to_unixts,
 )
-from g5kpure.oar.submission import OarSubmission
+from g5kpure.oar.submission import OarSubmission, option_words
 
 #: How a brace of a resource definition reaches oargridsub (what its remote shell leaves of execo's quoting).
 BRACE_OPEN = '{\\\\\\"'
@@ -44,17 +43,6 @@ _ALIAS_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 def quote_braces(rdef: str) -> str:
     """The seed's oargrid workaround for SQL clauses inside braces: ``{a}`` -> ``{\\\\\\"a\\\\\\"}``."""
     return rdef.replace("{", BRACE_OPEN).replace("}", BRACE_CLOSE)
-
-
-def _words(value: str | Iterable[str] | None, what: str) -> Result[tuple[str, ...], G5kError]:
-    if value is None:
-        return Success(())
-    if isinstance(value, str):
-        try:
-            return Success(tuple(shlex.split(value)))
-        except ValueError as exc:
-            return Failure(InvalidInput(what, value, f"shell-like words with balanced quotes ({exc})"))
-    return Success(tuple(value))
 
 
 def _no_comma(what: str, value: str) -> Result[str, G5kError]:
@@ -133,7 +121,7 @@ def oargridsub_argv(
     Only resources, job_type, sql_properties and name of each submission are used (as in the seed).
     """
     # Each option is checked in command-line order; the first refused one is the error.
-    types = Success((job_type,)) if isinstance(job_type, str) else _words(job_type, "job_type")
+    types = Success((job_type,)) if isinstance(job_type, str) else option_words(job_type, "job_type")
     return Result.do(
         ("oargridsub", "-v", *_flag("-i", job_key_file), *_flag("-s", date), *_flag("-q", queue),
          *(word for t in type_words for word in ("-t", t)), *_flag("-w", wall), *_flag("-d", directory),
@@ -141,7 +129,7 @@ def oargridsub_argv(
         for date in _reservation_date(reservation_date, tz)
         for type_words in types
         for wall in _grid_walltime(walltime)
-        for extra in _words(additional_options, "additional_options")
+        for extra in option_words(additional_options, "additional_options")
         for rdefs in _cluster_rdefs(job_specs)
     )
 

@@ -147,7 +147,7 @@ class OarSubmission:
                           additional_options=extra, command=command)
             for wall in _whole_walltime(walltime)
             for resa in _whole_unixts(reservation_date, tz)
-            for extra in _option_words(additional_options)
+            for extra in option_words(additional_options, "additional_options")
             for res_items in _strings("resources", _str_tuple(resources))
             for type_items in _strings("job_type", _str_tuple(job_type))
         ).bind(validate_submission)
@@ -170,17 +170,16 @@ def _whole_unixts(reservation_date: object, tz: tzinfo) -> Result[int | None, G5
     return to_unixts(reservation_date, tz=tz).map(lambda ts: int(ts // 1))
 
 
-def _option_words(additional_options: str | Iterable[str] | None) -> Result[tuple[str, ...], G5kError]:
-    """Additional options as argv words: a string is split like a shell would (quotes honoured)."""
-    if additional_options is None:
+def option_words(value: str | Iterable[str] | None, what: str) -> Result[tuple[str, ...], G5kError]:
+    """Command-line words: a string is split like a shell would (quotes honoured), a sequence taken as it is."""
+    if value is None:
         return Success(())
-    if isinstance(additional_options, str):
+    if isinstance(value, str):
         try:
-            return Success(tuple(shlex.split(additional_options)))
+            return Success(tuple(shlex.split(value)))
         except ValueError as exc:
-            expected = f"shell-like words with balanced quotes ({exc})"
-            return Failure(InvalidInput("additional_options", additional_options, expected))
-    return Success(_str_tuple(additional_options))
+            return Failure(InvalidInput(what, value, f"shell-like words with balanced quotes ({exc})"))
+    return Success(_str_tuple(value))
 
 
 def _strings(label: str, items: tuple[str, ...]) -> Result[tuple[str, ...], G5kError]:
