@@ -482,6 +482,8 @@ main() {
     chmod 755 "$STATE"
     local sig; sig=$(signature)
     if [ "$(cat "$STATE/up.stamp" 2>/dev/null)" = "$sig" ] && all_running; then
+        setup_frontend_sshd  # the sshds are machine-wide: another checkout may have restarted them with its keys
+        oar26_sshd
         install_standins
         write_state
         check_frontends
