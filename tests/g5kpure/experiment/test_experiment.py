@@ -284,7 +284,7 @@ def test_no_common_slot_says_which_site_falls_short() -> None:
 
 
 def test_a_site_whose_planning_failed_stops_with_its_error() -> None:
-    down = Unreachable("lyon", 5.0)
+    down = Unreachable("lyon", "connection refused", after_s=5.0)
     err = first_common_slot(parse_experiment(GOOD).unwrap(), _planning({}, (("lyon", down),))).failure()
     assert isinstance(err, Partial) and err.failed == (("lyon", down),) and err.succeeded == ("rennes",)
     nancy = parse_experiment(GOOD.replace('site = "lyon"', 'site = "nancy"')).unwrap()
