@@ -29,6 +29,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal, overload
 from zoneinfo import ZoneInfo
 
 REPO = Path(__file__).resolve().parents[2]
@@ -101,6 +102,16 @@ class Capture:
             self.created += re.findall(r"^OAR_JOB_ID=(\d+)$", proc.stdout.decode(), re.M)
         print(f"{name:48} rc={proc.returncode:<3} {user}@{frontend}: {line}", flush=True)
         return proc
+
+    # A submission expected to succeed returns its job id (it raises SystemExit otherwise); one that may be refused
+    # returns None then.
+    @overload
+    def submit(self, name: str, frontend: str, argv: list[str], role: str, about: str = "",
+               user: str | None = None, expect_ok: Literal[True] = True) -> str: ...
+
+    @overload
+    def submit(self, name: str, frontend: str, argv: list[str], role: str, about: str = "",
+               user: str | None = None, *, expect_ok: bool) -> str | None: ...
 
     def submit(self, name: str, frontend: str, argv: list[str], role: str, about: str = "",
                user: str | None = None, expect_ok: bool = True) -> str | None:
