@@ -23,7 +23,7 @@ VALUES = st.one_of(
                      "x" * 3000, "١٢", "{cluster='a'}/nodes=1", "--", "-", "=", "'", '"', "a,b", "*", "..",
                      "/dev/null", "/nonexistent/dir/file", "0.5", "2147483648s", "deploy", "all", "kavlan:1"]),
     # what a process argv can hold: no NUL, and surrogates only as Python's escapes of undecodable bytes
-    st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=20),
+    st.text(st.characters(blacklist_characters="\x00", blacklist_categories=["Cs"]), max_size=20),
     st.binary(min_size=1, max_size=8).map(lambda raw: raw.replace(b"\x00", b"x").decode("utf-8", "surrogateescape")),
 )
 
@@ -53,7 +53,7 @@ def argvs(draw: st.DrawFn) -> list[str]:
     options, paths = SPECS[name]
     argv = [name, *draw(st.sampled_from(paths))]
     for _ in range(draw(st.integers(0, 6))):
-        if options and draw(st.booleans()):
+        if bool(options) and draw(st.booleans()):
             argv.append(draw(st.sampled_from(options)))
         argv.append(draw(VALUES))
     if "--dry-run" in options and draw(st.integers(0, 9)) > 0:

@@ -158,7 +158,7 @@ def test_retry_never_redeploys_and_terminates_within_num_tries(
         assert [a.try_number for a in deploys] == sorted({a.try_number for a in deploys})
 
 
-words = st.text(st.characters(blacklist_characters="\0", blacklist_categories=("Cs",)), min_size=1, max_size=15).filter(
+words = st.text(st.characters(blacklist_characters="\0", blacklist_categories=["Cs"]), min_size=1, max_size=15).filter(
     str.strip)
 
 

@@ -121,7 +121,8 @@ def submissions(draw: st.DrawFn, with_extra: bool = True) -> OarSubmission:
         tz=UTC,
     )
     assert isinstance(made, Success), made
-    return made.unwrap()
+    submission: OarSubmission = made.unwrap()
+    return submission
 
 
 def read_back_by_sh(line: str) -> list[str]:

@@ -23,7 +23,7 @@ from g5kpure.oar import (
 
 aliases = st.from_regex(r"[a-z][a-z0-9_-]{0,11}", fullmatch=True)
 # values oargridsub can carry: no ',' (rdef separator), no ':' (field separator), no newline
-safe = st.text(st.characters(blacklist_characters=",:\n\r\0", blacklist_categories=("Cs",)), min_size=1,
+safe = st.text(st.characters(blacklist_characters=",:\n\r\0", blacklist_categories=["Cs"]), min_size=1,
                max_size=20).filter(lambda s: not s.startswith("-") and "{" not in s and "}" not in s)
 
 
