@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from g5k.planning import load_embedded_planning
 from g5k.results import performed
 from returns.unsafe import unsafe_perform_io
 
-from g5kpure.planning import Planning, compute_slots
+from g5kpure.planning import Planning, Slots, compute_slots
 
 SITE_SETS = {1: ("lyon",), 3: ("lyon", "nancy", "rennes"), 11: None}
 WALLTIMES = (3600, 4 * 3600)
@@ -61,6 +62,11 @@ def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
         result = fn()
         best = min(best, time.perf_counter() - t)
     return best, result
+
+
+def sweep_slots(planning: Planning, walltime: int) -> Slots:
+    """Our sweep's slots (compute_slots), unwrapped."""
+    return compute_slots(planning, walltime).unwrap()
 
 
 def rescan_slots(planning: Planning, walltime: int) -> list[tuple[int, dict[str, int]]]:
@@ -134,8 +140,8 @@ def main() -> int:
             load_embedded_planning(sites, vlans=False, queues=None).unwrap())
         execo = run_execo(python, planning, repeat=5) if python else None
         for walltime in WALLTIMES:
-            ours_s, ours = best_of(lambda p=planning, w=walltime: compute_slots(p, w).unwrap(), 20)
-            naive_s, naive = best_of(lambda p=planning, w=walltime: rescan_slots(p, w), 1 if n == 11 else 3)
+            ours_s, ours = best_of(partial(sweep_slots, planning, walltime), 20)
+            naive_s, naive = best_of(partial(rescan_slots, planning, walltime), 1 if n == 11 else 3)
             got = [(s.start, s.as_dict()) for s in ours.slots]
             assert got == naive, "sweep and rescan disagree"
             line = (f"{n:2d} site(s) {len(planning.hosts):4d} hosts walltime {walltime // 3600}h: "
@@ -143,7 +149,7 @@ def main() -> int:
                     f"(x{naive_s / ours_s:6.1f})")
             if execo is not None:
                 theirs = execo[str(walltime)]
-                same = [(s, c) for s, c in theirs["slots"]] == [[s, c] for s, c in got] or [
+                same = [(s, c) for s, c in theirs["slots"]] == got or [
                     (int(s), c) for s, c in theirs["slots"]] == got
                 line += (f"; execo {theirs['seconds'] * 1000:9.1f} ms (x{theirs['seconds'] / ours_s:6.1f}), "
                          f"results {'equal' if same else 'DIFFERENT'}")
