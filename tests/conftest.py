@@ -224,7 +224,7 @@ def oar_db(testbed: Testbed) -> OarDb:
 class MemoryKeyring(keyring.backend.KeyringBackend):
     """Passwords held in memory (the real keyring module, another backend)."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def __init__(self) -> None:
         super().__init__()

@@ -21,7 +21,6 @@ from g5k.api import (
     APIConnection,
     Loaded,
     ReferenceCache,
-    RetryPolicy,
     Secret,
     Source,
     ask_password,
@@ -33,9 +32,7 @@ from g5k.api import (
     get_hosts_metric,
     get_site_clusters,
     load_reference,
-    parse_retry_after,
     refresh,
-    retry_delay,
     site_uids,
 )
 from g5k.cli.main import main
@@ -56,6 +53,7 @@ from g5kpure.errors import (
     Timeout,
     Unreachable,
 )
+from g5kpure.reference import RetryPolicy, parse_retry_after, retry_delay
 from tests.conftest import MemoryKeyring, isolate, memory_keyring_installed
 from tests.fixtures.g5k_api.api_server import ApiServer, ApiState
 

@@ -99,7 +99,7 @@ def test_target_refuses_bad_values(site: str, settings: db.DbSettings, name: str
     got = db.target_of(site, settings)
     assert isinstance(got, Failure)
     assert isinstance(got.failure(), InvalidInput)
-    assert got.failure().name == name  # type: ignore[attr-defined]
+    assert got.failure().name == name
 
 
 def test_bad_site_fails_before_any_connection() -> None:

@@ -7,10 +7,20 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from g5k.interrupt import ABANDONED, Shield, Terminated, abandoned, mark_abandoned
+
+
+def sleep_then(seconds: float, value: int) -> Callable[[], int]:
+    """An undo that sleeps ``seconds`` then returns ``value``."""
+
+    def undo() -> int:
+        time.sleep(seconds)
+        return value
+
+    return undo
 
 
 def send_later(signum: int, *delays: float) -> threading.Thread:
@@ -83,7 +93,7 @@ def test_an_undo_runs_to_its_end_and_a_signal_meanwhile_is_raised_afterwards() -
     said: list[str] = []
     with Shield(said.append) as shield:
         send_later(signal.SIGINT, 0.2)
-        assert shield.undo(lambda: time.sleep(0.6) or 42, lambda: "deleting") == 42
+        assert shield.undo(sleep_then(0.6, 42), lambda: "deleting") == 42
         assert len(said) == 1
         with pytest.raises(KeyboardInterrupt):
             shield.check()
@@ -111,7 +121,7 @@ def test_a_first_signal_during_an_undo_is_the_interruption_and_two_more_abandon(
     said: list[str] = []
     with Shield(said.append) as shield:
         send_later(signal.SIGINT, 0.1)
-        assert shield.undo(lambda: time.sleep(0.5) or 1, lambda: "deleting 1") == 1  # it ran to its end
+        assert shield.undo(sleep_then(0.5, 1), lambda: "deleting 1") == 1  # it ran to its end
         send_later(signal.SIGINT, 0.1, 0.1)
         assert shield.undo(lambda: time.sleep(5), lambda: "deleting 2") is ABANDONED
     assert said == ["deleting 1; stopping once that is done",

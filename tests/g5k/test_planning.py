@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from g5k.api import APIConnection, RetryPolicy
+from g5k.api import APIConnection
 from g5k.planning import (
     FOUR_WEEKS,
     _parallel,
@@ -26,6 +26,7 @@ from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, NotFound, ParseError, Partial
 from g5kpure.planning import Planning, planning_from_api
+from g5kpure.reference import RetryPolicy
 from tests.conftest import FIXTURES_DIR, serving_json
 
 FIXTURES = FIXTURES_DIR / "planning"

@@ -38,7 +38,7 @@ PARIS = ZoneInfo("Europe/Paris")
 
 def paris(*args: int) -> float:
     """Unix time of a Paris wall time."""
-    return datetime(*args, tzinfo=PARIS).timestamp()  # type: ignore[misc]
+    return datetime(*args, tzinfo=PARIS).timestamp()  # type: ignore[arg-type, misc]  # *ints could reach tzinfo
 
 
 @pytest.fixture(params=["Europe/Paris", "UTC", "America/New_York", "Asia/Tokyo"])
@@ -138,8 +138,8 @@ def test_february_29_holiday_only_in_leap_years() -> None:
 )
 def test_charter_time_vectors(process_tz: str, wall: tuple[int, ...], expected: bool) -> None:
     assert g5k_charter_time(paris(*wall)) is expected
-    assert g5k_charter_time(datetime(*wall)) is expected  # type: ignore[misc]  # naive = Paris wall time
-    assert g5k_charter_time(datetime(*wall, tzinfo=PARIS).astimezone(UTC)) is expected  # type: ignore[misc]
+    assert g5k_charter_time(datetime(*wall)) is expected  # type: ignore[arg-type]  # naive = Paris wall time
+    assert g5k_charter_time(datetime(*wall, tzinfo=PARIS).astimezone(UTC)) is expected  # type: ignore[arg-type, misc]
 
 
 def test_charter_time_fraction_before_19h() -> None:
@@ -408,7 +408,7 @@ def test_parse_core_counts() -> None:
     assert parse_core_counts([("paravance", 64), ("parasilo", 32)]) == Success({"parasilo": 32, "paravance": 64})
     bad = parse_core_counts([("paravance", "many")])
     assert isinstance(bad, Failure)
-    assert bad.failure().what == "core count"  # type: ignore[attr-defined]
+    assert bad.failure().what == "core count"
     assert isinstance(parse_core_counts([(None, 3)]), Failure)
 
 
@@ -456,7 +456,7 @@ def test_parse_job_rows_non_sequence_row_is_an_error(row: object) -> None:
 @pytest.mark.parametrize("raw", [None, 3, "rows", object()])
 def test_parsers_refuse_a_non_sequence_of_rows(raw: object) -> None:
     for parse, what in ((parse_job_rows, "job rows"), (parse_core_counts, "core count rows")):
-        got = parse(raw)  # type: ignore[operator]
+        got = parse(raw)  # type: ignore[arg-type]  # deliberately not a sequence of rows
         assert isinstance(got, Failure)
         assert got.failure().what == what
 

@@ -244,8 +244,9 @@ def test_probe_output_verdicts() -> None:
     from g5kpure.config import CommandOutput
 
     (plan,) = probe_plans(core.DEFAULT_CONFIG, core.Location(core.Place.OUTSIDE), ("lyon",), 30.0)
-    assert plan.unwrap().argv[:2] == ("sh", "-c") and plan.unwrap().argv[-1] == "kadeploy3"
-    assert plan.unwrap().endpoint is not None and plan.unwrap().endpoint.host == "lyon.grid5000.fr"
+    probe = plan.unwrap()
+    assert probe.argv[:2] == ("sh", "-c") and probe.argv[-1] == "kadeploy3"
+    assert probe.endpoint is not None and probe.endpoint.host == "lyon.grid5000.fr"
 
     def out(stdout: str, code: int = 0) -> Ok[CommandOutput]:
         return Ok(CommandOutput(("sh",), "lyon", code, stdout, "", 0.25))

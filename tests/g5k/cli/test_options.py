@@ -21,7 +21,7 @@ from g5k.cli.options import (
     reservation_of,
 )
 
-from g5kpure.errors import HttpError, InvalidInput, ParseError, Unreachable
+from g5kpure.errors import G5kError, HttpError, InvalidInput, ParseError, Unreachable
 from g5kpure.oar import oar_date_to_unixts
 from tests.conftest import isolate
 
@@ -172,7 +172,7 @@ def test_plurals() -> None:
 def test_failures_are_summed_up_per_endpoint_and_cause() -> None:
     offline = Unreachable("api.grid5000.fr", "HTTPSConnectionPool(host='api.grid5000.fr', port=443): Max retries "
                           "exceeded (Caused by NameResolutionError(... Name or service not known))")
-    failed = [(site, offline) for site in ("lille", "lyon", "nancy")]
+    failed: list[tuple[str, G5kError]] = [(site, offline) for site in ("lille", "lyon", "nancy")]
     failed.append(("rennes", HttpError(503, "https://api.grid5000.fr/3.0/sites/rennes/status")))
     failed.append(("nantes", ParseError("planning payload", "nantes.jobs[0].walltime")))
     lines = failure_lines(failed)

@@ -52,7 +52,7 @@ def test_names_that_could_inject_ssh_options_are_refused() -> None:
     for name in ("-oProxyCommand=x", "", "a b", "lyon\n"):
         result = resolve_frontend(name, ConnectionParams())
         assert isinstance(result, Failure), name
-        assert result.failure().name == "frontend name"  # type: ignore[attr-defined]
+        assert result.failure().name == "frontend name"
     rewritten = resolve_frontend("lyon", ConnectionParams(host_rewrite=((".*", "-bad"),)))
     assert isinstance(rewritten, Failure)
 

@@ -33,6 +33,7 @@ SPECIAL = {"g5k.location": ("outside", '"outside"', "outside")}  # a free text i
 
 def sample(key: c.Key, source: str) -> tuple[str, object]:
     """The text to write for ``key`` in the environment or in TOML, and the value it must give."""
+    value: object
     if key.name in SPECIAL:
         env, toml, value = SPECIAL[key.name]
     elif key.kind is c.Kind.BOOL:

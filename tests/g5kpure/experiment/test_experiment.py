@@ -153,7 +153,7 @@ def test_bad_toml_names_the_line(text: str) -> None:
 
 def test_missing_everything() -> None:
     err = parse_experiment("", "x.toml").failure()
-    assert {p.key for p in err.problems} == {"name", "walltime", "resources"}  # type: ignore[attr-defined]
+    assert {p.key for p in err.problems} == {"name", "walltime", "resources"}
 
 
 # ------------------------------------------------------------------------------------------------ roles

@@ -148,8 +148,9 @@ def test_an_entry_without_id_claims_the_earliest_live_job_of_its_name_once() -> 
     j = Journal((tx("t", HERE, entry("a", name="exp", sent_at=NOW - 60), entry("b", name="exp", sent_at=NOW - 50),
                      entry("c", "lyon", name="exp"), entry("d", name="other")),))
     lo = find_leftovers(j, "vm", "boot-1", [], NOW)
-    found = {"rennes": [info(9, submitted=int(NOW - 40)), info(8, submitted=int(NOW - 58)),
-                        info(7, state=OarState.ERROR), info(6, submitted=int(NOW - 4000)), info(5, name="x")]}
+    found: dict[str | None, list[OarJobInfo]] = {
+        "rennes": [info(9, submitted=int(NOW - 40)), info(8, submitted=int(NOW - 58)),
+                   info(7, state=OarState.ERROR), info(6, submitted=int(NOW - 4000)), info(5, name="x")]}
     claimed = claim_named(lo.unnamed, found)
     # a and b take 8 then 9; ended jobs, jobs older than the slack and other names are never taken; lyon unread
     assert claimed == {("t", "a"): 8, ("t", "b"): 9}

@@ -268,8 +268,8 @@ def test_argv_of_sets_does_not_depend_on_pythonhashseed() -> None:
         OarSubmission(walltime=0),
         OarSubmission(name="-x"),
         OarSubmission(resources=("-l",)),
-        OarSubmission(job_type=(5,)),  # type: ignore[arg-type]
-        OarSubmission(resources=5),  # type: ignore[arg-type]
+        OarSubmission(job_type=(5,)),
+        OarSubmission(resources=5),
         OarSubmission(reservation_date=10**20),
         OarSubmission(command="a\0b"),
     ],

@@ -348,7 +348,7 @@ def test_planning_from_oar_rows_subnets_when_asked() -> None:
 def test_host_busy_is_normalised_on_construction() -> None:
     h = HostPlanning(f"nova-1.{LYON}", "lyon", "nova", ((500, 600), (0, 1000), (2000, 1500), (1000, 1200)))
     assert h.busy == ((0, 1200),)
-    r = ResourcePlanning("lyon", "kavlan", "kavlan-4", [(30, 40), (10, 20)])  # type: ignore[arg-type]
+    r = ResourcePlanning("lyon", "kavlan", "kavlan-4", [(30, 40), (10, 20)])
     assert r.busy == ((10, 20), (30, 40))
 
 
@@ -417,13 +417,16 @@ def test_planning_from_api_malformed_values_are_parse_errors_naming_the_path(
 
 def test_planning_from_api_non_objects_and_odd_names_are_parse_errors() -> None:
     status, _ = api_base()
+    bad_status: object
     for bad_status in (None, [], "status", {"nodes": [NOVA1]}, {"nodes": {1: {"hard": "alive"}}}):
         got = planning_from_api("lyon", bad_status, 0, 10000)
         assert isinstance(got, Failure) and isinstance(got.failure(), ParseError)
-    assert planning_from_api("lyon", {"nodes": {1: {}}}, 0, 10000).failure().where == "lyon.status.nodes[1]"  # type: ignore[union-attr]
+    err = planning_from_api("lyon", {"nodes": {1: {}}}, 0, 10000).failure()
+    assert isinstance(err, ParseError) and err.where == "lyon.status.nodes[1]"
+    bad_jobs: object
     for bad_jobs in (3, [], "jobs", {"total": 0}):
         got = planning_from_api("lyon", status, 0, 10000, bad_jobs)
-        assert isinstance(got, Failure) and got.failure().where.startswith("lyon.jobs")  # type: ignore[attr-defined]
+        assert isinstance(got, Failure) and got.failure().where.startswith("lyon.jobs")
 
 
 def test_planning_from_api_running_job_without_start_is_an_error_not_free_time() -> None:
@@ -431,7 +434,7 @@ def test_planning_from_api_running_job_without_start_is_an_error_not_free_time()
     running = mutated(status, ("nodes", NOVA1, "reservations", 0), {"state": "running", "walltime": 3600})
     got = planning_from_api("lyon", running, 0, 10000)
     assert isinstance(got, Failure)
-    assert got.failure().where == f"lyon.status.nodes['{NOVA1}'].reservations[0]"  # type: ignore[attr-defined]
+    assert got.failure().where == f"lyon.status.nodes['{NOVA1}'].reservations[0]"
     assert "a start time for a running job" in got.failure().message
     # a waiting job OAR has not scheduled yet (no start at all) holds nothing: the documented rule
     waiting = mutated(status, ("nodes", NOVA1, "reservations", 0), {"state": "waiting", "walltime": 3600})
@@ -473,16 +476,18 @@ def test_planning_from_oar_rest_malformed_values_are_parse_errors(
         resources = mutated(resources, path, value)
     got = planning_from_oar_rest("rennes", resources, jobs, 0, 10000)
     assert isinstance(got, Failure)
-    assert isinstance(got.failure(), ParseError) and got.failure().where == where  # type: ignore[attr-defined]
+    assert isinstance(got.failure(), ParseError) and got.failure().where == where
 
 
 def test_planning_from_oar_rest_non_objects_and_unscheduled_jobs() -> None:
     resources, jobs = oar_rest_base()
+    bad: object
     for bad in (None, [], "x", 3):
         assert isinstance(planning_from_oar_rest("rennes", bad, jobs, 0, 10), Failure)
         assert isinstance(planning_from_oar_rest("rennes", resources, bad, 0, 10), Failure)
     running = mutated(jobs, ("items", 0), {"id": 9, "state": "Running", "walltime": 100, "resources": [{"id": 1}]})
-    assert planning_from_oar_rest("rennes", resources, running, 0, 10000).failure().where == "rennes.jobs[0]"  # type: ignore[union-attr]
+    err = planning_from_oar_rest("rennes", resources, running, 0, 10000).failure()
+    assert isinstance(err, ParseError) and err.where == "rennes.jobs[0]"
     waiting = mutated(jobs, ("items", 0), {"id": 9, "state": "Waiting", "start_time": 0, "scheduled_start": None,
                                            "walltime": 100, "resources": []})
     assert planning_from_oar_rest("rennes", resources, waiting, 0, 10000).unwrap().host(NOVA1).busy == ()  # type: ignore[union-attr]
@@ -492,10 +497,10 @@ def test_planning_from_oar_rows_started_job_without_start_is_an_error() -> None:
     resources = [OarResourceRow(1, "default", NOVA1, "Alive")]
     running = [OarJobResourceRow(10, "Running", "default", 0, 500, 1)]
     got = planning_from_oar_rows("lyon", resources, running, 0, 10000)
-    assert isinstance(got, Failure) and got.failure().where == "lyon.jobs[id=10]"  # type: ignore[attr-defined]
+    assert isinstance(got, Failure) and got.failure().where == "lyon.jobs[id=10]"
     no_walltime = [OarJobResourceRow(10, "Running", "default", 100, 0, 1)]
     got = planning_from_oar_rows("lyon", resources, no_walltime, 0, 10000)
-    assert isinstance(got, Failure) and got.failure().where == "lyon.jobs[id=10].walltime"  # type: ignore[attr-defined]
+    assert isinstance(got, Failure) and got.failure().where == "lyon.jobs[id=10].walltime"
     waiting = [OarJobResourceRow(10, "Waiting", "default", 0, 500, 1)]
     assert planning_from_oar_rows("lyon", resources, waiting, 0, 10000).unwrap().hosts[0].busy == ()
 

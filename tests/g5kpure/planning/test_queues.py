@@ -118,7 +118,8 @@ def readme_planning_snippet() -> str:
     text = README.read_text(encoding="utf-8")
     section = text[text.index("## Offline planning"):]
     section = section[:section.index("\n## ", 1)]
-    (block,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    blocks: list[str] = re.findall(r"```python\n(.*?)```", section, re.S)
+    (block,) = blocks
     return block
 
 

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from g5kpure.planning import HostPlanning, Planning, compute_slots
 from g5kpure.plots import Scene, draw_gantt, draw_slots, element_colours, to_svg
 from g5kpure.plots.gantt import HEATMAP_HOSTS, busy_share, nice_ticks, time_ticks
-from g5kpure.plots.scene import ColourBar, Legend, Rect, texts
+from g5kpure.plots.scene import ColourBar, Legend, Line, Rect, texts
 
 
 def planning() -> Planning:
@@ -118,7 +118,8 @@ def test_slots_figure_shows_the_wanted_elements_their_counts_and_the_chosen_star
     assert texts(scene, "title") == ["Free hosts by start time, for a walltime of 1h00 (Paris time)"]
     (left,) = {r.x for r in rects(scene, "frame")}
     steps = [e for e in scene.elements if getattr(e, "role", "") == "steps"]
-    assert len(steps) == 2 and all(min(x for x, _ in s.points) > left for s in steps)  # not on the axis' edge
+    # not on the axis' edge
+    assert len(steps) == 2 and all(isinstance(s, Line) and min(x for x, _ in s.points) > left for s in steps)
     assert set(lines_of(texts(scene))) == set(svg_texts(scene))
 
 

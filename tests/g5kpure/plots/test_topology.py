@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import networkx as nx
+import numpy as np
 import pytest
 from g5k.reference_data import embedded_snapshot
 from matplotlib.collections import LineCollection, PathCollection
@@ -28,7 +29,9 @@ def grid() -> nx.MultiGraph:
 
 def _legends(fig: Figure) -> dict[str, list[str]]:
     ax = fig.axes[0]
-    legends = [a for a in ax.artists if isinstance(a, Legend)] + [ax.get_legend()]
+    legend = ax.get_legend()
+    assert legend is not None
+    legends = [a for a in ax.artists if isinstance(a, Legend)] + [legend]
     return {lg.get_title().get_text(): [t.get_text() for t in lg.get_texts()] for lg in legends}
 
 
@@ -36,7 +39,7 @@ def test_treemap_of_the_grid_has_every_node_and_both_legends(grid: nx.MultiGraph
     fig = treemap(grid)
     assert isinstance(fig, Figure) and reexported is treemap
     ax = fig.axes[0]
-    points = sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
+    points = sum(len(np.asarray(c.get_offsets())) for c in ax.collections if isinstance(c, PathCollection))
     segments = sum(len(c.get_segments()) for c in ax.collections if isinstance(c, LineCollection))
     assert points == grid.number_of_nodes() and segments == grid.number_of_edges()
     legends = _legends(fig)
@@ -53,7 +56,7 @@ def test_compact_mode_draws_one_node_per_cluster(grid: nx.MultiGraph) -> None:
     fig = treemap(grid, compact=True)
     compact = T.compact_graph(grid)
     ax = fig.axes[0]
-    points = sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
+    points = sum(len(np.asarray(c.get_offsets())) for c in ax.collections if isinstance(c, PathCollection))
     assert points == compact.number_of_nodes() == grid.number_of_nodes() - 939 + 158
     assert "cluster (hosts)" in _legends(fig)["node kinds"]
     labels = {t.get_text() for t in ax.texts}
@@ -142,6 +145,8 @@ def test_compact_radial_labels_do_not_overlap_and_legends_sit_outside(grid: nx.M
     polar.sort()
     gaps = [(b[0] - a[0]) * min(a[1], b[1]) for a, b in itertools.pairwise(polar)]
     assert min(gaps) >= 7.0  # points between neighbouring labels along the circle: at least the font's size
-    for legend in [a for a in ax.artists if isinstance(a, Legend)] + [ax.get_legend()]:
+    axes_legend = ax.get_legend()
+    assert axes_legend is not None
+    for legend in [a for a in ax.artists if isinstance(a, Legend)] + [axes_legend]:
         x, _ = legend.get_bbox_to_anchor().transformed(ax.transAxes.inverted()).p0
         assert x >= 0.999  # right of the drawing

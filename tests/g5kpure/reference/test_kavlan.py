@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from g5k.api import APIConnection, RetryPolicy, Source
+from g5k.api import APIConnection, Source
 from g5k.kavlan import (
     get_kavlan_ip_mac,
     get_kavlan_network,
@@ -28,7 +28,7 @@ from returns.io import IOFailure, IOSuccess
 from returns.result import Failure, Success
 
 from g5kpure.errors import AuthError, G5kError, HttpError, InvalidInput, NotFound, ParseError, Partial, Rejected
-from g5kpure.reference import kavlan
+from g5kpure.reference import RetryPolicy, kavlan
 from tests.conftest import FIXTURES_DIR
 from tests.fixtures.g5k_api.api_server import ApiServer
 from tests.fixtures.g5k_api.kavlan_state import KavlanState

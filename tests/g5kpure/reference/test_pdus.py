@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from g5k.api import APIConnection, RetryPolicy
+from g5k.api import APIConnection
 from g5k.pdus import get_host_power_feeds, get_site_pdus, load_embedded_pdus
 from g5k.reference_data import read_embedded_bytes
 from g5k.results import performed
@@ -16,7 +16,7 @@ from returns.io import IOFailure, IOSuccess
 from returns.result import Failure
 
 from g5kpure.errors import G5kError, NotFound, ParseError
-from g5kpure.reference import Outlet, PduIndex, PowerFeed, parse_pdu, parse_pdus, parse_site_pdus
+from g5kpure.reference import Outlet, PduIndex, PowerFeed, RetryPolicy, parse_pdu, parse_pdus, parse_site_pdus
 from tests.fixtures.g5k_api.api_server import ApiServer
 from tests.fixtures.g5k_api.pdu_state import PduState
 
