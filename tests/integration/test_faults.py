@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 import pytest
@@ -183,7 +184,7 @@ def frontend_host_key(testbed: Testbed) -> str:
     return " ".join(Path(testbed.known_hosts).read_text().splitlines()[0].split()[1:3])
 
 
-def to_port(params: ConnectionParams, port: int, known_hosts: Path | None = None, **changes: object) -> FrontendAccess:
+def to_port(params: ConnectionParams, port: int, known_hosts: Path | None = None, **changes: Any) -> FrontendAccess:
     """Access to the frontend name ``fault`` as 127.0.0.1:``port`` (with a known_hosts file holding its key)."""
     return FrontendAccess(evolve(params, port=port, host_rewrite=((".*", "127.0.0.1"),),
                                  known_hosts=str(known_hosts) if known_hosts else None, **changes))

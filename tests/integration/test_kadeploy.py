@@ -15,18 +15,24 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from attrs import evolve
 from g5k.cli.main import main
 from g5k.kadeploy import DeployResult, Kadeployer, deploy
+from g5k.results import performed
 from g5k.ssh import output_or_failure, run
+from returns.io import IOResult
+from returns.result import Success
 
 from g5kpure.config import CommandOutput, Config, ConnectionParams, FrontendAccess, to_toml
 from g5kpure.deploy import Attempt, Deployment, KadeploySettings
 from g5kpure.errors import G5kError, Timeout
 
 pytestmark = pytest.mark.integration
+
+_T = TypeVar("_T")
 
 CHECK = "kadeploy3-standin-ctl check"
 PARAVANCE = tuple(f"paravance-{i}.rennes.grid5000.fr" for i in range(1, 5))
@@ -46,7 +52,7 @@ def _free_port(addresses: list[str]) -> int:
 
 
 @pytest.fixture(scope="module")
-def node_ssh(testbed, tmp_path_factory) -> Iterator[ConnectionParams]:  # type: ignore[no-untyped-def]
+def node_ssh(testbed, tmp_path_factory) -> Iterator[ConnectionParams]:
     """An sshd answering on every fake node address (as the test user); yields the node connection params."""
     addresses = [socket.gethostbyname(h) for h in testbed.nodes]
     port = _free_port(addresses)
@@ -105,8 +111,18 @@ def runs(access: FrontendAccess) -> list[list[str]]:
     return [line.split() for line in ctl(access, "runs").splitlines()]
 
 
-def ok(result: object) -> DeployResult:
-    value = output_or_failure(result)  # type: ignore[arg-type]
+def value_or_error(result: IOResult[_T, G5kError]) -> _T | G5kError:
+    """The value of a performed result, or its error value (output_or_failure, for any value type)."""
+    inner = performed(result)
+    if isinstance(inner, Success):
+        value: _T = inner.unwrap()
+        return value
+    error: G5kError = inner.failure()
+    return error
+
+
+def ok(result: IOResult[DeployResult, G5kError]) -> DeployResult:
+    value = value_or_error(result)
     assert isinstance(value, DeployResult), value
     return value
 
@@ -191,12 +207,12 @@ def test_hanging_frontend_hits_deploy_timeout(access: FrontendAccess, node_ssh: 
 
 def test_kadeployer_runs_one_kadeploy3_per_frontend_in_parallel(access: FrontendAccess) -> None:
     hosts = (PARAVANCE[0], "gros-1.nancy.grid5000.fr", "nova-1.lyon.grid5000.fr", PARAVANCE[1])
-    result = output_or_failure(Kadeployer(Deployment(hosts, env_name="e"), access).run())  # type: ignore[arg-type]
+    result = value_or_error(Kadeployer(Deployment(hosts, env_name="e"), access).run())
     assert not isinstance(result, G5kError), result
-    assert result.deployed_hosts == frozenset(hosts)  # type: ignore[union-attr]
+    assert result.deployed_hosts == frozenset(hosts)
     assert sorted(runs(access)) == sorted([[PARAVANCE[0], PARAVANCE[1]], ["gros-1.nancy.grid5000.fr"],
                                            ["nova-1.lyon.grid5000.fr"]])
-    assert sorted(o.frontend for o in result.outputs) == ["lyon", "nancy", "rennes"]  # type: ignore[union-attr]
+    assert sorted(o.frontend for o in result.outputs) == ["lyon", "nancy", "rennes"]
 
 
 def test_without_check_kadeploy_report_decides(access: FrontendAccess) -> None:
@@ -226,12 +242,12 @@ def test_kavlan_checks_use_kavlan_names(access: FrontendAccess, node_ssh: Connec
 
 
 def test_invalid_deployment_is_refused_before_anything_runs(access: FrontendAccess) -> None:
-    result = output_or_failure(deploy(Deployment(PARAVANCE[:1]), CHECK, frontend_connection_params=access))  # type: ignore[arg-type]
+    result = value_or_error(deploy(Deployment(PARAVANCE[:1]), CHECK, frontend_connection_params=access))
     assert isinstance(result, G5kError) and "env_name" in result.message
     assert runs(access) == []
 
 
-def test_g5k_deploy_command_end_to_end(access: FrontendAccess, node_ssh: ConnectionParams, frontend_params,  # type: ignore[no-untyped-def]
+def test_g5k_deploy_command_end_to_end(access: FrontendAccess, node_ssh: ConnectionParams, frontend_params,
                                        tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     # the command checks the nodes' host keys against ~/.ssh/known_hosts
@@ -287,6 +303,6 @@ def test_configuration_supplies_frontend_default_frontend_and_kadeploy3_options(
     assert runs(access) == [list(PARAVANCE[:2])]
     # outside Grid'5000 with no default frontend, short names are refused before anything runs
     config.write_text(to_toml(Config(location="outside", frontend=frontend_params)))
-    refused = output_or_failure(deploy(Deployment(("paravance-2", "parasilo-1"), env_name="e"), False))  # type: ignore[arg-type]
+    refused = value_or_error(deploy(Deployment(("paravance-2", "parasilo-1"), env_name="e"), False))
     assert isinstance(refused, G5kError) and "'paravance-2, parasilo-1'" in refused.message
     assert runs(access) == [list(PARAVANCE[:2])]

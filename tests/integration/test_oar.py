@@ -223,11 +223,14 @@ def test_every_submission_option_is_accepted(access: FrontendAccess, tz: ZoneInf
     assert deploy.name == "with spaces in it"
     assert deploy.project == "my project"
     assert deploy.queue == "default"
+    assert deploy.properties is not None
     assert "cluster='parasilo'" in deploy.properties
     assert deploy.launching_directory == "/tmp"
     assert infos["besteffort"].queue == "besteffort" and "besteffort" in infos["besteffort"].types
     assert "noop" in infos["noop"].types
-    assert "paravance-%" in infos["noop"].properties
+    noop_properties = infos["noop"].properties
+    assert noop_properties is not None
+    assert "paravance-%" in noop_properties
 
 
 @pytest.mark.parametrize(

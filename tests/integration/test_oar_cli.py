@@ -43,7 +43,8 @@ def test_sub_wait_nodes_info_jobs_del(capsys, testbed: Testbed, frontend_params:
         capsys, "sub", "-l", "nodes=1", "-w", "300s", "-n", name, "--json", "--tz", testbed.timezone, "--", "sleep 300"
     )
     assert code == 0
-    [submitted] = data  # type: ignore[misc]
+    assert isinstance(data, list), data
+    [submitted] = data
     job_id = str(submitted["job_id"])
     assert submitted["frontend"] is None  # the default frontend of the configuration (rennes)
     try:

@@ -88,6 +88,7 @@ def test_oarsub_with_no_access_submits_on_the_configured_default_frontend(
         assert job.frontend is None  # the default frontend, as the caller asked
         seen = oarstat(explicit, job.job_id)  # the job is on rennes, as the configured user
         assert (seen.owner, seen.name) == (testbed.frontend.user, name)
+        assert seen.initial_request is not None
         assert " -k " not in seen.initial_request  # the testbed configuration has no job key
         info = performed(get_oar_job_info(job.job_id))  # access=None reads the same site
         assert isinstance(info, Success), info
@@ -106,7 +107,9 @@ def test_the_configured_job_key_reaches_the_real_oarsub(
     assert isinstance(submitted, Success), submitted
     job_id = submitted.unwrap().job_id
     try:
-        assert f"-k -i {job_key} " in oarstat(explicit, job_id).initial_request
+        initial_request = oarstat(explicit, job_id).initial_request
+        assert initial_request is not None
+        assert f"-k -i {job_key} " in initial_request
     finally:
         delete(explicit, job_id)
 

@@ -25,10 +25,10 @@ from g5k.oargrid import (
     oargridsub,
     wait_oargrid_job_start,
 )
+from g5k.results import performed
 from g5k.ssh import output_or_failure, run
 from returns.io import IOResult
 from returns.result import Success
-from returns.unsafe import unsafe_perform_io
 
 from g5kpure.config import CommandOutput, Config, ConnectionParams, FrontendAccess, to_toml
 from g5kpure.errors import G5kError, NotFound, Rejected
@@ -39,7 +39,7 @@ pytestmark = pytest.mark.integration
 
 def value(result: IOResult[Any, G5kError]) -> Any:
     """The value of an adapter's result, or its error value (tests branch on the kind)."""
-    inner = unsafe_perform_io(result)
+    inner = performed(result)
     return inner.unwrap() if isinstance(inner, Success) else inner.failure()
 
 
@@ -73,7 +73,7 @@ def oar_state(access: FrontendAccess, job_id: int) -> str:
     return str(oar_job(access, job_id)["state"])
 
 
-def wait_for(predicate, timeout: float = 60.0) -> bool:  # type: ignore[no-untyped-def]
+def wait_for(predicate, timeout: float = 60.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -82,7 +82,7 @@ def wait_for(predicate, timeout: float = 60.0) -> bool:  # type: ignore[no-untyp
     return False
 
 
-def test_grid_job_end_to_end(access: FrontendAccess, tz: tzinfo, grid_jobs: list[int], testbed) -> None:  # type: ignore[no-untyped-def]
+def test_grid_job_end_to_end(access: FrontendAccess, tz: tzinfo, grid_jobs: list[int], testbed) -> None:
     name = f"g5kpure-{uuid.uuid4().hex[:8]}"
     specs = [
         (OarSubmission(resources="nodes=1", name=name), "paravance"),
@@ -124,8 +124,10 @@ def test_grid_job_end_to_end(access: FrontendAccess, tz: tzinfo, grid_jobs: list
     assert isinstance(nodes, tuple), nodes
     assert len([n for n in nodes if n.startswith("paravance-")]) == 1
     assert len([n for n in nodes if n.startswith("parasilo-")]) == 2
-    assert set(nodes) == set(oar_job(access, paravance_job)["assigned_network_address"]) | set(
-        oar_job(access, parasilo_job)["assigned_network_address"])
+    paravance_nodes = oar_job(access, paravance_job)["assigned_network_address"]
+    parasilo_nodes = oar_job(access, parasilo_job)["assigned_network_address"]
+    assert isinstance(paravance_nodes, list) and isinstance(parasilo_nodes, list)
+    assert set(nodes) == set(paravance_nodes) | set(parasilo_nodes)
 
     deleted = value(oargriddel([sub.grid_job_id], access))
     assert deleted == (OargridDeleted(sub.grid_job_id, True, deleted[0].detail),)

@@ -72,7 +72,8 @@ def access(frontend_params: ConnectionParams) -> FrontendAccess:
 def s(config_file: Path) -> Settings:
     got = performed(settings(config_file))
     assert isinstance(got, Success), got
-    return got.unwrap()
+    loaded: Settings = got.unwrap()
+    return loaded
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +209,7 @@ def test_put_and_get_round_trip(job: tuple[int, tuple[str, ...]], s: Settings, t
         assert missing.results[0].status is HostStatus.FAILED and "No such file" in missing.results[0].stderr
         nothing = performed(put(plan_copy(Direction.PUT, hosts, [str(tmp_path / "nope")], remote_dir,
                                              acc).unwrap()))
-        assert nothing.failure().kind == "NotFound"  # type: ignore[attr-defined]
+        assert nothing.failure().kind == "NotFound"
     finally:
         run(plan_run(hosts, RemoteCommand(("rm", "-rf", remote_dir)), acc).unwrap())
 
