@@ -24,11 +24,15 @@ unit: install
 property: install
 	$(BIN)/python -m pytest -q property_tests $(PYTEST_ARGS)
 
-# mypy reads the folder adapters/ under its installed name g5k through a link in .typecheck/.
+# mypy reads the folder adapters/ under its installed name g5k through a link in .typecheck/. The library is
+# checked --strict; the tests, property tests and benchmarks with pyproject's override for them (bodies checked,
+# unannotated pytest functions allowed); --explicit-package-bases names their files from the root (tests.fixtures...,
+# benchmarks.slots), as the imports do.
 check: install
 	$(BIN)/ruff check g5kpure adapters tests property_tests benchmarks
 	mkdir -p .typecheck && ln -sfn ../adapters .typecheck/g5k
 	MYPYPATH=.typecheck $(BIN)/mypy --strict -p g5kpure -p g5k
+	MYPYPATH=.typecheck $(BIN)/mypy --explicit-package-bases tests property_tests benchmarks
 	$(BIN)/lint-imports
 
 demo: install
