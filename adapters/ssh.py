@@ -437,11 +437,11 @@ def to_ioresult(value: Result[_T, _E]) -> IOResult[_T, _E]:
     return IOResult.from_result(value)
 
 
-def output_or_failure(result: IOResult[CommandOutput, G5kError]) -> CommandOutput | G5kError:
-    """Unwrap an ``IOResult`` of this module into its plain value (for code that branches on the kind)."""
+def output_or_failure(result: IOResult[_T, G5kError]) -> _T | G5kError:
+    """Unwrap an ``IOResult`` into its plain value or its error (for code that branches on the kind)."""
     inner = performed(result)
     if isinstance(inner, Success):
-        value: CommandOutput = inner.unwrap()
+        value: _T = inner.unwrap()
         return value
     error: G5kError = inner.failure()
     return error

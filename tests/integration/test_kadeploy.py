@@ -15,24 +15,19 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from attrs import evolve
 from g5k.cli.main import main
 from g5k.kadeploy import DeployResult, Kadeployer, deploy
-from g5k.results import performed
 from g5k.ssh import output_or_failure, run
 from returns.io import IOResult
-from returns.result import Success
 
 from g5kpure.config import CommandOutput, Config, ConnectionParams, FrontendAccess, to_toml
 from g5kpure.deploy import Attempt, Deployment, KadeploySettings
 from g5kpure.errors import G5kError, Timeout
 
 pytestmark = pytest.mark.integration
-
-_T = TypeVar("_T")
 
 CHECK = "kadeploy3-standin-ctl check"
 PARAVANCE = tuple(f"paravance-{i}.rennes.grid5000.fr" for i in range(1, 5))
@@ -111,18 +106,8 @@ def runs(access: FrontendAccess) -> list[list[str]]:
     return [line.split() for line in ctl(access, "runs").splitlines()]
 
 
-def value_or_error(result: IOResult[_T, G5kError]) -> _T | G5kError:
-    """The value of a performed result, or its error value (output_or_failure, for any value type)."""
-    inner = performed(result)
-    if isinstance(inner, Success):
-        value: _T = inner.unwrap()
-        return value
-    error: G5kError = inner.failure()
-    return error
-
-
 def ok(result: IOResult[DeployResult, G5kError]) -> DeployResult:
-    value = value_or_error(result)
+    value = output_or_failure(result)
     assert isinstance(value, DeployResult), value
     return value
 
@@ -207,7 +192,7 @@ def test_hanging_frontend_hits_deploy_timeout(access: FrontendAccess, node_ssh: 
 
 def test_kadeployer_runs_one_kadeploy3_per_frontend_in_parallel(access: FrontendAccess) -> None:
     hosts = (PARAVANCE[0], "gros-1.nancy.grid5000.fr", "nova-1.lyon.grid5000.fr", PARAVANCE[1])
-    result = value_or_error(Kadeployer(Deployment(hosts, env_name="e"), access).run())
+    result = output_or_failure(Kadeployer(Deployment(hosts, env_name="e"), access).run())
     assert not isinstance(result, G5kError), result
     assert result.deployed_hosts == frozenset(hosts)
     assert sorted(runs(access)) == sorted([[PARAVANCE[0], PARAVANCE[1]], ["gros-1.nancy.grid5000.fr"],
@@ -242,7 +227,7 @@ def test_kavlan_checks_use_kavlan_names(access: FrontendAccess, node_ssh: Connec
 
 
 def test_invalid_deployment_is_refused_before_anything_runs(access: FrontendAccess) -> None:
-    result = value_or_error(deploy(Deployment(PARAVANCE[:1]), CHECK, frontend_connection_params=access))
+    result = output_or_failure(deploy(Deployment(PARAVANCE[:1]), CHECK, frontend_connection_params=access))
     assert isinstance(result, G5kError) and "env_name" in result.message
     assert runs(access) == []
 
@@ -303,6 +288,6 @@ def test_configuration_supplies_frontend_default_frontend_and_kadeploy3_options(
     assert runs(access) == [list(PARAVANCE[:2])]
     # outside Grid'5000 with no default frontend, short names are refused before anything runs
     config.write_text(to_toml(Config(location="outside", frontend=frontend_params)))
-    refused = value_or_error(deploy(Deployment(("paravance-2", "parasilo-1"), env_name="e"), False))
+    refused = output_or_failure(deploy(Deployment(("paravance-2", "parasilo-1"), env_name="e"), False))
     assert isinstance(refused, G5kError) and "'paravance-2, parasilo-1'" in refused.message
     assert runs(access) == [list(PARAVANCE[:2])]
