@@ -481,9 +481,10 @@ main() {
     mkdir -p "$STATE" "$RUN" "$LOGS"
     chmod 755 "$STATE"
     local sig; sig=$(signature)
-    if [ "$(cat "$STATE/up.stamp" 2>/dev/null)" = "$sig" ] && all_running; then
-        setup_frontend_sshd  # the sshds are machine-wide: another checkout may have restarted them with its keys
-        oar26_sshd
+    # Users, sshds and OAR are machine-wide while keys live in each checkout: the stamp is kept in both places, so a
+    # checkout that another one's up.sh replaced (its keys) is set up again.
+    if [ "$(cat "$STATE/up.stamp" 2>/dev/null)" = "$sig" ] && [ "$(cat "$RUN/up.stamp" 2>/dev/null)" = "$sig" ] \
+        && all_running; then
         install_standins
         write_state
         check_frontends
@@ -492,7 +493,7 @@ main() {
         log "testbed already up (state in $STATE/testbed.json)"
         return 0
     fi
-    rm -f "$STATE/up.stamp"
+    rm -f "$STATE/up.stamp" "$RUN/up.stamp"
     install_packages
     start_postgres
     configure_oar
@@ -515,6 +516,7 @@ main() {
     setup_remote
     delete_leftover_jobs
     signature > "$STATE/up.stamp"
+    cp "$STATE/up.stamp" "$RUN/up.stamp"
     log "testbed up (state in $STATE/testbed.json)"
 }
 
