@@ -104,7 +104,3 @@ def values_or_errors(results: Iterable[Result[_T, ConfigError]]) -> Result[tuple
     errors = [error for error in (result.swap().value_or(None) for result in found) if error is not None]
     return Failure(combine(errors)) if errors else Fold.collect(found, Success(()))
 
-
-def all_or_errors(results: Iterable[Result[Layer, ConfigError]]) -> Result[tuple[Layer, ...], ConfigError]:
-    """The layers when every result is one, else every error at once."""
-    return values_or_errors(results)

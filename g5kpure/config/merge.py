@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from attrs import frozen
 from returns.result import Failure, Result, Success
 
-from g5kpure.config.layers import DEFAULT_ORIGIN, Layer, Origin, Value, all_or_errors, combine
+from g5kpure.config.layers import DEFAULT_ORIGIN, Layer, Origin, Value, combine, values_or_errors
 from g5kpure.config.location import parse_location
 from g5kpure.config.python_grid5000 import username_from_python_grid5000
 from g5kpure.config.render import display
@@ -100,4 +100,4 @@ def load(*, toml_text: str | None = None, toml_source: str = "", env: Mapping[st
         results.append(parse_env(env))
     if arguments is not None:
         results.append(layer_from_arguments(arguments))
-    return all_or_errors(results).bind(lambda layers: resolve(*layers))
+    return values_or_errors(results).bind(lambda layers: resolve(*layers))

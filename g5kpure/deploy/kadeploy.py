@@ -10,7 +10,6 @@ is :mod:`g5kpure.deploy.retry`.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Iterable
 from typing import Literal
 
@@ -20,6 +19,7 @@ from returns.result import Failure, Result, Success
 
 from g5kpure.errors import G5kError, InvalidInput, ParseError
 from g5kpure.hosts import get_kavlan_host_name
+from g5kpure.oar.submission import option_words
 
 #: execo_g5k's default check command: root on ``/dev/<letters>2`` means "not deployed".
 EXECO_CHECK_DEPLOYED_COMMAND = "! (mount | grep -E '^/dev/[[:alpha:]]+2 on / ')"
@@ -139,15 +139,6 @@ def _env(kind: Literal["name", "file"], value: str, what: str) -> Result[Environ
     return Success(Environment(kind, value))
 
 
-def _words(value: str | tuple[str, ...], what: str) -> Result[tuple[str, ...], G5kError]:
-    if isinstance(value, tuple):
-        return Success(value)
-    try:
-        return Success(tuple(shlex.split(value)))
-    except ValueError as exc:
-        return Failure(InvalidInput(what, value, f"shell-like words with balanced quotes ({exc})"))
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Host names and frontends
 
@@ -239,8 +230,8 @@ def kadeploy_command(
     parts: Result[tuple[Environment, tuple[str, ...], tuple[str, ...]], G5kError] = Result.do(
         (env, options, other)
         for env in resolve_environment(deployment, settings)
-        for options in _words(settings.kadeploy3_options, "kadeploy3_options")
-        for other in _words(deployment.other_options, "other_options")
+        for options in option_words(settings.kadeploy3_options, "kadeploy3_options")
+        for other in option_words(deployment.other_options, "other_options")
     )
     return parts.bind(lambda found: assemble(*found))
 
