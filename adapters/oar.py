@@ -57,7 +57,6 @@ from g5k.oarjobs import (
     TimeoutArg,
     _defaults,
     _resolved_access,
-    _settled,
     get_current_oar_jobs,
     get_oar_job_info,
     get_oar_job_kavlan,
@@ -100,6 +99,7 @@ from g5kpure.oar import (
     oarsub_argv,
     parse_oarsub_output,
     rollback_note,
+    settled_deletion,
     validate_submission,
 )
 
@@ -393,9 +393,9 @@ class Submissions:
         outcomes = performed(oardel([(j.job_id, j.frontend) for j in targets], acc, self.timeout))
         deleted = [o.job for o in outcomes if o.status is DelStatus.DELETED]
         settled = wait_jobs_final(deleted, acc, self.rollback_wait, command_timeout=self.timeout)
-        final = tuple(_settled(o, settled) for o in outcomes)
-        killing = tuple(o.job for o in outcomes if o.status is DelStatus.DELETED
-                        and not ((state := settled.get(o.job)) is not None and state.is_final))
+        final = tuple(settled_deletion(o, settled) for o in outcomes)
+        killing = tuple(o.job for o, f in zip(outcomes, final, strict=True)
+                        if o.status is DelStatus.DELETED and f.status is not DelStatus.DELETED)
         for o in final:
             key = keys[o.job]
             self._live.pop(key, None)

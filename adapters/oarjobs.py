@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final, Literal
 
-from attrs import evolve, frozen
+from attrs import frozen
 from g5k import config as config_adapter
 from g5k.results import performed
 from g5k.ssh import DEFAULT_MAX_PARALLEL, run_plans, to_ioresult
@@ -508,20 +508,6 @@ def _kavlan_ids(out: CommandOutput) -> Result[tuple[int, ...], G5kError]:
     if out.stdout.strip().lower() == "no vlan found":
         return Success(())
     return parse_kavlan_ids(out.exit_code, out.stdout, out.stderr)
-
-
-def _settled(outcome: DelOutcome, settled: Mapping[OarJob, OarState | None]) -> DelOutcome:
-    if outcome.status is not DelStatus.DELETED:
-        return outcome
-    state = settled.get(outcome.job)
-    if state is not None and state.is_final:
-        return outcome
-    seen = state.value if state is not None else "unknown"
-    return evolve(
-        outcome,
-        status=DelStatus.FAILED,
-        error=Rejected(f"deletion of job {outcome.job} registered but the job is still {seen}"),
-    )
 
 
 def wait_jobs_final(

@@ -63,6 +63,7 @@ from g5kpure.oar import (
     claim_named,
     close_transaction,
     forget,
+    settled_deletion,
     settled_unnamed,
     site_label,
     validate_submission,
@@ -305,13 +306,9 @@ def clean_leftovers(
     states = wait_jobs_final(deleted, acc, rollback_wait, command_timeout=timeout)
     done: list[OarJob] = []
     gone: list[OarJob] = []
-    for o in outcomes:
-        state = states.get(o.job)
-        if o.status is DelStatus.DELETED and state is not None and state.is_final:
+    for o in (settled_deletion(o, states) for o in outcomes):
+        if o.status is DelStatus.DELETED:
             done.append(o.job)
-        elif o.status is DelStatus.DELETED:
-            failed.append((str(o.job), Rejected(f"deletion of job {o.job} registered but the job is still "
-                                                f"{state.value if state is not None else 'unknown'}")))
         elif o.ok:
             gone.append(o.job)
         else:

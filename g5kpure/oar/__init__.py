@@ -50,7 +50,7 @@ from g5kpure.oar.watch import (
     DeadlinePassed, DelOutcome, DelStatus, Ended, GridDecision, GridOverrides, OarJob, PollPolicy, Sleep, Started,
     WaitStep, apply_overrides, check_job_id, classify_deletions, decide_grid, grid_failure, group_by_frontend,
     in_window, job_id_from_env, job_window, next_wait_step, oarstat_jobs_argv, oarstat_mine_full_argv,
-    oarstat_states_argv, watch_delay,
+    oarstat_states_argv, settled_deletion, watch_delay,
 )
 
 __all__ = [
@@ -79,6 +79,8 @@ __all__ = [
     "quote_braces", "read_number", "read_table", "site_label", "split_resources", "to_seconds", "to_unixts",
     "validate_submission", "watch_delay", "zone_named",
 ]
+
+__all__ += ["settled_deletion"]  # a registered deletion, once OAR was watched ending the job
 
 __all__ += [  # the submission journal (g5kpure.oar.journal)
     "LOST_GRACE", "NAME_PREFIX", "Journal", "JournalEntry", "JournalOwner", "Leftover", "Leftovers", "Transaction",

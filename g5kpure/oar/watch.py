@@ -261,6 +261,22 @@ def classify_deletions(
     return tuple(outcomes)
 
 
+def settled_deletion(outcome: DelOutcome, states: Mapping[OarJob, OarState | None]) -> DelOutcome:
+    """A registered deletion (``DELETED``) once OAR was watched ending the jobs (``states``: the last state seen of
+    each): unchanged when the job reached a final state, else ``FAILED`` saying what state it is still in."""
+    if outcome.status is not DelStatus.DELETED:
+        return outcome
+    state = states.get(outcome.job)
+    if state is not None and state.is_final:
+        return outcome
+    seen = state.value if state is not None else "unknown"
+    return evolve(
+        outcome,
+        status=DelStatus.FAILED,
+        error=Rejected(f"deletion of job {outcome.job} registered but the job is still {seen}"),
+    )
+
+
 # ------------------------------------------------------------------------------------------ oarsubgrid
 
 

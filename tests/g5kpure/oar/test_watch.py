@@ -31,6 +31,7 @@ from g5kpure.oar import (
     oarstat_jobs_argv,
     oarstat_states_argv,
     parse_oarstat_states,
+    settled_deletion,
     watch_delay,
 )
 
@@ -177,6 +178,19 @@ def test_grid_is_all_or_nothing() -> None:
     assert isinstance(err, Partial)
     assert err.undone == ("1@rennes",)
     assert [k for k, _ in err.failed] == ["lille", "default frontend"]
+
+
+def test_a_registered_deletion_counts_once_the_job_is_seen_ended() -> None:
+    job, other = OarJob(7, "rennes"), OarJob(8, "rennes")
+    deleted = DelOutcome(job, DelStatus.DELETED, OarState.LAUNCHING)
+    assert settled_deletion(deleted, {job: OarState.ERROR}) == deleted
+    still = settled_deletion(deleted, {job: OarState.RUNNING})
+    assert still.status is DelStatus.FAILED and not still.ok and isinstance(still.error, Rejected)
+    assert still.error.message.endswith("deletion of job 7@rennes registered but the job is still Running")
+    unseen = settled_deletion(deleted, {other: OarState.ERROR}).error
+    assert isinstance(unseen, Rejected) and unseen.message.endswith("still unknown")
+    refused = DelOutcome(job, DelStatus.NOT_YOURS, OarState.RUNNING, Rejected("not the right user"))
+    assert settled_deletion(refused, {}) == refused
 
 
 def test_grid_failure_names_jobs_that_could_not_be_deleted() -> None:
