@@ -452,9 +452,8 @@ def get_from_job(job_id: int, frontend: str | None, sources: Sequence[str], loca
 
 def _copy_on_job(direction: Direction, job_id: int, frontend: str | None, sources: Sequence[str], dest: str,
                  s: Settings, *, hosts: str | None = None, root: bool = False, limits: Limits = DEFAULT_LIMITS,
-                 wait: TimeoutArg = None,
-                 ssh_config: str | None = None, preserve: bool = False, key_filename: str | None = None,
-                 kavlan: int | None = None) -> IOResult[CopyPlan, G5kError]:
+                 wait: TimeoutArg = None, ssh_config: str | None = None, preserve: bool = False,
+                 key_filename: str | None = None, kavlan: int | None = None) -> IOResult[CopyPlan, G5kError]:
     access = job_access(s, frontend, root=root, kavlan=kavlan, key_filename=key_filename, ssh_config=ssh_config)
     return to_ioresult(_plan_for_job(
         job_id, frontend, s, hosts, access, wait,

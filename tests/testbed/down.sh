@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/oar26.sh"
 require_root "$@"
 
-rm -f "$STATE/up.stamp"
+rm -f "$RUN/up.stamp"
 
 # The frontend sshd: the listener and the per-connection processes it forked.
 if alive_pidfile "$RUN/frontend-sshd.pid"; then

@@ -481,10 +481,9 @@ main() {
     mkdir -p "$STATE" "$RUN" "$LOGS"
     chmod 755 "$STATE"
     local sig; sig=$(signature)
-    # Users, sshds and OAR are machine-wide while keys live in each checkout: the stamp is kept in both places, so a
-    # checkout that another one's up.sh replaced (its keys) is set up again.
-    if [ "$(cat "$STATE/up.stamp" 2>/dev/null)" = "$sig" ] && [ "$(cat "$RUN/up.stamp" 2>/dev/null)" = "$sig" ] \
-        && all_running; then
+    # Users, sshds and OAR are machine-wide while keys live in each checkout: the stamp (which names the checkout's
+    # state and key) is machine-wide too, so a checkout that another one's up.sh replaced is set up again.
+    if [ "$(cat "$RUN/up.stamp" 2>/dev/null)" = "$sig" ] && all_running; then
         install_standins
         write_state
         check_frontends
@@ -493,7 +492,7 @@ main() {
         log "testbed already up (state in $STATE/testbed.json)"
         return 0
     fi
-    rm -f "$STATE/up.stamp" "$RUN/up.stamp"
+    rm -f "$RUN/up.stamp"
     install_packages
     start_postgres
     configure_oar
@@ -515,8 +514,7 @@ main() {
     check_all
     setup_remote
     delete_leftover_jobs
-    signature > "$STATE/up.stamp"
-    cp "$STATE/up.stamp" "$RUN/up.stamp"
+    signature > "$RUN/up.stamp"
     log "testbed up (state in $STATE/testbed.json)"
 }
 
